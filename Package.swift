@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layout (docs/architecture.md): a thin `mlops` executable over three libraries that
+// depend one way — Release and Gates on Pipeline, never back. Each C library has one
+// system-library target (module map + shim header) imported by exactly one wrapper
+// module (GitKit, ArchiveKit, SQLiteKit, XGBoostKit); no C type crosses their public API.
+let package = Package(
+    name: "mlops",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mlops", targets: ["mlops"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/onevcat/Rainbow", from: "4.2.2"),
+    ],
+    targets: [
+        // MARK: System libraries (module maps only)
+        .systemLibrary(
+            name: "CGit2", pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"]), .brew(["libgit2"])]),
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"]), .brew(["libarchive"])]),
+        .systemLibrary(
+            name: "CSQLite3", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        .systemLibrary(
+            name: "CXGBoost", pkgConfig: "xgboost",
+            providers: [.apt(["libxgboost-dev"]), .brew(["xgboost"])]),
+
+        // MARK: Shared ground: errors, exit statuses, output, suggestions
+        .target(
+            name: "MLOpsCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Rainbow", package: "Rainbow"),
+            ]),
+
+        // MARK: One safe wrapper module per C library
+        .target(name: "GitKit", dependencies: ["CGit2", "MLOpsCore"]),
+        .target(name: "ArchiveKit", dependencies: ["CArchive", "MLOpsCore"]),
+        .target(
+            name: "SQLiteKit",
+            dependencies: ["CSQLite3", "MLOpsCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "XGBoostKit", dependencies: ["CXGBoost", "MLOpsCore"]),
+
+        // MARK: Product libraries
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "MLOpsCore", "GitKit", "SQLiteKit", "XGBoostKit",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(name: "Gates", dependencies: ["Pipeline", "MLOpsCore"]),
+        .target(name: "Release", dependencies: ["Pipeline", "MLOpsCore", "ArchiveKit"]),
+
+        // MARK: The executable: parsing, output, exit codes
+        .executableTarget(
+            name: "mlops",
+            dependencies: [
+                "MLOpsCore", "Pipeline", "Gates", "Release", "GitKit", "ArchiveKit", "SQLiteKit",
+                "XGBoostKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // MARK: Tests
+        .target(name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore"], path: "Tests/MLOpsTestSupport"),
+        .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
+        .testTarget(name: "GitKitTests", dependencies: ["GitKit", "MLOpsTestSupport"]),
+        .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit", "MLOpsTestSupport"]),
+        .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit", "MLOpsTestSupport"]),
+        .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MLOpsTestSupport"]),
+        .testTarget(name: "GatesTests", dependencies: ["Gates"]),
+        .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
+        .testTarget(name: "MLOpsCLITests", dependencies: ["mlops", "GitKit", "MLOpsTestSupport"]),
+    ]
+)

@@ -1,0 +1,127 @@
+internal import CArchive
+import Foundation
+
+/// One entry's header as read from an archive.
+public struct ArchiveEntry: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        case file, directory, symlink, hardlink, characterDevice, blockDevice, fifo, socket, unknown
+    }
+
+    public let path: String
+    public let kind: Kind
+    /// The size the header declares (not trusted: reads are capped separately).
+    public let size: Int64
+    public let permissions: UInt32
+    public let modificationTime: Int64
+    public let userID: Int64
+    public let groupID: Int64
+    public let owner: String?
+    public let group: String?
+    /// Target of a symbolic or hard link.
+    public let linkTarget: String?
+}
+
+/// Reads a tar archive (plain, gzip, zstd, xz, …) entry by entry.
+public final class ArchiveReader {
+    // Owned archive_read handle; nil once close() ran.
+    private var handle: OpaquePointer?
+    public let path: String
+    private var currentEntry: String?
+
+    public init(path: String) throws(ArchiveError) {
+        LibArchive.ensureReady()
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ArchiveError(code: .missing, function: "archive_read_open_filename", detail: "no such file", archive: path)
+        }
+        guard let handle = archive_read_new() else {
+            throw ArchiveError(code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_read_new", detail: "out of memory", archive: path)
+        }
+        self.handle = handle
+        try check(archive_read_support_filter_all(handle), "archive_read_support_filter_all", handle, archive: path)
+        try check(archive_read_support_format_tar(handle), "archive_read_support_format_tar", handle, archive: path)
+        try check(archive_read_open_filename(handle, path, 64 * 1024), "archive_read_open_filename", handle, archive: path)
+    }
+
+    deinit {
+        if let handle { archive_read_free(handle) }
+    }
+
+    /// The compression filters in use, outermost first (e.g. `["zstd", "none"]`).
+    public var filters: [String] {
+        guard let handle else { return [] }
+        return (0..<archive_filter_count(handle)).compactMap { cString(archive_filter_name(handle, $0)) }
+    }
+
+    /// The archive format name, e.g. "POSIX pax interchange format".
+    public var formatName: String? { handle.flatMap { cString(archive_format_name($0)) } }
+
+    /// The next entry's header, or nil at the end of the archive.
+    public func next() throws(ArchiveError) -> ArchiveEntry? {
+        guard let handle else {
+            throw ArchiveError(code: .closed, function: "archive_read_next_header", detail: "the reader was closed", archive: path)
+        }
+        var entry: OpaquePointer?
+        let status = archive_read_next_header(handle, &entry)
+        if status == ARCHIVE_EOF { return nil }
+        try check(status, "archive_read_next_header", handle, archive: path, entry: currentEntry)
+        guard let entry else { return nil }
+        let name = cString(archive_entry_pathname_utf8(entry)) ?? cString(archive_entry_pathname(entry)) ?? ""
+        currentEntry = name
+        let type = UInt32(archive_entry_filetype(entry))
+        let kind: ArchiveEntry.Kind
+        let hardlink = cString(archive_entry_hardlink(entry))
+        switch type {
+        case _ where hardlink != nil: kind = .hardlink
+        case CARCHIVE_AE_IFREG: kind = .file
+        case CARCHIVE_AE_IFDIR: kind = .directory
+        case CARCHIVE_AE_IFLNK: kind = .symlink
+        case CARCHIVE_AE_IFCHR: kind = .characterDevice
+        case CARCHIVE_AE_IFBLK: kind = .blockDevice
+        case CARCHIVE_AE_IFIFO: kind = .fifo
+        case CARCHIVE_AE_IFSOCK: kind = .socket
+        default: kind = .unknown
+        }
+        // tar stores directories as "name/"; report them without the slash.
+        let path = kind == .directory && name.count > 1 && name.hasSuffix("/") ? String(name.dropLast()) : name
+        return ArchiveEntry(
+            path: path, kind: kind, size: archive_entry_size(entry), permissions: UInt32(archive_entry_perm(entry)),
+            modificationTime: Int64(archive_entry_mtime(entry)), userID: archive_entry_uid(entry),
+            groupID: archive_entry_gid(entry), owner: cString(archive_entry_uname(entry)),
+            group: cString(archive_entry_gname(entry)), linkTarget: hardlink ?? cString(archive_entry_symlink(entry)))
+    }
+
+    /// The current entry's data, refusing to read more than `limit` bytes whatever the header says.
+    public func readData(limit: Int64) throws(ArchiveError) -> Data {
+        guard let handle else {
+            throw ArchiveError(code: .closed, function: "archive_read_data", detail: "the reader was closed", archive: path)
+        }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { archive_read_data(handle, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                try check(Int32(count), "archive_read_data", handle, archive: path, entry: currentEntry)
+                break
+            }
+            if Int64(data.count) + Int64(count) > limit {
+                throw ArchiveError(code: .tooLarge(limit: limit), function: "archive_read_data", detail: "entry is larger than the limit of \(limit) bytes", archive: path, entry: currentEntry)
+            }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return data
+    }
+
+    /// Closes the reader and reports a failure; idempotent.
+    public func close() throws(ArchiveError) {
+        guard let handle else { return }
+        self.handle = nil
+        let status = archive_read_close(handle)
+        let detail = cString(archive_error_string(handle))
+        archive_read_free(handle)
+        if status < ARCHIVE_WARN {
+            throw ArchiveError(code: .library(status: status, errno: 0), function: "archive_read_close", detail: detail ?? "status \(status)", archive: path)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+internal import CGit2
+import Foundation
+
+/// A git object id (SHA-1), as 40 lower-case hex digits.
+public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    public let hex: String
+
+    public init?(hex: String) {
+        guard hex.count == 40, hex.allSatisfy({ $0.isHexDigit }) else { return nil }
+        self.hex = hex.lowercased()
+    }
+
+    init(_ oid: git_oid) {
+        var oid = oid
+        var buffer = [CChar](repeating: 0, count: 41)
+        git_oid_tostr(&buffer, 41, &oid)
+        hex = String(decoding: buffer.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    var oid: git_oid {
+        var oid = git_oid()
+        _ = hex.withCString { git_oid_fromstr(&oid, $0) }
+        return oid
+    }
+
+    /// The abbreviated form people read, 12 digits.
+    public var short: String { String(hex.prefix(12)) }
+    public var description: String { hex }
+    public static func < (a: ObjectID, b: ObjectID) -> Bool { a.hex < b.hex }
+}
+
+/// One changed path between two trees, or between a tree and the working directory.
+public struct FileChange: Hashable, Sendable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case added, modified, deleted, renamed, copied, typeChanged = "type_changed", untracked, conflicted
+    }
+
+    public let status: Status
+    /// The path after the change (for deletions: the deleted path).
+    public let path: String
+    /// For renames and copies: where the file came from.
+    public let oldPath: String?
+    /// The blob id on the new side when libgit2 knows it without hashing (zero for workdir files).
+    public let newID: ObjectID?
+
+    public init(status: Status, path: String, oldPath: String? = nil, newID: ObjectID? = nil) {
+        self.status = status
+        self.path = path
+        self.oldPath = oldPath
+        self.newID = newID
+    }
+}
+
+/// An author or committer identity with a fixed time, so tests and init make the same commits.
+public struct Signature: Sendable, Hashable {
+    public var name: String
+    public var email: String
+    public var time: Date
+    /// Offset from UTC in minutes.
+    public var offsetMinutes: Int
+
+    public init(name: String, email: String, time: Date, offsetMinutes: Int = 0) {
+        self.name = name
+        self.email = email
+        self.time = time
+        self.offsetMinutes = offsetMinutes
+    }
+}
+
+/// What HEAD is: a branch (possibly with no commits yet) or a detached commit.
+public enum Head: Hashable, Sendable {
+    case branch(name: String, commit: ObjectID)
+    case unborn(branch: String)
+    case detached(commit: ObjectID)
+
+    public var commit: ObjectID? {
+        switch self {
+        case .branch(_, let commit), .detached(let commit): commit
+        case .unborn: nil
+        }
+    }
+
+    public var branchName: String? {
+        switch self {
+        case .branch(let name, _), .unborn(let name): name
+        case .detached: nil
+        }
+    }
+}

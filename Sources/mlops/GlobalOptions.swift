@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import GitKit
+import Logging
+import MLOpsCore
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The repository to work in (default: the one containing the current directory).", valueName: "path"))
+    var repo: String?
+
+    @Flag(name: .long, help: "Print one JSON document on stdout instead of human text.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Explain each decision in detail (on stderr).")
+    var verbose = false
+
+    @Flag(name: .shortAndLong, help: "Print only errors and warnings.")
+    var quiet = false
+
+    func validate() throws {
+        if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
+    }
+
+    var verbosity: Console.Verbosity { quiet ? .quiet : verbose ? .verbose : .normal }
+}
+
+/// What a command needs to do its work and report it.
+struct CommandContext {
+    let console: Console
+    let global: GlobalOptions
+    let logger: Logger
+
+    /// The directory the command works on: `--repo`, else the current directory.
+    var startDirectory: URL {
+        URL(fileURLWithPath: global.repo ?? FileManager.default.currentDirectoryPath).standardizedFileURL
+    }
+
+    /// The git repository the command works in (for commands that need one).
+    func repository() throws -> Repository {
+        if let path = global.repo, !FileManager.default.fileExists(atPath: path) {
+            throw FileError(.missing, path: path, detail: "no such directory", hint: "check the --repo path")
+        }
+        return try Repository.discover(from: startDirectory.path)
+    }
+
+    /// The repository root if there is a repository, else the start directory (for commands
+    /// that can work outside git, like `config check`).
+    func projectRoot() throws -> URL {
+        do {
+            let repository = try repository()
+            if let workdir = repository.workingDirectory { return URL(fileURLWithPath: workdir) }
+            return startDirectory
+        } catch let error as GitError where error.code == .notARepository {
+            return startDirectory
+        }
+    }
+}
+
+/// A subcommand of mlops: parses, calls one library entry point, prints. The shared `run()`
+/// builds the context and is the one place errors become exit statuses.
+protocol MLOpsCommand: AsyncParsableCommand {
+    var global: GlobalOptions { get }
+    /// The `--json` schema name of this command's result, e.g. `mlops.config-check/v1`.
+    static var jsonSchema: String { get }
+    func run(context: CommandContext) async throws
+}
+
+extension MLOpsCommand {
+    mutating func run() async throws {
+        let console = Console.detect(json: global.json, verbosity: global.verbosity)
+        console.installColorSetting()
+        let level: Logger.Level = global.verbose ? .debug : .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let context = CommandContext(console: console, global: global, logger: Logger(label: "mlops"))
+        do {
+            try await run(context: context)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw ExitCode(Self.report(error, on: console))
+        }
+    }
+
+    /// Prints an error the way every command does and returns the exit status for it.
+    static func report(_ error: any Error, on console: Console) -> Int32 {
+        let status = ExitStatus(for: error)
+        let diagnostics: [any MLOpsError] = (error as? ConfigErrorDiagnostics)?.all ?? []
+        if diagnostics.count > 1 {
+            for diagnostic in diagnostics { console.error(diagnostic.description) }
+            console.error("\(diagnostics.count) problems found")
+        } else if let error = error as? any MLOpsError {
+            console.error(error.description)
+        } else {
+            console.error("internal error: \(error)\n  hint: this is a bug in mlops; please report it with the command you ran")
+        }
+        if console.mode == .json {
+            try? console.json(JSONErrorOutput(error, details: diagnostics.map(\.description)))
+        }
+        return status.rawValue
+    }
+}
+
+/// Errors that carry several diagnostics, each printed on its own `error:` line.
+protocol ConfigErrorDiagnostics {
+    var all: [any MLOpsError] { get }
+}

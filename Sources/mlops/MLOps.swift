@@ -1,0 +1,29 @@
+import ArchiveKit
+import ArgumentParser
+import GitKit
+import MLOpsCore
+import SQLiteKit
+import XGBoostKit
+
+@main
+struct MLOps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mlops",
+        abstract: "The TFX component pipeline for ordinary CI/CD: test, train, gate, release and serve models from a git repository.",
+        discussion: """
+            Configuration lives in mlops.yaml at the repository root (see `mlops init` and `mlops config check`). \
+            Human output on a terminal, plain lines on CI (when CI is set or stdout is not a terminal), \
+            one JSON document with --json. Diagnostics go to stderr. Global options (--repo, --json, \
+            --verbose, --quiet) are accepted by every command.
+
+            \(ExitStatus.helpTable)
+            """,
+        version: """
+            mlops \(MLOpsVersion.current) (libgit2 \(LibGit2.version), \(LibArchive.version), \
+            SQLite \(SQLiteDatabase.libraryVersion), XGBoost \(LibXGBoost.version))
+            """,
+        subcommands: [Init.self, Config.self]
+    )
+
+    @OptionGroup var global: GlobalOptions
+}
