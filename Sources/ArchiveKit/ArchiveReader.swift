@@ -32,15 +32,19 @@ public final class ArchiveReader {
         LibArchive.ensureReady()
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ArchiveError(code: .missing, function: "archive_read_open_filename", detail: "no such file", archive: path)
+            throw ArchiveError(
+                code: .missing, function: "archive_read_open_filename", detail: "no such file", archive: path)
         }
         guard let handle = archive_read_new() else {
-            throw ArchiveError(code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_read_new", detail: "out of memory", archive: path)
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_read_new", detail: "out of memory",
+                archive: path)
         }
         self.handle = handle
         try check(archive_read_support_filter_all(handle), "archive_read_support_filter_all", handle, archive: path)
         try check(archive_read_support_format_tar(handle), "archive_read_support_format_tar", handle, archive: path)
-        try check(archive_read_open_filename(handle, path, 64 * 1024), "archive_read_open_filename", handle, archive: path)
+        try check(
+            archive_read_open_filename(handle, path, 64 * 1024), "archive_read_open_filename", handle, archive: path)
     }
 
     deinit {
@@ -59,7 +63,8 @@ public final class ArchiveReader {
     /// The next entry's header, or nil at the end of the archive.
     public func next() throws(ArchiveError) -> ArchiveEntry? {
         guard let handle else {
-            throw ArchiveError(code: .closed, function: "archive_read_next_header", detail: "the reader was closed", archive: path)
+            throw ArchiveError(
+                code: .closed, function: "archive_read_next_header", detail: "the reader was closed", archive: path)
         }
         var entry: OpaquePointer?
         let status = archive_read_next_header(handle, &entry)
@@ -94,7 +99,8 @@ public final class ArchiveReader {
     /// The current entry's data, refusing to read more than `limit` bytes whatever the header says.
     public func readData(limit: Int64) throws(ArchiveError) -> Data {
         guard let handle else {
-            throw ArchiveError(code: .closed, function: "archive_read_data", detail: "the reader was closed", archive: path)
+            throw ArchiveError(
+                code: .closed, function: "archive_read_data", detail: "the reader was closed", archive: path)
         }
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -106,7 +112,9 @@ public final class ArchiveReader {
                 break
             }
             if Int64(data.count) + Int64(count) > limit {
-                throw ArchiveError(code: .tooLarge(limit: limit), function: "archive_read_data", detail: "entry is larger than the limit of \(limit) bytes", archive: path, entry: currentEntry)
+                throw ArchiveError(
+                    code: .tooLarge(limit: limit), function: "archive_read_data",
+                    detail: "entry is larger than the limit of \(limit) bytes", archive: path, entry: currentEntry)
             }
             data.append(contentsOf: buffer[0..<count])
         }
@@ -121,7 +129,9 @@ public final class ArchiveReader {
         let detail = cString(archive_error_string(handle))
         archive_read_free(handle)
         if status < ARCHIVE_WARN {
-            throw ArchiveError(code: .library(status: status, errno: 0), function: "archive_read_close", detail: detail ?? "status \(status)", archive: path)
+            throw ArchiveError(
+                code: .library(status: status, errno: 0), function: "archive_read_close",
+                detail: detail ?? "status \(status)", archive: path)
         }
     }
 }

@@ -51,25 +51,37 @@ public final class ArchiveWriter {
     public let path: String
     public let metadata: EntryMetadata
 
-    public init(path: String, compression: ArchiveCompression, metadata: EntryMetadata = EntryMetadata()) throws(ArchiveError) {
+    public init(path: String, compression: ArchiveCompression, metadata: EntryMetadata = EntryMetadata())
+        throws(ArchiveError)
+    {
         LibArchive.ensureReady()
         self.path = path
         self.metadata = metadata
         guard let handle = archive_write_new() else {
-            throw ArchiveError(code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_write_new", detail: "out of memory", archive: path)
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_write_new", detail: "out of memory",
+                archive: path)
         }
         self.handle = handle
-        try check(archive_write_set_format_pax_restricted(handle), "archive_write_set_format_pax_restricted", handle, archive: path)
+        try check(
+            archive_write_set_format_pax_restricted(handle), "archive_write_set_format_pax_restricted", handle,
+            archive: path)
         switch compression {
         case .none:
             break
         case .gzip(let level):
             try check(archive_write_add_filter_gzip(handle), "archive_write_add_filter_gzip", handle, archive: path)
-            try check(archive_write_set_filter_option(handle, "gzip", "timestamp", nil), "archive_write_set_filter_option", handle, archive: path)
-            try check(archive_write_set_filter_option(handle, "gzip", "compression-level", String(level)), "archive_write_set_filter_option", handle, archive: path)
+            try check(
+                archive_write_set_filter_option(handle, "gzip", "timestamp", nil), "archive_write_set_filter_option",
+                handle, archive: path)
+            try check(
+                archive_write_set_filter_option(handle, "gzip", "compression-level", String(level)),
+                "archive_write_set_filter_option", handle, archive: path)
         case .zstd(let level):
             try check(archive_write_add_filter_zstd(handle), "archive_write_add_filter_zstd", handle, archive: path)
-            try check(archive_write_set_filter_option(handle, "zstd", "compression-level", String(level)), "archive_write_set_filter_option", handle, archive: path)
+            try check(
+                archive_write_set_filter_option(handle, "zstd", "compression-level", String(level)),
+                "archive_write_set_filter_option", handle, archive: path)
         }
         try check(archive_write_open_filename(handle, path), "archive_write_open_filename", handle, archive: path)
     }
@@ -87,7 +99,9 @@ public final class ArchiveWriter {
             return archive_write_data(handle, base, buffer.count)
         }
         if written < 0 || written != data.count {
-            try check(Int32(written < 0 ? written : Int(ARCHIVE_FATAL)), "archive_write_data", handle, archive: path, entry: name)
+            try check(
+                Int32(written < 0 ? written : Int(ARCHIVE_FATAL)), "archive_write_data", handle, archive: path,
+                entry: name)
         }
         try check(archive_write_finish_entry(handle), "archive_write_finish_entry", handle, archive: path, entry: name)
     }
@@ -102,7 +116,9 @@ public final class ArchiveWriter {
             size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
             file = try FileHandle(forReadingFrom: source)
         } catch {
-            throw ArchiveError(code: .missing, function: "open", detail: "\(error.localizedDescription)", archive: path, entry: source.path)
+            throw ArchiveError(
+                code: .missing, function: "open", detail: "\(error.localizedDescription)", archive: path,
+                entry: source.path)
         }
         defer { try? file.close() }
         try writeHeader(name, type: CARCHIVE_AE_IFREG, size: size, executable: executable, handle: handle)
@@ -110,17 +126,23 @@ public final class ArchiveWriter {
         while true {
             let chunk: Data
             do { chunk = try file.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw ArchiveError(code: .library(status: ARCHIVE_FATAL, errno: 0), function: "read", detail: "\(error.localizedDescription)", archive: path, entry: source.path)
+                throw ArchiveError(
+                    code: .library(status: ARCHIVE_FATAL, errno: 0), function: "read",
+                    detail: "\(error.localizedDescription)", archive: path, entry: source.path)
             }
             if chunk.isEmpty { break }
             let written: Int = chunk.withUnsafeBytes { archive_write_data(handle, $0.baseAddress, $0.count) }
             if written != chunk.count {
-                try check(Int32(written < 0 ? written : Int(ARCHIVE_FATAL)), "archive_write_data", handle, archive: path, entry: name)
+                try check(
+                    Int32(written < 0 ? written : Int(ARCHIVE_FATAL)), "archive_write_data", handle, archive: path,
+                    entry: name)
             }
             total += Int64(chunk.count)
         }
         if total != size {
-            throw ArchiveError(code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_write_data", detail: "file changed size while being archived (\(size) → \(total) bytes)", archive: path, entry: name)
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_write_data",
+                detail: "file changed size while being archived (\(size) → \(total) bytes)", archive: path, entry: name)
         }
         try check(archive_write_finish_entry(handle), "archive_write_finish_entry", handle, archive: path, entry: name)
     }
@@ -140,26 +162,35 @@ public final class ArchiveWriter {
         let detail = cString(archive_error_string(handle))
         archive_write_free(handle)
         if closed < ARCHIVE_WARN {
-            throw ArchiveError(code: .library(status: closed, errno: 0), function: "archive_write_close", detail: detail ?? "status \(closed)", archive: path)
+            throw ArchiveError(
+                code: .library(status: closed, errno: 0), function: "archive_write_close",
+                detail: detail ?? "status \(closed)", archive: path)
         }
     }
 
     private func liveHandle(entry: String) throws(ArchiveError) -> OpaquePointer {
         guard let handle else {
-            throw ArchiveError(code: .closed, function: "archive_write_header", detail: "the archive was already finished", archive: path, entry: entry)
+            throw ArchiveError(
+                code: .closed, function: "archive_write_header", detail: "the archive was already finished",
+                archive: path, entry: entry)
         }
         return handle
     }
 
-    private func writeHeader(_ name: String, type: UInt32, size: Int64, executable: Bool, handle: OpaquePointer) throws(ArchiveError) {
+    private func writeHeader(_ name: String, type: UInt32, size: Int64, executable: Bool, handle: OpaquePointer)
+        throws(ArchiveError)
+    {
         // One archive_entry per header, freed right after archive_write_header copied it.
         guard let entry = archive_entry_new() else {
-            throw ArchiveError(code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_entry_new", detail: "out of memory", archive: path, entry: name)
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_entry_new", detail: "out of memory",
+                archive: path, entry: name)
         }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname_utf8(entry, name)
         archive_entry_set_filetype(entry, type)
-        let permissions = type == CARCHIVE_AE_IFDIR || executable ? metadata.directoryPermissions : metadata.filePermissions
+        let permissions =
+            type == CARCHIVE_AE_IFDIR || executable ? metadata.directoryPermissions : metadata.filePermissions
         archive_entry_set_perm(entry, mode_t(permissions))
         archive_entry_set_size(entry, size)
         archive_entry_set_mtime(entry, time_t(metadata.modificationTime), 0)

@@ -50,7 +50,8 @@ public struct GateVerdict: Sendable, Codable, Hashable {
         GateVerdict(
             checks: checks.map {
                 $0.outcome == .warned
-                    ? CheckResult(className: $0.className, name: $0.name, outcome: .failed, detail: $0.detail + " (--strict)")
+                    ? CheckResult(
+                        className: $0.className, name: $0.name, outcome: .failed, detail: $0.detail + " (--strict)")
                     : $0
             })
     }

@@ -134,7 +134,8 @@ public final class Repository {
         try check(git_repository_head(&ref, handle), "git_repository_head", object: "HEAD")
         defer { git_reference_free(ref) }
         guard let oid = git_reference_target(ref) else {
-            throw GitError(code: .other(-1), function: "git_reference_target", detail: "HEAD is symbolic", object: "HEAD")
+            throw GitError(
+                code: .other(-1), function: "git_reference_target", detail: "HEAD is symbolic", object: "HEAD")
         }
         let commit = ObjectID(oid.pointee)
         if git_repository_head_detached(handle) == 1 {
@@ -241,7 +242,8 @@ public final class Repository {
         var options = try diffOptions(untracked: includeUntracked)
         var diff: OpaquePointer?
         try check(
-            git_diff_tree_to_workdir_with_index(&diff, handle, baseTree, &options), "git_diff_tree_to_workdir_with_index",
+            git_diff_tree_to_workdir_with_index(&diff, handle, baseTree, &options),
+            "git_diff_tree_to_workdir_with_index",
             object: workingDirectory ?? openedFrom)
         defer { git_diff_free(diff) }
         return try collect(diff, detectRenames: true)
@@ -253,14 +255,16 @@ public final class Repository {
         defer { if let baseTree { git_tree_free(baseTree) } }
         var options = try diffOptions(untracked: false)
         var diff: OpaquePointer?
-        try check(git_diff_tree_to_index(&diff, handle, baseTree, nil, &options), "git_diff_tree_to_index", object: "index")
+        try check(
+            git_diff_tree_to_index(&diff, handle, baseTree, nil, &options), "git_diff_tree_to_index", object: "index")
         defer { git_diff_free(diff) }
         return try collect(diff, detectRenames: true)
     }
 
     private func diffOptions(untracked: Bool) throws(GitError) -> git_diff_options {
         var options = git_diff_options()
-        try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "git_diff_options_init", object: "")
+        try check(
+            git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "git_diff_options_init", object: "")
         if untracked {
             options.flags |= GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue
         }
@@ -331,7 +335,8 @@ public final class Repository {
     /// The blob id git would give the file's current content (hashes the file).
     public func hashFile(at path: String) throws(GitError) -> ObjectID {
         var oid = git_oid()
-        try check(git_repository_hashfile(&oid, handle, path, GIT_OBJECT_BLOB, nil), "git_repository_hashfile", object: path)
+        try check(
+            git_repository_hashfile(&oid, handle, path, GIT_OBJECT_BLOB, nil), "git_repository_hashfile", object: path)
         return ObjectID(oid)
     }
 
@@ -416,7 +421,8 @@ public final class Repository {
                 &result, signature.name, signature.email, git_time_t(signature.time.timeIntervalSince1970),
                 Int32(signature.offsetMinutes)), "git_signature_new", object: signature.email)
         guard let result else {
-            throw GitError(code: .other(-1), function: "git_signature_new", detail: "no signature", object: signature.email)
+            throw GitError(
+                code: .other(-1), function: "git_signature_new", detail: "no signature", object: signature.email)
         }
         return result
     }
@@ -449,7 +455,8 @@ public final class Repository {
     /// Detaches HEAD at a commit and updates the work tree and index to match (forced).
     public func checkout(detachedAt commit: ObjectID) throws(GitError) {
         var oid = commit.oid
-        try check(git_repository_set_head_detached(handle, &oid), "git_repository_set_head_detached", object: commit.hex)
+        try check(
+            git_repository_set_head_detached(handle, &oid), "git_repository_set_head_detached", object: commit.hex)
         try forceCheckoutHead()
     }
 

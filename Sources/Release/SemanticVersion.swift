@@ -21,7 +21,8 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, CustomSt
         let parts = body.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         let numbers = parts[0].split(separator: ".", omittingEmptySubsequences: false)
         guard numbers.count == 3,
-            let major = Self.number(numbers[0]), let minor = Self.number(numbers[1]), let patch = Self.number(numbers[2])
+            let major = Self.number(numbers[0]), let minor = Self.number(numbers[1]),
+            let patch = Self.number(numbers[2])
         else {
             throw ReleaseError.invalidVersion(text)
         }
@@ -29,7 +30,9 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, CustomSt
         if parts.count == 2 {
             prerelease = parts[1].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard !prerelease.isEmpty,
-                prerelease.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } && $0.allSatisfy(\.isASCII) })
+                prerelease.allSatisfy({
+                    !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } && $0.allSatisfy(\.isASCII)
+                })
             else {
                 throw ReleaseError.invalidVersion(text)
             }
@@ -68,7 +71,7 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, Codable, CustomSt
         if a.prerelease.isEmpty || b.prerelease.isEmpty { return !a.prerelease.isEmpty && b.prerelease.isEmpty }
         for (x, y) in zip(a.prerelease, b.prerelease) where x != y {
             switch (Int(x), Int(y)) {
-            case let (i?, j?): return i < j
+            case (let i?, let j?): return i < j
             case (_?, nil): return true
             case (nil, _?): return false
             default: return x < y

@@ -57,7 +57,8 @@ public final class DMatrix {
         }
         var out: DMatrixHandle?
         let rc = values.withUnsafeBufferPointer { buffer in
-            XGDMatrixCreateFromMat_omp(buffer.baseAddress, bst_ulong(rows), bst_ulong(columns), Float.nan, &out, Int32(threads))
+            XGDMatrixCreateFromMat_omp(
+                buffer.baseAddress, bst_ulong(rows), bst_ulong(columns), Float.nan, &out, Int32(threads))
         }
         try check(rc, "XGDMatrixCreateFromMat_omp", object: "a \(rows)×\(columns) matrix")
         guard let out else {
@@ -117,7 +118,9 @@ public final class DMatrix {
             throw XGBoostError(
                 function: "XGDMatrixSetFloatInfo", detail: "\(values.count) values for \(rows) rows", object: field)
         }
-        let rc = values.withUnsafeBufferPointer { XGDMatrixSetFloatInfo(handle, field, $0.baseAddress, bst_ulong(rows)) }
+        let rc = values.withUnsafeBufferPointer {
+            XGDMatrixSetFloatInfo(handle, field, $0.baseAddress, bst_ulong(rows))
+        }
         try check(rc, "XGDMatrixSetFloatInfo", object: field)
     }
 }
@@ -133,7 +136,9 @@ public final class Booster {
     public init(parameters: [(String, String)], cache: [DMatrix] = []) throws(XGBoostError) {
         var out: BoosterHandle?
         var handles: [DMatrixHandle?] = cache.map { $0.handle }
-        let rc = handles.withUnsafeMutableBufferPointer { XGBoosterCreate($0.baseAddress, bst_ulong(cache.count), &out) }
+        let rc = handles.withUnsafeMutableBufferPointer {
+            XGBoosterCreate($0.baseAddress, bst_ulong(cache.count), &out)
+        }
         try check(rc, "XGBoosterCreate", object: "booster")
         guard let out else { throw XGBoostError(function: "XGBoosterCreate", detail: "no handle", object: "booster") }
         handle = out
@@ -161,7 +166,8 @@ public final class Booster {
     }
 
     public func setParameter(_ name: String, _ value: String) throws(XGBoostError) {
-        try check(XGBoosterSetParam(handle, name, value), "XGBoosterSetParam", object: "parameter '\(name)' = '\(value)'")
+        try check(
+            XGBoosterSetParam(handle, name, value), "XGBoosterSetParam", object: "parameter '\(name)' = '\(value)'")
     }
 
     /// Names the model's features (saved in its JSON as `feature_names`).
@@ -175,17 +181,22 @@ public final class Booster {
 
     /// One boosting round on `train`.
     public func update(iteration: Int, train: DMatrix) throws(XGBoostError) {
-        try check(XGBoosterUpdateOneIter(handle, Int32(iteration), train.handle), "XGBoosterUpdateOneIter", object: "round \(iteration)")
+        try check(
+            XGBoosterUpdateOneIter(handle, Int32(iteration), train.handle), "XGBoosterUpdateOneIter",
+            object: "round \(iteration)")
     }
 
     /// The evaluation metrics after a round, e.g. `[("eval-auc", 0.93)]`, in XGBoost's order.
-    public func evaluate(iteration: Int, on sets: [(name: String, matrix: DMatrix)]) throws(XGBoostError) -> [(String, Double)] {
+    public func evaluate(iteration: Int, on sets: [(name: String, matrix: DMatrix)]) throws(XGBoostError) -> [(
+        String, Double
+    )] {
         var handles: [DMatrixHandle?] = sets.map { $0.matrix.handle }
         var result: UnsafePointer<CChar>?
         let names = sets.map(\.name)
         try withCStringArray(names) { namePointers throws(XGBoostError) in
             let rc = handles.withUnsafeMutableBufferPointer {
-                XGBoosterEvalOneIter(handle, Int32(iteration), $0.baseAddress, namePointers, bst_ulong(sets.count), &result)
+                XGBoosterEvalOneIter(
+                    handle, Int32(iteration), $0.baseAddress, namePointers, bst_ulong(sets.count), &result)
             }
             try check(rc, "XGBoosterEvalOneIter", object: "round \(iteration)")
         }
@@ -193,7 +204,9 @@ public final class Booster {
         // Format: "[3]\ttrain-logloss:0.51\teval-logloss:0.55"
         let text = String(decoding: UnsafeRawBufferPointer(start: result, count: strlen(result)), as: UTF8.self)
         return text.split(separator: "\t").dropFirst().compactMap { field in
-            guard let colon = field.lastIndex(of: ":"), let value = Double(field[field.index(after: colon)...]) else { return nil }
+            guard let colon = field.lastIndex(of: ":"), let value = Double(field[field.index(after: colon)...]) else {
+                return nil
+            }
             return (String(field[..<colon]), value)
         }
     }

@@ -6,7 +6,10 @@ import MLOpsCore
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The repository to work in (default: the one containing the current directory).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The repository to work in (default: the one containing the current directory).", valueName: "path"))
     var repo: String?
 
     @Flag(name: .long, help: "Print one JSON document on stdout instead of human text.")
@@ -96,7 +99,8 @@ extension MLOpsCommand {
         } else if let error = error as? any MLOpsError {
             console.error(error.description)
         } else {
-            console.error("internal error: \(error)\n  hint: this is a bug in mlops; please report it with the command you ran")
+            console.error(
+                "internal error: \(error)\n  hint: this is a bug in mlops; please report it with the command you ran")
         }
         if console.mode == .json {
             try? console.json(JSONErrorOutput(error, details: diagnostics.map(\.description)))

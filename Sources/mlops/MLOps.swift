@@ -9,7 +9,8 @@ import XGBoostKit
 struct MLOps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mlops",
-        abstract: "The TFX component pipeline for ordinary CI/CD: test, train, gate, release and serve models from a git repository.",
+        abstract:
+            "The TFX component pipeline for ordinary CI/CD: test, train, gate, release and serve models from a git repository.",
         discussion: """
             Configuration lives in mlops.yaml at the repository root (see `mlops init` and `mlops config check`). \
             Human output on a terminal, plain lines on CI (when CI is set or stdout is not a terminal), \

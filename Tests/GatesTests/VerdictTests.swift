@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct VerdictTests {
     func check(_ outcome: CheckResult.Outcome) -> CheckResult {
-        CheckResult(className: "mlops.gate.evaluation.overall", name: "auc >= 0.7", outcome: outcome, detail: "auc 0.81")
+        CheckResult(
+            className: "mlops.gate.evaluation.overall", name: "auc >= 0.7", outcome: outcome, detail: "auc 0.81")
     }
 
     @Test func passesOnlyWithAPassingCheckAndNoFailure() {

@@ -9,7 +9,9 @@ import Testing
         let repo = try TestRepository()
         #expect(repo.repository.isEmpty)
         #expect(try repo.repository.head() == .unborn(branch: "main"))
-        #expect(repo.repository.workingDirectory == URL(fileURLWithPath: repo.path).resolvingSymlinksInPath().path || repo.repository.workingDirectory == repo.path)
+        #expect(
+            repo.repository.workingDirectory == URL(fileURLWithPath: repo.path).resolvingSymlinksInPath().path
+                || repo.repository.workingDirectory == repo.path)
     }
 
     @Test func sameStepsGiveSameCommitIDs() throws {
@@ -91,7 +93,11 @@ import Testing
 
         #expect(try repo.repository.mergeBase(main, feature) == base)
         let changes = try repo.repository.changes(from: base, to: feature)
-        #expect(changes.contains(FileChange(status: .renamed, path: "src/trainer.py", oldPath: "src/model.py", newID: changes.first { $0.path == "src/trainer.py" }?.newID)))
+        #expect(
+            changes.contains(
+                FileChange(
+                    status: .renamed, path: "src/trainer.py", oldPath: "src/model.py",
+                    newID: changes.first { $0.path == "src/trainer.py" }?.newID)))
         #expect(changes.contains { $0.status == .deleted && $0.path == "README" })
         #expect(changes.contains { $0.status == .added && $0.path == "data/new.csv" })
         #expect(changes.count == 3)
@@ -159,7 +165,8 @@ import Testing
         #expect(try repo.repository.referenceNames() == ["refs/heads/main", "refs/remotes/origin/main"])
         #expect(!repo.repository.isShallow)
         #expect(repo.repository.hasCommit(c))
-        #expect(!repo.repository.hasCommit(ObjectID(hex: String(repeating: "ab", count: 20))!))  // swift-format-ignore: NeverForceUnwrap
+        let unknown = try #require(ObjectID(hex: String(repeating: "ab", count: 20)))
+        #expect(!repo.repository.hasCommit(unknown))
     }
 }
 
@@ -190,9 +197,11 @@ enum SHA1 {
             var (a, b, c, d, e) = (h[0], h[1], h[2], h[3], h[4])
             for i in 0..<80 {
                 let (f, k): (UInt32, UInt32) =
-                    i < 20 ? ((b & c) | (~b & d), 0x5A82_7999)
-                    : i < 40 ? (b ^ c ^ d, 0x6ED9_EBA1)
-                    : i < 60 ? ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC) : (b ^ c ^ d, 0xCA62_C1D6)
+                    i < 20
+                    ? ((b & c) | (~b & d), 0x5A82_7999)
+                    : i < 40
+                        ? (b ^ c ^ d, 0x6ED9_EBA1)
+                        : i < 60 ? ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC) : (b ^ c ^ d, 0xCA62_C1D6)
                 let temp = ((a << 5) | (a >> 27)) &+ f &+ e &+ k &+ w[i]
                 (e, d, c, b, a) = (d, c, (b << 30) | (b >> 2), a, temp)
             }

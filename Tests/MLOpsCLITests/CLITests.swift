@@ -13,7 +13,8 @@ import Testing
         let result = try mlops("--help")
         #expect(result.status == 0)
         for line in [
-            "  0    success, or the gate passed", "  1    a verdict failed", "  64   usage error", "  65   bad input data",
+            "  0    success, or the gate passed", "  1    a verdict failed", "  64   usage error",
+            "  65   bad input data",
             "  66   an input file or artifact is missing", "  70   internal error", "  74   I/O error",
             "  75   temporary failure, retry", "  78   configuration error (mlops.yaml)", "  130  interrupted",
         ] {
@@ -74,11 +75,14 @@ import Testing
 
     @Test func misspelledKeyExits78WithLineColumnAndSuggestion() throws {
         let dir = try TemporaryDirectory()
-        try dir.write("mlops.yaml", "pipeline:\n  name: t\ndata:\n  sources: [a.csv]\ntrainer:\n  label: y\n  roundz: 10\n")
+        try dir.write(
+            "mlops.yaml", "pipeline:\n  name: t\ndata:\n  sources: [a.csv]\ntrainer:\n  label: y\n  roundz: 10\n")
         let result = try mlops("config", "check", in: dir.url)
         #expect(result.status == 78)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr == "error: mlops.yaml:7:3: unknown key 'roundz' in 'trainer'\n  hint: did you mean 'rounds'?\n")
+        #expect(
+            result.stderr
+                == "error: mlops.yaml:7:3: unknown key 'roundz' in 'trainer'\n  hint: did you mean 'rounds'?\n")
     }
 
     @Test func brokenYAMLAndWrongTypesExit78() throws {
@@ -94,7 +98,8 @@ import Testing
         #expect(quote.status == 78)
         #expect(quote.stderr.hasPrefix("error: mlops.yaml:2:9: invalid YAML: unclosed quoted string"))
 
-        try dir.write("mlops.yaml", "pipeline:\n  name: t\ndata:\n  sources: [a.csv]\ntrainer:\n  label: y\n  rounds: \"ten\"\n")
+        try dir.write(
+            "mlops.yaml", "pipeline:\n  name: t\ndata:\n  sources: [a.csv]\ntrainer:\n  label: y\n  rounds: \"ten\"\n")
         let type = try mlops("config", "check", "--json", in: dir.url)
         #expect(type.status == 78)
         #expect(type.stderr.contains("mlops.yaml:7:11: 'trainer.rounds' must be an integer, found the string \"ten\""))

@@ -54,11 +54,15 @@ import Testing
 
 @Suite struct ConsoleTests {
     @Test func ciOrPipeMeansPlainAndJSONWins() {
-        #expect(Console.detect(json: false, verbosity: .normal, environment: ["CI": "true"], stdoutIsTerminal: true).mode == .plain)
-        #expect(Console.detect(json: false, verbosity: .normal, environment: [:], stdoutIsTerminal: false).mode == .plain)
+        #expect(
+            Console.detect(json: false, verbosity: .normal, environment: ["CI": "true"], stdoutIsTerminal: true).mode
+                == .plain)
+        #expect(
+            Console.detect(json: false, verbosity: .normal, environment: [:], stdoutIsTerminal: false).mode == .plain)
         let terminal = Console.detect(json: false, verbosity: .normal, environment: [:], stdoutIsTerminal: true)
         #expect(terminal.mode == .terminal && terminal.colors)
-        let noColor = Console.detect(json: false, verbosity: .normal, environment: ["NO_COLOR": "1"], stdoutIsTerminal: true)
+        let noColor = Console.detect(
+            json: false, verbosity: .normal, environment: ["NO_COLOR": "1"], stdoutIsTerminal: true)
         #expect(noColor.mode == .terminal && !noColor.colors)
         #expect(Console.detect(json: true, verbosity: .normal, environment: [:], stdoutIsTerminal: true).mode == .json)
     }

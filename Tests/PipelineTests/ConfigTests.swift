@@ -75,7 +75,8 @@ let minimal = """
     @Test func unknownKeyWithNothingCloseListsTheValidOnes() {
         let lines = problems(minimal + "infra:\n  zzz: 1\n")
         #expect(lines.count == 1)
-        #expect(lines[0].hasPrefix("mlops.yaml:6:3: unknown key 'zzz' in 'infra'\n  hint: valid keys are: enabled, mode,"))
+        #expect(
+            lines[0].hasPrefix("mlops.yaml:6:3: unknown key 'zzz' in 'infra'\n  hint: valid keys are: enabled, mode,"))
     }
 
     @Test func wrongTypes() {
@@ -95,7 +96,10 @@ let minimal = """
             problems(minimal + "trainer:\n  label: y\n  booster: gbtre\n") == [
                 "mlops.yaml:7:12: 'trainer.booster' must be one of gbtree, gblinear, found 'gbtre'\n  hint: did you mean 'gbtree'?"
             ])
-        #expect(problems(minimal + "trainer: [1, 2]\n") == ["mlops.yaml:5:10: 'trainer' must be a mapping of keys to values, found a list"])
+        #expect(
+            problems(minimal + "trainer: [1, 2]\n") == [
+                "mlops.yaml:5:10: 'trainer' must be a mapping of keys to values, found a list"
+            ])
     }
 
     @Test func outOfRangeValues() {
@@ -146,34 +150,44 @@ let minimal = """
     }
 
     @Test func domainChecksWithSuggestions() {
-        let yaml = minimal + """
-            transform:
-              features:
-                fare: [zscroe]
-            trainer:
-              label: y
-              objective: binary:logisitc
-              hyperparameters:
-                max_dept: 4
-                nthread: 2
-            evaluation:
-              thresholds:
-                - metric: acuracy
-                  lower_bound: 0.5
-                - metric: auc
-            gates:
-              policy:
-                SCHEMA_NEW_COLUMNS: warn
+        let yaml =
+            minimal + """
+                transform:
+                  features:
+                    fare: [zscroe]
+                trainer:
+                  label: y
+                  objective: binary:logisitc
+                  hyperparameters:
+                    max_dept: 4
+                    nthread: 2
+                evaluation:
+                  thresholds:
+                    - metric: acuracy
+                      lower_bound: 0.5
+                    - metric: auc
+                gates:
+                  policy:
+                    SCHEMA_NEW_COLUMNS: warn
 
-            """
+                """
         let lines = problems(yaml)
         #expect(lines.contains("mlops.yaml:7:12: unknown transform step 'zscroe'\n  hint: did you mean 'zscore'?"))
-        #expect(lines.contains("mlops.yaml:10:14: unknown XGBoost objective 'binary:logisitc'\n  hint: did you mean 'binary:logistic'?"))
-        #expect(lines.contains("mlops.yaml:12:5: unknown XGBoost parameter 'max_dept'\n  hint: did you mean 'max_depth'?"))
+        #expect(
+            lines.contains(
+                "mlops.yaml:10:14: unknown XGBoost objective 'binary:logisitc'\n  hint: did you mean 'binary:logistic'?"
+            ))
+        #expect(
+            lines.contains("mlops.yaml:12:5: unknown XGBoost parameter 'max_dept'\n  hint: did you mean 'max_depth'?"))
         #expect(lines.contains("mlops.yaml:13:5: 'nthread' is set by 'trainer.nthread', not in hyperparameters"))
         #expect(lines.contains("mlops.yaml:16:15: unknown metric 'acuracy'\n  hint: did you mean 'accuracy'?"))
-        #expect(lines.contains("mlops.yaml:18:7: 'evaluation.thresholds[1]' sets no bound: give lower_bound, upper_bound or change"))
-        #expect(lines.contains("mlops.yaml:21:5: unknown gate finding 'SCHEMA_NEW_COLUMNS'\n  hint: did you mean 'SCHEMA_NEW_COLUMN'?"))
+        #expect(
+            lines.contains(
+                "mlops.yaml:18:7: 'evaluation.thresholds[1]' sets no bound: give lower_bound, upper_bound or change"))
+        #expect(
+            lines.contains(
+                "mlops.yaml:21:5: unknown gate finding 'SCHEMA_NEW_COLUMNS'\n  hint: did you mean 'SCHEMA_NEW_COLUMN'?")
+        )
         #expect(lines.count == 7)
     }
 
@@ -183,7 +197,9 @@ let minimal = """
                 "mlops.yaml:5:13: 'evaluation' needs a 'trainer' section: there is no model to evaluate"
             ])
         let fromTuner = minimal + "trainer:\n  label: y\n  hyperparameters: from_tuner\n"
-        #expect(problems(fromTuner).first?.contains("'trainer.hyperparameters' is from_tuner but there is no 'tuner' section") == true)
+        #expect(
+            problems(fromTuner).first?.contains(
+                "'trainer.hyperparameters' is from_tuner but there is no 'tuner' section") == true)
     }
 
     @Test func schemaFileMustExistUnderTheRoot() throws {
@@ -194,7 +210,8 @@ let minimal = """
             ])
         try dir.write("schema/schema.pbtxt", "feature { name: \"x\" type: INT }\n")
         #expect(problems(minimal + "schema: schema/schema.pbtxt\n", root: dir.url).isEmpty)
-        #expect(problems(minimal + "schema: ../outside.pbtxt\n").first?.contains("must stay inside the repository") == true)
+        #expect(
+            problems(minimal + "schema: ../outside.pbtxt\n").first?.contains("must stay inside the repository") == true)
     }
 
     @Test func duplicateKeysAreSyntaxErrors() {

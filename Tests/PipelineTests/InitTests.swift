@@ -18,14 +18,18 @@ import Testing
         let result = try ProjectInitializer(library: library).initialize(
             directory: target, template: "taxi", ciProviders: [], force: false)
         #expect(result.createdRepository)
-        #expect(result.files == [".gitignore", "DATA_SOURCES.md", "data/data.csv", "mlops.yaml", "schema/schema.pbtxt"])
+        #expect(
+            result.files == [".gitignore", "DATA_SOURCES.md", "data/data.csv", "mlops.yaml", "schema/schema.pbtxt"])
         let repository = try Repository.open(at: target.path)
         #expect(try repository.head() == .unborn(branch: "main"))
-        #expect(try String(contentsOf: target.appendingPathComponent(".gitignore"), encoding: .utf8).contains(".mlops/\n"))
+        #expect(
+            try String(contentsOf: target.appendingPathComponent(".gitignore"), encoding: .utf8).contains(".mlops/\n"))
         let config = try MLOpsConfig.load(from: target.appendingPathComponent("mlops.yaml"), root: target)
         #expect(config.pipeline.name == "taxi")
         // No staging folder is left behind.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: target.path).allSatisfy { !$0.hasPrefix(".mlops-init") })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: target.path).allSatisfy { !$0.hasPrefix(".mlops-init") }
+        )
     }
 
     @Test func doesNotNestARepositoryInsideAnExistingOne() throws {
@@ -43,7 +47,8 @@ import Testing
         try dir.write("mlops.yaml", "mine\n")
         try dir.write("notes.txt", "keep me\n")
         do {
-            _ = try ProjectInitializer(library: library).initialize(directory: dir.url, template: "taxi", ciProviders: [], force: false)
+            _ = try ProjectInitializer(library: library).initialize(
+                directory: dir.url, template: "taxi", ciProviders: [], force: false)
             Issue.record("must refuse")
         } catch let error as InitError {
             #expect(error.exitStatus == .usage)
@@ -59,7 +64,8 @@ import Testing
         try dir.write("mlops.yaml", "mine\n")
         try dir.write("notes.txt", "keep me\n")
         try dir.write(".gitignore", "*.pyc")
-        _ = try ProjectInitializer(library: library).initialize(directory: dir.url, template: "taxi", ciProviders: [], force: true)
+        _ = try ProjectInitializer(library: library).initialize(
+            directory: dir.url, template: "taxi", ciProviders: [], force: true)
         #expect(try dir.read("mlops.yaml").contains("name: taxi"))
         #expect(try dir.read("notes.txt") == "keep me\n")
         #expect(try dir.read(".gitignore").hasPrefix("*.pyc\n"))
@@ -69,7 +75,8 @@ import Testing
     @Test func unknownTemplateSuggestsTheNearest() throws {
         let dir = try TemporaryDirectory()
         do {
-            _ = try ProjectInitializer(library: library).initialize(directory: dir.url, template: "taxy", ciProviders: [], force: false)
+            _ = try ProjectInitializer(library: library).initialize(
+                directory: dir.url, template: "taxy", ciProviders: [], force: false)
             Issue.record("must fail")
         } catch let error as InitError {
             #expect(error.message == "there is no template named 'taxy'")
@@ -87,7 +94,8 @@ import Testing
         #expect(result.files.contains(".github/workflows/mlops.yml"))
         #expect(try dir.read(".github/workflows/mlops.yml") == "name: mlops\n")
         #expect(throws: InitError.self) {
-            _ = try ProjectInitializer(library: custom).initialize(directory: dir.appending("other"), template: "taxi", ciProviders: ["jenkins"], force: false)
+            _ = try ProjectInitializer(library: custom).initialize(
+                directory: dir.appending("other"), template: "taxi", ciProviders: ["jenkins"], force: false)
         }
     }
 

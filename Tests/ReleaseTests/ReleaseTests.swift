@@ -16,7 +16,10 @@ import Testing
     }
 
     @Test func ordersBySemverPrecedence() throws {
-        let ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+        let ordered = [
+            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0",
+            "1.0.1", "1.1.0", "2.0.0",
+        ]
         let versions = try ordered.map { try SemanticVersion(parsing: $0) }
         #expect(versions.shuffled().sorted() == versions)
     }
@@ -44,7 +47,8 @@ extension ReleaseError: Equatable {
     }
 
     @Test func environmentOverridesAndFileURLsWork() throws {
-        let location = try RegistryLocation(configured: "x", environment: ["MLOPS_REGISTRY": "file:///srv/models"], root: root)
+        let location = try RegistryLocation(
+            configured: "x", environment: ["MLOPS_REGISTRY": "file:///srv/models"], root: root)
         #expect(location.directory.path == "/srv/models")
         #expect(location.source == "MLOPS_REGISTRY")
     }

@@ -51,7 +51,9 @@ final class ConfigReader {
     static func describe(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar):
-            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted { return "the string \"\(scalar.string)\"" }
+            if scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
+                return "the string \"\(scalar.string)\""
+            }
             if isNull(node) { return "nothing" }
             return "'\(scalar.string)'"
         case .mapping: return "a mapping"
@@ -81,7 +83,8 @@ struct Fields<Key: ConfigKey> {
         self.node = ConfigReader.isNull(node) ? nil : node
         guard let node = self.node else { return }
         guard case .mapping(let mapping) = node else {
-            reader.report(node, path, "'\(path)' must be a mapping of keys to values, found \(ConfigReader.describe(node))")
+            reader.report(
+                node, path, "'\(path)' must be a mapping of keys to values, found \(ConfigReader.describe(node))")
             isMapping = false
             return
         }
@@ -133,7 +136,8 @@ struct Fields<Key: ConfigKey> {
     func string(_ key: Key) -> String? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node else {
-            reader.report(node, keyPath(key), "'\(keyPath(key))' must be a string, found \(ConfigReader.describe(node))")
+            reader.report(
+                node, keyPath(key), "'\(keyPath(key))' must be a string, found \(ConfigReader.describe(node))")
             return nil
         }
         return scalar.string
@@ -151,7 +155,9 @@ struct Fields<Key: ConfigKey> {
         return ConfigValue.int(node, reader, keyPath(key), in: range)
     }
 
-    func double(_ key: Key, default fallback: Double, in range: ClosedRange<Double> = -Double.infinity...Double.infinity) -> Double {
+    func double(
+        _ key: Key, default fallback: Double, in range: ClosedRange<Double> = -Double.infinity...Double.infinity
+    ) -> Double {
         guard let node = value(key) else { return fallback }
         return ConfigValue.double(node, reader, keyPath(key), in: range) ?? fallback
     }
@@ -304,7 +310,9 @@ enum ConfigValue {
         }
     }
 
-    static func pairs(_ node: Node, _ reader: ConfigReader, _ path: String) -> [(name: String, keyNode: Node, value: Node)]? {
+    static func pairs(_ node: Node, _ reader: ConfigReader, _ path: String) -> [(
+        name: String, keyNode: Node, value: Node
+    )]? {
         guard case .mapping(let mapping) = node else {
             reader.report(node, path, "'\(path)' must be a mapping, found \(ConfigReader.describe(node))")
             return nil

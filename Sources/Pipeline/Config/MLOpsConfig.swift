@@ -56,7 +56,9 @@ public struct MLOpsConfig: ConfigSection {
         if text == "infer" { return .infer }
         if let problem = PathPattern.problem(text) {
             f.reader.report(node, "schema", "schema path '\(text)' \(problem)")
-        } else if let root = f.reader.root, !FileManager.default.fileExists(atPath: root.appendingPathComponent(text).path) {
+        } else if let root = f.reader.root,
+            !FileManager.default.fileExists(atPath: root.appendingPathComponent(text).path)
+        {
             f.reader.report(
                 node, "schema", "schema file '\(text)' does not exist",
                 hint: "write `schema: infer` to let SchemaGen infer one, or fix the path")
@@ -75,21 +77,29 @@ public struct MLOpsConfig: ConfigSection {
         if trainer == nil {
             for key in [Key.tuner, .evaluation] where f.has(key) {
                 f.reader.report(
-                    f.value(key), key.rawValue, "'\(key.rawValue)' needs a 'trainer' section: there is no model to \(key == .tuner ? "tune" : "evaluate")")
+                    f.value(key), key.rawValue,
+                    "'\(key.rawValue)' needs a 'trainer' section: there is no model to \(key == .tuner ? "tune" : "evaluate")"
+                )
             }
         }
-        if let trainer, let metric = tuner?.metric, trainer.evalMetric == nil, !XGBoostNames.evalMetrics.contains(metric) {
+        if let trainer, let metric = tuner?.metric, trainer.evalMetric == nil,
+            !XGBoostNames.evalMetrics.contains(metric)
+        {
             f.reader.report(f.value(.tuner), "tuner.metric", "unknown tuner metric '\(metric)'")
         }
         for name in transform.derive.names where transform.features[name] != nil {
             if transform.features[name]?.contains(.drop) == true, name == trainer?.label {
-                f.reader.report(f.value(.transform), "transform.features.\(name)", "the label '\(name)' cannot be dropped")
+                f.reader.report(
+                    f.value(.transform), "transform.features.\(name)", "the label '\(name)' cannot be dropped")
             }
         }
         if let trainer, transform.features[trainer.label]?.contains(.drop) == true {
-            f.reader.report(f.value(.transform), "transform.features.\(trainer.label)", "the label '\(trainer.label)' cannot be dropped")
+            f.reader.report(
+                f.value(.transform), "transform.features.\(trainer.label)",
+                "the label '\(trainer.label)' cannot be dropped")
         }
-        for threshold in evaluation?.thresholds ?? [] where threshold.change != nil && evaluation?.baseline == BaselineChoice.none {
+        for threshold in evaluation?.thresholds ?? []
+        where threshold.change != nil && evaluation?.baseline == BaselineChoice.none {
             f.reader.report(
                 f.value(.evaluation), "evaluation.thresholds",
                 "a change threshold on '\(threshold.metric)' can never be checked with 'baseline: none'")
@@ -165,7 +175,9 @@ public struct MLOpsConfig: ConfigSection {
         }
         let reader = ConfigReader(file: file, root: root)
         if let node, !ConfigReader.isNull(node), node.mapping == nil {
-            reader.report(node, "", "\(file) must be a mapping of sections (pipeline, data, …), found \(ConfigReader.describe(node))")
+            reader.report(
+                node, "",
+                "\(file) must be a mapping of sections (pipeline, data, …), found \(ConfigReader.describe(node))")
             throw ConfigError.invalid(reader.sortedDiagnostics)
         }
         let config = MLOpsConfig(Fields<Key>(reader, path: "", node: node ?? Node.mapping(Node.Mapping([]))))
@@ -216,7 +228,8 @@ public struct MLOpsConfig: ConfigSection {
                 location: SourceLocation(file: file), keyPath: "",
                 message: "invalid YAML: \(problem)" + (offset.map { " at byte \($0)" } ?? ""))
         default:
-            return ConfigDiagnostic(location: SourceLocation(file: file), keyPath: "", message: "invalid YAML: \(error)")
+            return ConfigDiagnostic(
+                location: SourceLocation(file: file), keyPath: "", message: "invalid YAML: \(error)")
         }
     }
 }

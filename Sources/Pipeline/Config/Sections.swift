@@ -21,7 +21,8 @@ public struct PipelineSection: ConfigSection {
         description = f.string(.description)
         if !name.isEmpty, !Self.isValidName(name), let node = f.value(.name) {
             f.reader.report(
-                node, f.keyPath(.name), "'\(f.keyPath(.name))' must be a name of lower-case letters, digits, '.', '_' or '-', found '\(name)'",
+                node, f.keyPath(.name),
+                "'\(f.keyPath(.name))' must be a name of lower-case letters, digits, '.', '_' or '-', found '\(name)'",
                 hint: "for example 'taxi' or 'churn-model'")
         }
     }
@@ -138,7 +139,8 @@ public struct DataSection: ConfigSection {
                     splits.append((pair.name, weight))
                 }
             }
-            for required in ["train", "eval"] where !splits.contains(where: { $0.name == required }) && !pairs.contains(where: { $0.name == required }) {
+            for required in ["train", "eval"]
+            where !splits.contains(where: { $0.name == required }) && !pairs.contains(where: { $0.name == required }) {
                 f.reader.report(
                     f.value(.splits), f.keyPath(.splits), "'data.splits' must include a '\(required)' split",
                     hint: "for example `splits: {train: 2, eval: 1}`")
@@ -221,7 +223,9 @@ public enum TransformStep: Sendable, Hashable, Encodable {
             try single.encode(["clip": ClipSettings(min: min, max: max)])
         case .bucketize(let buckets): try single.encode(["bucketize": ["buckets": buckets]])
         case .vocabulary(let topK, let oov, let minFrequency):
-            try single.encode(["vocabulary": VocabularySettings(topK: topK, oovBuckets: oov, minFrequency: minFrequency)])
+            try single.encode([
+                "vocabulary": VocabularySettings(topK: topK, oovBuckets: oov, minFrequency: minFrequency)
+            ])
         }
     }
 
@@ -235,7 +239,9 @@ public enum TransformStep: Sendable, Hashable, Encodable {
         let topK: Int?
         let oovBuckets: Int
         let minFrequency: Int
-        enum CodingKeys: String, CodingKey { case topK = "top_k", oovBuckets = "oov_buckets", minFrequency = "min_frequency" }
+        enum CodingKeys: String, CodingKey {
+            case topK = "top_k", oovBuckets = "oov_buckets", minFrequency = "min_frequency"
+        }
     }
 
     static func parse(_ node: Node, _ reader: ConfigReader, _ path: String) -> TransformStep? {
@@ -260,7 +266,8 @@ public enum TransformStep: Sendable, Hashable, Encodable {
         case "drop": return .drop
         case "fill_missing":
             guard let argument else {
-                reader.report(node, path, "'fill_missing' needs a strategy: mean, median, most_frequent or {constant: VALUE}")
+                reader.report(
+                    node, path, "'fill_missing' needs a strategy: mean, median, most_frequent or {constant: VALUE}")
                 return nil
             }
             if case .scalar(let scalar) = argument {
@@ -275,7 +282,8 @@ public enum TransformStep: Sendable, Hashable, Encodable {
             if case .mapping = argument, let value = fields.string(.constant) { return .fillMissing(.constant(value)) }
             reader.report(
                 argument, path + ".fill_missing",
-                "'fill_missing' must be mean, median, most_frequent or {constant: VALUE}, found \(ConfigReader.describe(argument))")
+                "'fill_missing' must be mean, median, most_frequent or {constant: VALUE}, found \(ConfigReader.describe(argument))"
+            )
             return nil
         case "clip":
             let fields = Fields<ClipKey>(reader, path: path + ".clip", node: argument)
@@ -295,10 +303,12 @@ public enum TransformStep: Sendable, Hashable, Encodable {
         case "vocabulary":
             let fields = Fields<VocabularyKey>(reader, path: path + ".vocabulary", node: argument)
             return .vocabulary(
-                topK: fields.optionalInt(.topK, in: 1...1_000_000), oovBuckets: fields.int(.oovBuckets, default: 1, in: 0...1000),
+                topK: fields.optionalInt(.topK, in: 1...1_000_000),
+                oovBuckets: fields.int(.oovBuckets, default: 1, in: 0...1000),
                 minFrequency: fields.int(.minFrequency, default: 1, in: 1...Int.max))
         default:
-            let hint = Suggestions.nearest(to: name, in: names).map { "did you mean '\($0)'?" }
+            let hint =
+                Suggestions.nearest(to: name, in: names).map { "did you mean '\($0)'?" }
                 ?? "steps are: " + names.joined(separator: ", ")
             reader.report(node, path, "unknown transform step '\(name)'", hint: hint)
             return nil
@@ -424,7 +434,8 @@ public enum ParameterValue: Sendable, Hashable, Encodable, CustomStringConvertib
 
 extension OrderedPairs: Hashable, Equatable where Value: Hashable {
     public static func == (a: OrderedPairs, b: OrderedPairs) -> Bool {
-        a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+        a.pairs.count == b.pairs.count
+            && zip(a.pairs, b.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -494,12 +505,14 @@ public struct TrainerSection: ConfigSection {
         let path = f.keyPath(.hyperparameters)
         if case .scalar(let scalar) = node {
             if scalar.string == "from_tuner" { return .fromTuner }
-            f.reader.report(node, path, "'\(path)' must be a mapping of XGBoost parameters, from_tuner, or {file: PATH}")
+            f.reader.report(
+                node, path, "'\(path)' must be a mapping of XGBoost parameters, from_tuner, or {file: PATH}")
             return .inline(OrderedPairs())
         }
         guard let pairs = ConfigValue.pairs(node, f.reader, path) else { return .inline(OrderedPairs()) }
         if pairs.count == 1, pairs[0].name == "file" {
-            return ConfigValue.string(pairs[0].value, f.reader, path + ".file").map { .file($0) } ?? .inline(OrderedPairs())
+            return ConfigValue.string(pairs[0].value, f.reader, path + ".file").map { .file($0) }
+                ?? .inline(OrderedPairs())
         }
         var values: [(name: String, value: ParameterValue)] = []
         for pair in pairs {
@@ -509,12 +522,16 @@ public struct TrainerSection: ConfigSection {
                 continue
             }
             if !XGBoostNames.parameters.contains(pair.name) {
-                let hint = Suggestions.nearest(to: pair.name, in: XGBoostNames.parameters).map { "did you mean '\($0)'?" }
+                let hint = Suggestions.nearest(to: pair.name, in: XGBoostNames.parameters).map {
+                    "did you mean '\($0)'?"
+                }
                 f.reader.report(pair.keyNode, keyPath, "unknown XGBoost parameter '\(pair.name)'", hint: hint)
                 continue
             }
             guard case .scalar(let scalar) = pair.value else {
-                f.reader.report(pair.value, keyPath, "'\(keyPath)' must be a single value, found \(ConfigReader.describe(pair.value))")
+                f.reader.report(
+                    pair.value, keyPath,
+                    "'\(keyPath)' must be a single value, found \(ConfigReader.describe(pair.value))")
                 continue
             }
             values.append((pair.name, ParameterValue(scalar)))
@@ -563,7 +580,8 @@ public enum SearchDimension: Sendable, Hashable, Encodable {
             return nil
         }
         f.requirePresent(.type, what: "int, float or choice")
-        guard let kind = f.value(.type).flatMap({ ConfigValue.choice($0, reader, f.keyPath(.type), as: Kind.self) }) else {
+        guard let kind = f.value(.type).flatMap({ ConfigValue.choice($0, reader, f.keyPath(.type), as: Kind.self) })
+        else {
             return nil
         }
         let log = f.bool(.log, default: false)
@@ -619,21 +637,29 @@ public struct TunerSection: ConfigSection {
             let hint = Suggestions.nearest(to: metric, in: XGBoostNames.evalMetrics).map { "did you mean '\($0)'?" }
             f.reader.report(node, f.keyPath(.metric), "unknown metric '\(metric)'", hint: hint)
         }
-        direction = f.value(.direction).flatMap { ConfigValue.choice($0, f.reader, f.keyPath(.direction), as: OptimizationDirection.self) }
+        direction = f.value(.direction).flatMap {
+            ConfigValue.choice($0, f.reader, f.keyPath(.direction), as: OptimizationDirection.self)
+        }
         var dimensions: [(name: String, value: SearchDimension)] = []
         for pair in f.pairs(.searchSpace) ?? [] {
             let path = f.keyPath(.searchSpace) + "." + pair.name
             if !XGBoostNames.parameters.contains(pair.name) {
-                let hint = Suggestions.nearest(to: pair.name, in: XGBoostNames.parameters).map { "did you mean '\($0)'?" }
-                f.reader.report(pair.keyNode, path, "unknown XGBoost parameter '\(pair.name)' in the search space", hint: hint)
+                let hint = Suggestions.nearest(to: pair.name, in: XGBoostNames.parameters).map {
+                    "did you mean '\($0)'?"
+                }
+                f.reader.report(
+                    pair.keyNode, path, "unknown XGBoost parameter '\(pair.name)' in the search space", hint: hint)
                 continue
             }
-            if let dimension = SearchDimension.parse(pair.value, f.reader, path) { dimensions.append((pair.name, dimension)) }
+            if let dimension = SearchDimension.parse(pair.value, f.reader, path) {
+                dimensions.append((pair.name, dimension))
+            }
         }
         searchSpace = OrderedPairs(dimensions)
         if f.isPresent, !f.has(.searchSpace) {
             f.reader.report(
-                f.node, f.keyPath(.searchSpace), "missing required key 'tuner.search_space': the hyperparameters to search",
+                f.node, f.keyPath(.searchSpace),
+                "missing required key 'tuner.search_space': the hyperparameters to search",
                 hint: "for example `search_space: {max_depth: {type: int, min: 3, max: 8}}`")
         }
     }
@@ -665,7 +691,9 @@ public struct SliceSpec: Sendable, Hashable, Encodable {
     static func parse(_ node: Node, _ reader: ConfigReader, _ path: String) -> SliceSpec? {
         let f = Fields<Key>(reader, path: path, node: node)
         guard f.isPresent else {
-            reader.report(node, path, "'\(path)' must be {feature: NAME}, {features: [A, B]} or {feature: NAME, buckets: [EDGES]}")
+            reader.report(
+                node, path, "'\(path)' must be {feature: NAME}, {features: [A, B]} or {feature: NAME, buckets: [EDGES]}"
+            )
             return nil
         }
         var features: [String] = []
@@ -677,7 +705,9 @@ public struct SliceSpec: Sendable, Hashable, Encodable {
         }
         var buckets: [Double]?
         if let list = f.list(.buckets) {
-            let edges = list.enumerated().compactMap { ConfigValue.double($1, reader, "\(path).buckets[\($0)]", in: -.infinity...(.infinity)) }
+            let edges = list.enumerated().compactMap {
+                ConfigValue.double($1, reader, "\(path).buckets[\($0)]", in: -.infinity...(.infinity))
+            }
             if edges.count < 1 || edges != edges.sorted() || Set(edges).count != edges.count {
                 reader.report(f.value(.buckets), path + ".buckets", "'\(path).buckets' must be increasing bucket edges")
             }
@@ -718,7 +748,8 @@ public struct ThresholdSpec: Sendable, Hashable, Encodable {
         f.requirePresent(.metric, what: "the metric this threshold applies to")
         let metric = f.string(.metric) ?? ""
         if !metric.isEmpty, !MetricNames.all.contains(metric), let node = f.value(.metric) {
-            let hint = Suggestions.nearest(to: metric, in: MetricNames.all).map { "did you mean '\($0)'?" }
+            let hint =
+                Suggestions.nearest(to: metric, in: MetricNames.all).map { "did you mean '\($0)'?" }
                 ?? "metrics are: " + MetricNames.all.joined(separator: ", ")
             reader.report(node, f.keyPath(.metric), "unknown metric '\(metric)'", hint: hint)
         }
@@ -735,7 +766,8 @@ public struct ThresholdSpec: Sendable, Hashable, Encodable {
             let absolute = c.optionalDouble(.absolute)
             let relative = c.optionalDouble(.relative)
             if absolute == nil && relative == nil {
-                reader.report(changeNode, f.keyPath(.change), "'\(f.keyPath(.change))' needs an absolute or relative bound")
+                reader.report(
+                    changeNode, f.keyPath(.change), "'\(f.keyPath(.change))' needs an absolute or relative bound")
             }
             change = Change(direction: direction, absolute: absolute, relative: relative)
         }
@@ -743,7 +775,8 @@ public struct ThresholdSpec: Sendable, Hashable, Encodable {
             reader.report(node, path, "'\(path)' sets no bound: give lower_bound, upper_bound or change")
         }
         return ThresholdSpec(
-            metric: metric, slice: f.string(.slice, default: "overall"), lowerBound: lower, upperBound: upper, change: change)
+            metric: metric, slice: f.string(.slice, default: "overall"), lowerBound: lower, upperBound: upper,
+            change: change)
     }
 }
 
@@ -842,7 +875,8 @@ public struct GatesSection: ConfigSection {
         for pair in f.pairs(.policy) ?? [] {
             let path = f.keyPath(.policy) + "." + pair.name
             guard GatePolicyNames.all.contains(pair.name) else {
-                let hint = Suggestions.nearest(to: pair.name, in: GatePolicyNames.all).map { "did you mean '\($0)'?" }
+                let hint =
+                    Suggestions.nearest(to: pair.name, in: GatePolicyNames.all).map { "did you mean '\($0)'?" }
                     ?? "keys are the categories \(GatePolicyNames.categories.joined(separator: ", ")) or a TFDV anomaly reason"
                 f.reader.report(pair.keyNode, path, "unknown gate finding '\(pair.name)'", hint: hint)
                 continue
@@ -887,18 +921,23 @@ public struct ReleaseSection: ConfigSection {
     init(_ f: Fields<Key>) {
         name = f.string(.name)
         if let name, !PipelineSection.isValidName(name), let node = f.value(.name) {
-            f.reader.report(node, f.keyPath(.name), "'release.name' must be lower-case letters, digits, '.', '_' or '-', found '\(name)'")
+            f.reader.report(
+                node, f.keyPath(.name),
+                "'release.name' must be lower-case letters, digits, '.', '_' or '-', found '\(name)'")
         }
         registry = f.string(.registry, default: ".mlops/registry")
         channels = f.strings(.channels, default: ["staging", "production"])
         if f.has(.channels), channels.isEmpty {
-            f.reader.report(f.value(.channels), f.keyPath(.channels), "'release.channels' must name at least one channel")
+            f.reader.report(
+                f.value(.channels), f.keyPath(.channels), "'release.channels' must name at least one channel")
         }
         if Set(channels).count != channels.count {
             f.reader.report(f.value(.channels), f.keyPath(.channels), "'release.channels' lists a channel twice")
         }
         for channel in channels where !PipelineSection.isValidName(channel) {
-            f.reader.report(f.value(.channels), f.keyPath(.channels), "channel name '\(channel)' must be lower-case letters, digits, '.', '_' or '-'")
+            f.reader.report(
+                f.value(.channels), f.keyPath(.channels),
+                "channel name '\(channel)' must be lower-case letters, digits, '.', '_' or '-'")
         }
         signingKey = f.string(.signingKey)
         publicKeys = f.strings(.publicKeys, default: [])
@@ -950,6 +989,8 @@ public struct TestCommand: Sendable, Hashable, Encodable {
         let f = Fields<Key>(reader, path: path, node: node)
         f.requirePresent(.run, what: "the command line to run")
         guard let run = f.string(.run) else { return nil }
-        return TestCommand(name: f.string(.name, default: run), run: run, timeoutSeconds: f.int(.timeoutSeconds, default: 600, in: 1...86_400))
+        return TestCommand(
+            name: f.string(.name, default: run), run: run,
+            timeoutSeconds: f.int(.timeoutSeconds, default: 600, in: 1...86_400))
     }
 }

@@ -16,7 +16,11 @@ public enum InitError: MLOpsError {
         case .unknownCIProvider(let name, _): "there are no CI files for provider '\(name)'"
         case .templatesNotFound: "the project templates of mlops were not found"
         case .directoryNotEmpty(let path, let conflicts):
-            "'\(path)' is not empty" + (conflicts.isEmpty ? "" : "; these files would be overwritten: " + conflicts.prefix(5).joined(separator: ", ") + (conflicts.count > 5 ? ", …" : ""))
+            "'\(path)' is not empty"
+                + (conflicts.isEmpty
+                    ? ""
+                    : "; these files would be overwritten: " + conflicts.prefix(5).joined(separator: ", ")
+                        + (conflicts.count > 5 ? ", …" : ""))
         case .notWritable(let path, let detail): "cannot write to '\(path)': \(detail)"
         }
     }
@@ -28,7 +32,8 @@ public enum InitError: MLOpsError {
             let nearest = Suggestions.nearest(to: name, in: available).map { "did you mean '\($0)'? " } ?? ""
             return nearest + "available: " + available.joined(separator: ", ")
         case .templatesNotFound(let searched):
-            return "set MLOPS_TEMPLATES to the templates/ folder of the mlops source tree (searched: \(searched.joined(separator: ", ")))"
+            return
+                "set MLOPS_TEMPLATES to the templates/ folder of the mlops source tree (searched: \(searched.joined(separator: ", ")))"
         case .directoryNotEmpty:
             return "choose an empty or new directory, or pass --force to write the template files over existing ones"
         case .notWritable:
@@ -60,12 +65,14 @@ public struct TemplateLibrary: Sendable {
     /// Finds the library: `MLOPS_TEMPLATES` (and `MLOPS_CI_TEMPLATES`), then
     /// `<prefix>/share/mlops/` beside an installed binary, then the source tree this binary was built from.
     public static func locate(
-        environment: [String: String] = ProcessInfo.processInfo.environment, executable: URL? = Bundle.main.executableURL
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL? = Bundle.main.executableURL
     ) throws(InitError) -> TemplateLibrary {
         var candidates: [(URL, URL)] = []
         if let override = environment["MLOPS_TEMPLATES"], !override.isEmpty {
             let templates = URL(fileURLWithPath: override)
-            let ci = environment["MLOPS_CI_TEMPLATES"].map { URL(fileURLWithPath: $0) }
+            let ci =
+                environment["MLOPS_CI_TEMPLATES"].map { URL(fileURLWithPath: $0) }
                 ?? templates.deletingLastPathComponent().appendingPathComponent("ci")
             candidates.append((templates, ci))
         }
@@ -94,7 +101,9 @@ public struct TemplateLibrary: Sendable {
         return names.filter { name in
             var isDirectory: ObjCBool = false
             let path = directory.appendingPathComponent(name).path
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return false }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                return false
+            }
             return file.map { FileManager.default.fileExists(atPath: path + "/" + $0) } ?? true
         }.sorted()
     }
@@ -141,10 +150,14 @@ public struct ProjectInitializer {
         let path = directory.path
         var isDirectory: ObjCBool = false
         if fileManager.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw InitError.notWritable(path, detail: "it is a file, not a directory") }
+            guard isDirectory.boolValue else {
+                throw InitError.notWritable(path, detail: "it is a file, not a directory")
+            }
             let existing = ((try? fileManager.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != ".git" }
             if !existing.isEmpty && !force {
-                let conflicts = plan.map(\.0).filter { fileManager.fileExists(atPath: directory.appendingPathComponent($0).path) }
+                let conflicts = plan.map(\.0).filter {
+                    fileManager.fileExists(atPath: directory.appendingPathComponent($0).path)
+                }
                 throw InitError.directoryNotEmpty(path, conflicts: conflicts)
             }
         } else {
@@ -164,16 +177,19 @@ public struct ProjectInitializer {
             defer { try? fileManager.removeItem(at: staging) }
             for (relative, source) in plan {
                 let staged = staging.appendingPathComponent(relative)
-                try fileManager.createDirectory(at: staged.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try fileManager.createDirectory(
+                    at: staged.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try fileManager.copyItem(at: source, to: staged)
             }
             let gitignore = staging.appendingPathComponent(".gitignore")
-            try Self.gitignoreContents(existing: directory.appendingPathComponent(".gitignore")).write(to: gitignore, atomically: false, encoding: .utf8)
+            try Self.gitignoreContents(existing: directory.appendingPathComponent(".gitignore")).write(
+                to: gitignore, atomically: false, encoding: .utf8)
             plan.append((".gitignore", gitignore))
             for (relative, _) in plan {
                 let staged = staging.appendingPathComponent(relative)
                 let target = directory.appendingPathComponent(relative)
-                try fileManager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try fileManager.createDirectory(
+                    at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                 // rename(2) replaces an existing file atomically (only with --force do we get here).
                 guard rename(staged.path, target.path) == 0 else {
                     throw InitError.notWritable(target.path, detail: String(cString: strerror(errno)))
@@ -219,7 +235,8 @@ public struct ProjectInitializer {
 
     /// Regular files under `root`, as (relative path, URL), skipping editor and OS litter.
     static func files(under root: URL) throws -> [(String, URL)] {
-        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        else {
             throw InitError.templatesNotFound(searched: [root.path])
         }
         let rootPath = root.standardizedFileURL.path
@@ -237,10 +254,13 @@ public struct ProjectInitializer {
 
     private static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(underlying.code)))
         }
-        if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileWriteNoPermissionError { return "permission denied" }
+        if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileWriteNoPermissionError {
+            return "permission denied"
+        }
         return nsError.localizedDescription
     }
 }

@@ -19,7 +19,9 @@ extension MLOps.Config {
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: ArgumentHelp("The configuration file (default: mlops.yaml at the repository root).", valueName: "path"))
+        @Option(
+            help: ArgumentHelp(
+                "The configuration file (default: mlops.yaml at the repository root).", valueName: "path"))
         var config: String?
 
         struct Output: Encodable {
@@ -31,18 +33,28 @@ extension MLOps.Config {
 
         func run(context: CommandContext) async throws {
             let root = try context.projectRoot()
-            let file = config.map { URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL }
+            let file =
+                config.map {
+                    URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                        .standardizedFileURL
+                }
                 ?? root.appendingPathComponent(MLOpsConfig.fileName)
             let loaded = try MLOpsConfig.load(from: file, root: root)
             let console = context.console
             if console.mode == .json {
-                try console.json(JSONOutput(schema: Self.jsonSchema, result: Output(file: file.path, valid: true, components: loaded.components, config: loaded)))
+                try console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema,
+                        result: Output(file: file.path, valid: true, components: loaded.components, config: loaded)))
                 return
             }
             console.line("# effective configuration of \(file.path), defaults filled in")
             console.line(try loaded.yamlText().trimmingCharacters(in: .newlines))
             console.line()
-            console.line(console.style("✓", .green, bold: true) + " \(file.lastPathComponent) is valid: pipeline '\(loaded.pipeline.name)', components \(loaded.components.joined(separator: " → "))")
+            console.line(
+                console.style("✓", .green, bold: true)
+                    + " \(file.lastPathComponent) is valid: pipeline '\(loaded.pipeline.name)', components \(loaded.components.joined(separator: " → "))"
+            )
         }
     }
 }

@@ -23,7 +23,9 @@ extension MLOps {
         @Option(help: "The project template.")
         var template = "taxi"
 
-        @Option(name: .customLong("ci"), help: ArgumentHelp("Also copy the CI files of a provider (repeatable).", valueName: "provider"))
+        @Option(
+            name: .customLong("ci"),
+            help: ArgumentHelp("Also copy the CI files of a provider (repeatable).", valueName: "provider"))
         var ciProviders: [String] = []
 
         @Flag(help: "Write into a non-empty directory, replacing files the template also has.")

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The demo on the bundled taxi example: sets up and builds mlops, then in a scratch
+# directory creates a project with `mlops init` and validates it with `mlops config check`.
+# Later stages (test, train, gate, release, promote, serve) join as they land.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh debug
+mlops="$(swift build --show-bin-path)/mlops"
+
+scratch="${MLOPS_DEMO_DIR:-$(mktemp -d /tmp/mlops-demo.XXXXXX)}"
+rm -rf "$scratch/taxi"
+if [ -t 1 ]; then bold=$'\033[1m'; plain=$'\033[0m'; else bold=''; plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
+
+step mlops --version
+"$mlops" --version
+
+step mlops init "$scratch/taxi"
+"$mlops" init "$scratch/taxi"
+cd "$scratch/taxi"
+
+step mlops config check
+"$mlops" config check | tail -n 3
+
+step "mlops config check  # after misspelling 'rounds' as 'roundz'"
+sed -i 's/^  rounds: 100/  roundz: 100/' mlops.yaml
+status=0
+"$mlops" config check || status=$?
+echo "(exit status $status: 78 is a configuration error)"
+sed -i 's/^  roundz: 100/  rounds: 100/' mlops.yaml
+
+printf '\nThe demo project is in %s\n' "$scratch/taxi"
+[ "$status" -eq 78 ]
