@@ -31,6 +31,10 @@ public struct ArchiveError: MLOpsError {
         self.entry = entry
     }
 
+    static let ioErrnos: Set<Int32> = [
+        EIO, ENOSPC, EACCES, EPERM, EROFS, EDQUOT, ENOENT, EISDIR, ENOTDIR, EMFILE, ENFILE,
+    ]
+
     public var message: String {
         let subject = entry.map { "entry '\($0)' of '\(archive)'" } ?? "'\(archive)'"
         return "archive: \(function) failed for \(subject): \(detail)"
@@ -41,7 +45,10 @@ public struct ArchiveError: MLOpsError {
         case .missing: .noInput
         case .tooLarge: .dataError
         case .closed: .internalError
-        case .library(let status, _): status == ARCHIVE_FATAL && entry == nil ? .ioError : .dataError
+        case .library(_, let errno):
+            // A real system error (disk full, permission, missing file) is I/O; libarchive's own
+            // codes (bad format, truncated data) mean the archive's content is bad.
+            Self.ioErrnos.contains(errno) ? .ioError : .dataError
         }
     }
 }

@@ -29,7 +29,7 @@ public final class ArchiveReader {
     private var currentEntry: String?
 
     public init(path: String) throws(ArchiveError) {
-        LibArchive.ensureReady()
+        try LibArchive.ensureReady()
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
             throw ArchiveError(
@@ -69,8 +69,15 @@ public final class ArchiveReader {
         var entry: OpaquePointer?
         let status = archive_read_next_header(handle, &entry)
         if status == ARCHIVE_EOF { return nil }
-        try check(status, "archive_read_next_header", handle, archive: path, entry: currentEntry)
-        guard let entry else { return nil }
+        // ARCHIVE_WARN still gives a usable header; RETRY or worse is an error here.
+        if status != ARCHIVE_OK && status != ARCHIVE_WARN {
+            try check(min(status, ARCHIVE_FAILED), "archive_read_next_header", handle, archive: path)
+        }
+        guard let entry else {
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_read_next_header",
+                detail: "no entry header", archive: path)
+        }
         let name = cString(archive_entry_pathname_utf8(entry)) ?? cString(archive_entry_pathname(entry)) ?? ""
         currentEntry = name
         let type = UInt32(archive_entry_filetype(entry))
@@ -108,8 +115,9 @@ public final class ArchiveReader {
             let count = buffer.withUnsafeMutableBytes { archive_read_data(handle, $0.baseAddress, $0.count) }
             if count == 0 { break }
             if count < 0 {
-                try check(Int32(count), "archive_read_data", handle, archive: path, entry: currentEntry)
-                break
+                // WARN and RETRY are negative too: none of them may pass as "end of data".
+                try check(
+                    min(Int32(count), ARCHIVE_FAILED), "archive_read_data", handle, archive: path, entry: currentEntry)
             }
             if Int64(data.count) + Int64(count) > limit {
                 throw ArchiveError(

@@ -9,9 +9,15 @@ public enum LibArchive {
     // elsewhere in the process is unaffected.
     private static let localeReady: Bool = setlocale(LC_CTYPE, "C.UTF-8") != nil
 
-    /// Makes sure the UTF-8 character locale is set; every reader and writer calls this.
-    public static func ensureReady() {
-        _ = localeReady
+    /// Makes sure the UTF-8 character locale is set; the executable calls this at start-up and
+    /// every reader and writer checks it.
+    public static func ensureReady() throws(ArchiveError) {
+        guard localeReady else {
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "setlocale",
+                detail: "the C.UTF-8 locale is not available, so non-ASCII file names cannot be archived safely",
+                archive: "(all archives)")
+        }
     }
 
     /// libarchive's version with its compression libraries, e.g. "libarchive 3.6.2 zlib/1.2.13 … libzstd/1.5.4".
@@ -42,8 +48,10 @@ public struct EntryMetadata: Sendable, Hashable {
 /// Writes a POSIX (pax) tar archive, optionally compressed, with fixed entry metadata.
 ///
 /// Entries are written in the order they are added; callers that want reproducible
-/// archives add them sorted. Call ``finish()`` and check it: a dropped close status is a
-/// truncated archive that looks fine. `deinit` only releases the handle.
+/// archives add them sorted. Call ``finish()`` and check it. A writer that is dropped
+/// without `finish()`, or whose entry failed half-way, is abandoned with
+/// `archive_write_fail`, so no end-of-archive marker is written and the file does not read
+/// as a complete archive. Callers still write to a temporary name and rename on success.
 public final class ArchiveWriter {
     // Owned archive_write handle; nil once finish() ran. archive_write_free also closes
     // (libarchive docs: "invokes archive_write_close() if it was not invoked manually").
@@ -54,7 +62,7 @@ public final class ArchiveWriter {
     public init(path: String, compression: ArchiveCompression, metadata: EntryMetadata = EntryMetadata())
         throws(ArchiveError)
     {
-        LibArchive.ensureReady()
+        try LibArchive.ensureReady()
         self.path = path
         self.metadata = metadata
         guard let handle = archive_write_new() else {
@@ -87,11 +95,32 @@ public final class ArchiveWriter {
     }
 
     deinit {
-        if let handle { archive_write_free(handle) }
+        // archive_write_free would otherwise close the archive properly, making a dropped,
+        // unfinished writer's output look complete (libarchive: "archive_write_fail marks the
+        // archive as FATAL so that a subsequent free() is just a free").
+        if let handle {
+            archive_write_fail(handle)
+            archive_write_free(handle)
+        }
+    }
+
+    /// Abandons the archive after a failed entry: nothing more is written to it.
+    private func abandon() {
+        guard let handle else { return }
+        self.handle = nil
+        archive_write_fail(handle)
+        archive_write_free(handle)
     }
 
     /// Adds a regular file with the given bytes.
     public func addFile(_ name: String, data: Data, executable: Bool = false) throws(ArchiveError) {
+        do { try writeFile(name, data: data, executable: executable) } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    private func writeFile(_ name: String, data: Data, executable: Bool) throws(ArchiveError) {
         let handle = try liveHandle(entry: name)
         try writeHeader(name, type: CARCHIVE_AE_IFREG, size: Int64(data.count), executable: executable, handle: handle)
         let written: Int = data.withUnsafeBytes { buffer in
@@ -108,6 +137,13 @@ public final class ArchiveWriter {
 
     /// Adds a regular file streamed from disk in 1 MiB chunks (for large models).
     public func addFile(_ name: String, contentsOf source: URL, executable: Bool = false) throws(ArchiveError) {
+        do { try writeFile(name, contentsOf: source, executable: executable) } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    private func writeFile(_ name: String, contentsOf source: URL, executable: Bool) throws(ArchiveError) {
         let handle = try liveHandle(entry: name)
         let size: Int64
         let file: FileHandle
@@ -149,9 +185,15 @@ public final class ArchiveWriter {
 
     /// Adds a directory entry.
     public func addDirectory(_ name: String) throws(ArchiveError) {
-        let handle = try liveHandle(entry: name)
-        try writeHeader(name, type: CARCHIVE_AE_IFDIR, size: 0, executable: false, handle: handle)
-        try check(archive_write_finish_entry(handle), "archive_write_finish_entry", handle, archive: path, entry: name)
+        do {
+            let handle = try liveHandle(entry: name)
+            try writeHeader(name, type: CARCHIVE_AE_IFDIR, size: 0, executable: false, handle: handle)
+            try check(
+                archive_write_finish_entry(handle), "archive_write_finish_entry", handle, archive: path, entry: name)
+        } catch {
+            abandon()
+            throw error
+        }
     }
 
     /// Closes the archive, flushing the compressor, and reports any failure. Idempotent.

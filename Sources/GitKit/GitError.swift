@@ -75,7 +75,7 @@ func check(_ rc: Int32, _ function: StaticString, object: String) throws(GitErro
         detail = String(decoding: UnsafeRawBufferPointer(start: text, count: strlen(text)), as: UTF8.self)
     }
     let code: GitError.Code
-    if detail.contains("safe.directory") {
+    if rc == GIT_EOWNER.rawValue || detail.contains("safe.directory") || detail.contains("not owned by current user") {
         code = .unsafeOwnership
     } else {
         switch rc {

@@ -11,8 +11,12 @@ import MLOpsCore
 /// read, ``write(_:)`` runs an immediate transaction that commits on return and rolls back
 /// on a thrown error. Every GRDB error leaves as a ``StoreError`` naming the file and SQL.
 public final class SQLiteDatabase: @unchecked Sendable {
-    // DatabaseQueue is thread-safe (it serializes all access), hence @unchecked Sendable.
-    private var queue: DatabaseQueue?
+    // DatabaseQueue serializes all access, but using it after close() crashes inside SQLite.
+    // `lock` guards `closed` for the whole of each access (the queue is serial anyway), so a
+    // close() can never slip between the check and the use. Hence @unchecked Sendable.
+    private let queue: DatabaseQueue
+    private let lock = NSRecursiveLock()
+    private var closed = false
     public let path: String
 
     /// Opens or creates the database at `path`.
@@ -53,15 +57,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Runs `body` with read access.
     public func read<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        let queue = try liveQueue()
-        do { return try queue.read(body) } catch { throw StoreError.wrap(error, path: path) }
+        try whileOpen { queue in try queue.read(body) }
     }
 
     /// Runs `body` in an immediate write transaction: committed when it returns, rolled back when it throws.
     public func write<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        let queue = try liveQueue()
-        do {
-            return try queue.writeWithoutTransaction { db in
+        try whileOpen { queue in
+            try queue.writeWithoutTransaction { db in
                 var result: Result<T, any Error>?
                 try db.inTransaction(.immediate) {
                     result = .success(try body(db))
@@ -70,28 +72,30 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 guard let result else { throw InternalError("transaction on '\(path)' returned no result") }
                 return try result.get()
             }
-        } catch {
-            throw StoreError.wrap(error, path: path)
         }
     }
 
     /// Runs `body` outside any transaction (for PRAGMAs and statements that manage their own).
     public func writeWithoutTransaction<T>(_ body: (GRDB.Database) throws -> T) throws -> T {
-        let queue = try liveQueue()
-        do { return try queue.writeWithoutTransaction(body) } catch { throw StoreError.wrap(error, path: path) }
+        try whileOpen { queue in try queue.writeWithoutTransaction(body) }
     }
 
     /// Closes the connection, reporting a failure (for example statements still running). Idempotent.
     public func close() throws {
-        guard let queue else { return }
-        self.queue = nil
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed else { return }
+        closed = true
         do { try queue.close() } catch { throw StoreError.wrap(error, path: path) }
     }
 
-    private func liveQueue() throws -> DatabaseQueue {
-        guard let queue else {
+    /// Runs `body` with the queue while holding the lock, refusing once closed; GRDB errors become ``StoreError``.
+    private func whileOpen<T>(_ body: (DatabaseQueue) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed else {
             throw StoreError(code: SQLITE_MISUSE, detail: "the database was already closed", path: path)
         }
-        return queue
+        do { return try body(queue) } catch { throw StoreError.wrap(error, path: path) }
     }
 }

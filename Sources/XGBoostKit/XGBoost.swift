@@ -15,7 +15,15 @@ public struct XGBoostError: MLOpsError {
     }
 
     public var message: String { "xgboost: \(function) failed for \(object): \(detail)" }
-    public var exitStatus: ExitStatus { .dataError }
+    public var exitStatus: ExitStatus {
+        switch function {
+        case "XGBoosterLoadModel":
+            FileManager.default.fileExists(atPath: object.trimmingCharacters(in: CharacterSet(charactersIn: "'")))
+                ? .dataError : .noInput
+        case "XGBoosterSaveModel": .ioError
+        default: .dataError
+        }
+    }
 }
 
 /// The one place an XGBoost return code becomes a Swift error; reads the thread-local

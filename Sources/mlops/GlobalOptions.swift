@@ -1,3 +1,4 @@
+import ArchiveKit
 import ArgumentParser
 import Foundation
 import GitKit
@@ -54,7 +55,9 @@ struct CommandContext {
             let repository = try repository()
             if let workdir = repository.workingDirectory { return URL(fileURLWithPath: workdir) }
             return startDirectory
-        } catch let error as GitError where error.code == .notARepository {
+        } catch let error as GitError where error.code == .notARepository || error.code == .unsafeOwnership {
+            // Reading mlops.yaml needs no git; a repository we may not open is no reason to fail.
+            if error.code == .unsafeOwnership { console.warning(error.description) }
             return startDirectory
         }
     }
@@ -81,6 +84,7 @@ extension MLOpsCommand {
         }
         let context = CommandContext(console: console, global: global, logger: Logger(label: "mlops"))
         do {
+            try LibArchive.ensureReady()  // process-wide C set-up, once, before any work
             try await run(context: context)
         } catch let error as ExitCode {
             throw error

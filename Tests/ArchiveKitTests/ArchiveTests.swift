@@ -112,6 +112,34 @@ import Testing
         #expect(throws: ArchiveError.self) { try writer.addFile("late.txt", data: Data("x".utf8)) }
     }
 
+    @Test func aDroppedUnfinishedWriterLeavesNoCompleteArchive() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.appending("dropped.tar").path
+        do {
+            let writer = try ArchiveWriter(path: path, compression: .none)
+            try writer.addFile("model.json", data: Data(repeating: 0x41, count: 10_000))
+            // dropped here without finish()
+        }
+        // No end-of-archive marker was written: reading it through must fail, not succeed quietly.
+        #expect(throws: ArchiveError.self) {
+            let reader = try ArchiveReader(path: path)
+            while let entry = try reader.next() { if entry.kind == .file { _ = try reader.readData(limit: 1 << 20) } }
+            try reader.close()
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            if size % 512 != 0 || size < 10_000 + 1024 + 512 {
+                throw ArchiveError(code: .closed, function: "test", detail: "incomplete", archive: path)
+            }
+        }
+    }
+
+    @Test func aFailedEntryAbandonsTheArchive() throws {
+        let dir = try TemporaryDirectory()
+        let writer = try ArchiveWriter(path: dir.appending("x.tar.zst").path, compression: .zstd(level: 3))
+        #expect(throws: ArchiveError.self) { try writer.addFile("gone.bin", contentsOf: dir.appending("no-such-file")) }
+        // Nothing more can be added, and finish() has nothing left to close.
+        #expect(throws: ArchiveError.self) { try writer.addFile("late.txt", data: Data("x".utf8)) }
+    }
+
     @Test func unwritableDestinationFailsAtOpen() throws {
         #expect(throws: ArchiveError.self) {
             _ = try ArchiveWriter(path: "/nonexistent-dir/x.tar.zst", compression: .zstd())

@@ -59,6 +59,23 @@ import Testing
         }
     }
 
+    @Test(.enabled(if: getuid() == 0, "changing a repository's owner needs root"))
+    func repositoryOwnedByAnotherUserNamesTheFix() throws {
+        let repo = try TestRepository()
+        try repo.write("a", "a")
+        try repo.commitAll("a")
+        // Hand the repository to "nobody" (uid 65534); opening it as root trips libgit2's ownership check.
+        for path in [repo.path, repo.path + "/.git"] { #expect(chown(path, 65534, 65534) == 0) }
+        do {
+            _ = try Repository.open(at: repo.path)
+            Issue.record("libgit2's ownership check must refuse the repository")
+        } catch {
+            #expect(error.code == .unsafeOwnership)
+            #expect(error.hint?.contains("git config --global --add safe.directory") == true)
+            #expect(error.exitStatus == .ioError)
+        }
+    }
+
     @Test func unknownRevisionIsNotFound() throws {
         let repo = try TestRepository()
         try repo.write("a", "a")

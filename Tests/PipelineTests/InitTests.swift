@@ -110,5 +110,22 @@ import Testing
             #expect(error.exitStatus == .ioError)
             #expect(error.message.hasPrefix("cannot write to '\(dir.appending("a-file/project").path)'"))
         }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["a-file"])
+    }
+
+    @Test func aFailureHalfwayPutsReplacedFilesBack() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("DATA_SOURCES.md", "mine\n")
+        try dir.write("data", "a file where the template needs a folder\n")
+        do {
+            _ = try ProjectInitializer(library: library).initialize(
+                directory: dir.url, template: "taxi", ciProviders: [], force: true)
+            Issue.record("placing data/data.csv under a file named 'data' must fail")
+        } catch let error as InitError {
+            #expect(error.exitStatus == .ioError)
+        }
+        #expect(try dir.read("DATA_SOURCES.md") == "mine\n")
+        #expect(try dir.read("data") == "a file where the template needs a folder\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["DATA_SOURCES.md", "data"])
     }
 }

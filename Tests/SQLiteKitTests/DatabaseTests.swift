@@ -83,7 +83,7 @@ import Testing
             }
             finished.signal()
         }
-        locked.wait()
+        #expect(locked.wait(timeout: .now() + 30) == .success, "the holder never took the lock")
         do {
             try waiter.write { try $0.execute(sql: "INSERT INTO t VALUES (2)") }
             Issue.record("the second writer must time out")
@@ -93,7 +93,7 @@ import Testing
             #expect(error.hint?.contains("retry") == true)
         }
         release.signal()
-        finished.wait()
+        #expect(finished.wait(timeout: .now() + 30) == .success)
         try waiter.write { try $0.execute(sql: "INSERT INTO t VALUES (2)") }
         #expect(try waiter.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM t") } == 2)
     }

@@ -34,6 +34,11 @@ public struct MLOpsConfig: ConfigSection {
             f.reader.report(
                 f.node, "pipeline", "missing required section 'pipeline'", hint: "add `pipeline: {name: my-model}`")
         }
+        if !f.has(.data) {
+            f.reader.report(
+                f.node, "data", "missing required section 'data': the pipeline needs at least one data source",
+                hint: "add `data: {sources: [\"data/*.csv\"]}`")
+        }
         pipeline = f.section(.pipeline)
         data = f.section(.data)
         schema = Self.schemaSource(f)
@@ -80,17 +85,6 @@ public struct MLOpsConfig: ConfigSection {
                     f.value(key), key.rawValue,
                     "'\(key.rawValue)' needs a 'trainer' section: there is no model to \(key == .tuner ? "tune" : "evaluate")"
                 )
-            }
-        }
-        if let trainer, let metric = tuner?.metric, trainer.evalMetric == nil,
-            !XGBoostNames.evalMetrics.contains(metric)
-        {
-            f.reader.report(f.value(.tuner), "tuner.metric", "unknown tuner metric '\(metric)'")
-        }
-        for name in transform.derive.names where transform.features[name] != nil {
-            if transform.features[name]?.contains(.drop) == true, name == trainer?.label {
-                f.reader.report(
-                    f.value(.transform), "transform.features.\(name)", "the label '\(name)' cannot be dropped")
             }
         }
         if let trainer, transform.features[trainer.label]?.contains(.drop) == true {

@@ -107,11 +107,6 @@ public struct DataSection: ConfigSection {
     init(_ f: Fields<Key>) {
         if f.isPresent {
             f.requirePresent(.sources, what: "the glob patterns of the input CSV files, e.g. [\"data/*.csv\"]")
-        } else {
-            f.reader.report(
-                f.node, "data",
-                "missing required section 'data': the pipeline needs at least one data source",
-                hint: "add `data: {sources: [\"data/*.csv\"]}`")
         }
         sources = f.strings(.sources, default: [])
         if f.has(.sources), sources.isEmpty {

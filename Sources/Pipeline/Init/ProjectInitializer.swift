@@ -169,46 +169,68 @@ public struct ProjectInitializer {
             throw InitError.notWritable(path, detail: "permission denied")
         }
 
-        // Stage everything, then move into place; on any failure remove what was placed.
+        // Stage everything, then move into place. Files that --force replaces are first moved
+        // to a backup folder; on any failure (a file, or creating the repository) placed files
+        // are removed and the backups put back, so the directory is as it was.
         let staging = directory.appendingPathComponent(".mlops-init-\(ProcessInfo.processInfo.processIdentifier)")
+        let backup = staging.appendingPathComponent(".replaced")
         var placed: [URL] = []
+        var replaced: [(original: URL, saved: URL)] = []
+        let createdRepository = !Self.isInsideRepository(path)
         do {
-            try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
             defer { try? fileManager.removeItem(at: staging) }
-            for (relative, source) in plan {
-                let staged = staging.appendingPathComponent(relative)
-                try fileManager.createDirectory(
-                    at: staged.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try fileManager.copyItem(at: source, to: staged)
-            }
-            let gitignore = staging.appendingPathComponent(".gitignore")
-            try Self.gitignoreContents(existing: directory.appendingPathComponent(".gitignore")).write(
-                to: gitignore, atomically: false, encoding: .utf8)
-            plan.append((".gitignore", gitignore))
-            for (relative, _) in plan {
-                let staged = staging.appendingPathComponent(relative)
-                let target = directory.appendingPathComponent(relative)
-                try fileManager.createDirectory(
-                    at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                // rename(2) replaces an existing file atomically (only with --force do we get here).
-                guard rename(staged.path, target.path) == 0 else {
-                    throw InitError.notWritable(target.path, detail: String(cString: strerror(errno)))
+            do {
+                try fileManager.createDirectory(at: backup, withIntermediateDirectories: true)
+                for (relative, source) in plan {
+                    let staged = staging.appendingPathComponent(relative)
+                    try fileManager.createDirectory(
+                        at: staged.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    try fileManager.copyItem(at: source, to: staged)
                 }
-                placed.append(target)
+                let gitignore = staging.appendingPathComponent(".gitignore")
+                try Self.gitignoreContents(existing: directory.appendingPathComponent(".gitignore"))
+                    .write(to: gitignore, atomically: false, encoding: .utf8)
+                plan.append((".gitignore", gitignore))
+                for (index, (relative, _)) in plan.enumerated() {
+                    let staged = staging.appendingPathComponent(relative)
+                    let target = directory.appendingPathComponent(relative)
+                    try fileManager.createDirectory(
+                        at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    if fileManager.fileExists(atPath: target.path) {
+                        let saved = backup.appendingPathComponent(String(index))
+                        try Self.move(target, to: saved)
+                        replaced.append((target, saved))
+                    }
+                    try Self.move(staged, to: target)
+                    placed.append(target)
+                }
+                if createdRepository {
+                    _ = try Repository.create(at: path, initialBranch: "main")
+                }
+            } catch {
+                for url in placed { try? fileManager.removeItem(at: url) }
+                for (original, saved) in replaced { try? Self.move(saved, to: original) }
+                if createdRepository { try? fileManager.removeItem(at: directory.appendingPathComponent(".git")) }
+                throw error
             }
+        } catch let error as InitError {
+            throw error
+        } catch let error as GitError {
+            throw error
         } catch {
-            for url in placed { try? fileManager.removeItem(at: url) }
-            if let error = error as? InitError { throw error }
             throw InitError.notWritable(path, detail: Self.reason(error))
         }
 
-        let createdRepository = !Self.isInsideRepository(path)
-        if createdRepository {
-            _ = try Repository.create(at: path, initialBranch: "main")
-        }
         return Result(
             directory: path, template: template, files: plan.map(\.0).sorted(), ciProviders: ciProviders,
             createdRepository: createdRepository)
+    }
+
+    /// rename(2): atomic within one file system, replacing nothing (targets were moved aside first).
+    private static func move(_ source: URL, to target: URL) throws {
+        guard rename(source.path, target.path) == 0 else {
+            throw InitError.notWritable(target.path, detail: String(cString: strerror(errno)))
+        }
     }
 
     /// Whether `path` is inside a git work tree (any error other than "no repository" counts as inside,

@@ -32,7 +32,9 @@ extension MLOps {
         var force = false
 
         func run(context: CommandContext) async throws {
-            let target = URL(fileURLWithPath: directory ?? FileManager.default.currentDirectoryPath).standardizedFileURL
+            // DIR, else --repo, else the current directory.
+            let target = URL(fileURLWithPath: directory ?? global.repo ?? FileManager.default.currentDirectoryPath)
+                .standardizedFileURL
             let library = try TemplateLibrary.locate()
             let result = try ProjectInitializer(library: library).initialize(
                 directory: target, template: template, ciProviders: ciProviders, force: force)
