@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/onevcat/Rainbow", from: "4.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -55,6 +56,7 @@ let package = Package(
             dependencies: [
                 "MLOpsCore", "GitKit", "SQLiteKit", "XGBoostKit",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "Gates", dependencies: ["Pipeline", "MLOpsCore"]),
         .target(name: "Release", dependencies: ["Pipeline", "MLOpsCore", "ArchiveKit"]),

@@ -66,11 +66,15 @@ public final class Repository {
         LibGit2.ensureInitialized()
         var repo: OpaquePointer?
         let rc = git_repository_open_ext(&repo, path, flags, nil)
-        if rc == GIT_ENOTFOUND.rawValue {
+        do {
+            try check(rc, "git_repository_open_ext", object: path)
+        } catch {
+            // The checking function has already told an ownership refusal (which libgit2 1.5
+            // reports as GIT_ENOTFOUND with a safe.directory message) from a missing repository.
+            guard error.code == .notFound else { throw error }
             throw GitError(
-                code: .notARepository, function: "git_repository_open_ext", detail: "no .git found", object: path)
+                code: .notARepository, function: "git_repository_open_ext", detail: error.detail, object: path)
         }
-        try check(rc, "git_repository_open_ext", object: path)
         guard let repo else {
             throw GitError(code: .other(-1), function: "git_repository_open_ext", detail: "no handle", object: path)
         }
@@ -163,6 +167,14 @@ public final class Repository {
         return ObjectID(oid.pointee)
     }
 
+    /// The target of a symbolic reference (e.g. `refs/remotes/origin/HEAD` → `refs/remotes/origin/main`).
+    public func symbolicTarget(of name: String) throws(GitError) -> String? {
+        var ref: OpaquePointer?
+        try check(git_reference_lookup(&ref, handle, name), "git_reference_lookup", object: name)
+        defer { git_reference_free(ref) }
+        return string(git_reference_symbolic_target(ref))
+    }
+
     /// Whether the commit object is present locally (a shallow clone may lack it).
     public func hasCommit(_ id: ObjectID) -> Bool {
         var oid = id.oid
@@ -249,6 +261,19 @@ public final class Repository {
         return try collect(diff, detectRenames: true)
     }
 
+    /// Paths that differ between the index and the working directory: unstaged modifications and
+    /// deletions, and (when `includeUntracked`) untracked files, recursively, honouring .gitignore.
+    /// A nested repository or submodule is reported as one path, not descended into.
+    public func unstagedChanges(includeUntracked: Bool = true) throws(GitError) -> [FileChange] {
+        var options = try diffOptions(untracked: includeUntracked)
+        var diff: OpaquePointer?
+        try check(
+            git_diff_index_to_workdir(&diff, handle, nil, &options), "git_diff_index_to_workdir",
+            object: workingDirectory ?? openedFrom)
+        defer { git_diff_free(diff) }
+        return try collect(diff, detectRenames: false)
+    }
+
     /// Paths staged in the index relative to a commit's tree (what `git diff --cached` lists).
     public func stagedChanges(from: ObjectID?) throws(GitError) -> [FileChange] {
         let baseTree = try optionalTree(from)
@@ -300,10 +325,14 @@ public final class Repository {
             case GIT_DELTA_CONFLICTED: status = .conflicted
             default: continue  // unmodified, ignored, unreadable: not a change
             }
+            let gitlink = UInt32(GIT_FILEMODE_COMMIT.rawValue)
+            let isSubmodule = UInt32(delta.new_file.mode) == gitlink || UInt32(delta.old_file.mode) == gitlink
+            let path = status == .deleted ? oldPath : newPath
             changes.append(
                 FileChange(
-                    status: status, path: status == .deleted ? oldPath : newPath,
-                    oldPath: status == .renamed || status == .copied ? oldPath : nil, newID: knownID))
+                    status: status, path: isSubmodule && path.hasSuffix("/") ? String(path.dropLast()) : path,
+                    oldPath: status == .renamed || status == .copied ? oldPath : nil, newID: knownID,
+                    isSubmodule: isSubmodule))
         }
         return changes
     }
@@ -330,6 +359,76 @@ public final class Repository {
         defer { git_index_free(index) }
         guard let entry = git_index_get_bypath(index, path, 0) else { return nil }
         return ObjectID(entry.pointee.id)
+    }
+
+    /// Every entry of the index (stage 0), in path order: the tracked files and their blob ids,
+    /// read without touching the work tree.
+    public func indexEntries() throws(GitError) -> [IndexEntry] {
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        let count = git_index_entrycount(index)
+        var entries: [IndexEntry] = []
+        entries.reserveCapacity(count)
+        for position in 0..<count {
+            guard let entry = git_index_get_byindex(index, position)?.pointee, let path = string(entry.path) else {
+                continue
+            }
+            // Stage bits (conflicts) live in flags; keep stage 0 only.
+            guard (entry.flags >> 12) & 0x3 == 0 else { continue }
+            entries.append(
+                IndexEntry(path: path, id: ObjectID(entry.id), mode: entry.mode, recordedSize: entry.file_size))
+        }
+        return entries
+    }
+
+    /// The size of a blob, read from the object header (no content is inflated for packed
+    /// objects' headers beyond what libgit2 needs).
+    public func blobSize(_ id: ObjectID) throws(GitError) -> Int {
+        var oid = id.oid
+        var blob: OpaquePointer?
+        try check(git_blob_lookup(&blob, handle, &oid), "git_blob_lookup", object: id.hex)
+        defer { git_blob_free(blob) }
+        return Int(git_blob_rawsize(blob))
+    }
+
+    /// The size of an object from its header in the object database, without inflating its content.
+    public func objectSize(_ id: ObjectID) throws(GitError) -> Int {
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, handle), "git_repository_odb", object: gitDirectory)
+        defer { git_odb_free(odb) }
+        var oid = id.oid
+        var size = 0
+        var type = GIT_OBJECT_ANY
+        try check(git_odb_read_header(&size, &type, odb, &oid), "git_odb_read_header", object: id.hex)
+        return size
+    }
+
+    /// The value of a git attribute (from .gitattributes) for a path, e.g. `filter` → "lfs";
+    /// nil when unset.
+    public func attribute(_ name: String, for path: String) throws(GitError) -> String? {
+        var value: UnsafePointer<CChar>?
+        try check(
+            git_attr_get(&value, handle, UInt32(GIT_ATTR_CHECK_FILE_THEN_INDEX), path, name), "git_attr_get",
+            object: path)
+        switch git_attr_value(value) {
+        case GIT_ATTR_VALUE_STRING: return string(value)
+        case GIT_ATTR_VALUE_TRUE: return "true"
+        case GIT_ATTR_VALUE_FALSE: return "false"
+        default: return nil
+        }
+    }
+
+    /// The bytes of a blob by id, or nil when it is larger than `limit` (so a caller peeking
+    /// for small pointer files never reads a large blob into memory).
+    public func blobContents(_ id: ObjectID, limit: Int) throws(GitError) -> Data? {
+        var oid = id.oid
+        var blob: OpaquePointer?
+        try check(git_blob_lookup(&blob, handle, &oid), "git_blob_lookup", object: id.hex)
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        guard size <= limit else { return nil }
+        guard size > 0, let bytes = git_blob_rawcontent(blob) else { return Data() }
+        return Data(bytes: bytes, count: size)
     }
 
     /// The blob id git would give the file's current content (hashes the file).

@@ -42,13 +42,29 @@ public struct FileChange: Hashable, Sendable, Codable {
     public let oldPath: String?
     /// The blob id on the new side when libgit2 knows it without hashing (zero for workdir files).
     public let newID: ObjectID?
+    /// The path is a submodule (a gitlink), reported as one path and never descended into.
+    public let isSubmodule: Bool
 
-    public init(status: Status, path: String, oldPath: String? = nil, newID: ObjectID? = nil) {
+    public init(status: Status, path: String, oldPath: String? = nil, newID: ObjectID? = nil, isSubmodule: Bool = false)
+    {
         self.status = status
         self.path = path
         self.oldPath = oldPath
         self.newID = newID
+        self.isSubmodule = isSubmodule
     }
+}
+
+/// One entry of the index (the staging area): a tracked path and its blob id.
+public struct IndexEntry: Hashable, Sendable {
+    public let path: String
+    public let id: ObjectID
+    /// The file mode git records (0o100644, 0o100755, 0o120000 symlink, 0o160000 submodule).
+    public let mode: UInt32
+    /// The size recorded at the last stat, truncated to 32 bits by git's index format.
+    public let recordedSize: UInt32
+
+    public var isSubmodule: Bool { mode == 0o160000 }
 }
 
 /// An author or committer identity with a fixed time, so tests and init make the same commits.

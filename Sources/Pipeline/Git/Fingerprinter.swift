@@ -1,0 +1,146 @@
+import Crypto
+import Foundation
+import GitKit
+import MLOpsCore
+
+/// The content identity of a file, cheap where git already knows it.
+///
+/// - `git:<sha1>`: a tracked file whose work-tree copy matches the index: its blob id, read
+///   from the index without reading the file.
+/// - `sha256:<hex>`: a modified or untracked file, hashed (SHA-256, streamed); or a Git LFS
+///   pointer's `oid sha256:…`, which is the SHA-256 of the real content, so an LFS file has
+///   the same fingerprint whether its pointer or its content is on disk.
+public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let value: String
+    public var description: String { value }
+}
+
+/// The fingerprint of a set of files (a glob): one value, stable across machines and
+/// checkout locations, from the sorted repository-relative paths and their fingerprints.
+public struct SetFingerprint: Sendable, Hashable, Encodable {
+    public let patterns: [String]
+    public let files: [String: Fingerprint]
+    public let fingerprint: Fingerprint
+
+    public var fileCount: Int { files.count }
+
+    enum CodingKeys: String, CodingKey { case patterns, fileCount = "file_count", fingerprint }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(patterns, forKey: .patterns)
+        try container.encode(fileCount, forKey: .fileCount)
+        try container.encode(fingerprint, forKey: .fingerprint)
+    }
+}
+
+/// Computes fingerprints of paths in one repository state. Build one per command run: it
+/// reads the index and the work-tree status once.
+public final class Fingerprinter {
+    private let repository: Repository
+    private let root: URL
+    private let tracked: [String: IndexEntry]
+    private let trackedPaths: [String]
+    /// Tracked paths whose work-tree content differs from the index: hashed.
+    private let modified: Set<String>
+    /// Tracked paths missing from the work tree: not part of any set.
+    private let deleted: Set<String>
+    private let untracked: [String]
+
+    /// - Parameter unstaged: the index-to-work-tree changes, untracked files included
+    ///   (``Repository/unstagedChanges(includeUntracked:)``), so status is read only once.
+    public init(repository: Repository, unstaged: [FileChange]) throws {
+        self.repository = repository
+        guard let workdir = repository.workingDirectory else {
+            throw GitError(
+                code: .other(-1), function: "git_repository_workdir",
+                detail: "a bare repository has no files to fingerprint", object: repository.gitDirectory)
+        }
+        root = URL(fileURLWithPath: workdir)
+        let entries = try repository.indexEntries()
+        tracked = Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        trackedPaths = entries.map(\.path)
+        modified = Set(unstaged.filter { $0.status == .modified || $0.status == .typeChanged }.map(\.path))
+        deleted = Set(unstaged.filter { $0.status == .deleted }.map(\.path))
+        untracked = unstaged.filter { $0.status == .untracked && !$0.isSubmodule }.map(\.path)
+    }
+
+    /// The fingerprint of one path, or nil when it is neither tracked nor present.
+    public func fingerprint(of path: String) throws -> Fingerprint? {
+        if let entry = tracked[path], !deleted.contains(path) {
+            if entry.isSubmodule { return Fingerprint(value: "git:" + entry.id.hex) }
+            if modified.contains(path) { return try hash(path) }
+            if let oid = try lfsObjectID(entry) { return Fingerprint(value: "sha256:" + oid) }
+            return Fingerprint(value: "git:" + entry.id.hex)
+        }
+        guard FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path) else { return nil }
+        return try hash(path)
+    }
+
+    /// The files a set of globs selects (tracked and not deleted, plus untracked), with the
+    /// set's combined fingerprint.
+    public func fingerprint(patterns: [String]) throws -> SetFingerprint {
+        let globs = patterns.map(PathGlob.init)
+        var files: [String: Fingerprint] = [:]
+        for path in trackedPaths + untracked where globs.contains(where: { $0.matches(path) }) {
+            if let fingerprint = try fingerprint(of: path) { files[path] = fingerprint }
+        }
+        var hasher = SHA256()
+        for path in files.keys.sorted() {
+            hasher.update(data: Data("\(path)\t\(files[path]?.value ?? "")\n".utf8))
+        }
+        return SetFingerprint(
+            patterns: patterns, files: files, fingerprint: Fingerprint(value: "sha256:" + hex(hasher.finalize())))
+    }
+
+    /// A Git LFS pointer's object id, for a path git stores through the LFS filter (or a small
+    /// blob that is a pointer). Only pointer-sized blobs are ever read.
+    private func lfsObjectID(_ entry: IndexEntry) throws -> String? {
+        let viaFilter = (try? repository.attribute("filter", for: entry.path)) == "lfs"
+        guard viaFilter || entry.recordedSize < 200 else { return nil }
+        guard let data = try repository.blobContents(entry.id, limit: 1024) else { return nil }
+        return Self.lfsObjectID(inPointer: data)
+    }
+
+    /// The `oid sha256:…` of a Git LFS pointer file (spec v1), or nil when `data` is not one.
+    static func lfsObjectID(inPointer data: Data) -> String? {
+        guard let text = String(data: data, encoding: .utf8),
+            text.hasPrefix("version https://git-lfs.github.com/spec/v1\n")
+        else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("oid sha256:") {
+            let oid = line.dropFirst("oid sha256:".count)
+            if oid.count == 64, oid.allSatisfy(\.isHexDigit) { return String(oid).lowercased() }
+        }
+        return nil
+    }
+
+    /// SHA-256 of a work-tree file, streamed in 1 MiB chunks.
+    private func hash(_ path: String) throws -> Fingerprint {
+        let url = root.appendingPathComponent(path)
+        let handle: FileHandle
+        do { handle = try FileHandle(forReadingFrom: url) } catch {
+            throw FileError(
+                .missing, path: path, detail: "cannot be read to fingerprint it: \(error.localizedDescription)")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        do {
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(data: chunk)
+            }
+        } catch {
+            throw FileError(.io, path: path, detail: "read failed while fingerprinting: \(error.localizedDescription)")
+        }
+        return Fingerprint(value: "sha256:" + hex(hasher.finalize()))
+    }
+}
+
+func hex(_ digest: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var bytes: [UInt8] = []
+    for byte in digest {
+        bytes.append(digits[Int(byte >> 4)])
+        bytes.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
