@@ -327,12 +327,15 @@ public final class Repository {
             }
             let gitlink = UInt32(GIT_FILEMODE_COMMIT.rawValue)
             let isSubmodule = UInt32(delta.new_file.mode) == gitlink || UInt32(delta.old_file.mode) == gitlink
-            let path = status == .deleted ? oldPath : newPath
+            var path = status == .deleted ? oldPath : newPath
+            // A directory reported whole (an untracked nested repository) is a submodule-like path.
+            let nestedRepository = status == .untracked && path.hasSuffix("/")
+            if path.hasSuffix("/") { path.removeLast() }
             changes.append(
                 FileChange(
-                    status: status, path: isSubmodule && path.hasSuffix("/") ? String(path.dropLast()) : path,
+                    status: status, path: path,
                     oldPath: status == .renamed || status == .copied ? oldPath : nil, newID: knownID,
-                    isSubmodule: isSubmodule))
+                    isSubmodule: isSubmodule || nestedRepository))
         }
         return changes
     }

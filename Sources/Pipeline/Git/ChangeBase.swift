@@ -7,8 +7,8 @@ import MLOpsCore
 /// Order: `--base REF`; on CI, GitHub Actions' `GITHUB_BASE_REF` (pull requests), GitLab's
 /// `CI_MERGE_REQUEST_DIFF_BASE_SHA`, else `CI_MERGE_REQUEST_TARGET_BRANCH_NAME`; `MLOPS_BASE`;
 /// otherwise the default branch (`origin/HEAD`, else `main`, else `master`), so that on the
-/// default branch itself only uncommitted work counts. A name is tried as given, then as a
-/// local branch, then as `origin/NAME`. When no base can be had (no commits yet, an unknown
+/// default branch itself only uncommitted work counts. A name is tried as a local branch,
+/// then as `origin/NAME`, then as any revision git understands (`HEAD~3`, a tag, an id). When no base can be had (no commits yet, an unknown
 /// ref, a base commit missing from a shallow clone, no common history), ``fallback`` says
 /// why and everything counts as changed.
 public struct ChangeBase: Sendable, Encodable {
@@ -137,12 +137,10 @@ public struct ChangeBase: Sendable, Encodable {
         return nil
     }
 
+    /// Spellings to try, full ref names first so the report names the ref that was used;
+    /// the name as given last (revisions like `HEAD~3`, `origin/main`, tags).
     private static func candidates(for name: String) -> [String] {
-        var list = [name]
-        if !name.hasPrefix("refs/") {
-            list += ["refs/heads/" + name, "refs/remotes/origin/" + name]
-        }
-        return list
+        name.hasPrefix("refs/") ? [name] : ["refs/heads/" + name, "refs/remotes/origin/" + name, name]
     }
 
     private static func merge(

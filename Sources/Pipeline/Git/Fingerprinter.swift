@@ -13,6 +13,17 @@ import MLOpsCore
 public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible {
     public let value: String
     public var description: String { value }
+
+    public init(value: String) { self.value = value }
+
+    public init(from decoder: any Decoder) throws {
+        value = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
 }
 
 /// The fingerprint of a set of files (a glob): one value, stable across machines and

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import GitKit
+import MLOpsCore
+import Pipeline
+
+extension MLOps {
+    struct Changes: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a change touched: its base, the changed paths by class, the affected components.",
+            discussion: """
+                The base is the merge-base of HEAD with --base, else the CI's target branch (GITHUB_BASE_REF; \
+                CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_MERGE_REQUEST_TARGET_BRANCH_NAME), else MLOPS_BASE, \
+                else the default branch. Changed paths are committed (base..HEAD, with renames), staged, \
+                unstaged and untracked, classified by `paths` in mlops.yaml. Without a usable base every path \
+                counts as changed, with a warning saying why. Also prints the fingerprint of each declared path set.
+                """)
+        static let jsonSchema = "mlops.changes/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("The ref or commit the change is measured from.", valueName: "ref"))
+        var base: String?
+
+        func run(context: CommandContext) async throws {
+            let repository = try context.repository()
+            guard let workdir = repository.workingDirectory else {
+                throw FileError(
+                    .missing, path: repository.gitDirectory, detail: "is a bare repository, with no work tree")
+            }
+            let root = URL(fileURLWithPath: workdir)
+            let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
+            let report = try ChangeDetector(repository: repository, config: config)
+                .detect(base: base, environment: ProcessInfo.processInfo.environment)
+            let console = context.console
+            if let fallback = report.base.fallback {
+                console.warning(
+                    fallback + "; treating every path as changed" + (report.base.hint.map { "\n  hint: " + $0 } ?? ""))
+            }
+            if console.mode == .json {
+                try console.json(JSONOutput(schema: Self.jsonSchema, result: report))
+                return
+            }
+            print(report, on: console)
+        }
+
+        private func print(_ report: ChangeReport, on console: Console) {
+            let facts = report.repository
+            var where_ = facts.detached ? "detached HEAD" : "on \(facts.branch ?? "(no branch)")"
+            where_ += facts.commit.map { " at \($0.short)" } ?? " (no commits yet)"
+            if facts.dirty { where_ += ", dirty" }
+            if facts.shallow { where_ += ", shallow clone" }
+            console.line(
+                label("repository") + facts.root + "  " + where_ + (facts.remoteURL.map { "  remote " + $0 } ?? ""))
+            console.line(label("base") + (report.base.fallback.map { "none: " + $0 } ?? report.base.explanation))
+
+            if report.paths.isEmpty {
+                console.line(label("changes") + "none")
+            } else {
+                console.line(label("changes") + "\(report.paths.count) path\(report.paths.count == 1 ? "" : "s")")
+                let width = min(60, report.paths.map { display($0).count }.max() ?? 0)
+                for pathClass in PathClass.allCases {
+                    let paths = report.paths(in: pathClass)
+                    guard !paths.isEmpty else { continue }
+                    console.line("  " + console.style("\(pathClass.rawValue) (\(paths.count))", .cyan))
+                    for path in paths {
+                        var line =
+                            "    " + letter(path.status) + "  "
+                            + display(path).padding(
+                                toLength: max(width, display(path).count), withPad: " ", startingAt: 0)
+                        line += "  " + path.stages.map(\.rawValue).joined(separator: ", ")
+                        if path.submodule { line += "  (submodule, not descended)" }
+                        if pathClass == .config, !report.configSections.isEmpty, path.path == MLOpsConfig.fileName {
+                            line += "  sections: " + report.configSections.joined(separator: ", ")
+                        }
+                        console.line(line)
+                    }
+                }
+            }
+
+            if report.affected.isEmpty {
+                console.line(label("affected") + "none: no pipeline component reads what changed")
+            } else {
+                console.line(label("affected") + report.affected.map(\.component.rawValue).joined(separator: ", "))
+                let width = report.affected.map(\.component.rawValue.count).max() ?? 0
+                for item in report.affected {
+                    let name = item.component.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
+                    let reasons =
+                        item.reasons.prefix(3).joined(separator: "; ")
+                        + (item.reasons.count > 3 ? "; and \(item.reasons.count - 3) more" : "")
+                    console.line("  " + name + "  " + console.style(reasons, .dim))
+                }
+            }
+
+            console.line(label("fingerprints"))
+            for name in ["data", "code", "config", "schema"] {
+                guard let set = report.fingerprints[name] else { continue }
+                let files = "\(set.fileCount) file\(set.fileCount == 1 ? "" : "s")"
+                console.line(
+                    "  " + name.padding(toLength: 7, withPad: " ", startingAt: 0) + set.fingerprint.value + "  " + files
+                        + "  " + set.patterns.joined(separator: " "))
+            }
+        }
+
+        private func label(_ text: String) -> String { text.padding(toLength: 12, withPad: " ", startingAt: 0) }
+
+        private func display(_ path: ChangedPath) -> String {
+            path.oldPath.map { "\(path.path) ← \($0)" } ?? path.path
+        }
+
+        private func letter(_ status: FileChange.Status) -> String {
+            switch status {
+            case .added: "A"
+            case .modified: "M"
+            case .deleted: "D"
+            case .renamed: "R"
+            case .copied: "C"
+            case .typeChanged: "T"
+            case .untracked: "?"
+            case .conflicted: "U"
+            }
+        }
+    }
+}
