@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo on the bundled taxi example: sets up and builds mlops, then in a scratch
-# directory creates a project with `mlops init` and validates it with `mlops config check`.
+# directory creates a project with `mlops init`, validates it with `mlops config check`,
+# commits it, and shows what `mlops changes` says a threshold change and a data change affect.
 # Later stages (test, train, gate, release, promote, serve) join as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,5 +30,20 @@ status=0
 echo "(exit status $status: 78 is a configuration error)"
 sed -i 's/^  roundz: 100/  rounds: 100/' mlops.yaml
 
-printf '\nThe demo project is in %s\n' "$scratch/taxi"
 [ "$status" -eq 78 ]
+
+# A user's own git commands, as in any project (mlops itself reads git through libgit2).
+gitc() { git -c user.name=demo -c user.email=demo@mlops.invalid "$@"; }
+gitc add -A && gitc commit -qm "taxi project from mlops init"
+gitc checkout -qb tighter-gate
+sed -i 's/lower_bound: 0.75/lower_bound: 0.8/' mlops.yaml
+gitc commit -qam "raise the AUC floor to 0.8"
+
+step "mlops changes --base main  # a branch that only raises a threshold"
+"$mlops" changes --base main
+
+step "mlops changes --base main  # ...and new rows in the data, not yet committed"
+tail -n 100 data/data.csv >> data/data.csv
+"$mlops" changes --base main | sed -n '/^changes/,/^fingerprints/p'
+
+printf '\nThe demo project is in %s\n' "$scratch/taxi"

@@ -11,10 +11,18 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
     }
 
     init(_ oid: git_oid) {
-        var oid = oid
-        var buffer = [CChar](repeating: 0, count: 41)
-        git_oid_tostr(&buffer, 41, &oid)
-        hex = String(decoding: buffer.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Hex by hand: this runs once per index entry (tens of thousands per command).
+        hex = withUnsafeBytes(of: oid.id) { raw in
+            String(unsafeUninitializedCapacity: 40) { buffer in
+                let digits: StaticString = "0123456789abcdef"
+                let table = digits.utf8Start
+                for (index, byte) in raw.prefix(20).enumerated() {
+                    buffer[index * 2] = table[Int(byte >> 4)]
+                    buffer[index * 2 + 1] = table[Int(byte & 0x0F)]
+                }
+                return 40
+            }
+        }
     }
 
     var oid: git_oid {

@@ -89,13 +89,41 @@ public struct ChangeDetector {
         self.configPath = configPath
     }
 
+    /// Per-phase wall times of the last `detect`, for `--verbose`.
+    public typealias Timings = [(phase: String, seconds: Double)]
+
     public func detect(base explicit: String?, environment: [String: String]) throws -> ChangeReport {
+        try detect(base: explicit, environment: environment, timings: { _ in })
+    }
+
+    public func detect(
+        base explicit: String?, environment: [String: String], timings report: (Timings) -> Void
+    ) throws -> ChangeReport {
+        var timings: Timings = []
+        var mark = ContinuousClock.now
+        func lap(_ phase: String) {
+            let now = ContinuousClock.now
+            let elapsed = now - mark
+            timings.append((phase, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            mark = now
+        }
+        defer { report(timings) }
         let head = try repository.head()
         let base = try ChangeBase.resolve(in: repository, head: head, explicit: explicit, environment: environment)
 
-        // Read the work-tree status once; it serves the change list, the dirty flag and fingerprints.
-        let staged = try repository.stagedChanges(from: head.commit)
-        let unstaged = try repository.unstagedChanges(includeUntracked: true)
+        lap("base")
+        // Read the work-tree status once; it serves the change list, the dirty flag and
+        // fingerprints. The HEAD..index diff and the index entries are read on a second
+        // repository handle (libgit2 handles are per thread) while this one walks the work tree.
+        let gitDirectory = repository.gitDirectory
+        let headCommit = head.commit
+        let (unstaged, (staged, indexEntries)) = try inParallel(
+            { try repository.unstagedChanges(includeUntracked: true) },
+            {
+                let second = try Repository.open(at: gitDirectory)
+                return (try second.stagedChanges(from: headCommit), try second.indexEntries())
+            })
+        lap("status: HEAD..index and index..work tree, in parallel")
         var committed: [FileChange] = []
         if let headCommit = head.commit {
             if let mergeBase = base.mergeBase {
@@ -104,6 +132,7 @@ public struct ChangeDetector {
                 committed = try repository.changes(from: nil, to: headCommit)
             }
         }
+        lap("committed (base..HEAD)")
         let committedStage: ChangeStage = base.fallback == nil ? .committed : .assumed
         var byPath: [String: (change: FileChange, stages: [ChangeStage])] = [:]
         func add(_ changes: [FileChange], _ stage: ChangeStage) {
@@ -132,6 +161,7 @@ public struct ChangeDetector {
 
         let sections = try configSectionsChanged(base: base, paths: paths)
         let affected = affectedComponents(base: base, paths: paths, sections: sections)
+        lap("classification")
 
         let workdir = repository.workingDirectory ?? repository.openedFrom
         let facts = RepositoryFacts(
@@ -141,15 +171,16 @@ public struct ChangeDetector {
             remoteURL: try repository.remoteURL(), dirty: !staged.isEmpty || !unstaged.isEmpty,
             shallow: repository.isShallow)
 
-        let fingerprinter = try Fingerprinter(repository: repository, unstaged: unstaged)
-        var fingerprints: [String: SetFingerprint] = [:]
-        for (name, patterns) in [
+        lap("repository facts")
+        let fingerprinter = try Fingerprinter(repository: repository, entries: indexEntries, unstaged: unstaged)
+        lap("index entries")
+        let declared = [
             ("data", config.paths.data), ("code", config.paths.code), ("config", config.paths.config),
             ("schema", config.paths.schema),
-        ]
-        where !patterns.isEmpty {
-            fingerprints[name] = try fingerprinter.fingerprint(patterns: patterns)
-        }
+        ].filter { !$0.1.isEmpty }
+        let sets = try fingerprinter.fingerprints(of: declared.map(\.1))
+        let fingerprints = Dictionary(uniqueKeysWithValues: zip(declared.map(\.0), sets))
+        lap("fingerprints")
         return ChangeReport(
             repository: facts, base: base, paths: paths, configSections: sections, affected: affected,
             fingerprints: fingerprints)
@@ -258,4 +289,25 @@ extension MLOpsConfig {
         if !same(tests, other.tests) { changed.append("tests") }
         return changed
     }
+}
+
+/// Runs `first` on the calling thread and `second` on another, and returns both results.
+func inParallel<A, B>(_ first: () throws -> A, _ second: @escaping @Sendable () throws -> B) throws -> (A, B) {
+    let box = ResultBox<B>()
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        box.result = Result { try second() }
+        done.signal()
+    }
+    thread.stackSize = 8 << 20
+    thread.start()
+    let a = Result { try first() }
+    done.wait()
+    guard let b = box.result else { throw InternalError("parallel work returned no result") }
+    return (try a.get(), try b.get())
+}
+
+/// Hands a result from one thread to another; the semaphore in ``inParallel`` orders the accesses.
+private final class ResultBox<Value>: @unchecked Sendable {
+    var result: Result<Value, any Error>?
 }

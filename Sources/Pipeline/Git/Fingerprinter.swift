@@ -30,10 +30,19 @@ public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible 
 /// checkout locations, from the sorted repository-relative paths and their fingerprints.
 public struct SetFingerprint: Sendable, Hashable, Encodable {
     public let patterns: [String]
-    public let files: [String: Fingerprint]
+    /// The files in the set with their fingerprints, sorted by the bytes of their paths.
+    public let entries: [Entry]
     public let fingerprint: Fingerprint
 
-    public var fileCount: Int { files.count }
+    public struct Entry: Sendable, Hashable {
+        public let path: String
+        public let fingerprint: Fingerprint
+    }
+
+    public var fileCount: Int { entries.count }
+    public var files: [String: Fingerprint] {
+        Dictionary(entries.map { ($0.path, $0.fingerprint) }, uniquingKeysWith: { first, _ in first })
+    }
 
     enum CodingKeys: String, CodingKey { case patterns, fileCount = "file_count", fingerprint }
 
@@ -51,16 +60,25 @@ public final class Fingerprinter {
     private let repository: Repository
     private let root: URL
     private let tracked: [String: IndexEntry]
-    private let trackedPaths: [String]
+    /// The index entries in index order (sorted by path bytes).
+    private let entries: [IndexEntry]
     /// Tracked paths whose work-tree content differs from the index: hashed.
     private let modified: Set<String>
     /// Tracked paths missing from the work tree: not part of any set.
     private let deleted: Set<String>
     private let untracked: [String]
+    /// Whether any .gitattributes in the index routes files through Git LFS; only then is
+    /// the (per-path, stat-heavy) attribute lookup done.
+    private let usesLFS: Bool
 
     /// - Parameter unstaged: the index-to-work-tree changes, untracked files included
     ///   (``Repository/unstagedChanges(includeUntracked:)``), so status is read only once.
-    public init(repository: Repository, unstaged: [FileChange]) throws {
+    public convenience init(repository: Repository, unstaged: [FileChange]) throws {
+        try self.init(repository: repository, entries: repository.indexEntries(), unstaged: unstaged)
+    }
+
+    /// With the index entries already read (``Repository/indexEntries()``).
+    public init(repository: Repository, entries: [IndexEntry], unstaged: [FileChange]) throws {
         self.repository = repository
         guard let workdir = repository.workingDirectory else {
             throw GitError(
@@ -68,22 +86,21 @@ public final class Fingerprinter {
                 detail: "a bare repository has no files to fingerprint", object: repository.gitDirectory)
         }
         root = URL(fileURLWithPath: workdir)
-        let entries = try repository.indexEntries()
         tracked = Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-        trackedPaths = entries.map(\.path)
+        self.entries = entries
         modified = Set(unstaged.filter { $0.status == .modified || $0.status == .typeChanged }.map(\.path))
         deleted = Set(unstaged.filter { $0.status == .deleted }.map(\.path))
         untracked = unstaged.filter { $0.status == .untracked && !$0.isSubmodule }.map(\.path)
+        usesLFS = try entries.contains { entry in
+            guard entry.path == ".gitattributes" || entry.path.hasSuffix("/.gitattributes") else { return false }
+            guard let data = try repository.blobContents(entry.id, limit: 1 << 20) else { return true }
+            return String(decoding: data, as: UTF8.self).contains("filter=lfs")
+        }
     }
 
     /// The fingerprint of one path, or nil when it is neither tracked nor present.
     public func fingerprint(of path: String) throws -> Fingerprint? {
-        if let entry = tracked[path], !deleted.contains(path) {
-            if entry.isSubmodule { return Fingerprint(value: "git:" + entry.id.hex) }
-            if modified.contains(path) { return try hash(path) }
-            if let oid = try lfsObjectID(entry) { return Fingerprint(value: "sha256:" + oid) }
-            return Fingerprint(value: "git:" + entry.id.hex)
-        }
+        if let entry = tracked[path], !deleted.contains(path) { return try fingerprint(of: entry) }
         guard FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path) else { return nil }
         return try hash(path)
     }
@@ -91,24 +108,62 @@ public final class Fingerprinter {
     /// The files a set of globs selects (tracked and not deleted, plus untracked), with the
     /// set's combined fingerprint.
     public func fingerprint(patterns: [String]) throws -> SetFingerprint {
-        let globs = patterns.map(PathGlob.init)
-        var files: [String: Fingerprint] = [:]
-        for path in trackedPaths + untracked where globs.contains(where: { $0.matches(path) }) {
-            if let fingerprint = try fingerprint(of: path) { files[path] = fingerprint }
-        }
-        var hasher = SHA256()
-        for path in files.keys.sorted() {
-            hasher.update(data: Data("\(path)\t\(files[path]?.value ?? "")\n".utf8))
-        }
-        return SetFingerprint(
-            patterns: patterns, files: files, fingerprint: Fingerprint(value: "sha256:" + hex(hasher.finalize())))
+        try fingerprints(of: [patterns])[0]
     }
 
-    /// A Git LFS pointer's object id, for a path git stores through the LFS filter (or a small
-    /// blob that is a pointer). Only pointer-sized blobs are ever read.
+    /// Several sets at once: each path is split once and tested against every set's globs.
+    public func fingerprints(of sets: [[String]]) throws -> [SetFingerprint] {
+        let globs = sets.map { $0.map(PathGlob.init) }
+        var members: [[SetFingerprint.Entry]] = Array(repeating: [], count: sets.count)
+        func consider(_ path: String, _ fingerprint: () throws -> Fingerprint?) rethrows {
+            let split = SplitPath(path)
+            var value: Fingerprint?
+            for index in globs.indices where globs[index].contains(where: { $0.matches(split) }) {
+                if value == nil { value = try fingerprint() }
+                guard let value else { return }
+                members[index].append(SetFingerprint.Entry(path: path, fingerprint: value))
+            }
+        }
+        for entry in entries {
+            if !deleted.isEmpty, deleted.contains(entry.path) { continue }
+            try consider(entry.path) { try fingerprint(of: entry) }
+        }
+        for path in untracked {
+            try consider(path) { try hash(path) }
+        }
+        return zip(sets, members).map { patterns, files in
+            // Byte order of the paths (git's own order), the same on every machine. Index
+            // entries already come in that order; only untracked additions need a sort.
+            func precedes(_ a: SetFingerprint.Entry, _ b: SetFingerprint.Entry) -> Bool {
+                a.path.utf8.lexicographicallyPrecedes(b.path.utf8)
+            }
+            let inOrder = zip(files, files.dropFirst()).allSatisfy { precedes($0, $1) }
+            let sorted = inOrder ? files : files.sorted(by: precedes)
+            var text: [UInt8] = []
+            text.reserveCapacity(sorted.count * 96)
+            for file in sorted {
+                text.append(contentsOf: file.path.utf8)
+                text.append(UInt8(ascii: "\t"))
+                text.append(contentsOf: file.fingerprint.value.utf8)
+                text.append(UInt8(ascii: "\n"))
+            }
+            let digest = SHA256.hash(data: text)
+            return SetFingerprint(
+                patterns: patterns, entries: sorted, fingerprint: Fingerprint(value: "sha256:" + hex(digest)))
+        }
+    }
+
+    private func fingerprint(of entry: IndexEntry) throws -> Fingerprint {
+        if entry.isSubmodule { return Fingerprint(value: "git:" + entry.id.hex) }
+        if !modified.isEmpty, modified.contains(entry.path) { return try hash(entry.path) }
+        if let oid = try lfsObjectID(entry) { return Fingerprint(value: "sha256:" + oid) }
+        return Fingerprint(value: "git:" + entry.id.hex)
+    }
+
+    /// A Git LFS pointer's object id, for a path .gitattributes routes through the LFS filter.
+    /// Only pointer-sized blobs (up to 1 KiB) are ever read.
     private func lfsObjectID(_ entry: IndexEntry) throws -> String? {
-        let viaFilter = (try? repository.attribute("filter", for: entry.path)) == "lfs"
-        guard viaFilter || entry.recordedSize < 200 else { return nil }
+        guard usesLFS, (try? repository.attribute("filter", for: entry.path)) == "lfs" else { return nil }
         guard let data = try repository.blobContents(entry.id, limit: 1024) else { return nil }
         return Self.lfsObjectID(inPointer: data)
     }

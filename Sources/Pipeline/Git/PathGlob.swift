@@ -4,42 +4,90 @@ import Foundation
 /// number of segments. A pattern also matches everything below a folder it names, so `data`
 /// and `data/` match `data/train.csv`. Patterns are anchored at the repository root: `*.py`
 /// matches `train.py` but not `src/train.py` (write `**/*.py` for that).
+///
+/// Matching works on UTF-8 bytes with the pattern compiled once: literal segments compare
+/// bytes, wildcard segments go to `fnmatch(3)`.
 public struct PathGlob: Sendable, Hashable, CustomStringConvertible {
+    enum Segment: Sendable, Hashable {
+        case literal([UInt8])
+        /// NUL-terminated, for fnmatch.
+        case wildcard([CChar])
+        case globstar
+    }
+
     public let pattern: String
-    private let segments: [String]
+    let segments: [Segment]
 
     public init(_ pattern: String) {
         self.pattern = pattern
-        var trimmed = pattern
-        while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
-        while trimmed.hasSuffix("/") { trimmed.removeLast() }
-        segments = trimmed.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var trimmed = Substring(pattern)
+        while trimmed.hasPrefix("./") { trimmed = trimmed.dropFirst(2) }
+        segments = trimmed.split(separator: "/", omittingEmptySubsequences: true).map { part in
+            if part == "**" { return .globstar }
+            if part.contains(where: { "*?[\\".contains($0) }) { return .wildcard(Array(String(part).utf8CString)) }
+            return .literal(Array(part.utf8))
+        }
     }
 
     public var description: String { pattern }
 
     /// Whether `path` (relative, `/`-separated) is matched, or lies below a matched folder.
-    public func matches(_ path: String) -> Bool {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        return Self.match(segments[...], parts[...])
+    public func matches(_ path: String) -> Bool { matches(SplitPath(path)) }
+
+    /// The same for a path already split, so many globs can test one path without re-splitting it.
+    func matches(_ path: SplitPath) -> Bool { match(0, 0, path) }
+
+    private func match(_ pattern: Int, _ segment: Int, _ path: SplitPath) -> Bool {
+        guard pattern < segments.count else { return true }  // a full match, or a folder containing the path
+        switch segments[pattern] {
+        case .globstar:
+            if pattern + 1 == segments.count { return true }
+            var next = segment
+            while next <= path.ranges.count {
+                if match(pattern + 1, next, path) { return true }
+                next += 1
+            }
+            return false
+        case .literal(let bytes):
+            guard segment < path.ranges.count, path.bytes[path.ranges[segment]].elementsEqual(bytes) else {
+                return false
+            }
+            return match(pattern + 1, segment + 1, path)
+        case .wildcard(let cPattern):
+            guard segment < path.ranges.count, Self.fnmatch(cPattern, path.bytes[path.ranges[segment]]) else {
+                return false
+            }
+            return match(pattern + 1, segment + 1, path)
+        }
     }
 
-    private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
-        guard let head = pattern.first else {
-            // Pattern used up: a full match, or the pattern named a folder containing the path.
-            return true
-        }
-        if head == "**" {
-            let rest = pattern.dropFirst()
-            if rest.isEmpty { return true }
-            var remaining = path
-            while true {
-                if match(rest, remaining) { return true }
-                guard !remaining.isEmpty else { return false }
-                remaining = remaining.dropFirst()
+    private static func fnmatch(_ pattern: [CChar], _ name: ArraySlice<UInt8>) -> Bool {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: name.count + 1) { buffer in
+            var index = 0
+            for byte in name {
+                buffer[index] = CChar(bitPattern: byte)
+                index += 1
             }
+            buffer[index] = 0
+            return pattern.withUnsafeBufferPointer { Foundation.fnmatch($0.baseAddress, buffer.baseAddress, 0) == 0 }
         }
-        guard let first = path.first, fnmatch(head, first, 0) == 0 else { return false }
-        return match(pattern.dropFirst(), path.dropFirst())
+    }
+}
+
+/// A path's UTF-8 bytes and the ranges of its `/`-separated segments.
+struct SplitPath {
+    let bytes: [UInt8]
+    let ranges: [Range<Int>]
+
+    init(_ path: String) {
+        bytes = Array(path.utf8)
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
+            if index > start { ranges.append(start..<index) }
+            start = index + 1
+        }
+        if bytes.count > start { ranges.append(start..<bytes.count) }
+        self.ranges = ranges
     }
 }

@@ -31,7 +31,11 @@ extension MLOps {
             let root = URL(fileURLWithPath: workdir)
             let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
             let report = try ChangeDetector(repository: repository, config: config)
-                .detect(base: base, environment: ProcessInfo.processInfo.environment)
+                .detect(base: base, environment: ProcessInfo.processInfo.environment) { timings in
+                    for (phase, seconds) in timings {
+                        context.console.detail(String(format: "%8.1f ms  %@", seconds * 1000, phase))
+                    }
+                }
             let console = context.console
             if let fallback = report.base.fallback {
                 console.warning(
