@@ -571,6 +571,22 @@ public final class Repository {
         try check(git_checkout_head(handle, &options), "git_checkout_head", object: "HEAD")
     }
 
+    /// Adds a submodule at `path` with remote `url`, the way `git submodule add` does but without
+    /// fetching: libgit2 creates the submodule's repository (in `.git/modules`), `populate`
+    /// commits into it, then `.gitmodules` and the gitlink are staged.
+    public func addSubmodule(url: String, path: String, populate: (Repository) throws -> Void) throws {
+        var submodule: OpaquePointer?
+        try check(git_submodule_add_setup(&submodule, handle, url, path, 1), "git_submodule_add_setup", object: path)
+        defer { git_submodule_free(submodule) }
+        var subHandle: OpaquePointer?
+        try check(git_submodule_open(&subHandle, submodule), "git_submodule_open", object: path)
+        guard let subHandle else {
+            throw GitError(code: .other(-1), function: "git_submodule_open", detail: "no handle", object: path)
+        }
+        try populate(Repository(handle: subHandle, openedFrom: path))
+        try check(git_submodule_add_finalize(submodule), "git_submodule_add_finalize", object: path)
+    }
+
     /// Adds a remote (URL only; nothing is fetched).
     public func addRemote(_ name: String, url: String) throws(GitError) {
         var remote: OpaquePointer?

@@ -84,6 +84,15 @@ import Testing
             ))
     }
 
+    @Test func worksFromASubfolderOfTheRepository() throws {
+        let repo = try project()
+        try repo.write("trainer/train.py", "print(2)\n")
+        let result = try MLOpsProcess.run(["changes"], in: repo.directory.appending("trainer"))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("  code (1)\n    M  trainer/train.py  unstaged"))
+        #expect(result.stdout.contains("affected    Trainer, Evaluator, InfraValidator\n"))
+    }
+
     @Test func emptyRepositoryWarnsAndExitsZero() throws {
         let repo = try TestRepository()
         try repo.write("mlops.yaml", config)

@@ -218,6 +218,29 @@ func affected(_ report: ChangeReport) -> [String] { report.affected.map(\.compon
         #expect(report.repository.shallow)
     }
 
+    @Test func submoduleIsOnePathNotDescended() throws {
+        let (repo, _) = try makeProject()
+        let signature = Signature(
+            name: "sub", email: "sub@mlops.invalid", time: Date(timeIntervalSince1970: 1_700_000_000))
+        try repo.repository.addSubmodule(url: "https://example.com/lib.git", path: "vendor/lib") { sub in
+            try Data("v1\n".utf8).write(to: URL(fileURLWithPath: repo.directory.appending("vendor/lib/lib.py").path))
+            try sub.stageAll()
+            try sub.commit(message: "lib v1", author: signature)
+        }
+        try repo.commitAll("add submodule")
+        #expect(try repo.repository.indexEntries().first { $0.path == "vendor/lib" }?.isSubmodule == true)
+        // A new commit inside the submodule: the superproject sees one changed path.
+        let sub = try Repository.open(at: repo.directory.appending("vendor/lib").path)
+        try Data("v2\n".utf8).write(to: URL(fileURLWithPath: repo.directory.appending("vendor/lib/lib.py").path))
+        try sub.stageAll()
+        try sub.commit(message: "lib v2", author: signature)
+        let report = try detect(repo)
+        let vendor = report.paths.filter { $0.path.hasPrefix("vendor") }
+        #expect(vendor.map(\.path) == ["vendor/lib"])
+        #expect(vendor.first?.submodule == true)
+        #expect(vendor.first?.status == .modified)
+    }
+
     @Test func nestedRepositoryIsOnePathNotDescended() throws {
         let (repo, _) = try makeProject()
         let nested = try Repository.create(at: repo.directory.appending("vendor/lib").path)
