@@ -290,6 +290,8 @@ public final class Repository {
         var options = git_diff_options()
         try check(
             git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "git_diff_options_init", object: "")
+        // Report a file that became a symlink (or back) as one type change, not a delete and an add.
+        options.flags |= GIT_DIFF_INCLUDE_TYPECHANGE.rawValue
         if untracked {
             options.flags |= GIT_DIFF_INCLUDE_UNTRACKED.rawValue | GIT_DIFF_RECURSE_UNTRACKED_DIRS.rawValue
         }

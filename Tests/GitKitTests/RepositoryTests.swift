@@ -147,6 +147,17 @@ import Testing
         #expect(!trackedOnly.contains { $0.status == .untracked })
     }
 
+    @Test func aFileReplacedByASymlinkIsOneTypeChange() throws {
+        let repo = try TestRepository()
+        try repo.write("a.txt", "a\n")
+        try repo.write("b.txt", "b\n")
+        try repo.commitAll("files")
+        try repo.remove("b.txt")
+        #expect(symlink("a.txt", repo.directory.appending("b.txt").path) == 0)
+        let changes = try repo.repository.unstagedChanges()
+        #expect(changes == [FileChange(status: .typeChanged, path: "b.txt")])
+    }
+
     @Test func blobIDsComeFromTreeAndIndexWithoutHashing() throws {
         let repo = try TestRepository()
         try repo.write("data/a.csv", "x,y\n1,2\n")

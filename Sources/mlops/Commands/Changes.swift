@@ -50,12 +50,12 @@ extension MLOps {
 
         private func print(_ report: ChangeReport, on console: Console) {
             let facts = report.repository
-            var where_ = facts.detached ? "detached HEAD" : "on \(facts.branch ?? "(no branch)")"
-            where_ += facts.commit.map { " at \($0.short)" } ?? " (no commits yet)"
-            if facts.dirty { where_ += ", dirty" }
-            if facts.shallow { where_ += ", shallow clone" }
+            var position = facts.detached ? "detached HEAD" : "on \(facts.branch ?? "(no branch)")"
+            position += facts.commit.map { " at \($0.short)" } ?? " (no commits yet)"
+            if facts.dirty { position += ", dirty" }
+            if facts.shallow { position += ", shallow clone" }
             console.line(
-                label("repository") + facts.root + "  " + where_ + (facts.remoteURL.map { "  remote " + $0 } ?? ""))
+                label("repository") + facts.root + "  " + position + (facts.remoteURL.map { "  remote " + $0 } ?? ""))
             console.line(label("base") + (report.base.fallback.map { "none: " + $0 } ?? report.base.explanation))
 
             if report.paths.isEmpty {
