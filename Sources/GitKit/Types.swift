@@ -33,6 +33,20 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
 
     /// The abbreviated form people read, 12 digits.
     public var short: String { String(hex.prefix(12)) }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = ObjectID(hex: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a 40-digit object id"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
     public var description: String { hex }
     public static func < (a: ObjectID, b: ObjectID) -> Bool { a.hex < b.hex }
 }

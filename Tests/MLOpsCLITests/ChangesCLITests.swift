@@ -67,6 +67,51 @@ import Testing
         #expect(fingerprints["code"]?["patterns"] as? [String] == ["trainer/train.py"])
     }
 
+    @Test func pullRequestOnGitHubActionsEveryStageThroughTheBinary() throws {
+        let repo = try project()
+        let base = try repo.repository.resolveCommit("HEAD")
+        try repo.repository.addRemote("origin", url: "https://x-access-token:ghs_secret@github.com/team/demo.git")
+        // As actions/checkout leaves it: the target branch only as a remote-tracking ref, HEAD detached.
+        try repo.repository.setReference("refs/remotes/origin/release", to: base)
+        try repo.write("data/train.csv", "x,y\n1,0\n2,1\n")
+        let head = try repo.commitAll("more rows")  // committed
+        try repo.repository.checkout(detachedAt: head)
+        try repo.write("trainer/helpers.py", "h = 1\n")
+        try repo.repository.stage("trainer/helpers.py")  // staged (not a declared code path)
+        try repo.write("trainer/train.py", "print(2)\n")  // unstaged
+        try repo.write("notes/idea one.md", "try this\n")  // untracked
+        let result = try MLOpsProcess.run(
+            ["changes", "--json"], in: repo.directory.url,
+            environment: ["GITHUB_BASE_REF": "release", "GITHUB_ACTIONS": "true"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let report = try #require(document["result"] as? [String: Any])
+        let repository = try #require(report["repository"] as? [String: Any])
+        #expect(repository["detached"] as? Bool == true)
+        #expect(repository["remote_url"] as? String == "https://github.com/team/demo.git")
+        let baseInfo = try #require(report["base"] as? [String: Any])
+        #expect(baseInfo["source"] as? String == "GITHUB_BASE_REF")
+        #expect(baseInfo["resolved_ref"] as? String == "refs/remotes/origin/release")
+        #expect(baseInfo["merge_base"] as? String == base.hex)
+        let paths = try #require(report["paths"] as? [[String: Any]])
+        let stages = Dictionary(
+            uniqueKeysWithValues: paths.compactMap { path -> (String, [String])? in
+                guard let name = path["path"] as? String, let stages = path["stages"] as? [String] else { return nil }
+                return (name, stages)
+            })
+        #expect(
+            stages == [
+                "data/train.csv": ["committed"], "trainer/helpers.py": ["staged"], "trainer/train.py": ["unstaged"],
+                "notes/idea one.md": ["untracked"],
+            ])
+        let affected = try #require(report["affected"] as? [[String: Any]]).compactMap { $0["component"] as? String }
+        #expect(
+            affected == [
+                "ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer", "Evaluator",
+                "InfraValidator",
+            ])
+    }
+
     @Test func unknownBaseWarnsAndTreatsEverythingAsChanged() throws {
         let repo = try project()
         let result = try MLOpsProcess.run(["changes", "--base", "mian"], in: repo.directory.url)
