@@ -18,8 +18,9 @@ runs="${RUNS:-15}"
 mkdir -p "$work"
 
 command -v hyperfine >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq hyperfine >/dev/null; }
-(cd "$root" && swift build -c release --product mlops >/dev/null)
-mlops="$root/.build/release/mlops"
+# Built as a release would ship it: optimized, with the Swift runtime linked statically.
+(cd "$root" && swift build -c release --product mlops --static-swift-stdlib --scratch-path .build-static >/dev/null)
+mlops="$root/.build-static/release/mlops"
 
 csv="$work/taxi_1m.csv"
 if [ ! -f "$csv" ]; then

@@ -59,7 +59,9 @@ public struct SetFingerprint: Sendable, Hashable, Encodable {
 public final class Fingerprinter {
     private let repository: Repository
     private let root: URL
-    private let tracked: [String: IndexEntry]
+    /// Index entries by path, built on first single-path lookup (sets walk `entries` instead).
+    private lazy var tracked: [String: IndexEntry] = Dictionary(
+        entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     /// The index entries in index order (sorted by path bytes).
     private let entries: [IndexEntry]
     /// Tracked paths whose work-tree content differs from the index: hashed.
@@ -86,7 +88,6 @@ public final class Fingerprinter {
                 detail: "a bare repository has no files to fingerprint", object: repository.gitDirectory)
         }
         root = URL(fileURLWithPath: workdir)
-        tracked = Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.entries = entries
         modified = Set(unstaged.filter { $0.status == .modified || $0.status == .typeChanged }.map(\.path))
         deleted = Set(unstaged.filter { $0.status == .deleted }.map(\.path))
@@ -116,9 +117,14 @@ public final class Fingerprinter {
         let globs = sets.map { $0.map(PathGlob.init) }
         var members: [[SetFingerprint.Entry]] = Array(repeating: [], count: sets.count)
         func consider(_ path: String, _ fingerprint: () throws -> Fingerprint?) rethrows {
-            let split = SplitPath(path)
+            var split: SplitPath?  // made only if a glob needs segments
+            func matches(_ glob: PathGlob) -> Bool {
+                if let quick = glob.quickMatch(path) { return quick }
+                if split == nil { split = SplitPath(path) }
+                return split.map(glob.matches) ?? false
+            }
             var value: Fingerprint?
-            for index in globs.indices where globs[index].contains(where: { $0.matches(split) }) {
+            for index in globs.indices where globs[index].contains(where: matches) {
                 if value == nil { value = try fingerprint() }
                 guard let value else { return }
                 members[index].append(SetFingerprint.Entry(path: path, fingerprint: value))

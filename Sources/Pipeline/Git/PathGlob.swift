@@ -17,6 +17,9 @@ public struct PathGlob: Sendable, Hashable, CustomStringConvertible {
 
     public let pattern: String
     let segments: [Segment]
+    /// For patterns of literal segments, optionally ending in `**`: their bytes joined by `/`,
+    /// so a match is a byte-prefix test with no splitting.
+    let literalPrefix: [UInt8]?
 
     public init(_ pattern: String) {
         self.pattern = pattern
@@ -27,12 +30,33 @@ public struct PathGlob: Sendable, Hashable, CustomStringConvertible {
             if part.contains(where: { "*?[\\".contains($0) }) { return .wildcard(Array(String(part).utf8CString)) }
             return .literal(Array(part.utf8))
         }
+        var literals: [[UInt8]] = []
+        var simple = true
+        for (index, segment) in segments.enumerated() {
+            switch segment {
+            case .literal(let bytes): literals.append(bytes)
+            case .globstar where index == segments.count - 1: break
+            default: simple = false
+            }
+        }
+        literalPrefix = simple && !literals.isEmpty ? Array(literals.joined(separator: [UInt8(ascii: "/")])) : nil
+    }
+
+    /// The answer without splitting `path` when the pattern is a literal prefix; nil otherwise.
+    func quickMatch(_ path: String) -> Bool? {
+        guard let prefix = literalPrefix else { return nil }
+        var utf8 = path.utf8.makeIterator()
+        for byte in prefix {
+            guard utf8.next() == byte else { return false }
+        }
+        guard let next = utf8.next() else { return true }  // the path is the prefix itself
+        return next == UInt8(ascii: "/")  // or lies below it
     }
 
     public var description: String { pattern }
 
     /// Whether `path` (relative, `/`-separated) is matched, or lies below a matched folder.
-    public func matches(_ path: String) -> Bool { matches(SplitPath(path)) }
+    public func matches(_ path: String) -> Bool { quickMatch(path) ?? matches(SplitPath(path)) }
 
     /// The same for a path already split, so many globs can test one path without re-splitting it.
     func matches(_ path: SplitPath) -> Bool { match(0, 0, path) }
