@@ -1,0 +1,63 @@
+import MLOpsCore
+
+/// A CSV file that cannot be read as a table, with the file, line and column of the problem.
+public struct CSVError: MLOpsError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case empty
+        case duplicateHeader(name: String, firstColumn: Int)
+        case emptyHeader(column: Int)
+        case raggedRow(expected: Int, found: Int)
+        case unterminatedQuote
+        case nulByte
+        case fieldTooLarge(limit: Int)
+        case invalidUTF8(column: String)
+        case unreadable(detail: String)
+    }
+
+    public let kind: Kind
+    public let file: String
+    /// 1-based physical line where the problem is (for an unterminated quote: where it opened).
+    public let line: Int?
+    /// 1-based field number within the row, where one applies.
+    public let field: Int?
+
+    public init(_ kind: Kind, file: String, line: Int? = nil, field: Int? = nil) {
+        self.kind = kind
+        self.file = file
+        self.line = line
+        self.field = field
+    }
+
+    public var location: SourceLocation? { SourceLocation(file: file, line: line, column: field) }
+
+    public var message: String {
+        switch kind {
+        case .empty: "the file is empty: a header row is required"
+        case .duplicateHeader(let name, let first):
+            "column name '\(name)' appears twice in the header (first as column \(first))"
+        case .emptyHeader(let column): "header column \(column) has no name"
+        case .raggedRow(let expected, let found):
+            "row has \(found) field\(found == 1 ? "" : "s"), the header has \(expected)"
+        case .unterminatedQuote: "a quoted field opened here is never closed before the end of the file"
+        case .nulByte: "the file contains a NUL byte (is it binary, or UTF-16?)"
+        case .fieldTooLarge(let limit): "a field is larger than \(limit) bytes"
+        case .invalidUTF8(let column): "column '\(column)' holds text that is not valid UTF-8"
+        case .unreadable(let detail): "cannot be read: \(detail)"
+        }
+    }
+
+    public var hint: String? {
+        switch kind {
+        case .raggedRow: "fix the row, or set `data.on_bad_rows: skip` to skip and count such rows"
+        case .unterminatedQuote: "inside a quoted field write a quote as two quotes (\"\"), as RFC 4180 says"
+        case .duplicateHeader: "rename one of the columns"
+        case .invalidUTF8: "convert the file to UTF-8"
+        default: nil
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        if case .unreadable = kind { return .noInput }
+        return .dataError
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import MLOpsCore
+import MLOpsTestSupport
+import Pipeline
+import Testing
+
+func table(_ text: String, _ options: CSVOptions = CSVOptions()) throws -> CSVTable {
+    let bytes = Array(text.utf8)
+    return try bytes.withUnsafeBytes { try CSVReader.parse($0, file: "t.csv", options: options) }
+}
+
+func csvError(_ bytes: [UInt8], _ options: CSVOptions = CSVOptions()) -> CSVError? {
+    do {
+        _ = try bytes.withUnsafeBytes { try CSVReader.parse($0, file: "t.csv", options: options) }
+        return nil
+    } catch {
+        return error as? CSVError
+    }
+}
+
+func strings(_ column: Column?) -> [String?] {
+    guard let column, case .bytes(let dictionary, let codes) = column.values else { return [] }
+    return codes.map { $0 < 0 ? nil : dictionary[Int($0)] }
+}
+
+@Suite struct CSVReaderTests {
+    @Test func rfc4180QuotingNewlinesCRLFAndBOM() throws {
+        let text =
+            "\u{FEFF}id,city,note\r\n1,\"New York, NY\",\"said \"\"hi\"\"\"\r\n2,Chicago,\"two\nlines\"\r\n3,,\"\"\r\n"
+        let t = try table(text)
+        #expect(t.columns.map(\.name) == ["id", "city", "note"])
+        #expect(t.rowCount == 3)
+        #expect(strings(t.column("city")) == ["New York, NY", "Chicago", nil])
+        #expect(strings(t.column("note")) == ["said \"hi\"", "two\nlines", nil])
+        #expect(t.column("id")?.type == .int)
+    }
+
+    @Test func typesAreInferredAndEmptyIsMissing() throws {
+        let t = try table("i,f,s,m\n1,1.5,a,\n-2,2,b,\n,,,\n+3,1e3,c,\n")
+        #expect(t.column("i")?.type == .int)
+        #expect(t.column("f")?.type == .float)
+        #expect(t.column("s")?.type == .bytes)
+        #expect(t.column("m")?.type == .float, "a column with nothing in it is FLOAT")
+        #expect(t.column("m")?.presentCount == 0)
+        if case .int(let values)? = t.column("i")?.values { #expect(values == [1, -2, 0, 3]) }
+        #expect(t.column("i")?.present == [true, true, false, true])
+        if case .float(let values)? = t.column("f")?.values { #expect(values[3] == 1000 && values[1] == 2) }
+    }
+
+    @Test func forcedTypesFromASchema() throws {
+        var options = CSVOptions()
+        options.types = ["code": .bytes, "x": .int]
+        let t = try table("code,x\n007,1\n042,oops\n", options)
+        #expect(strings(t.column("code")) == ["007", "042"])
+        #expect(t.column("x")?.present == [true, false], "a value that is not an INT under a schema is missing")
+    }
+
+    @Test func nanInfinityAndOverflowAreFloatValues() throws {
+        let t = try table("v\nnan\ninf\n-inf\n1e400\n0.5\n")
+        guard case .float(let values)? = t.column("v")?.values else {
+            Issue.record("v must be FLOAT")
+            return
+        }
+        #expect(values[0].isNaN)
+        #expect(values[1] == .infinity && values[2] == -.infinity && values[3] == .infinity)
+        #expect(values[4] == 0.5)
+    }
+
+    @Test func numbersAreTheSameDoubleAsStrtod() throws {
+        var generator = SplitMix(seed: 42)
+        var texts: [String] = [
+            "0", "-0.0", "0.1", "3.14159265358979", "1.7976931348623157e308", "4.9e-324",
+            "123456789012345678901234567890", "0.000000000000000000000001", "9007199254740993",
+            "2.2250738585072011e-308", "1e22", "1e23", "-12.50", ".5", "5.", "1E-5",
+        ]
+        for _ in 0..<5000 {
+            let digits = Int(generator.next() % 20) + 1
+            var text = (0..<digits).map { _ in String(generator.next() % 10) }.joined()
+            if generator.next() % 2 == 0 {
+                text.insert(".", at: text.index(text.startIndex, offsetBy: Int(generator.next() % UInt64(digits))))
+            }
+            if generator.next() % 4 == 0 { text += "e\(Int(generator.next() % 60) - 30)" }
+            if generator.next() % 3 == 0 { text = "-" + text }
+            texts.append(text)
+        }
+        let csv = "v\n" + texts.joined(separator: "\n") + "\n"
+        let t = try table(csv)
+        guard case .float(let values)? = t.column("v")?.values else {
+            Issue.record("v must be FLOAT")
+            return
+        }
+        for (text, value) in zip(texts, values) {
+            let expected = strtod(text, nil)
+            #expect(value.bitPattern == expected.bitPattern, "\(text): \(value) vs strtod \(expected)")
+        }
+    }
+
+    @Test func textWithSpacesIsNotANumber() throws {
+        #expect(try table("v\n 12\n3\n").column("v")?.type == .bytes)
+        #expect(try table("v\n0x1A\n3\n").column("v")?.type == .bytes)
+    }
+
+    @Test func otherDelimiters() throws {
+        var options = CSVOptions()
+        options.delimiter = UInt8(ascii: ";")
+        let t = try table("a;b\n1,5;x\n", options)
+        #expect(t.column("a")?.type == .bytes)
+        #expect(strings(t.column("a")) == ["1,5"])
+    }
+
+    @Test func headerOnlyHasNoRows() throws {
+        let t = try table("a,b\n")
+        #expect(t.rowCount == 0 && t.columns.count == 2)
+    }
+
+    @Test func raggedRowsFailWithLineAndCountsOrAreSkipped() throws {
+        let text = "a,b\n1,2\n3\n4,5,6\n7,8\n"
+        let error = csvError(Array(text.utf8))
+        #expect(error?.kind == .raggedRow(expected: 2, found: 1))
+        #expect(
+            error?.description
+                == "t.csv:3: row has 1 field, the header has 2\n  hint: fix the row, or set `data.on_bad_rows: skip` to skip and count such rows"
+        )
+        #expect(error?.exitStatus == .dataError)
+        var options = CSVOptions()
+        options.onBadRows = .skip
+        let t = try table(text, options)
+        #expect(t.rowCount == 2)
+        #expect(
+            t.skipped == [
+                .init(line: 3, reason: "1 fields, the header has 2"),
+                .init(line: 4, reason: "3 fields, the header has 2"),
+            ])
+    }
+
+    @Test func unterminatedQuoteNamesWhereItOpened() {
+        let error = csvError(Array("a,b\n1,2\n3,\"open\nmore\n".utf8))
+        #expect(error?.kind == .unterminatedQuote)
+        #expect(error?.line == 3 && error?.field == 2)
+    }
+
+    @Test func invalidUTF8InATextColumn() {
+        let error = csvError(Array("name\nok\n".utf8) + [0x66, 0xFF, 0x6F, 0x0A])
+        #expect(error?.kind == .invalidUTF8(column: "name"))
+        #expect(error?.line == 3)
+    }
+
+    @Test func nulByte() {
+        let error = csvError(Array("a\n1\n".utf8) + [0x32, 0x00, 0x0A])
+        #expect(error?.kind == .nulByte)
+        #expect(error?.line == 3)
+    }
+
+    @Test func aTenMegabyteFieldIsRefused() {
+        let big = "a,b\n1,\"" + String(repeating: "x", count: 10 << 20) + "\"\n"
+        let error = csvError(Array(big.utf8))
+        #expect(error?.kind == .fieldTooLarge(limit: 1 << 20))
+        #expect(error?.line == 2 && error?.field == 2)
+    }
+
+    @Test func headerProblems() {
+        #expect(csvError([])?.kind == .empty)
+        #expect(csvError(Array("\n".utf8))?.kind == .empty)
+        #expect(csvError(Array("a,b,a\n1,2,3\n".utf8))?.kind == .duplicateHeader(name: "a", firstColumn: 1))
+        #expect(csvError(Array("a,,c\n".utf8))?.kind == .emptyHeader(column: 2))
+    }
+
+    @Test func missingFileIsExit66() {
+        do {
+            _ = try CSVReader.read(path: "/nonexistent/data.csv")
+            Issue.record("must fail")
+        } catch {
+            #expect(error.exitStatus == .noInput)
+            #expect(error.file == "/nonexistent/data.csv")
+        }
+    }
+
+    @Test func theTaxiSample() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("templates/taxi/data/data.csv").path
+        let t = try CSVReader.read(path: path)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count
+        #expect(t.rowCount == lines - 1)
+        #expect(t.columns.count == 18)
+        #expect(t.column("fare")?.type == .float)
+        #expect(t.column("trip_start_hour")?.type == .int)
+        #expect(t.column("payment_type")?.type == .bytes)
+        #expect(t.column("company")?.type == .bytes)
+        #expect(t.column("tips")?.presentCount == t.rowCount)
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
