@@ -70,6 +70,9 @@ public struct Console: Sendable {
     public func json(_ document: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // NaN and infinities (a column with no values has no mean) as TF Serving writes them.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         var data = try encoder.encode(document)
         data.append(0x0A)
         Self.write(data, to: .standardOutput)

@@ -162,3 +162,32 @@ import Testing
         #expect(result.stdout.contains("pipeline 'sub'"))
     }
 }
+
+@Suite struct DataStatsCLITests {
+    @Test func statsOfTheTaxiSampleAndJSON() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("templates/taxi/data/data.csv").path
+        let human = try MLOpsProcess.run(["data", "stats", path])
+        #expect(human.status == 0, "\(human.stderr)")
+        #expect(human.stdout.contains("15002 rows, 18 features (16 numeric, 2 text)"))
+        #expect(human.stdout.contains("payment_type"))
+        let json = try MLOpsProcess.run(["data", "stats", "--json", path])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["schema"] as? String == "mlops.statistics/v1")
+        let datasets = try #require((document["result"] as? [String: Any])?["datasets"] as? [[String: Any]])
+        #expect(datasets.first?["num_examples"] as? Int == 15002)
+    }
+
+    @Test func malformedCSVExits65NamingFileAndLine() throws {
+        let dir = try TemporaryDirectory()
+        let file = try dir.write("bad.csv", "a,b\n1,2\n3\n")
+        let result = try MLOpsProcess.run(["data", "stats", file.path])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(file.path):3: row has 1 field, the header has 2"))
+        let skipped = try MLOpsProcess.run(["data", "stats", "--on-bad-rows", "skip", file.path])
+        #expect(skipped.status == 0)
+        #expect(skipped.stderr.contains("skipped 1 bad row: line 3 (1 fields, the header has 2)"))
+        let missing = try MLOpsProcess.run(["data", "stats", dir.appending("nope.csv").path])
+        #expect(missing.status == 66)
+    }
+}

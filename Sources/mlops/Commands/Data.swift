@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import MLOpsCore
+import Pipeline
+
+extension MLOps {
+    struct DataCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "data", abstract: "Work with data files the way TFDV users do.", subcommands: [Stats.self])
+    }
+}
+
+extension MLOps.DataCommand {
+    struct Stats: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Statistics of CSV files: per feature counts, missing, mean, std dev, quantiles, histograms, top values.",
+            discussion: """
+                Reads each FILE as RFC 4180 CSV with a header (types inferred as INT, FLOAT or BYTES). \
+                Quantiles are exact. --json gives TFMD DatasetFeatureStatistics field names (docs/statistics.md). \
+                Exits 65 on malformed CSV, naming the file, line and field.
+                """)
+        static let jsonSchema = "mlops.statistics/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "CSV files.")
+        var files: [String]
+
+        @Option(help: "The field delimiter (one character).")
+        var delimiter = ","
+
+        @Option(name: .customLong("on-bad-rows"), help: "fail or skip rows whose field count differs from the header.")
+        var onBadRows = "fail"
+
+        func validate() throws {
+            guard delimiter.utf8.count == 1, delimiter != "\"", delimiter != "\n" else {
+                throw ValidationError("--delimiter must be one character other than a quote or newline")
+            }
+            guard BadRowPolicy(rawValue: onBadRows) != nil else {
+                throw ValidationError("--on-bad-rows must be fail or skip")
+            }
+        }
+
+        struct Output: Encodable {
+            let datasets: [DatasetStatistics]
+            let skippedRows: [String: Int]
+            enum CodingKeys: String, CodingKey { case datasets, skippedRows = "skipped_rows" }
+        }
+
+        func run(context: CommandContext) async throws {
+            var options = CSVOptions()
+            options.delimiter = delimiter.utf8.first ?? UInt8(ascii: ",")
+            options.onBadRows = BadRowPolicy(rawValue: onBadRows) ?? .fail
+            var datasets: [DatasetStatistics] = []
+            var skipped: [String: Int] = [:]
+            for file in files {
+                let start = ContinuousClock.now
+                let table = try CSVReader.read(path: file, options: options)
+                let statistics = StatisticsGenerator.statistics(of: table, name: file)
+                datasets.append(statistics)
+                if !table.skipped.isEmpty {
+                    skipped[file] = table.skipped.count
+                    let first = table.skipped.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")
+                    context.console.warning(
+                        "\(file): skipped \(table.skipped.count) bad row\(table.skipped.count == 1 ? "" : "s"): \(first)\(table.skipped.count > 3 ? ", …" : "")"
+                    )
+                }
+                context.console.detail("\(file): read and summarised in \(start.duration(to: .now))")
+            }
+            let console = context.console
+            if console.mode == .json {
+                try console.json(
+                    JSONOutput(schema: Self.jsonSchema, result: Output(datasets: datasets, skippedRows: skipped)))
+                return
+            }
+            for (index, dataset) in datasets.enumerated() {
+                if index > 0 { console.line() }
+                print(dataset, on: console)
+            }
+        }
+
+        private func print(_ dataset: DatasetStatistics, on console: Console) {
+            let numeric = dataset.features.filter { $0.numeric != nil }
+            let text = dataset.features.filter { $0.string != nil }
+            console.line(
+                console.style(dataset.name, .cyan, bold: true)
+                    + "  \(dataset.numExamples) rows, \(dataset.features.count) features (\(numeric.count) numeric, \(text.count) text)"
+            )
+            let nameWidth = max(8, dataset.features.map(\.name.count).max() ?? 0)
+            func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+                let padding = String(repeating: " ", count: max(0, width - text.count))
+                return left ? text + padding : padding + text
+            }
+            func missing(_ feature: FeatureStatistics) -> String {
+                let total = feature.numMissing + feature.numNonMissing
+                let share = total == 0 ? 0 : 100 * Double(feature.numMissing) / Double(total)
+                return "\(feature.numMissing) (\(String(format: "%.1f", share))%)"
+            }
+            let widths = [9, 15, 11, 11, 7, 11, 11, 11]
+            if !numeric.isEmpty {
+                console.line()
+                console.line(
+                    pad("numeric", nameWidth, left: true) + "  type   "
+                        + zip(["present", "missing", "mean", "std dev", "zeros", "min", "median", "max"], widths).map {
+                            pad($0, $1)
+                        }.joined(separator: " "))
+                for feature in numeric {
+                    guard let stats = feature.numeric else { continue }
+                    let cells = [
+                        String(feature.numNonMissing), missing(feature), number(stats.mean), number(stats.stdDev),
+                        String(stats.numZeros), number(stats.min), number(stats.median), number(stats.max),
+                    ]
+                    var line =
+                        pad(feature.name, nameWidth, left: true) + "  " + pad(feature.type.rawValue, 5, left: true)
+                        + "  " + zip(cells, widths).map { pad($0, $1) }.joined(separator: " ")
+                    if stats.numNaN + stats.numInfinite > 0 {
+                        line += "  (\(stats.numNaN) NaN, \(stats.numInfinite) infinite)"
+                    }
+                    console.line(line)
+                }
+            }
+            if !text.isEmpty {
+                console.line()
+                console.line(
+                    pad("text", nameWidth, left: true) + "  "
+                        + zip(["present", "missing", "unique", "avg len"], [9, 15, 8, 8]).map { pad($0, $1) }.joined(
+                            separator: " ") + "  top values")
+                for feature in text {
+                    guard let stats = feature.string else { continue }
+                    let top = stats.topValues.prefix(3).map { "\($0.value) (\($0.frequency))" }.joined(separator: ", ")
+                    let cells = [
+                        String(feature.numNonMissing), missing(feature), String(stats.unique),
+                        String(format: "%.1f", stats.avgLength),
+                    ]
+                    console.line(
+                        pad(feature.name, nameWidth, left: true) + "  "
+                            + zip(cells, [9, 15, 8, 8]).map { pad($0, $1) }.joined(separator: " ") + "  " + top)
+                }
+            }
+        }
+
+        private func number(_ value: Double) -> String {
+            guard value.isFinite else { return "–" }
+            if value != 0 && (abs(value) >= 1e7 || abs(value) < 1e-3) { return String(format: "%.4g", value) }
+            return String(format: "%.4f", value).replacingOccurrences(
+                of: #"\.?0+$"#, with: "", options: .regularExpression)
+        }
+    }
+}

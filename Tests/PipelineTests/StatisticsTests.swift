@@ -1,0 +1,68 @@
+import Foundation
+import MLOpsTestSupport
+import Pipeline
+import Testing
+
+@Suite struct StatisticsTests {
+    @Test func handComputedSmallTable() throws {
+        let t = try table("x,label\n1,a\n2,b\n3,a\n4,\n0,a\n,c\n")
+        let stats = StatisticsGenerator.statistics(of: t, name: "small")
+        #expect(stats.numExamples == 6)
+        let x = try #require(stats.feature("x"))
+        #expect(x.type == .int && x.numNonMissing == 5 && x.numMissing == 1)
+        let n = try #require(x.numeric)
+        #expect(n.mean == 2 && n.min == 0 && n.max == 4 && n.median == 2 && n.numZeros == 1)
+        #expect(abs(n.stdDev - 2.0.squareRoot()) < 1e-12)  // population variance of 0…4 is 2
+        #expect(n.quantiles.first == 0 && n.quantiles.last == 4 && n.quantiles.count == 11)
+        let standard = try #require(n.histograms.first { $0.type == .standard })
+        #expect(standard.buckets.count == 10)
+        #expect(standard.buckets.map(\.sampleCount).reduce(0, +) == 5)
+        #expect(standard.buckets.last?.highValue == 4 && standard.buckets.last?.sampleCount == 1)
+        let quantile = try #require(n.histograms.first { $0.type == .quantiles })
+        #expect(quantile.buckets.map(\.sampleCount).reduce(0, +) == 5)
+        let label = try #require(stats.feature("label")?.string)
+        #expect(label.unique == 3)
+        #expect(label.topValues.map(\.value) == ["a", "b", "c"])
+        #expect(label.topValues.map(\.frequency) == [3, 1, 1])
+        #expect(label.avgLength == 1)
+    }
+
+    @Test func allMissingAndNonFiniteValues() throws {
+        let t = try table("empty,v\n,1\n,nan\n,inf\n,3\n")
+        let stats = StatisticsGenerator.statistics(of: t, name: "odd")
+        #expect(stats.feature("empty")?.numNonMissing == 0)
+        #expect(stats.feature("empty")?.numeric?.mean.isNaN == true)
+        let v = try #require(stats.feature("v")?.numeric)
+        #expect(v.numNaN == 1 && v.numInfinite == 1)
+        #expect(v.mean == 2 && v.min == 1 && v.max == 3)
+    }
+
+    /// The 15k taxi file against values computed here from the raw text, independently of the reader.
+    @Test func taxiAgainstAnIndependentComputation() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("templates/taxi/data/data.csv").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let stats = StatisticsGenerator.statistics(of: try CSVReader.read(path: path), name: "taxi")
+        #expect(stats.numExamples == rows.count)
+        for name in ["fare", "trip_miles", "tips", "trip_seconds", "pickup_latitude"] {
+            let index = try #require(header.firstIndex(of: name))
+            let values = rows.compactMap { Double($0[index]) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let std = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
+            let numeric = try #require(stats.feature(name)?.numeric)
+            #expect(stats.feature(name)?.numNonMissing == values.count, "\(name) count")
+            #expect(abs(numeric.mean - mean) <= 1e-9 * max(1, abs(mean)), "\(name) mean")
+            #expect(abs(numeric.stdDev - std) <= 1e-9 * max(1, std), "\(name) std dev")
+            #expect(numeric.min == values.min() && numeric.max == values.max(), "\(name) min/max")
+        }
+        let paymentIndex = try #require(header.firstIndex(of: "payment_type"))
+        var counts: [String: Int] = [:]
+        for row in rows where !row[paymentIndex].isEmpty { counts[String(row[paymentIndex]), default: 0] += 1 }
+        let top = try #require(stats.feature("payment_type")?.string?.topValues)
+        #expect(top.first?.value == counts.max { $0.value < $1.value }?.key)
+        #expect(Dictionary(uniqueKeysWithValues: top.map { ($0.value, $0.frequency) }) == counts)
+    }
+}
