@@ -47,6 +47,59 @@ func strings(_ column: Column?) -> [String?] {
         if case .float(let values)? = t.column("f")?.values { #expect(values[3] == 1000 && values[1] == 2) }
     }
 
+    @Test func typesArePromotedAndTextAfterNumbersKeepsItsSpelling() throws {
+        let t = try table("n,code,late\n1,007,\n2,12,\n2.5,x1,9\n")
+        #expect(t.column("n")?.type == .float)
+        if case .float(let values)? = t.column("n")?.values { #expect(values == [1, 2, 2.5]) }
+        #expect(t.column("code")?.type == .bytes)
+        #expect(strings(t.column("code")) == ["007", "12", "x1"], "read again as text: 007 is not 7")
+        #expect(t.column("late")?.type == .int)
+        #expect(t.column("late")?.present == [false, false, true])
+    }
+
+    /// A file big enough to be parsed in parallel gives exactly the sequential result.
+    @Test func parallelParsingMatchesSequential() throws {
+        var lines = ["id,value,label,code,late"]
+        for row in 0..<260_000 {
+            let value = row < 150_000 ? "\(row % 97)" : "\(row % 97).5"  // INT in the first chunk, FLOAT later
+            let label = ["red", "green", "blue", "cyan"][row % 4] + (row > 250_000 ? "-late" : "")
+            let code = row == 259_000 ? "X9" : "\(row % 13)"  // text only near the end: second pass
+            let late = row < 120_000 ? "" : "\(row)"  // missing in the first chunk
+            lines.append("\(row),\(value),\(label),\(code),\(late)")
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        #expect(text.utf8.count > 4 << 20)
+        var sequentialOptions = CSVOptions()
+        sequentialOptions.parallel = false
+        let parallel = try table(text)
+        let sequential = try table(text, sequentialOptions)
+        #expect(parallel.rowCount == 260_000 && sequential.rowCount == 260_000)
+        for (a, b) in zip(parallel.columns, sequential.columns) {
+            #expect(a.name == b.name && a.type == b.type && a.present == b.present, "\(a.name)")
+            switch (a.values, b.values) {
+            case (.int(let x), .int(let y)): #expect(x == y, "\(a.name)")
+            case (.float(let x), .float(let y)):
+                #expect(zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(a.name)")
+            case (.bytes, .bytes): #expect(strings(a) == strings(b), "\(a.name)")
+            default: Issue.record("\(a.name): different storage")
+            }
+        }
+        #expect(parallel.column("value")?.type == .float)
+        #expect(parallel.column("code")?.type == .bytes)
+        #expect(strings(parallel.column("code"))[259_000] == "X9")
+        #expect(parallel.column("late")?.type == .int)
+
+        // Errors and skipped rows deep in a later chunk name the right line.
+        var broken = lines
+        broken[240_000] = "1,2"
+        let brokenText = broken.joined(separator: "\n") + "\n"
+        #expect(csvError(Array(brokenText.utf8))?.line == 240_001)
+        #expect(csvError(Array(brokenText.utf8), sequentialOptions)?.line == 240_001)
+        var skip = CSVOptions()
+        skip.onBadRows = .skip
+        #expect(try table(brokenText, skip).skipped.map(\.line) == [240_001])
+    }
+
     @Test func forcedTypesFromASchema() throws {
         var options = CSVOptions()
         options.types = ["code": .bytes, "x": .int]

@@ -27,6 +27,23 @@ import Testing
         #expect(label.avgLength == 1)
     }
 
+    @Test func quantilesBySelectionEqualSortedRanks() throws {
+        var generator = SplitMix(seed: 9)
+        for size in [1, 2, 3, 10, 101, 5000] {
+            // Many repeats (a third zeros), as in real columns like tips.
+            let values = (0..<size).map { _ -> Double in
+                generator.next() % 3 == 0 ? 0 : Double(generator.next() % 50) / 4
+            }
+            let numeric = StatisticsGenerator.numeric(values)
+            let sorted = values.sorted()
+            let expected = (0...10).map { sorted[Int(Double($0) / 10 * Double(size - 1))] }
+            #expect(numeric.quantiles == expected, "size \(size)")
+            #expect(numeric.median == sorted[(size - 1) / 2])
+            let histogram = try #require(numeric.histograms.first { $0.type == .quantiles })
+            #expect(histogram.buckets.map(\.sampleCount).reduce(0, +) == Double(size))
+        }
+    }
+
     @Test func allMissingAndNonFiniteValues() throws {
         let t = try table("empty,v\n,1\n,nan\n,inf\n,3\n")
         let stats = StatisticsGenerator.statistics(of: t, name: "odd")

@@ -54,6 +54,8 @@ public struct CSVOptions: Sendable {
     public var maxFieldBytes: Int = 1 << 20
     /// Types to use instead of inferring them (from a schema), by column name.
     public var types: [String: FeatureType] = [:]
+    /// Parse a large file without quotes on all cores (the result is the same either way).
+    public var parallel = true
 
     public init() {}
 }
@@ -82,120 +84,332 @@ public enum CSVReader {
     }
 
     /// Parses CSV bytes; `file` names them in errors.
+    ///
+    /// One pass parses every cell straight into its column's typed storage. A column whose
+    /// type is inferred starts as INT and is promoted to FLOAT when a non-integer number
+    /// appears (its integers are converted). When text appears after numbers, the numbers'
+    /// original spelling matters (`007`), so that column alone is read again in a second pass.
     public static func parse(_ bytes: UnsafeRawBufferPointer, file: String, options: CSVOptions = CSVOptions())
         throws(CSVError) -> CSVTable
     {
         var scanner = Scanner(bytes: bytes, file: file, options: options)
-        guard let header = try scanner.nextRecord(), !(header.count == 1 && header[0].isEmpty) else {
-            throw CSVError(.empty, file: file, line: 1)
-        }
+        let dataStart: Int
         var names: [String] = []
-        for (index, span) in header.enumerated() {
-            let name = String(decoding: scanner.text(span), as: UTF8.self)
-            guard !name.isEmpty else {
-                throw CSVError(.emptyHeader(column: index + 1), file: file, line: 1, field: index + 1)
+        do {
+            var header: [Span] = []
+            guard try scanner.nextRecord(into: &header), !(header.count == 1 && header[0].isEmpty) else {
+                throw CSVError(.empty, file: file, line: 1)
             }
-            if let first = names.firstIndex(of: name) {
-                throw CSVError(
-                    .duplicateHeader(name: name, firstColumn: first + 1), file: file, line: 1, field: index + 1)
+            for (index, span) in header.enumerated() {
+                let name = String(decoding: scanner.text(span), as: UTF8.self)
+                guard !name.isEmpty else {
+                    throw CSVError(.emptyHeader(column: index + 1), file: file, line: 1, field: index + 1)
+                }
+                if let first = names.firstIndex(of: name) {
+                    throw CSVError(
+                        .duplicateHeader(name: name, firstColumn: first + 1), file: file, line: 1, field: index + 1)
+                }
+                names.append(name)
             }
-            names.append(name)
+            dataStart = scanner.position
         }
+        let startLine = scanner.line
+        // Without a single quote character every newline ends a record, so the rows can be
+        // cut at newlines and parsed on all cores; otherwise, one pass in order.
+        var parts: [RowsResult]
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if options.parallel, cores > 1, bytes.count - dataStart > (4 << 20), let base = bytes.baseAddress,
+            memchr(base + dataStart, 0x22, bytes.count - dataStart) == nil
+        {
+            parts = try parseInParallel(
+                bytes, from: dataStart, firstLine: startLine, chunks: cores, names: names, file: file, options: options)
+        } else {
+            parts = [try parseRows(&scanner, names: names, options: options)]
+        }
+        let rowCount = parts.reduce(0) { $0 + $1.rows }
+        let skipped = parts.flatMap(\.skipped)
+        // Take every chunk's columns out and drop the chunks, so each column's arrays are
+        // uniquely owned and merging appends to the first chunk's arrays in place.
+        var pieces = names.indices.map { index in parts.map { $0.builders[index] } }
+        parts.removeAll()
+        var builders: [ColumnBuilder] = []
+        for index in names.indices {
+            builders.append(ColumnBuilder.merge(&pieces[index], forced: options.types[names[index]]))
+            pieces[index] = []
+        }
+        // Columns that became text after numbers: read their text again.
+        let rereads = builders.indices.filter { builders[$0].needsTextPass }
+        if !rereads.isEmpty {
+            for index in rereads { builders[index] = ColumnBuilder(forced: .bytes) }
+            var second = Scanner(bytes: bytes, file: file, options: options)
+            second.position = dataStart
+            second.line = startLine
+            var ignored: [CSVTable.SkippedRow] = []
+            try readRows(&second, width: names.count, policy: options.onBadRows, skipped: &ignored) {
+                (record, line, reader) throws(CSVError) in
+                for index in rereads {
+                    try builders[index].append(record[index], scanner: reader, line: line, name: names[index])
+                }
+            }
+        }
+        let columns = zip(names, builders).map { name, builder in builder.finish(name: name) }
+        return CSVTable(file: file, columns: columns, rowCount: rowCount, skipped: skipped)
+    }
 
-        let width = names.count
-        var cells: [[Span]] = Array(repeating: [], count: width)
-        var rowLines: [Int] = []
+    struct RowsResult {
+        var builders: [ColumnBuilder]
+        var rows: Int
+        var skipped: [CSVTable.SkippedRow]
+    }
+
+    private static func parseRows(_ scanner: inout Scanner, names: [String], options: CSVOptions) throws(CSVError)
+        -> RowsResult
+    {
+        var builders = names.map { ColumnBuilder(forced: options.types[$0]) }
         var skipped: [CSVTable.SkippedRow] = []
+        var rows = 0
+        try readRows(&scanner, width: names.count, policy: options.onBadRows, skipped: &skipped) {
+            (record, line, reader) throws(CSVError) in
+            for (column, span) in record.enumerated() {
+                try builders[column].append(span, scanner: reader, line: line, name: names[column])
+            }
+            rows += 1
+        }
+        return RowsResult(builders: builders, rows: rows, skipped: skipped)
+    }
+
+    /// Cuts the rows (which hold no quotes) at newlines into `chunks` parts and parses them at
+    /// once. Lines in errors and skipped rows are made absolute again.
+    private static func parseInParallel(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, firstLine: Int, chunks: Int, names: [String], file: String,
+        options: CSVOptions
+    ) throws(CSVError) -> [RowsResult] {
+        var cuts = [start]
+        for chunk in 1..<chunks {
+            var cut = max(cuts[chunk - 1], start + (bytes.count - start) * chunk / chunks)
+            while cut < bytes.count, bytes[cut - 1] != 0x0A { cut += 1 }
+            cuts.append(cut)
+        }
+        cuts.append(bytes.count)
+        // The line each chunk starts on (no quotes: one line per newline).
+        var firstLines = [firstLine]
+        for chunk in 1..<chunks {
+            var newlines = 0
+            for index in cuts[chunk - 1]..<cuts[chunk] where bytes[index] == 0x0A { newlines += 1 }
+            firstLines.append(firstLines[chunk - 1] + newlines)
+        }
+        var results = [Result<RowsResult, CSVError>?](repeating: nil, count: chunks)
+        let bounds = cuts
+        let lines = firstLines
+        nonisolated(unsafe) let input = bytes  // read-only for every chunk
+        results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer  // each chunk writes its own slot
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let cuts = bounds
+                let firstLines = lines
+                let bytes = input
+                var scanner = Scanner(
+                    bytes: UnsafeRawBufferPointer(rebasing: bytes[cuts[chunk]..<cuts[chunk + 1]]), file: file,
+                    options: options, skipBOM: false)
+                scanner.line = firstLines[chunk]
+                slots[chunk] = Result { () throws(CSVError) -> RowsResult in
+                    try parseRows(&scanner, names: names, options: options)
+                }
+            }
+        }
+        var parts: [RowsResult] = []
+        for result in results {
+            guard let result else {
+                throw CSVError(.unreadable(detail: "internal error: a chunk was not parsed"), file: file)
+            }
+            parts.append(try result.get())
+        }
+        return parts
+    }
+
+    /// Calls `body` with each well-formed record and its line; ragged rows fail or are skipped.
+    private static func readRows(
+        _ scanner: inout Scanner, width: Int, policy: BadRowPolicy, skipped: inout [CSVTable.SkippedRow],
+        _ body: ([Span], Int, Scanner) throws(CSVError) -> Void
+    ) throws(CSVError) {
+        var record: [Span] = []
+        record.reserveCapacity(width)
         while true {
             let line = scanner.line
-            guard let record = try scanner.nextRecord() else { break }
+            guard try scanner.nextRecord(into: &record) else { return }
             if record.count == 1 && record[0].isEmpty && !record[0].quoted { continue }  // a blank line
             guard record.count == width else {
-                if options.onBadRows == .skip {
+                if policy == .skip {
                     skipped.append(.init(line: line, reason: "\(record.count) fields, the header has \(width)"))
                     continue
                 }
-                throw CSVError(.raggedRow(expected: width, found: record.count), file: file, line: line)
+                throw CSVError(.raggedRow(expected: width, found: record.count), file: scanner.file, line: line)
             }
-            for (column, span) in record.enumerated() { cells[column].append(span) }
-            rowLines.append(line)
+            try body(record, line, scanner)
         }
-
-        var columns: [Column] = []
-        for (index, name) in names.enumerated() {
-            columns.append(
-                try makeColumn(
-                    name: name, spans: cells[index], type: options.types[name], scanner: scanner, rowLines: rowLines))
-        }
-        return CSVTable(file: file, columns: columns, rowCount: rowLines.count, skipped: skipped)
     }
 
-    // MARK: - Columns
+    /// One column's storage while reading: typed values and presence.
+    struct ColumnBuilder {
+        enum State { case int, float, bytes }
+        let forced: FeatureType?
+        var state: State
+        var ints: [Int64] = []
+        var floats: [Double] = []
+        var dictionary: [String] = []
+        var lookup: [String: Int32] = [:]
+        var codes: [Int32] = []
+        var present: [Bool] = []
+        var sawNumber = false
+        /// Text appeared after numbers in an inferred column: its text must be read again.
+        var needsTextPass = false
 
-    private static func makeColumn(
-        name: String, spans: [Span], type forced: FeatureType?, scanner: Scanner, rowLines: [Int]
-    ) throws(CSVError) -> Column {
-        let present = spans.map { !$0.isEmpty }
-        var type = forced
-        if type == nil {
-            var allInts = true
-            var allNumbers = true
-            for span in spans where !span.isEmpty {
-                let (isInt, isNumber) = try scanner.withText(span) { text in
-                    if allInts, parseInt(text) != nil { return (true, true) }
-                    return (false, parseDouble(text) != nil)
-                }
-                allInts = allInts && isInt
-                if !isNumber {
-                    allNumbers = false
-                    break
-                }
+        init(forced: FeatureType?) {
+            self.forced = forced
+            switch forced {
+            case .int?, nil: state = .int
+            case .float?: state = .float
+            case .bytes?: state = .bytes
             }
-            type = allInts && present.contains(true) ? .int : allNumbers ? .float : .bytes
         }
-        switch type ?? .bytes {
-        case .int:
-            // With a forced type, a cell that does not parse is missing (the validator reports it).
-            var values = [Int64](repeating: 0, count: spans.count)
-            var presence = present
-            for (row, span) in spans.enumerated() where !span.isEmpty {
-                if let value = try scanner.withText(span, { parseInt($0) }) {
-                    values[row] = value
-                } else {
-                    presence[row] = false
+
+        mutating func append(_ span: Span, scanner: Scanner, line: Int, name: String) throws(CSVError) {
+            if needsTextPass { return }
+            guard !span.isEmpty else {
+                present.append(false)
+                switch state {
+                case .int: ints.append(0)
+                case .float: floats.append(.nan)
+                case .bytes: codes.append(-1)
                 }
+                return
             }
-            return Column(name: name, type: .int, values: .int(values), present: presence)
-        case .float:
-            var values = [Double](repeating: .nan, count: spans.count)
-            var presence = present
-            for (row, span) in spans.enumerated() where !span.isEmpty {
-                if let value = try scanner.withText(span, { parseDouble($0) }) {
-                    values[row] = value
-                } else {
-                    presence[row] = false
+            switch state {
+            case .int:
+                if let value = try scanner.withText(span, { CSVReader.parseInt($0) }) {
+                    ints.append(value)
+                    present.append(true)
+                    sawNumber = true
+                    return
                 }
-            }
-            return Column(name: name, type: .float, values: .float(values), present: presence)
-        case .bytes:
-            var dictionary: [String] = []
-            var lookup: [String: Int32] = [:]
-            var codes = [Int32](repeating: -1, count: spans.count)
-            for (row, span) in spans.enumerated() where !span.isEmpty {
+                if forced == .int {  // under a schema a value of the wrong type is missing
+                    ints.append(0)
+                    present.append(false)
+                    return
+                }
+                floats = ints.map { Double($0) }
+                ints = []
+                state = .float
+                try append(span, scanner: scanner, line: line, name: name)
+            case .float:
+                if let value = try scanner.withText(span, { CSVReader.parseDouble($0) }) {
+                    floats.append(value)
+                    present.append(true)
+                    sawNumber = true
+                    return
+                }
+                if forced == .float {
+                    floats.append(.nan)
+                    present.append(false)
+                    return
+                }
+                if sawNumber {
+                    needsTextPass = true
+                    return
+                }
+                // Only missing cells so far: nothing is lost by switching to text now.
+                codes = [Int32](repeating: -1, count: present.count)
+                floats = []
+                state = .bytes
+                try append(span, scanner: scanner, line: line, name: name)
+            case .bytes:
                 guard let text = try scanner.withText(span, { String(validating: $0, as: UTF8.self) }) else {
-                    throw CSVError(.invalidUTF8(column: name), file: scanner.file, line: rowLines[row])
+                    throw CSVError(.invalidUTF8(column: name), file: scanner.file, line: line)
                 }
                 if let code = lookup[text] {
-                    codes[row] = code
+                    codes.append(code)
                 } else {
                     let code = Int32(dictionary.count)
                     dictionary.append(text)
                     lookup[text] = code
-                    codes[row] = code
+                    codes.append(code)
+                }
+                present.append(true)
+            }
+        }
+
+        /// One builder from the builders of consecutive chunks, consuming them: the widest type
+        /// wins (INT, FLOAT, then text); text after numbers in any chunk means a second pass,
+        /// as in one pass.
+        static func merge(_ parts: inout [ColumnBuilder], forced: FeatureType?) -> ColumnBuilder {
+            guard parts.count > 1 else { return parts.first ?? ColumnBuilder(forced: forced) }
+            let numeric = parts.contains { $0.sawNumber }
+            if parts.contains(where: { $0.needsTextPass }) || (numeric && parts.contains { $0.state == .bytes }) {
+                var merged = ColumnBuilder(forced: forced)
+                merged.needsTextPass = true
+                return merged
+            }
+            let target: State =
+                parts.contains { $0.state == .bytes }
+                ? .bytes : parts.contains { $0.state == .float } ? .float : parts[0].state
+            var merged = parts[0]
+            parts[0] = ColumnBuilder(forced: nil)  // `merged` now owns the arrays alone
+            merged.convert(to: target)
+            for index in 1..<parts.count {
+                var part = parts[index]
+                parts[index] = ColumnBuilder(forced: nil)
+                part.convert(to: target)
+                merged.present.append(contentsOf: part.present)
+                merged.sawNumber = merged.sawNumber || part.sawNumber
+                switch target {
+                case .int: merged.ints.append(contentsOf: part.ints)
+                case .float: merged.floats.append(contentsOf: part.floats)
+                case .bytes:
+                    let remap = part.dictionary.map { text -> Int32 in
+                        if let code = merged.lookup[text] { return code }
+                        let code = Int32(merged.dictionary.count)
+                        merged.dictionary.append(text)
+                        merged.lookup[text] = code
+                        return code
+                    }
+                    merged.codes.append(contentsOf: part.codes.lazy.map { $0 < 0 ? -1 : remap[Int($0)] })
                 }
             }
-            return Column(
-                name: name, type: .bytes, values: .bytes(dictionary: dictionary, codes: codes), present: present)
+            return merged
+        }
+
+        /// Widens this chunk's storage to `target` (only missing cells become text).
+        mutating func convert(to target: State) {
+            guard state != target else { return }
+            switch (state, target) {
+            case (.int, .float):
+                floats = zip(ints, present).map { $1 ? Double($0) : .nan }
+                ints = []
+            case (_, .bytes):
+                codes = [Int32](repeating: -1, count: present.count)  // no number was seen here
+                ints = []
+                floats = []
+            default:
+                return
+            }
+            state = target
+        }
+
+        func finish(name: String) -> Column {
+            switch state {
+            case .int where forced == .int || sawNumber:
+                return Column(name: name, type: .int, values: .int(ints), present: present)
+            case .int:
+                // No value at all: FLOAT, as documented.
+                return Column(
+                    name: name, type: .float, values: .float([Double](repeating: .nan, count: present.count)),
+                    present: present)
+            case .float:
+                return Column(name: name, type: .float, values: .float(floats), present: present)
+            case .bytes:
+                return Column(
+                    name: name, type: .bytes, values: .bytes(dictionary: dictionary, codes: codes), present: present)
+            }
         }
     }
 
@@ -320,19 +534,19 @@ struct Scanner {
     /// The physical line (1-based) at `position`.
     var line = 1
 
-    init(bytes: UnsafeRawBufferPointer, file: String, options: CSVOptions) {
+    init(bytes: UnsafeRawBufferPointer, file: String, options: CSVOptions, skipBOM: Bool = true) {
         self.bytes = bytes
         self.file = file
         delimiter = options.delimiter
         maxField = options.maxFieldBytes
         // A UTF-8 byte-order mark is not part of the first column's name.
-        position = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+        position = skipBOM && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
     }
 
-    /// The next record's fields, or nil at the end of the input.
-    mutating func nextRecord() throws(CSVError) -> [Span]? {
-        guard position < bytes.count else { return nil }
-        var fields: [Span] = []
+    /// Fills `fields` with the next record's fields; false at the end of the input.
+    mutating func nextRecord(into fields: inout [Span]) throws(CSVError) -> Bool {
+        fields.removeAll(keepingCapacity: true)
+        guard position < bytes.count else { return false }
         let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n"), carriage = UInt8(ascii: "\r")
         while true {
             var span: Span
@@ -382,7 +596,7 @@ struct Scanner {
                 throw CSVError(.fieldTooLarge(limit: maxField), file: file, line: line, field: fields.count + 1)
             }
             fields.append(span)
-            guard position < bytes.count else { return fields }
+            guard position < bytes.count else { return true }
             let byte = bytes[position]
             if byte == delimiter {
                 position += 1
@@ -392,7 +606,7 @@ struct Scanner {
             position += 1
             if byte == carriage, position < bytes.count, bytes[position] == newline { position += 1 }
             line += 1
-            return fields
+            return true
         }
     }
 

@@ -89,9 +89,17 @@ public enum StatisticsGenerator {
     public static let buckets = 10
     public static let topValueCount = 20
 
+    /// Columns are summarised in parallel, one at a time per core.
     public static func statistics(of table: CSVTable, name: String) -> DatasetStatistics {
-        let features = table.columns.map { column in feature(column, rows: table.rowCount) }
-        return DatasetStatistics(name: name, numExamples: table.rowCount, features: features)
+        let columns = table.columns
+        var results = [FeatureStatistics?](repeating: nil, count: columns.count)
+        results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer  // each iteration writes its own slot
+            DispatchQueue.concurrentPerform(iterations: columns.count) { index in
+                slots[index] = feature(columns[index], rows: table.rowCount)
+            }
+        }
+        return DatasetStatistics(name: name, numExamples: table.rowCount, features: results.compactMap { $0 })
     }
 
     static func feature(_ column: Column, rows: Int) -> FeatureStatistics {
@@ -114,31 +122,102 @@ public enum StatisticsGenerator {
         }
     }
 
-    static func numeric(_ all: [Double]) -> NumericStatistics {
-        let numNaN = all.lazy.filter(\.isNaN).count
-        let numInfinite = all.lazy.filter(\.isInfinite).count
-        var values = all.filter(\.isFinite)
-        values.sort()
-        guard let low = values.first, let high = values.last else {
+    public static func numeric(_ all: [Double]) -> NumericStatistics {
+        var numNaN = 0
+        var numInfinite = 0
+        var values: [Double] = []
+        values.reserveCapacity(all.count)
+        for value in all {
+            if value.isFinite { values.append(value) } else if value.isNaN { numNaN += 1 } else { numInfinite += 1 }
+        }
+        guard !values.isEmpty else {
             return NumericStatistics(
                 mean: .nan, stdDev: .nan, numZeros: 0, min: .nan, median: .nan, max: .nan, numNaN: numNaN,
                 numInfinite: numInfinite, quantiles: [], histograms: [])
         }
         // Two passes for mean and variance: exact enough to agree with a direct computation to 1e-9.
         let count = Double(values.count)
-        let mean = values.reduce(0, +) / count
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / count
-        let quantiles = (0...buckets).map { values[Int(Double($0) / Double(buckets) * Double(values.count - 1))] }
+        var sum = 0.0
+        var low = Double.infinity
+        var high = -Double.infinity
+        var zeros = 0
+        for value in values {
+            sum += value
+            if value < low { low = value }
+            if value > high { high = value }
+            if value == 0 { zeros += 1 }
+        }
+        let mean = sum / count
+        var squares = 0.0
+        for value in values { squares += (value - mean) * (value - mean) }
+        // Exact quantiles by selection (no full sort): the values at these ranks of the sorted order.
+        let ranks = (0...buckets).map { Int(Double($0) / Double(buckets) * Double(values.count - 1)) }
+        let medianRank = (values.count - 1) / 2
+        let picked = select(&values, ranks: Array(Set(ranks + [medianRank])).sorted())
+        let quantiles = ranks.map { picked[$0] ?? .nan }
         return NumericStatistics(
-            mean: mean, stdDev: variance.squareRoot(), numZeros: values.lazy.filter { $0 == 0 }.count, min: low,
-            median: values[(values.count - 1) / 2], max: high, numNaN: numNaN, numInfinite: numInfinite,
+            mean: mean, stdDev: (squares / count).squareRoot(), numZeros: zeros, min: low,
+            median: picked[medianRank] ?? .nan, max: high, numNaN: numNaN, numInfinite: numInfinite,
             quantiles: quantiles,
-            histograms: [standardHistogram(sorted: values), quantileHistogram(sorted: values, boundaries: quantiles)])
+            histograms: [
+                standardHistogram(values, low: low, high: high), quantileHistogram(values, boundaries: quantiles),
+            ])
+    }
+
+    /// The values that would stand at `ranks` (ascending) if `values` were sorted, found by
+    /// quickselect with three-way partitioning (many equal values, like zero tips, stay linear).
+    /// Reorders `values`.
+    static func select(_ values: inout [Double], ranks: [Int]) -> [Int: Double] {
+        var found: [Int: Double] = [:]
+        values.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var pending: [(low: Int, high: Int, ranks: ArraySlice<Int>)] = [(0, buffer.count, ranks[...])]
+            while let (low, high, wanted) = pending.popLast() {
+                guard let target = wanted.dropFirst(wanted.count / 2).first, low < high else { continue }
+                var lo = low
+                var hi = high
+                while true {
+                    let a = base[lo], b = base[(lo + hi) / 2], c = base[hi - 1]
+                    let pivot = Swift.max(Swift.min(a, b), Swift.min(Swift.max(a, b), c))  // median of three
+                    var less = lo
+                    var index = lo
+                    var greater = hi
+                    while index < greater {
+                        let value = base[index]
+                        if value < pivot {
+                            base[index] = base[less]
+                            base[less] = value
+                            less += 1
+                            index += 1
+                        } else if value > pivot {
+                            greater -= 1
+                            base[index] = base[greater]
+                            base[greater] = value
+                        } else {
+                            index += 1
+                        }
+                    }
+                    if target < less {
+                        hi = less
+                    } else if target >= greater {
+                        lo = greater
+                    } else {
+                        // Every wanted rank inside the block equal to the pivot has the pivot's value.
+                        for rank in wanted where rank >= less && rank < greater { found[rank] = pivot }
+                        let left = wanted.filter { $0 < less }
+                        let right = wanted.filter { $0 >= greater }
+                        if !left.isEmpty { pending.append((low, less, left[...])) }
+                        if !right.isEmpty { pending.append((greater, high, right[...])) }
+                        break
+                    }
+                }
+            }
+        }
+        return found
     }
 
     /// `buckets` equal-width buckets from min to max; the last bucket includes max.
-    static func standardHistogram(sorted values: [Double]) -> Histogram {
-        guard let low = values.first, let high = values.last else { return Histogram(type: .standard, buckets: []) }
+    static func standardHistogram(_ values: [Double], low: Double, high: Double) -> Histogram {
         let width = (high - low) / Double(buckets)
         var counts = [Double](repeating: 0, count: buckets)
         for value in values {
@@ -155,27 +234,25 @@ public enum StatisticsGenerator {
 
     /// Buckets between consecutive quantile boundaries, each counting the values in
     /// [low, high) (the last [low, high]), so counts are exact even with repeated values.
-    static func quantileHistogram(sorted values: [Double], boundaries: [Double]) -> Histogram {
+    static func quantileHistogram(_ values: [Double], boundaries: [Double]) -> Histogram {
         guard boundaries.count == buckets + 1 else { return Histogram(type: .quantiles, buckets: []) }
-        func lowerBound(_ x: Double) -> Int {
+        var counts = [Double](repeating: 0, count: buckets)
+        for value in values {
+            // The last boundary whose value is <= value, among the first `buckets`.
             var low = 0
-            var high = values.count
+            var high = buckets
             while low < high {
-                let middle = (low + high) / 2
-                if values[middle] < x { low = middle + 1 } else { high = middle }
+                let middle = (low + high + 1) / 2
+                if boundaries[middle] <= value { low = middle } else { high = middle - 1 }
             }
-            return low
+            // Equal boundaries: a value belongs to the last bucket that starts at or below it.
+            counts[Swift.min(low, buckets - 1)] += 1
         }
-        var result: [Histogram.Bucket] = []
-        for index in 0..<buckets {
-            let start = lowerBound(boundaries[index])
-            let end = index == buckets - 1 ? values.count : lowerBound(boundaries[index + 1])
-            result.append(
-                .init(
-                    lowValue: boundaries[index], highValue: boundaries[index + 1],
-                    sampleCount: Double(max(0, end - start))))
-        }
-        return Histogram(type: .quantiles, buckets: result)
+        return Histogram(
+            type: .quantiles,
+            buckets: (0..<buckets).map {
+                Histogram.Bucket(lowValue: boundaries[$0], highValue: boundaries[$0 + 1], sampleCount: counts[$0])
+            })
     }
 
     static func strings(dictionary: [String], codes: [Int32]) -> StringStatistics {
