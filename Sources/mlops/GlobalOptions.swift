@@ -88,6 +88,8 @@ extension MLOpsCommand {
             try await run(context: context)
         } catch let error as ExitCode {
             throw error
+        } catch let error as ValidationError {
+            throw error  // a usage error: ArgumentParser prints it with the usage and exits 64
         } catch {
             throw ExitCode(Self.report(error, on: console))
         }

@@ -191,3 +191,27 @@ import Testing
         #expect(missing.status == 66)
     }
 }
+
+@Suite struct DataSchemaCLITests {
+    @Test func writesASchemaThatLoadsAndRefusesBadInput() throws {
+        let dir = try TemporaryDirectory()
+        let csv = try dir.write("d.csv", "x,label\n1,a\n2,b\n")
+        let out = dir.appending("schema.pbtxt")
+        let result = try MLOpsProcess.run(["data", "schema", csv.path, "-o", out.path, "--label", "label"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Wrote \(out.path): 2 features, 1 string domain."))
+        let text = try String(contentsOf: out, encoding: .utf8)
+        #expect(text.contains("not_in_environment: \"SERVING\""))
+        let badLabel = try MLOpsProcess.run(["data", "schema", csv.path, "--label", "nope"])
+        #expect(badLabel.status == 64)
+        #expect(badLabel.stderr.contains("--label 'nope' is not a column of"))
+        let bad = try dir.write("bad.csv", "a,b\n1\n")
+        let broken = try MLOpsProcess.run(["data", "schema", bad.path, "-o", dir.appending("bad.pbtxt").path])
+        #expect(broken.status == 65)
+        #expect(!dir.exists("bad.pbtxt"), "nothing is written for bad input")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
+                "bad.csv", "d.csv", "schema.pbtxt",
+            ])
+    }
+}

@@ -122,3 +122,35 @@ func templateSchema(_ name: String) -> String {
         }
     }
 }
+
+@Suite struct SchemaInferenceTests {
+    @Test func inferredFromASmallTable() throws {
+        let t = try table("color,size,label\nred,1,0\nblue,,1\nred,3,0\n")
+        let proto = SchemaInference.infer(
+            from: t, statistics: StatisticsGenerator.statistics(of: t, name: "t"), label: "label")
+        let schema = try Schema.parse(proto.text(), file: "inferred")
+        #expect(schema.feature("color")?.type == .bytes)
+        #expect(schema.feature("color")?.stringDomain == ["blue", "red"])
+        #expect(schema.feature("color")?.presenceMinFraction == 1.0)
+        #expect(schema.feature("size")?.presenceMinFraction == nil, "size has a missing value")
+        #expect(schema.feature("size")?.presenceMinCount == 1)
+        #expect(schema.feature("size")?.valueCountMin == 1 && schema.feature("size")?.valueCountMax == 1)
+        #expect(schema.defaultEnvironments == ["TRAINING", "SERVING"])
+        #expect(schema.features(in: "SERVING").map(\.name) == ["color", "size"])
+    }
+
+    @Test func theTaxiSampleGivesTheCuratedTypesAndDomains() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("templates/taxi/data/data.csv").path
+        let t = try CSVReader.read(path: path)
+        let inferred = try Schema.parse(
+            SchemaInference.infer(from: t, statistics: StatisticsGenerator.statistics(of: t, name: "taxi")).text(),
+            file: "x")
+        let curated = try Schema.load(path: templateSchema("taxi"))
+        for feature in curated.features {
+            #expect(inferred.feature(feature.name)?.type == feature.type, "\(feature.name)")
+        }
+        #expect(inferred.feature("payment_type")?.stringDomain?.contains("Cash") == true)
+        #expect(inferred.feature("company")?.stringDomain?.count == 61)
+    }
+}

@@ -6,7 +6,8 @@ import Pipeline
 extension MLOps {
     struct DataCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "data", abstract: "Work with data files the way TFDV users do.", subcommands: [Stats.self])
+            commandName: "data", abstract: "Work with data files the way TFDV users do.",
+            subcommands: [Stats.self, SchemaCommand.self])
     }
 }
 
@@ -145,6 +146,71 @@ extension MLOps.DataCommand {
             if value != 0 && (abs(value) >= 1e7 || abs(value) < 1e-3) { return String(format: "%.4g", value) }
             return String(format: "%.4f", value).replacingOccurrences(
                 of: #"\.?0+$"#, with: "", options: .regularExpression)
+        }
+    }
+}
+
+extension MLOps.DataCommand {
+    struct SchemaCommand: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schema",
+            abstract: "Infer a TFMD schema (schema.pbtxt) from a CSV file, as TFDV's infer_schema does.",
+            discussion: """
+                Types from the data; presence; one value per cell; a string domain for text features with \
+                at most 100 distinct values; with --label, TRAINING and SERVING environments and the label \
+                left out of SERVING. Writes to -o atomically, or prints the schema.
+                """)
+        static let jsonSchema = "mlops.schema/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "A CSV file.")
+        var file: String
+
+        @Option(
+            name: .shortAndLong, help: ArgumentHelp("Write the schema here (default: print it).", valueName: "path"))
+        var output: String?
+
+        @Option(help: "The label column: left out of the SERVING environment.")
+        var label: String?
+
+        struct Output: Encodable {
+            let file: String
+            let output: String?
+            let features: Int
+            let domains: Int
+            let text: String
+        }
+
+        func run(context: CommandContext) async throws {
+            let table = try CSVReader.read(path: file)
+            if let label, table.column(label) == nil {
+                throw ValidationError("--label '\(label)' is not a column of \(file)")
+            }
+            let statistics = StatisticsGenerator.statistics(of: table, name: file)
+            let proto = SchemaInference.infer(from: table, statistics: statistics, label: label)
+            let text =
+                "# Inferred by mlops \(MLOpsVersion.current) from \(URL(fileURLWithPath: file).lastPathComponent)\n"
+                + proto.text()
+            if let output {
+                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
+            }
+            let console = context.console
+            let domains = proto.all("string_domain").count
+            if console.mode == .json {
+                try console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema,
+                        result: Output(
+                            file: file, output: output, features: statistics.features.count, domains: domains,
+                            text: text)))
+            } else if let output {
+                console.line(
+                    "Wrote \(output): \(statistics.features.count) features, \(domains) string domain\(domains == 1 ? "" : "s")."
+                )
+            } else {
+                console.line(text.trimmingCharacters(in: .newlines))
+            }
         }
     }
 }
