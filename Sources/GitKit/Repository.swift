@@ -396,18 +396,6 @@ public final class Repository {
         return Int(git_blob_rawsize(blob))
     }
 
-    /// The size of an object from its header in the object database, without inflating its content.
-    public func objectSize(_ id: ObjectID) throws(GitError) -> Int {
-        var odb: OpaquePointer?
-        try check(git_repository_odb(&odb, handle), "git_repository_odb", object: gitDirectory)
-        defer { git_odb_free(odb) }
-        var oid = id.oid
-        var size = 0
-        var type = GIT_OBJECT_ANY
-        try check(git_odb_read_header(&size, &type, odb, &oid), "git_odb_read_header", object: id.hex)
-        return size
-    }
-
     /// The value of a git attribute (from .gitattributes) for a path, e.g. `filter` → "lfs";
     /// nil when unset.
     public func attribute(_ name: String, for path: String) throws(GitError) -> String? {
@@ -547,6 +535,16 @@ public final class Repository {
         var oid = commit.oid
         var ref: OpaquePointer?
         try check(git_reference_create(&ref, handle, name, &oid, 1, "mlops"), "git_reference_create", object: name)
+        git_reference_free(ref)
+    }
+
+    /// Makes `name` a symbolic reference to `target` (e.g. `refs/remotes/origin/HEAD` →
+    /// `refs/remotes/origin/main`, as a clone records the remote's default branch).
+    public func setSymbolicReference(_ name: String, to target: String) throws(GitError) {
+        var ref: OpaquePointer?
+        try check(
+            git_reference_symbolic_create(&ref, handle, name, target, 1, "mlops"), "git_reference_symbolic_create",
+            object: name)
         git_reference_free(ref)
     }
 

@@ -32,7 +32,12 @@ public struct MLOpsProcess {
         if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
         env["CI"] = "true"
-        env.removeValue(forKey: "MLOPS_REGISTRY")
+        // The host's CI variables must not choose a base for the tests (a pull request into
+        // another branch would otherwise change their answers).
+        for key in env.keys
+        where key.hasPrefix("GITHUB_") || key.hasPrefix("CI_MERGE_REQUEST_") || key.hasPrefix("MLOPS_") {
+            env.removeValue(forKey: key)
+        }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe()

@@ -120,6 +120,42 @@ func affected(_ report: ChangeReport) -> [String] { report.affected.map(\.compon
         }
     }
 
+    @Test func movingDataOutOfItsFolderIsADataChange() throws {
+        let (repo, base) = try makeProject()
+        try repo.repository.createBranch("move", at: base)
+        try repo.repository.checkout(branch: "move")
+        try repo.remove("data/train.csv")
+        try repo.write("archive/train.csv", "x,y\n1,2\n3,4\n")
+        try repo.commitAll("archive the data")
+        try repo.write("archive/train.csv", "x,y\n1,2\n3,4\n5,6\n")  // and modified afterwards
+        let report = try detect(repo, base: "main")
+        let moved = try #require(report.paths.first { $0.path == "archive/train.csv" })
+        #expect(moved.oldPath == "data/train.csv", "the rename's origin survives a later change")
+        #expect(moved.classes == [.data])
+        #expect(affected(report).first == "ExampleGen")
+    }
+
+    @Test func symlinksAreFingerprintedByTheirTarget() throws {
+        let (repo, _) = try makeProject()
+        try FileManager.default.createDirectory(
+            at: repo.directory.appending("elsewhere"), withIntermediateDirectories: true)
+        #expect(symlink("../elsewhere", repo.directory.appending("data/linked.csv").path) == 0)  // a link to a folder
+        #expect(symlink("missing.csv", repo.directory.appending("data/dangling.csv").path) == 0)
+        let report = try detect(repo)
+        #expect(report.fingerprints["data"]?.fileCount == 3)
+    }
+
+    @Test func anotherConfigFileAffectsEverything() throws {
+        let (repo, _) = try makeProject()
+        try repo.write("mlops.yaml", changeConfig + "paths: {config: [mlops.yaml, configs/**]}\n")
+        try repo.write("configs/hp.yaml", "eta: 0.1\n")
+        try repo.commitAll("config files")
+        try repo.write("configs/hp.yaml", "eta: 0.2\n")
+        let report = try detect(repo)
+        #expect(affected(report).count == 8)
+        #expect(report.affected.first?.reasons == ["config changed: configs/hp.yaml"])
+    }
+
     @Test func ciVariablesChooseTheBaseInOrder() throws {
         let (repo, base) = try makeProject()
         try repo.repository.createBranch("release", at: base)
@@ -156,6 +192,21 @@ func affected(_ report: ChangeReport) -> [String] { report.affected.map(\.compon
         let flag = try detect(repo, base: "release", environment: ["GITHUB_BASE_REF": "main"])
         #expect(flag.base.source == .flag)
         #expect(flag.base.mergeBase == base)
+    }
+
+    @Test func theDefaultBranchIsWhatOriginHEADPointsAt() throws {
+        let (repo, base) = try makeProject()
+        try repo.repository.setReference("refs/remotes/origin/trunk", to: base)
+        try repo.repository.setSymbolicReference("refs/remotes/origin/HEAD", to: "refs/remotes/origin/trunk")
+        try repo.repository.createBranch("feature", at: base)
+        try repo.repository.checkout(branch: "feature")
+        try repo.write("data/train.csv", "x,y\n0,0\n")
+        try repo.commitAll("feature")
+        let report = try detect(repo)
+        #expect(report.base.source == .defaultBranch)
+        #expect(report.base.requested == "trunk")
+        #expect(report.base.resolvedRef == "refs/remotes/origin/trunk")
+        #expect(report.base.mergeBase == base)
     }
 
     @Test func unknownBaseFallsBackAndNamesCloseMatches() throws {

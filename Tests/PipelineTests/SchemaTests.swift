@@ -105,6 +105,17 @@ func templateSchema(_ name: String) -> String {
         #expect(colon?.exitStatus == .dataError)
     }
 
+    @Test func truncatedFilesAndHugeNumbersAreErrorsOrExactNotCrashes() throws {
+        for text in ["default_environment: [", "feature { name: \"x\" value_count: [1,", "feature { name:"] {
+            #expect(throws: TextProtoError.self) { _ = try Schema.parse(text, file: "s.pbtxt") }
+        }
+        let schema = try Schema.parse(
+            "feature { name: \"x\" type: INT int_domain { max: 9223372036854775807 } value_count { max: 1e30 } }",
+            file: "s.pbtxt")
+        #expect(schema.feature("x")?.intDomain?.max == Int64.max)
+        #expect(schema.feature("x")?.valueCountMax == nil, "1e30 is not a count")
+    }
+
     @Test func unknownTypeAndMissingDomain() {
         do {
             _ = try Schema.parse("feature {\n  name: \"x\"\n  type: FLOT\n}\n", file: "s.pbtxt")

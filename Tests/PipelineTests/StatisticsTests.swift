@@ -29,19 +29,34 @@ import Testing
 
     @Test func quantilesBySelectionEqualSortedRanks() throws {
         var generator = SplitMix(seed: 9)
-        for size in [1, 2, 3, 10, 101, 5000] {
+        for size in [1, 2, 3, 10, 91, 101, 5000] {
             // Many repeats (a third zeros), as in real columns like tips.
             let values = (0..<size).map { _ -> Double in
                 generator.next() % 3 == 0 ? 0 : Double(generator.next() % 50) / 4
             }
             let numeric = StatisticsGenerator.numeric(values)
             let sorted = values.sorted()
-            let expected = (0...10).map { sorted[Int(Double($0) / 10 * Double(size - 1))] }
+            let expected = (0...10).map { sorted[$0 * (size - 1) / 10] }  // ⌊q·(N−1)⌋ in integers
             #expect(numeric.quantiles == expected, "size \(size)")
             #expect(numeric.median == sorted[(size - 1) / 2])
             let histogram = try #require(numeric.histograms.first { $0.type == .quantiles })
             #expect(histogram.buckets.map(\.sampleCount).reduce(0, +) == Double(size))
         }
+    }
+
+    @Test func theSeventhDecileOf91ValuesIsRank63() {
+        // 0.7 × 90 is 62.999… in floating point; the rank is 63.
+        let numeric = StatisticsGenerator.numeric((0..<91).map(Double.init))
+        #expect(numeric.quantiles[7] == 63)
+    }
+
+    @Test func valuesNearTheLimitsOfADoubleDoNotCrash() throws {
+        let numeric = StatisticsGenerator.numeric([-1e308, 1e308, 0])
+        #expect(numeric.min == -1e308 && numeric.max == 1e308)
+        #expect(numeric.mean == 0)
+        let histogram = try #require(numeric.histograms.first { $0.type == .standard })
+        #expect(histogram.buckets.map(\.sampleCount) == [1, 0, 0, 0, 0, 1, 0, 0, 0, 1])
+        #expect(histogram.buckets.allSatisfy { $0.lowValue.isFinite && $0.highValue.isFinite })
     }
 
     @Test func allMissingAndNonFiniteValues() throws {

@@ -8,6 +8,7 @@ public struct CSVError: MLOpsError, Equatable {
         case emptyHeader(column: Int)
         case raggedRow(expected: Int, found: Int)
         case unterminatedQuote
+        case textAfterClosingQuote
         case nulByte
         case fieldTooLarge(limit: Int)
         case invalidUTF8(column: String)
@@ -39,6 +40,7 @@ public struct CSVError: MLOpsError, Equatable {
         case .raggedRow(let expected, let found):
             "row has \(found) field\(found == 1 ? "" : "s"), the header has \(expected)"
         case .unterminatedQuote: "a quoted field opened here is never closed before the end of the file"
+        case .textAfterClosingQuote: "text follows the closing quote of a field"
         case .nulByte: "the file contains a NUL byte (is it binary, or UTF-16?)"
         case .fieldTooLarge(let limit): "a field is larger than \(limit) bytes"
         case .invalidUTF8(let column): "column '\(column)' holds text that is not valid UTF-8"
@@ -49,7 +51,8 @@ public struct CSVError: MLOpsError, Equatable {
     public var hint: String? {
         switch kind {
         case .raggedRow: "fix the row, or set `data.on_bad_rows: skip` to skip and count such rows"
-        case .unterminatedQuote: "inside a quoted field write a quote as two quotes (\"\"), as RFC 4180 says"
+        case .unterminatedQuote, .textAfterClosingQuote:
+            "inside a quoted field write a quote as two quotes (\"\"), as RFC 4180 says"
         case .duplicateHeader: "rename one of the columns"
         case .invalidUTF8: "convert the file to UTF-8"
         default: nil

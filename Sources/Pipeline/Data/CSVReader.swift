@@ -140,7 +140,7 @@ public enum CSVReader {
         // Columns that became text after numbers: read their text again.
         let rereads = builders.indices.filter { builders[$0].needsTextPass }
         if !rereads.isEmpty {
-            for index in rereads { builders[index] = ColumnBuilder(forced: .bytes) }
+            for index in rereads { builders[index] = ColumnBuilder(forced: .bytes, name: names[index], file: file) }
             var second = Scanner(bytes: bytes, file: file, options: options)
             second.position = dataStart
             second.line = startLine
@@ -148,7 +148,7 @@ public enum CSVReader {
             try readRows(&second, width: names.count, policy: options.onBadRows, skipped: &ignored) {
                 (record, line, reader) throws(CSVError) in
                 for index in rereads {
-                    try builders[index].append(record[index], scanner: reader, line: line, name: names[index])
+                    try builders[index].append(record[index], bytes: reader.bytes, line: line)
                 }
             }
         }
@@ -165,13 +165,13 @@ public enum CSVReader {
     private static func parseRows(_ scanner: inout Scanner, names: [String], options: CSVOptions) throws(CSVError)
         -> RowsResult
     {
-        var builders = names.map { ColumnBuilder(forced: options.types[$0]) }
+        var builders = names.map { ColumnBuilder(forced: options.types[$0], name: $0, file: scanner.file) }
         var skipped: [CSVTable.SkippedRow] = []
         var rows = 0
         try readRows(&scanner, width: names.count, policy: options.onBadRows, skipped: &skipped) {
             (record, line, reader) throws(CSVError) in
             for (column, span) in record.enumerated() {
-                try builders[column].append(span, scanner: reader, line: line, name: names[column])
+                try builders[column].append(span, bytes: reader.bytes, line: line)
             }
             rows += 1
         }
@@ -194,8 +194,14 @@ public enum CSVReader {
         // The line each chunk starts on (no quotes: one line per newline).
         var firstLines = [firstLine]
         for chunk in 1..<chunks {
+            // Line ends as the scanner counts them: LF, CRLF (once) and a lone CR.
             var newlines = 0
-            for index in cuts[chunk - 1]..<cuts[chunk] where bytes[index] == 0x0A { newlines += 1 }
+            for index in cuts[chunk - 1]..<cuts[chunk] {
+                let byte = bytes[index]
+                if byte == 0x0A || (byte == 0x0D && (index + 1 >= bytes.count || bytes[index + 1] != 0x0A)) {
+                    newlines += 1
+                }
+            }
             firstLines.append(firstLines[chunk - 1] + newlines)
         }
         var results = [Result<RowsResult, CSVError>?](repeating: nil, count: chunks)
@@ -237,7 +243,8 @@ public enum CSVReader {
         while true {
             let line = scanner.line
             guard try scanner.nextRecord(into: &record) else { return }
-            if record.count == 1 && record[0].isEmpty && !record[0].quoted { continue }  // a blank line
+            // A blank line is skipped, except in a one-column file, where it is a missing value.
+            if width > 1 && record.count == 1 && record[0].isEmpty && !record[0].quoted { continue }
             guard record.count == width else {
                 if policy == .skip {
                     skipped.append(.init(line: line, reason: "\(record.count) fields, the header has \(width)"))
@@ -264,7 +271,19 @@ public enum CSVReader {
         /// Text appeared after numbers in an inferred column: its text must be read again.
         var needsTextPass = false
 
-        init(forced: FeatureType?) {
+        /// Who the column is, for messages; a class so copying a builder copies one reference.
+        final class Context: Sendable {
+            let name: String
+            let file: String
+            init(name: String, file: String) {
+                self.name = name
+                self.file = file
+            }
+        }
+        let context: Context
+
+        init(forced: FeatureType?, name: String, file: String) {
+            self.context = Context(name: name, file: file)
             self.forced = forced
             switch forced {
             case .int?, nil: state = .int
@@ -273,7 +292,9 @@ public enum CSVReader {
             }
         }
 
-        mutating func append(_ span: Span, scanner: Scanner, line: Int, name: String) throws(CSVError) {
+        /// Appends one cell. The hot path takes only the span and the mapped bytes: the column's
+        /// name and file (needed only for errors) live in `context`, so nothing is retained per cell.
+        mutating func append(_ span: Span, bytes: UnsafeRawBufferPointer, line: Int) throws(CSVError) {
             if needsTextPass { return }
             guard !span.isEmpty else {
                 present.append(false)
@@ -286,7 +307,7 @@ public enum CSVReader {
             }
             switch state {
             case .int:
-                if let value = try scanner.withText(span, { CSVReader.parseInt($0) }) {
+                if let value = try Scanner.withText(span, in: bytes, { CSVReader.parseInt($0) }) {
                     ints.append(value)
                     present.append(true)
                     sawNumber = true
@@ -300,9 +321,9 @@ public enum CSVReader {
                 floats = ints.map { Double($0) }
                 ints = []
                 state = .float
-                try append(span, scanner: scanner, line: line, name: name)
+                try append(span, bytes: bytes, line: line)
             case .float:
-                if let value = try scanner.withText(span, { CSVReader.parseDouble($0) }) {
+                if let value = try Scanner.withText(span, in: bytes, { CSVReader.parseDouble($0) }) {
                     floats.append(value)
                     present.append(true)
                     sawNumber = true
@@ -321,10 +342,10 @@ public enum CSVReader {
                 codes = [Int32](repeating: -1, count: present.count)
                 floats = []
                 state = .bytes
-                try append(span, scanner: scanner, line: line, name: name)
+                try append(span, bytes: bytes, line: line)
             case .bytes:
-                guard let text = try scanner.withText(span, { String(validating: $0, as: UTF8.self) }) else {
-                    throw CSVError(.invalidUTF8(column: name), file: scanner.file, line: line)
+                guard let text = try Scanner.withText(span, in: bytes, { String(validating: $0, as: UTF8.self) }) else {
+                    throw CSVError(.invalidUTF8(column: context.name), file: context.file, line: line)
                 }
                 if let code = lookup[text] {
                     codes.append(code)
@@ -342,10 +363,11 @@ public enum CSVReader {
         /// wins (INT, FLOAT, then text); text after numbers in any chunk means a second pass,
         /// as in one pass.
         static func merge(_ parts: inout [ColumnBuilder], forced: FeatureType?) -> ColumnBuilder {
-            guard parts.count > 1 else { return parts.first ?? ColumnBuilder(forced: forced) }
+            guard let first = parts.first else { return ColumnBuilder(forced: forced, name: "", file: "") }
+            guard parts.count > 1 else { return first }
             let numeric = parts.contains { $0.sawNumber }
             if parts.contains(where: { $0.needsTextPass }) || (numeric && parts.contains { $0.state == .bytes }) {
-                var merged = ColumnBuilder(forced: forced)
+                var merged = ColumnBuilder(forced: forced, name: first.context.name, file: first.context.file)
                 merged.needsTextPass = true
                 return merged
             }
@@ -353,11 +375,11 @@ public enum CSVReader {
                 parts.contains { $0.state == .bytes }
                 ? .bytes : parts.contains { $0.state == .float } ? .float : parts[0].state
             var merged = parts[0]
-            parts[0] = ColumnBuilder(forced: nil)  // `merged` now owns the arrays alone
+            parts[0] = ColumnBuilder(forced: nil, name: "", file: "")  // `merged` now owns the arrays alone
             merged.convert(to: target)
             for index in 1..<parts.count {
                 var part = parts[index]
-                parts[index] = ColumnBuilder(forced: nil)
+                parts[index] = ColumnBuilder(forced: nil, name: "", file: "")
                 part.convert(to: target)
                 merged.present.append(contentsOf: part.present)
                 merged.sawNumber = merged.sawNumber || part.sawNumber
@@ -573,14 +595,11 @@ struct Scanner {
                 }
                 span = Span(start: position + 1, end: index, quoted: true, escaped: escaped)
                 position = index + 1
-                // Bytes after the closing quote up to the delimiter are kept out (lenient, like Python's csv).
-                while position < bytes.count, bytes[position] != delimiter, bytes[position] != newline,
+                // RFC 4180: after the closing quote comes a delimiter or the end of the record.
+                if position < bytes.count, bytes[position] != delimiter, bytes[position] != newline,
                     bytes[position] != carriage
                 {
-                    if bytes[position] == 0 {
-                        throw CSVError(.nulByte, file: file, line: line, field: fields.count + 1)
-                    }
-                    position += 1
+                    throw CSVError(.textAfterClosingQuote, file: file, line: line, field: fields.count + 1)
                 }
             } else {
                 let start = position
@@ -612,10 +631,12 @@ struct Scanner {
 
     /// Calls `body` with a field's bytes: the mapped file itself, or an unescaped copy when the
     /// field had doubled quotes.
-    func withText<R>(_ span: Span, _ body: (UnsafeRawBufferPointer) throws(CSVError) -> R) throws(CSVError) -> R {
+    static func withText<R>(
+        _ span: Span, in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(CSVError) -> R
+    ) throws(CSVError) -> R {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[span.start..<span.end])
         guard span.escaped else { return try body(raw) }
-        let copy = text(span)
+        let copy = text(span, in: bytes)
         let result: Result<R, CSVError> = copy.withUnsafeBytes { buffer in
             Result { () throws(CSVError) -> R in try body(buffer) }
         }
@@ -623,7 +644,9 @@ struct Scanner {
     }
 
     /// A field's bytes, with doubled quotes undone when the field was quoted with escapes.
-    func text(_ span: Span) -> [UInt8] {
+    func text(_ span: Span) -> [UInt8] { Self.text(span, in: bytes) }
+
+    static func text(_ span: Span, in bytes: UnsafeRawBufferPointer) -> [UInt8] {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[span.start..<span.end])
         guard span.escaped else { return Array(raw) }
         var result: [UInt8] = []

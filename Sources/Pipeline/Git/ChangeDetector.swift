@@ -140,7 +140,11 @@ public struct ChangeDetector {
                 let stageOfChange: ChangeStage = change.status == .untracked ? .untracked : stage
                 if var existing = byPath[change.path] {
                     existing.stages.append(stageOfChange)
-                    existing.change = change
+                    // The latest status, but a rename's origin from an earlier stage is kept.
+                    let oldPath = change.oldPath ?? existing.change.oldPath
+                    existing.change = FileChange(
+                        status: change.status, path: change.path, oldPath: oldPath, newID: change.newID,
+                        isSubmodule: change.isSubmodule || existing.change.isSubmodule)
                     byPath[change.path] = existing
                 } else {
                     byPath[change.path] = (change, [stageOfChange])
@@ -156,7 +160,8 @@ public struct ChangeDetector {
             guard let entry = byPath[path] else { return nil }
             return ChangedPath(
                 path: path, oldPath: entry.change.oldPath, status: entry.change.status, stages: entry.stages.sorted(),
-                classes: classifier.classes(of: path), submodule: entry.change.isSubmodule)
+                classes: classifier.classes(of: path, renamedFrom: entry.change.oldPath),
+                submodule: entry.change.isSubmodule)
         }
 
         let sections = try configSectionsChanged(base: base, paths: paths)
@@ -215,6 +220,9 @@ public struct ChangeDetector {
                 case .data: seed([.exampleGen], "data changed: \(path.path)")
                 case .schema: seed([.schemaGen, .importSchemaGen], "schema changed: \(path.path)")
                 case .code: seed([.tuner, .trainer], "code changed: \(path.path)")
+                case .config where path.path != configPath:
+                    // A config file mlops cannot read section by section: assume it matters everywhere.
+                    seed([.exampleGen, .importSchemaGen], "config changed: \(path.path)")
                 case .config, .other: break
                 }
             }
@@ -260,8 +268,13 @@ struct PathClassifier {
         ]
     }
 
-    func classes(of path: String) -> [PathClass] {
-        let matched = globs.filter { $0.1.contains { $0.matches(path) } }.map(\.0)
+    /// The classes of a path; a rename counts for where it came from too (moving data out of
+    /// `data/` changes the data).
+    func classes(of path: String, renamedFrom oldPath: String? = nil) -> [PathClass] {
+        let candidates = [path] + (oldPath.map { [$0] } ?? [])
+        let matched = globs.filter { glob in
+            candidates.contains { candidate in glob.1.contains { $0.matches(candidate) } }
+        }.map(\.0)
         return matched.isEmpty ? [.other] : matched
     }
 }

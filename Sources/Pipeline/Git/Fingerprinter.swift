@@ -186,9 +186,21 @@ public final class Fingerprinter {
         return nil
     }
 
-    /// SHA-256 of a work-tree file, streamed in 1 MiB chunks.
+    /// SHA-256 of a work-tree file, streamed in 1 MiB chunks. A symbolic link is hashed by its
+    /// target text, as git stores it, never followed.
     private func hash(_ path: String) throws -> Fingerprint {
         let url = root.appendingPathComponent(path)
+        var info = stat()
+        if lstat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(url.path, &buffer, buffer.count - 1)
+            guard length >= 0 else {
+                throw FileError(
+                    .io, path: path, detail: "cannot read the symbolic link: " + String(cString: strerror(errno)))
+            }
+            let target = buffer.prefix(length).map { UInt8(bitPattern: $0) }
+            return Fingerprint(value: "sha256:" + hex(SHA256.hash(data: target)))
+        }
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {
             throw FileError(

@@ -163,7 +163,7 @@ public struct Schema: Sendable, Equatable {
             stringDomain = values
         }
         let intDomain = message.message("int_domain").map { domain in
-            IntDomain(min: domain.number("min").map { Int64($0) }, max: domain.number("max").map { Int64($0) })
+            IntDomain(min: domain.integer("min"), max: domain.integer("max"))
         }
         let floatDomain = message.message("float_domain").map { domain in
             FloatDomain(
@@ -176,9 +176,9 @@ public struct Schema: Sendable, Equatable {
         }
         return Feature(
             name: name, type: type, presenceMinFraction: message.message("presence")?.number("min_fraction"),
-            presenceMinCount: message.message("presence")?.number("min_count").map { Int($0) },
-            valueCountMin: message.message("value_count")?.number("min").map { Int($0) },
-            valueCountMax: message.message("value_count")?.number("max").map { Int($0) }, stringDomain: stringDomain,
+            presenceMinCount: message.message("presence")?.integer("min_count").map { Int($0) },
+            valueCountMin: message.message("value_count")?.integer("min").map { Int($0) },
+            valueCountMax: message.message("value_count")?.integer("max").map { Int($0) }, stringDomain: stringDomain,
             intDomain: intDomain, floatDomain: floatDomain, inEnvironments: message.strings("in_environment"),
             notInEnvironments: message.strings("not_in_environment"),
             driftLInfinity: threshold("drift_comparator", "infinity_norm"),

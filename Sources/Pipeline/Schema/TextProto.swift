@@ -53,6 +53,13 @@ public struct TextProto: Sendable, Equatable {
         return nil
     }
 
+    /// An integer field exactly: as written, or a whole Double that fits; nil otherwise.
+    public func integer(_ name: String) -> Int64? {
+        guard case .number(let text)? = first(name)?.value else { return nil }
+        if let value = Int64(text) { return value }
+        return Double(text).flatMap { Int64(exactly: $0) }
+    }
+
     public func number(_ name: String) -> Double? {
         guard case .number(let text)? = first(name)?.value else { return nil }
         switch text.lowercased() {
@@ -278,6 +285,7 @@ public struct TextProtoParser {
     }
 
     private mutating func scalar(for name: String) throws(TextProtoError) -> TextProto.Value {
+        guard position < bytes.count else { throw error("expected a value for '\(name)', found the end of the file") }
         let byte = bytes[position]
         if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
             var text: [UInt8] = []

@@ -30,7 +30,7 @@ public struct FeatureStatistics: Sendable, Codable, Equatable {
 /// TFMD `NumericStatistics`. Mean, standard deviation, min, max, zeros, median and
 /// quantiles are over the finite values; NaN and infinities are counted apart. The standard
 /// deviation is the population one (divided by N), as TFDV computes it. Quantiles are exact:
-/// the values are sorted, and quantile q is the value at rank ⌊q·(N−1)⌋ (nearest rank,
+/// quantile q is the value at rank ⌊q·(N−1)⌋ (computed in integers) of the sorted values (nearest rank,
 /// lower), so there is no approximation error to bound.
 public struct NumericStatistics: Sendable, Codable, Equatable {
     public let mean: Double
@@ -137,21 +137,22 @@ public enum StatisticsGenerator {
         }
         // Two passes for mean and variance: exact enough to agree with a direct computation to 1e-9.
         let count = Double(values.count)
-        var sum = 0.0
+        // Each value divided by the count before summing, so values near ±1.8e308 cannot overflow.
+        var mean = 0.0
         var low = Double.infinity
         var high = -Double.infinity
         var zeros = 0
         for value in values {
-            sum += value
+            mean += value / count
             if value < low { low = value }
             if value > high { high = value }
             if value == 0 { zeros += 1 }
         }
-        let mean = sum / count
         var squares = 0.0
         for value in values { squares += (value - mean) * (value - mean) }
         // Exact quantiles by selection (no full sort): the values at these ranks of the sorted order.
-        let ranks = (0...buckets).map { Int(Double($0) / Double(buckets) * Double(values.count - 1)) }
+        // ⌊q·(N−1)⌋ in integers: floating point would put 0.7·90 at 62.
+        let ranks = (0...buckets).map { $0 * (values.count - 1) / buckets }
         let medianRank = (values.count - 1) / 2
         let picked = select(&values, ranks: Array(Set(ranks + [medianRank])).sorted())
         let quantiles = ranks.map { picked[$0] ?? .nan }
@@ -218,13 +219,18 @@ public enum StatisticsGenerator {
 
     /// `buckets` equal-width buckets from min to max; the last bucket includes max.
     static func standardHistogram(_ values: [Double], low: Double, high: Double) -> Histogram {
-        let width = (high - low) / Double(buckets)
+        // Halves keep max − min finite even for values near ±1.8e308.
+        let span = high * 0.5 - low * 0.5
         var counts = [Double](repeating: 0, count: buckets)
         for value in values {
-            let index = width > 0 ? Swift.min(buckets - 1, Int((value - low) / width)) : 0
+            let position = span > 0 ? (value * 0.5 - low * 0.5) / span * Double(buckets) : 0
+            let index = position.isFinite ? Swift.max(0, Swift.min(buckets - 1, Int(position))) : 0
             counts[index] += 1
         }
-        let edges = (0...buckets).map { $0 == buckets ? high : low + Double($0) * width }
+        let edges = (0...buckets).map { step -> Double in
+            let t = Double(step) / Double(buckets)
+            return step == buckets ? high : low * (1 - t) + high * t
+        }
         return Histogram(
             type: .standard,
             buckets: (0..<buckets).map {
