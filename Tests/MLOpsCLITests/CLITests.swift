@@ -215,3 +215,28 @@ import Testing
             ])
     }
 }
+
+@Suite struct DataValidateCLITests {
+    @Test func exitOneOnErrorAnomaliesZeroWhenClean() throws {
+        let dir = try TemporaryDirectory()
+        let schema = try dir.write("s.pbtxt", "feature { name: \"x\" type: INT int_domain { min: 0 max: 5 } }\n")
+        let clean = try dir.write("clean.csv", "x\n1\n2\n")
+        let bad = try dir.write("bad.csv", "x,y\n9,1\n")
+        let ok = try MLOpsProcess.run(["data", "validate", clean.path, "--schema", schema.path])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("no anomalies"))
+        let failing = try MLOpsProcess.run(["data", "validate", bad.path, "--schema", schema.path])
+        #expect(failing.status == 1)
+        #expect(failing.stdout.contains("INT_TYPE_BIG_INT"))
+        #expect(failing.stdout.contains("SCHEMA_NEW_COLUMN"))
+        let json = try MLOpsProcess.run(["data", "validate", bad.path, "--schema", schema.path, "--json"])
+        #expect(json.status == 1)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["ok"] as? Bool == false)
+        #expect(document["schema"] as? String == "mlops.anomalies/v1")
+        let broken = try dir.write("broken.pbtxt", "feature { name: \"x\" type: NUMBER }\n")
+        let badSchema = try MLOpsProcess.run(["data", "validate", clean.path, "--schema", broken.path])
+        #expect(badSchema.status == 65)
+        #expect(badSchema.stderr.contains("broken.pbtxt:1:21: unknown type 'NUMBER' for feature 'x'"))
+    }
+}

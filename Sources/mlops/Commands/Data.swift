@@ -7,7 +7,7 @@ extension MLOps {
     struct DataCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "data", abstract: "Work with data files the way TFDV users do.",
-            subcommands: [Stats.self, SchemaCommand.self])
+            subcommands: [Stats.self, SchemaCommand.self, Validate.self])
     }
 }
 
@@ -211,6 +211,82 @@ extension MLOps.DataCommand {
             } else {
                 console.line(text.trimmingCharacters(in: .newlines))
             }
+        }
+    }
+}
+
+extension MLOps.DataCommand {
+    struct Validate: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a CSV file against a TFMD schema and list the anomalies, with TFDV's reason names.",
+            discussion: """
+                Missing and new columns, unexpected types, values outside string, int and float domains, \
+                low presence, NaN or infinity where the schema forbids them, too few examples. \
+                Exits 1 when an anomaly of ERROR severity is found, 0 otherwise.
+                """)
+        static let jsonSchema = "mlops.anomalies/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "A CSV file.")
+        var file: String
+
+        @Option(help: ArgumentHelp("The schema (schema.pbtxt).", valueName: "path"))
+        var schema: String
+
+        @Option(help: "The environment the data is for (e.g. TRAINING or SERVING).")
+        var environment: String?
+
+        struct Output: Encodable {
+            let file: String
+            let schema: String
+            let environment: String?
+            let anomalies: Anomalies
+        }
+
+        func run(context: CommandContext) async throws {
+            let loaded = try Schema.load(path: schema)
+            for field in loaded.unknownFields {
+                context.console.warning("\(schema): '\(field)' is not a TFMD schema field; kept, not used")
+            }
+            var options = CSVOptions()
+            // Text features are read as text, so "007" is checked against the domain as written.
+            for feature in loaded.features where feature.type == .bytes { options.types[feature.name] = .bytes }
+            let table = try CSVReader.read(path: file, options: options)
+            let statistics = StatisticsGenerator.statistics(of: table, name: file)
+            let anomalies = ExampleValidator.validate(
+                table: table, statistics: statistics, schema: loaded, environment: environment)
+            let console = context.console
+            if console.mode == .json {
+                try console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema, ok: !anomalies.hasErrors,
+                        result: Output(file: file, schema: schema, environment: environment, anomalies: anomalies)))
+            } else if anomalies.isEmpty {
+                console.line(console.style("✓", .green, bold: true) + " \(file): no anomalies against \(schema)")
+            } else {
+                let count = anomalies.features.count + (anomalies.dataset == nil ? 0 : 1)
+                console.line(
+                    console.style("✗", .red, bold: true)
+                        + " \(file): \(count) anomal\(count == 1 ? "y" : "ies") against \(schema)")
+                let width = max(12, anomalies.features.keys.map(\.count).max() ?? 0)
+                for name in anomalies.features.keys.sorted() {
+                    guard let info = anomalies.features[name] else { continue }
+                    for reason in info.reasons {
+                        console.line(
+                            "  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                                + info.severity.rawValue + "  " + reason.type + ": " + reason.description)
+                    }
+                }
+                if let dataset = anomalies.dataset {
+                    for reason in dataset.reasons {
+                        console.line(
+                            "  (dataset)  " + dataset.severity.rawValue + "  " + reason.type + ": " + reason.description
+                        )
+                    }
+                }
+            }
+            if anomalies.hasErrors { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
         }
     }
 }

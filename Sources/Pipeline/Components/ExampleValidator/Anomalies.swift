@@ -1,0 +1,164 @@
+import Foundation
+
+/// Anomalies found in a dataset against a schema, shaped like TFMD's `Anomalies` message
+/// (`anomaly_info` per feature, `dataset_anomaly_info`), with TFDV's reason names.
+public struct Anomalies: Sendable, Codable, Equatable {
+    public enum Severity: String, Sendable, Codable { case error = "ERROR", warning = "WARNING" }
+
+    public struct Reason: Sendable, Codable, Equatable {
+        /// TFDV's reason name, e.g. `SCHEMA_NEW_COLUMN`; gate policies key on it.
+        public let type: String
+        public let shortDescription: String
+        public let description: String
+
+        enum CodingKeys: String, CodingKey { case type, shortDescription = "short_description", description }
+    }
+
+    public struct Info: Sendable, Codable, Equatable {
+        public let severity: Severity
+        public let reasons: [Reason]
+
+        enum CodingKeys: String, CodingKey { case severity, reasons = "reason" }
+    }
+
+    /// By feature name, in schema-then-data order.
+    public let features: [String: Info]
+    public let dataset: Info?
+
+    enum CodingKeys: String, CodingKey { case features = "anomaly_info", dataset = "dataset_anomaly_info" }
+
+    public var hasErrors: Bool {
+        features.values.contains { $0.severity == .error } || dataset?.severity == .error
+    }
+
+    public var isEmpty: Bool { features.isEmpty && dataset == nil }
+}
+
+/// ExampleValidator's executor (anomaly checks; drift and skew come with span comparison).
+public enum ExampleValidator {
+    /// Checks a table against a schema in an environment (features `not_in_environment` it
+    /// are not expected). Everything is an ERROR as in TFDV's defaults; gate policies decide
+    /// what fails a gate.
+    public static func validate(
+        table: CSVTable, statistics: DatasetStatistics, schema: Schema, environment: String? = nil
+    ) -> Anomalies {
+        var features: [String: Anomalies.Info] = [:]
+        func add(_ feature: String, _ type: String, _ short: String, _ description: String) {
+            let reason = Anomalies.Reason(type: type, shortDescription: short, description: description)
+            let existing = features[feature]?.reasons ?? []
+            features[feature] = Anomalies.Info(severity: .error, reasons: existing + [reason])
+        }
+        let expected = environment.map { schema.features(in: $0) } ?? schema.features
+        let expectedNames = Set(expected.map(\.name))
+        let allSchemaNames = Set(schema.features.map(\.name))
+
+        for feature in expected {
+            guard let stats = statistics.feature(feature.name), let column = table.column(feature.name) else {
+                // Only a schema that says the feature may be absent (min_count 0) lets it go missing.
+                let mayBeAbsent = feature.presenceMinCount == 0 && (feature.presenceMinFraction ?? 0) == 0
+                if !mayBeAbsent {
+                    add(
+                        feature.name, "SCHEMA_MISSING_COLUMN", "Column dropped",
+                        "The feature was present in fewer examples than expected: it is missing from the data.")
+                }
+                continue
+            }
+            // Types: INT data is acceptable where FLOAT is expected; BYTES features were read as text.
+            if let expectedType = feature.type, stats.type != expectedType,
+                !(expectedType == .float && stats.type == .int)
+            {
+                add(
+                    feature.name, "UNEXPECTED_DATA_TYPE", "Unexpected data type",
+                    "Expected data of type: \(expectedType.rawValue) but got \(stats.type.rawValue).")
+            }
+            let total = stats.numNonMissing + stats.numMissing
+            if let fraction = feature.presenceMinFraction, total > 0,
+                Double(stats.numNonMissing) / Double(total) < fraction
+            {
+                let actual = Double(stats.numNonMissing) / Double(total)
+                add(
+                    feature.name, "FEATURE_TYPE_LOW_FRACTION_PRESENT", "Column dropped",
+                    "The feature was present in fewer examples than expected: minimum fraction = \(fraction), actual = \(String(format: "%.4f", actual))."
+                )
+            }
+            if let count = feature.presenceMinCount, stats.numNonMissing < count {
+                add(
+                    feature.name, "FEATURE_TYPE_LOW_NUMBER_PRESENT", "Column dropped",
+                    "The feature was present in fewer examples than expected: minimum count = \(count), actual = \(stats.numNonMissing)."
+                )
+            }
+            if let domain = feature.stringDomain, case .bytes(let dictionary, let codes) = column.values {
+                let allowed = Set(domain)
+                var counts: [String: Int] = [:]
+                for code in codes where code >= 0 && !allowed.contains(dictionary[Int(code)]) {
+                    counts[dictionary[Int(code)], default: 0] += 1
+                }
+                if !counts.isEmpty {
+                    let listed = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(
+                        10
+                    )
+                    .map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+                    add(
+                        feature.name, "ENUM_TYPE_UNEXPECTED_STRING_VALUES", "Unexpected string values",
+                        "Examples contain values missing from the schema: \(listed)\(counts.count > 10 ? ", …" : "").")
+                }
+            }
+            if let numeric = stats.numeric, !numeric.min.isNaN {
+                if let domain = feature.intDomain {
+                    if let low = domain.min, numeric.min < Double(low) {
+                        add(
+                            feature.name, "INT_TYPE_SMALL_INT", "Out-of-range values",
+                            "Unexpectedly small value: \(numeric.min) (domain minimum \(low)).")
+                    }
+                    if let high = domain.max, numeric.max > Double(high) {
+                        add(
+                            feature.name, "INT_TYPE_BIG_INT", "Out-of-range values",
+                            "Unexpectedly large value: \(numeric.max) (domain maximum \(high)).")
+                    }
+                }
+                if let domain = feature.floatDomain {
+                    if let low = domain.min, numeric.min < low {
+                        add(
+                            feature.name, "FLOAT_TYPE_SMALL_FLOAT", "Out-of-range values",
+                            "Unexpectedly small value: \(numeric.min) (domain minimum \(low)).")
+                    }
+                    if let high = domain.max, numeric.max > high {
+                        add(
+                            feature.name, "FLOAT_TYPE_BIG_FLOAT", "Out-of-range values",
+                            "Unexpectedly large value: \(numeric.max) (domain maximum \(high)).")
+                    }
+                }
+            }
+            if let numeric = stats.numeric {
+                if feature.floatDomain?.disallowNaN == true, numeric.numNaN > 0 {
+                    add(
+                        feature.name, "FLOAT_TYPE_HAS_NAN", "Invalid values",
+                        "Float feature has NaN values: \(numeric.numNaN).")
+                }
+                if feature.floatDomain?.disallowInf == true, numeric.numInfinite > 0 {
+                    add(
+                        feature.name, "FLOAT_TYPE_HAS_INF", "Invalid values",
+                        "Float feature has infinite values: \(numeric.numInfinite).")
+                }
+            }
+        }
+        // New columns: in the data but not in the schema (features of other environments are not new).
+        for column in table.columns where !expectedNames.contains(column.name) && !allSchemaNames.contains(column.name)
+        {
+            add(column.name, "SCHEMA_NEW_COLUMN", "New column", "New column (column in data but not in schema).")
+        }
+        var dataset: Anomalies.Info?
+        let constraints = schema.proto.message("dataset_constraints")
+        if let minimum = constraints?.integer("min_examples_count"), Int64(statistics.numExamples) < minimum {
+            dataset = Anomalies.Info(
+                severity: .error,
+                reasons: [
+                    .init(
+                        type: "DATASET_LOW_NUM_EXAMPLES", shortDescription: "Low num examples in dataset.",
+                        description:
+                            "The dataset has \(statistics.numExamples) examples, fewer than the minimum \(minimum).")
+                ])
+        }
+        return Anomalies(features: features, dataset: dataset)
+    }
+}
