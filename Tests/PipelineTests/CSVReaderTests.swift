@@ -128,7 +128,7 @@ func strings(_ column: Column?) -> [String?] {
     }
 
     @Test func numbersAreTheSameDoubleAsStrtod() throws {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var texts: [String] = [
             "0", "-0.0", "0.1", "3.14159265358979", "1.7976931348623157e308", "4.9e-324",
             "123456789012345678901234567890", "0.000000000000000000000001", "9007199254740993",
@@ -260,17 +260,5 @@ func strings(_ column: Column?) -> [String?] {
         #expect(t.column("payment_type")?.type == .bytes)
         #expect(t.column("company")?.type == .bytes)
         #expect(t.column("tips")?.presentCount == t.rowCount)
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func quantilesBySelectionEqualSortedRanks() throws {
-        var generator = SplitMix(seed: 9)
+        var generator = SplitMix64(seed: 9)
         for size in [1, 2, 3, 10, 91, 101, 5000] {
             // Many repeats (a third zeros), as in real columns like tips.
             let values = (0..<size).map { _ -> Double in
