@@ -240,3 +240,24 @@ import Testing
         #expect(badSchema.stderr.contains("broken.pbtxt:1:21: unknown type 'NUMBER' for feature 'x'"))
     }
 }
+
+@Suite struct DataDriftCLITests {
+    @Test func driftAgainstAPreviousSpanUsesTheSchemaThresholds() throws {
+        let dir = try TemporaryDirectory()
+        let schema = try dir.write(
+            "s.pbtxt", "feature { name: \"kind\" type: BYTES drift_comparator { infinity_norm { threshold: 0.1 } } }\n")
+        let previous = try dir.write("previous.csv", "kind\na\na\na\nb\n")
+        let similar = try dir.write("similar.csv", "kind\na\na\na\nb\n")
+        let shifted = try dir.write("shifted.csv", "kind\na\nb\nb\nb\n")
+        let ok = try MLOpsProcess.run([
+            "data", "validate", similar.path, "--schema", schema.path, "--previous", previous.path,
+        ])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        let drifted = try MLOpsProcess.run([
+            "data", "validate", shifted.path, "--schema", schema.path, "--previous", previous.path,
+        ])
+        #expect(drifted.status == 1)
+        #expect(drifted.stdout.contains("COMPARATOR_L_INFTY_HIGH"))
+        #expect(drifted.stdout.contains("drift kind: L_INFTY 0.5000 (threshold 0.1)"))
+    }
+}

@@ -237,6 +237,16 @@ extension MLOps.DataCommand {
         @Option(help: "The environment the data is for (e.g. TRAINING or SERVING).")
         var environment: String?
 
+        @Option(
+            help: ArgumentHelp(
+                "A previous span of the data: drift, with the schema's drift_comparator thresholds.", valueName: "csv"))
+        var previous: String?
+
+        @Option(
+            help: ArgumentHelp(
+                "Serving data: training/serving skew, with the schema's skew_comparator thresholds.", valueName: "csv"))
+        var serving: String?
+
         struct Output: Encodable {
             let file: String
             let schema: String
@@ -254,8 +264,15 @@ extension MLOps.DataCommand {
             for feature in loaded.features where feature.type == .bytes { options.types[feature.name] = .bytes }
             let table = try CSVReader.read(path: file, options: options)
             let statistics = StatisticsGenerator.statistics(of: table, name: file)
+            func comparison(_ path: String?) throws -> ExampleValidator.Comparison? {
+                guard let path else { return nil }
+                let other = try CSVReader.read(path: path, options: options)
+                return ExampleValidator.Comparison(
+                    table: other, statistics: StatisticsGenerator.statistics(of: other, name: path))
+            }
             let anomalies = ExampleValidator.validate(
-                table: table, statistics: statistics, schema: loaded, environment: environment)
+                table: table, statistics: statistics, schema: loaded, environment: environment,
+                previous: try comparison(previous), serving: try comparison(serving))
             let console = context.console
             if console.mode == .json {
                 try console.json(
@@ -277,6 +294,11 @@ extension MLOps.DataCommand {
                             "  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                                 + info.severity.rawValue + "  " + reason.type + ": " + reason.description)
                     }
+                }
+                for measurement in anomalies.measurements {
+                    console.line(
+                        "  \(measurement.comparison) \(measurement.feature): \(measurement.type.rawValue) \(String(format: "%.4f", measurement.value)) (threshold \(measurement.threshold))"
+                    )
                 }
                 if let dataset = anomalies.dataset {
                     for reason in dataset.reasons {

@@ -21,11 +21,34 @@ public struct Anomalies: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey { case severity, reasons = "reason" }
     }
 
-    /// By feature name, in schema-then-data order.
+    /// One drift or skew measurement (TFMD `DriftSkewInfo`).
+    public struct Measurement: Sendable, Codable, Equatable {
+        public enum Kind: String, Sendable, Codable {
+            case lInfinity = "L_INFTY", jensenShannon = "JENSEN_SHANNON_DIVERGENCE"
+        }
+        public let feature: String
+        /// `drift` (against a previous span) or `skew` (training against serving).
+        public let comparison: String
+        public let type: Kind
+        public let value: Double
+        public let threshold: Double
+    }
+
+    /// By feature name.
     public let features: [String: Info]
     public let dataset: Info?
+    /// Every drift and skew measurement made, over its threshold or not.
+    public var measurements: [Measurement] = []
 
-    enum CodingKeys: String, CodingKey { case features = "anomaly_info", dataset = "dataset_anomaly_info" }
+    public init(features: [String: Info], dataset: Info?, measurements: [Measurement] = []) {
+        self.features = features
+        self.dataset = dataset
+        self.measurements = measurements
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case features = "anomaly_info", dataset = "dataset_anomaly_info", measurements = "drift_skew_info"
+    }
 
     public var hasErrors: Bool {
         features.values.contains { $0.severity == .error } || dataset?.severity == .error
@@ -39,8 +62,19 @@ public enum ExampleValidator {
     /// Checks a table against a schema in an environment (features `not_in_environment` it
     /// are not expected). Everything is an ERROR as in TFDV's defaults; gate policies decide
     /// what fails a gate.
+    /// Another dataset to compare with: a previous span (drift) or serving data (skew).
+    public struct Comparison {
+        public let table: CSVTable
+        public let statistics: DatasetStatistics
+        public init(table: CSVTable, statistics: DatasetStatistics) {
+            self.table = table
+            self.statistics = statistics
+        }
+    }
+
     public static func validate(
-        table: CSVTable, statistics: DatasetStatistics, schema: Schema, environment: String? = nil
+        table: CSVTable, statistics: DatasetStatistics, schema: Schema, environment: String? = nil,
+        previous: Comparison? = nil, serving: Comparison? = nil
     ) -> Anomalies {
         var features: [String: Anomalies.Info] = [:]
         func add(_ feature: String, _ type: String, _ short: String, _ description: String) {
@@ -147,6 +181,50 @@ public enum ExampleValidator {
         {
             add(column.name, "SCHEMA_NEW_COLUMN", "New column", "New column (column in data but not in schema).")
         }
+        // Drift against a previous span, skew against serving data: thresholds from the schema.
+        var measurements: [Anomalies.Measurement] = []
+        for (comparison, other) in [("drift", previous), ("skew", serving)] {
+            guard let other else { continue }
+            for feature in schema.features {
+                let lInfinity = comparison == "drift" ? feature.driftLInfinity : feature.skewLInfinity
+                let jensenShannon = comparison == "drift" ? feature.driftJensenShannon : feature.skewJensenShannon
+                guard lInfinity != nil || jensenShannon != nil, let mine = table.column(feature.name),
+                    let theirs = other.table.column(feature.name)
+                else { continue }
+                if let threshold = lInfinity {
+                    let value = Distribution.lInfinity(Distribution.valueCounts(mine), Distribution.valueCounts(theirs))
+                    measurements.append(
+                        .init(
+                            feature: feature.name, comparison: comparison, type: .lInfinity, value: value,
+                            threshold: threshold))
+                    if value > threshold {
+                        add(
+                            feature.name, "COMPARATOR_L_INFTY_HIGH", "High L-infinity distance",
+                            "The L-infinity distance between \(comparison == "drift" ? "current and previous" : "training and serving") is \(String(format: "%.4g", value)) (up to 6 significant digits), above the threshold \(threshold)."
+                        )
+                    }
+                }
+                if let threshold = jensenShannon,
+                    let a = statistics.feature(feature.name)?.numeric?.histograms.first(where: { $0.type == .standard }
+                    ),
+                    let b = other.statistics.feature(feature.name)?.numeric?.histograms.first(where: {
+                        $0.type == .standard
+                    })
+                {
+                    let value = Distribution.jensenShannon(a, b)
+                    measurements.append(
+                        .init(
+                            feature: feature.name, comparison: comparison, type: .jensenShannon, value: value,
+                            threshold: threshold))
+                    if value > threshold {
+                        add(
+                            feature.name, "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH", "High Jensen-Shannon divergence",
+                            "The Jensen-Shannon divergence between \(comparison == "drift" ? "current and previous" : "training and serving") is \(String(format: "%.4g", value)), above the threshold \(threshold)."
+                        )
+                    }
+                }
+            }
+        }
         var dataset: Anomalies.Info?
         let constraints = schema.proto.message("dataset_constraints")
         if let minimum = constraints?.integer("min_examples_count"), Int64(statistics.numExamples) < minimum {
@@ -159,6 +237,6 @@ public enum ExampleValidator {
                             "The dataset has \(statistics.numExamples) examples, fewer than the minimum \(minimum).")
                 ])
         }
-        return Anomalies(features: features, dataset: dataset)
+        return Anomalies(features: features, dataset: dataset, measurements: measurements)
     }
 }

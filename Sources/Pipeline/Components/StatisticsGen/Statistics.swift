@@ -60,6 +60,12 @@ public struct Histogram: Sendable, Codable, Equatable {
         public let highValue: Double
         public let sampleCount: Double
 
+        public init(lowValue: Double, highValue: Double, sampleCount: Double) {
+            self.lowValue = lowValue
+            self.highValue = highValue
+            self.sampleCount = sampleCount
+        }
+
         enum CodingKeys: String, CodingKey {
             case lowValue = "low_value", highValue = "high_value", sampleCount = "sample_count"
         }
@@ -67,6 +73,11 @@ public struct Histogram: Sendable, Codable, Equatable {
 
     public let type: Kind
     public let buckets: [Bucket]
+
+    public init(type: Kind, buckets: [Bucket]) {
+        self.type = type
+        self.buckets = buckets
+    }
 }
 
 /// TFMD `StringStatistics`: unique values, the most frequent ones, average length in bytes.
