@@ -191,37 +191,37 @@ public enum ExampleValidator {
                 guard lInfinity != nil || jensenShannon != nil, let mine = table.column(feature.name),
                     let theirs = other.table.column(feature.name)
                 else { continue }
-                if let threshold = lInfinity {
-                    let value = Distribution.lInfinity(Distribution.valueCounts(mine), Distribution.valueCounts(theirs))
+                let between = comparison == "drift" ? "current and previous" : "training and serving"
+                // Records a measurement, and an anomaly when it is over its threshold.
+                func measure(_ kind: Anomalies.Measurement.Kind, _ value: Double, _ threshold: Double) {
                     measurements.append(
                         .init(
-                            feature: feature.name, comparison: comparison, type: .lInfinity, value: value,
+                            feature: feature.name, comparison: comparison, type: kind, value: value,
                             threshold: threshold))
-                    if value > threshold {
-                        add(
-                            feature.name, "COMPARATOR_L_INFTY_HIGH", "High L-infinity distance",
-                            "The L-infinity distance between \(comparison == "drift" ? "current and previous" : "training and serving") is \(String(format: "%.4g", value)) (up to 6 significant digits), above the threshold \(threshold)."
+                    guard value > threshold else { return }
+                    let (reason, short, name) =
+                        kind == .lInfinity
+                        ? ("COMPARATOR_L_INFTY_HIGH", "High L-infinity distance", "L-infinity distance")
+                        : (
+                            "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH", "High Jensen-Shannon divergence",
+                            "Jensen-Shannon divergence"
                         )
-                    }
+                    add(
+                        feature.name, reason, short,
+                        "The \(name) between \(between) is \(String(format: "%.4g", value)), above the threshold \(threshold)."
+                    )
                 }
-                if let threshold = jensenShannon,
-                    let a = statistics.feature(feature.name)?.numeric?.histograms.first(where: { $0.type == .standard }
-                    ),
-                    let b = other.statistics.feature(feature.name)?.numeric?.histograms.first(where: {
-                        $0.type == .standard
-                    })
-                {
-                    let value = Distribution.jensenShannon(a, b)
-                    measurements.append(
-                        .init(
-                            feature: feature.name, comparison: comparison, type: .jensenShannon, value: value,
-                            threshold: threshold))
-                    if value > threshold {
-                        add(
-                            feature.name, "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH", "High Jensen-Shannon divergence",
-                            "The Jensen-Shannon divergence between \(comparison == "drift" ? "current and previous" : "training and serving") is \(String(format: "%.4g", value)), above the threshold \(threshold)."
-                        )
-                    }
+                if let threshold = lInfinity {
+                    measure(
+                        .lInfinity,
+                        Distribution.lInfinity(Distribution.valueCounts(mine), Distribution.valueCounts(theirs)),
+                        threshold)
+                }
+                func standard(_ statistics: DatasetStatistics) -> Histogram? {
+                    statistics.feature(feature.name)?.numeric?.histograms.first { $0.type == .standard }
+                }
+                if let threshold = jensenShannon, let a = standard(statistics), let b = standard(other.statistics) {
+                    measure(.jensenShannon, Distribution.jensenShannon(a, b), threshold)
                 }
             }
         }
