@@ -386,16 +386,6 @@ public final class Repository {
         return entries
     }
 
-    /// The size of a blob, read from the object header (no content is inflated for packed
-    /// objects' headers beyond what libgit2 needs).
-    public func blobSize(_ id: ObjectID) throws(GitError) -> Int {
-        var oid = id.oid
-        var blob: OpaquePointer?
-        try check(git_blob_lookup(&blob, handle, &oid), "git_blob_lookup", object: id.hex)
-        defer { git_blob_free(blob) }
-        return Int(git_blob_rawsize(blob))
-    }
-
     /// The value of a git attribute (from .gitattributes) for a path, e.g. `filter` → "lfs";
     /// nil when unset.
     public func attribute(_ name: String, for path: String) throws(GitError) -> String? {

@@ -318,9 +318,7 @@ public enum CSVReader {
                     present.append(false)
                     return
                 }
-                floats = ints.map { Double($0) }
-                ints = []
-                state = .float
+                convert(to: .float)
                 try append(span, bytes: bytes, line: line)
             case .float:
                 if let value = try Scanner.withText(span, in: bytes, { CSVReader.parseDouble($0) }) {
@@ -339,9 +337,7 @@ public enum CSVReader {
                     return
                 }
                 // Only missing cells so far: nothing is lost by switching to text now.
-                codes = [Int32](repeating: -1, count: present.count)
-                floats = []
-                state = .bytes
+                convert(to: .bytes)
                 try append(span, bytes: bytes, line: line)
             case .bytes:
                 guard let text = try Scanner.withText(span, in: bytes, { String(validating: $0, as: UTF8.self) }) else {

@@ -171,7 +171,7 @@ public struct ChangeDetector {
         let workdir = repository.workingDirectory ?? repository.openedFrom
         let facts = RepositoryFacts(
             root: workdir, commit: head.commit,
-            branch: head.branchName.flatMap { _ in head.commit == nil ? nil : head.branchName },
+            branch: head.commit == nil ? nil : head.branchName,
             detached: { if case .detached = head { return true } else { return false } }(),
             remoteURL: try repository.remoteURL(), dirty: !staged.isEmpty || !unstaged.isEmpty,
             shallow: repository.isShallow)
