@@ -4,7 +4,7 @@ import MLOpsTestSupport
 import Pipeline
 import Testing
 
-func table(_ text: String, _ options: CSVOptions = CSVOptions()) throws -> CSVTable {
+func table(_ text: String, _ options: CSVOptions = CSVOptions()) throws -> DataTable {
     let bytes = Array(text.utf8)
     return try bytes.withUnsafeBytes { try CSVReader.parse($0, file: "t.csv", options: options) }
 }

@@ -64,19 +64,30 @@ public enum SpanSelection: Sendable, Hashable, Encodable, CustomStringConvertibl
         }
     }
 
+    /// `latest`, `all`, a span number or a range `low..high`.
+    public init?(_ text: String) {
+        if text == "latest" {
+            self = .latest
+        } else if text == "all" {
+            self = .all
+        } else if let span = Int(text), span >= 0 {
+            self = .single(span)
+        } else {
+            let bounds = text.components(separatedBy: "..")
+            guard bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 0, low <= high else {
+                return nil
+            }
+            self = .range(low, high)
+        }
+    }
+
     static func parse(_ node: Node, _ reader: ConfigReader, _ path: String) -> SpanSelection? {
         guard case .scalar(let scalar) = node else {
             reader.report(node, path, "'\(path)' must be latest, all, a span number or a range like 3..5")
             return nil
         }
         let text = scalar.string
-        if text == "latest" { return .latest }
-        if text == "all" { return .all }
-        if let span = Int(text), span >= 0 { return .single(span) }
-        let bounds = text.components(separatedBy: "..")
-        if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low >= 0, low <= high {
-            return .range(low, high)
-        }
+        if let selection = SpanSelection(text) { return selection }
         reader.report(
             node, path, "'\(path)' must be latest, all, a span number or a range like 3..5, found '\(text)'")
         return nil
@@ -113,7 +124,7 @@ public struct DataSection: ConfigSection {
             f.reader.report(f.value(.sources), f.keyPath(.sources), "'data.sources' must name at least one pattern")
         }
         for (index, source) in sources.enumerated() {
-            if let problem = PathPattern.problem(source) {
+            if let problem = PathPattern.problem(source) ?? SpanPattern.problem(source) {
                 f.reader.report(f.value(.sources), "data.sources[\(index)]", "data source '\(source)' \(problem)")
             }
         }

@@ -12,6 +12,7 @@ public struct CSVError: MLOpsError, Equatable {
         case nulByte
         case fieldTooLarge(limit: Int)
         case invalidUTF8(column: String)
+        case missingColumn(name: String, columns: [String])
         case unreadable(detail: String)
     }
 
@@ -45,6 +46,7 @@ public struct CSVError: MLOpsError, Equatable {
         case .fieldTooLarge(let limit): "a field is larger than \(limit) bytes"
         case .invalidUTF8(let column): "column '\(column)' holds text that is not valid UTF-8"
         case .unreadable(let detail): "cannot be read: \(detail)"
+        case .missingColumn(let name, _): "the header has no column '\(name)'"
         }
     }
 
@@ -55,6 +57,9 @@ public struct CSVError: MLOpsError, Equatable {
             "inside a quoted field write a quote as two quotes (\"\"), as RFC 4180 says"
         case .duplicateHeader: "rename one of the columns"
         case .invalidUTF8: "convert the file to UTF-8"
+        case .missingColumn(let name, let columns):
+            Suggestions.nearest(to: name, in: columns).map { "did you mean '\($0)'?" }
+                ?? "the columns are: " + columns.joined(separator: ", ")
         default: nil
         }
     }

@@ -26,8 +26,8 @@ public struct Column: Sendable {
 }
 
 /// A CSV file read into columns.
-public struct CSVTable: Sendable {
-    public struct SkippedRow: Sendable, Hashable {
+public struct DataTable: Sendable {
+    public struct SkippedRow: Sendable, Hashable, Codable {
         public let line: Int
         public let reason: String
 
@@ -42,6 +42,16 @@ public struct CSVTable: Sendable {
     public let rowCount: Int
     /// Rows left out under `on_bad_rows: skip`, with their line and why.
     public let skipped: [SkippedRow]
+    /// Each row's ``SplitHash`` when ``CSVOptions/rowHash`` asked for it, else empty.
+    public let rowHashes: [UInt64]
+
+    public init(file: String, columns: [Column], rowCount: Int, skipped: [SkippedRow] = [], rowHashes: [UInt64] = []) {
+        self.file = file
+        self.columns = columns
+        self.rowCount = rowCount
+        self.skipped = skipped
+        self.rowHashes = rowHashes
+    }
 
     public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
 }
@@ -56,6 +66,10 @@ public struct CSVOptions: Sendable {
     public var types: [String: FeatureType] = [:]
     /// Parse a large file without quotes on all cores (the result is the same either way).
     public var parallel = true
+    /// Hash each row as it is read (for ExampleGen's split), by whole row or by one column.
+    public var rowHash: SplitHash.Key?
+    /// Called now and then from any thread with the number of bytes read since the last call.
+    public var progress: (@Sendable (Int) -> Void)?
 
     public init() {}
 }
@@ -70,15 +84,15 @@ public struct CSVOptions: Sendable {
 /// (a correctly rounded fast path, `strtod` for the rest). Fields are not trimmed: ` 12` is
 /// text, and so are C hex floats like `0x1A`.
 public enum CSVReader {
-    public static func read(path: String, options: CSVOptions = CSVOptions()) throws(CSVError) -> CSVTable {
+    public static func read(path: String, options: CSVOptions = CSVOptions()) throws(CSVError) -> DataTable {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw CSVError(.unreadable(detail: (error as NSError).localizedDescription), file: path)
         }
-        let result: Result<CSVTable, CSVError> = data.withUnsafeBytes { raw in
-            Result { () throws(CSVError) -> CSVTable in try parse(raw, file: path, options: options) }
+        let result: Result<DataTable, CSVError> = data.withUnsafeBytes { raw in
+            Result { () throws(CSVError) -> DataTable in try parse(raw, file: path, options: options) }
         }
         return try result.get()
     }
@@ -90,7 +104,7 @@ public enum CSVReader {
     /// appears (its integers are converted). When text appears after numbers, the numbers'
     /// original spelling matters (`007`), so that column alone is read again in a second pass.
     public static func parse(_ bytes: UnsafeRawBufferPointer, file: String, options: CSVOptions = CSVOptions())
-        throws(CSVError) -> CSVTable
+        throws(CSVError) -> DataTable
     {
         var scanner = Scanner(bytes: bytes, file: file, options: options)
         let dataStart: Int
@@ -113,6 +127,17 @@ public enum CSVReader {
             }
             dataStart = scanner.position
         }
+        var hashColumn: Int?
+        switch options.rowHash {
+        case nil: hashColumn = nil
+        case .wholeRow?: hashColumn = -1
+        case .column(let name)?:
+            guard let index = names.firstIndex(of: name) else {
+                throw CSVError(.missingColumn(name: name, columns: names), file: file, line: 1)
+            }
+            hashColumn = index
+        }
+        options.progress?(dataStart)
         let startLine = scanner.line
         // Without a single quote character every newline ends a record, so the rows can be
         // cut at newlines and parsed on all cores; otherwise, one pass in order.
@@ -122,12 +147,14 @@ public enum CSVReader {
             memchr(base + dataStart, 0x22, bytes.count - dataStart) == nil
         {
             parts = try parseInParallel(
-                bytes, from: dataStart, firstLine: startLine, chunks: cores, names: names, file: file, options: options)
+                bytes, from: dataStart, firstLine: startLine, chunks: cores, names: names, hashColumn: hashColumn,
+                file: file, options: options)
         } else {
-            parts = [try parseRows(&scanner, names: names, options: options)]
+            parts = [try parseRows(&scanner, names: names, hashColumn: hashColumn, options: options)]
         }
         let rowCount = parts.reduce(0) { $0 + $1.rows }
         let skipped = parts.flatMap(\.skipped)
+        let rowHashes = parts.count == 1 ? parts[0].hashes : parts.flatMap(\.hashes)
         // Take every chunk's columns out and drop the chunks, so each column's arrays are
         // uniquely owned and merging appends to the first chunk's arrays in place.
         var pieces = names.indices.map { index in parts.map { $0.builders[index] } }
@@ -144,7 +171,7 @@ public enum CSVReader {
             var second = Scanner(bytes: bytes, file: file, options: options)
             second.position = dataStart
             second.line = startLine
-            var ignored: [CSVTable.SkippedRow] = []
+            var ignored: [DataTable.SkippedRow] = []
             try readRows(&second, width: names.count, policy: options.onBadRows, skipped: &ignored) {
                 (record, line, reader) throws(CSVError) in
                 for index in rereads {
@@ -153,36 +180,49 @@ public enum CSVReader {
             }
         }
         let columns = zip(names, builders).map { name, builder in builder.finish(name: name) }
-        return CSVTable(file: file, columns: columns, rowCount: rowCount, skipped: skipped)
+        return DataTable(file: file, columns: columns, rowCount: rowCount, skipped: skipped, rowHashes: rowHashes)
     }
 
     struct RowsResult {
         var builders: [ColumnBuilder]
         var rows: Int
-        var skipped: [CSVTable.SkippedRow]
+        var skipped: [DataTable.SkippedRow]
+        var hashes: [UInt64]
     }
 
-    private static func parseRows(_ scanner: inout Scanner, names: [String], options: CSVOptions) throws(CSVError)
-        -> RowsResult
-    {
+    /// `hashColumn`: nil for no row hashes, -1 to hash whole rows, else the column to hash.
+    private static func parseRows(
+        _ scanner: inout Scanner, names: [String], hashColumn: Int?, options: CSVOptions
+    ) throws(CSVError) -> RowsResult {
         var builders = names.map { ColumnBuilder(forced: options.types[$0], name: $0, file: scanner.file) }
-        var skipped: [CSVTable.SkippedRow] = []
+        var skipped: [DataTable.SkippedRow] = []
+        var hashes: [UInt64] = []
         var rows = 0
+        let progress = options.progress
+        var reported = scanner.position
         try readRows(&scanner, width: names.count, policy: options.onBadRows, skipped: &skipped) {
             (record, line, reader) throws(CSVError) in
             for (column, span) in record.enumerated() {
                 try builders[column].append(span, bytes: reader.bytes, line: line)
             }
+            if let hashColumn {
+                hashes.append(SplitHash.hash(record, column: hashColumn, in: reader.bytes))
+            }
             rows += 1
+            if let progress, reader.position - reported >= (1 << 20) {
+                progress(reader.position - reported)
+                reported = reader.position
+            }
         }
-        return RowsResult(builders: builders, rows: rows, skipped: skipped)
+        progress?(scanner.position - reported)
+        return RowsResult(builders: builders, rows: rows, skipped: skipped, hashes: hashes)
     }
 
     /// Cuts the rows (which hold no quotes) at newlines into `chunks` parts and parses them at
     /// once. Lines in errors and skipped rows are made absolute again.
     private static func parseInParallel(
-        _ bytes: UnsafeRawBufferPointer, from start: Int, firstLine: Int, chunks: Int, names: [String], file: String,
-        options: CSVOptions
+        _ bytes: UnsafeRawBufferPointer, from start: Int, firstLine: Int, chunks: Int, names: [String],
+        hashColumn: Int?, file: String, options: CSVOptions
     ) throws(CSVError) -> [RowsResult] {
         var cuts = [start]
         for chunk in 1..<chunks {
@@ -219,7 +259,7 @@ public enum CSVReader {
                     options: options, skipBOM: false)
                 scanner.line = firstLines[chunk]
                 slots[chunk] = Result { () throws(CSVError) -> RowsResult in
-                    try parseRows(&scanner, names: names, options: options)
+                    try parseRows(&scanner, names: names, hashColumn: hashColumn, options: options)
                 }
             }
         }
@@ -235,7 +275,7 @@ public enum CSVReader {
 
     /// Calls `body` with each well-formed record and its line; ragged rows fail or are skipped.
     private static func readRows(
-        _ scanner: inout Scanner, width: Int, policy: BadRowPolicy, skipped: inout [CSVTable.SkippedRow],
+        _ scanner: inout Scanner, width: Int, policy: BadRowPolicy, skipped: inout [DataTable.SkippedRow],
         _ body: ([Span], Int, Scanner) throws(CSVError) -> Void
     ) throws(CSVError) {
         var record: [Span] = []

@@ -7,7 +7,7 @@ extension MLOps {
     struct DataCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "data", abstract: "Work with data files the way TFDV users do.",
-            subcommands: [Stats.self, SchemaCommand.self, Validate.self])
+            subcommands: [Examples.self, Stats.self, SchemaCommand.self, Validate.self])
     }
 }
 
@@ -25,7 +25,7 @@ extension MLOps.DataCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "CSV files.")
+        @Argument(help: "CSV files, ExampleGen output folders (statistics per split) or .examples files.")
         var files: [String]
 
         @Option(help: "The field delimiter (one character).")
@@ -57,6 +57,19 @@ extension MLOps.DataCommand {
             var skipped: [String: Int] = [:]
             for file in files {
                 let start = ContinuousClock.now
+                if let splits = try Self.examplesFiles(file) {
+                    for (name, url) in splits {
+                        let table = try ExamplesFile.read(url)
+                        datasets.append(StatisticsGenerator.statistics(of: table, name: name))
+                    }
+                    context.console.detail("\(file): \(splits.count) splits summarised in \(start.duration(to: .now))")
+                    continue
+                }
+                let size =
+                    ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.intValue ?? 0
+                let progress = ProgressBar(console: context.console, label: file, total: size)
+                options.progress = { progress.advance(by: $0) }
+                defer { progress.finish() }
                 let table = try CSVReader.read(path: file, options: options)
                 let statistics = StatisticsGenerator.statistics(of: table, name: file)
                 datasets.append(statistics)
@@ -79,6 +92,29 @@ extension MLOps.DataCommand {
                 if index > 0 { console.line() }
                 print(dataset, on: console)
             }
+        }
+
+        /// The split files of an ExampleGen folder (named by split) or one `.examples` file
+        /// (named by its header's split); nil for anything else.
+        static func examplesFiles(_ path: String) throws -> [(String, URL)]? {
+            let url = URL(fileURLWithPath: path)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+            if !isDirectory.boolValue {
+                guard path.hasSuffix(".examples") else { return nil }
+                return [(try ExamplesFile.header(of: url).split, url)]
+            }
+            let metadata = url.appendingPathComponent(ExampleGen.metadataFile)
+            let result: ExampleGen.Result
+            do {
+                result = try JSONDecoder().decode(ExampleGen.Result.self, from: Data(contentsOf: metadata))
+            } catch {
+                throw FileError(
+                    .missing, path: metadata.path,
+                    detail: "not an ExampleGen output folder (\(error.localizedDescription))",
+                    hint: "run `mlops data examples` to make one, or name CSV files")
+            }
+            return result.splits.map { ($0.name, url.appendingPathComponent($0.file)) }
         }
 
         private func print(_ dataset: DatasetStatistics, on console: Console) {

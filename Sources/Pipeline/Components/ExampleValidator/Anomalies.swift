@@ -64,16 +64,16 @@ public enum ExampleValidator {
     /// what fails a gate.
     /// Another dataset to compare with: a previous span (drift) or serving data (skew).
     public struct Comparison {
-        public let table: CSVTable
+        public let table: DataTable
         public let statistics: DatasetStatistics
-        public init(table: CSVTable, statistics: DatasetStatistics) {
+        public init(table: DataTable, statistics: DatasetStatistics) {
             self.table = table
             self.statistics = statistics
         }
     }
 
     public static func validate(
-        table: CSVTable, statistics: DatasetStatistics, schema: Schema, environment: String? = nil,
+        table: DataTable, statistics: DatasetStatistics, schema: Schema, environment: String? = nil,
         previous: Comparison? = nil, serving: Comparison? = nil
     ) -> Anomalies {
         var features: [String: Anomalies.Info] = [:]

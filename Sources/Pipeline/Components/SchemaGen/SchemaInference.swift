@@ -14,7 +14,7 @@ import Foundation
 public enum SchemaInference {
     public static let maxDomainSize = 100
 
-    public static func infer(from table: CSVTable, statistics: DatasetStatistics, label: String? = nil) -> TextProto {
+    public static func infer(from table: DataTable, statistics: DatasetStatistics, label: String? = nil) -> TextProto {
         var features: [TextProto.Field] = []
         var domains: [TextProto.Field] = []
         for (column, feature) in zip(table.columns, statistics.features) {

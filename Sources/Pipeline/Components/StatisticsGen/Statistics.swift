@@ -101,7 +101,7 @@ public enum StatisticsGenerator {
     public static let topValueCount = 20
 
     /// Columns are summarised in parallel, one at a time per core.
-    public static func statistics(of table: CSVTable, name: String) -> DatasetStatistics {
+    public static func statistics(of table: DataTable, name: String) -> DatasetStatistics {
         let columns = table.columns
         var results = [FeatureStatistics?](repeating: nil, count: columns.count)
         results.withUnsafeMutableBufferPointer { buffer in
