@@ -44,6 +44,29 @@ import Testing
         }
     }
 
+    /// Integers of a small range are summarised from counts; the same numbers written as
+    /// floats take the general path (selection). Both must agree.
+    @Test func countedIntegersAgreeWithTheGeneralPath() throws {
+        var generator = SplitMix64(seed: 3)
+        for (size, range) in [(1, 1), (7, 3), (1000, 24), (20000, 86400), (5000, 2)] {
+            var text = "i,f\n"
+            for row in 0..<size {
+                let value = Int(generator.next() % UInt64(range)) - (row % 5 == 0 ? range / 2 : 0)
+                text += row % 13 == 7 ? ",\n" : "\(value),\(value).0\n"
+            }
+            let stats = StatisticsGenerator.statistics(of: try table(text), name: "t")
+            let counted = try #require(stats.feature("i")?.numeric)
+            let general = try #require(stats.feature("f")?.numeric)
+            #expect(stats.feature("i")?.type == .int && stats.feature("f")?.type == .float)
+            #expect(counted.quantiles == general.quantiles, "size \(size)")
+            #expect(counted.histograms == general.histograms, "size \(size)")
+            #expect(counted.min == general.min && counted.max == general.max && counted.median == general.median)
+            #expect(counted.numZeros == general.numZeros)
+            #expect(abs(counted.mean - general.mean) <= 1e-9 * max(1, abs(general.mean)) || general.mean.isNaN)
+            #expect(abs(counted.stdDev - general.stdDev) <= 1e-9 * max(1, general.stdDev) || general.stdDev.isNaN)
+        }
+    }
+
     @Test func theSeventhDecileOf91ValuesIsRank63() {
         // 0.7 × 90 is 62.999… in floating point; the rank is 63.
         let numeric = StatisticsGenerator.numeric((0..<91).map(Double.init))

@@ -159,10 +159,13 @@ public enum CSVReader {
         // uniquely owned and merging appends to the first chunk's arrays in place.
         var pieces = names.indices.map { index in parts.map { $0.builders[index] } }
         parts.removeAll()
-        var builders: [ColumnBuilder] = []
-        for index in names.indices {
-            builders.append(ColumnBuilder.merge(&pieces[index], forced: options.types[names[index]]))
-            pieces[index] = []
+        let forced = names.map { options.types[$0] }
+        var builders = pieces.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let columns = buffer  // each column's pieces are merged by one thread
+            return concurrentMap(names.count) { index in
+                defer { columns[index] = [] }
+                return ColumnBuilder.merge(&columns[index], forced: forced[index])
+            }
         }
         // Columns that became text after numbers: read their text again.
         let rereads = builders.indices.filter { builders[$0].needsTextPass }
@@ -188,6 +191,8 @@ public enum CSVReader {
         var rows: Int
         var skipped: [DataTable.SkippedRow]
         var hashes: [UInt64]
+        /// Line ends read.
+        var lines: Int
     }
 
     /// `hashColumn`: nil for no row hashes, -1 to hash whole rows, else the column to hash.
@@ -199,23 +204,38 @@ public enum CSVReader {
         var hashes: [UInt64] = []
         var rows = 0
         let progress = options.progress
-        var reported = scanner.position
-        try readRows(&scanner, width: names.count, policy: options.onBadRows, skipped: &skipped) {
+        let start = scanner.position
+        let startLine = scanner.line
+        var reported = start
+        let width = names.count
+        try readRows(&scanner, width: width, policy: options.onBadRows, skipped: &skipped) {
             (record, line, reader) throws(CSVError) in
-            for (column, span) in record.enumerated() {
-                try builders[column].append(span, bytes: reader.bytes, line: line)
+            let appended: Result<Void, CSVError> = builders.withUnsafeMutableBufferPointer { columns in
+                Result { () throws(CSVError) in
+                    for column in 0..<width {
+                        try columns[column].append(record[column], bytes: reader.bytes, line: line)
+                    }
+                }
             }
+            try appended.get()
             if let hashColumn {
                 hashes.append(SplitHash.hash(record, column: hashColumn, in: reader.bytes))
             }
             rows += 1
+            if rows == 256 {
+                // Room for the rows to come, from the size of the first ones: no regrowing.
+                let perRow = Double(reader.position - start) / 256
+                let expected = Int(Double(reader.bytes.count - start) / max(perRow, 1) * 1.05) + 256
+                for index in builders.indices { builders[index].reserve(expected) }
+            }
             if let progress, reader.position - reported >= (1 << 20) {
                 progress(reader.position - reported)
                 reported = reader.position
             }
         }
         progress?(scanner.position - reported)
-        return RowsResult(builders: builders, rows: rows, skipped: skipped, hashes: hashes)
+        return RowsResult(
+            builders: builders, rows: rows, skipped: skipped, hashes: hashes, lines: scanner.line - startLine)
     }
 
     /// Cuts the rows (which hold no quotes) at newlines into `chunks` parts and parses them at
@@ -231,44 +251,39 @@ public enum CSVReader {
             cuts.append(cut)
         }
         cuts.append(bytes.count)
-        // The line each chunk starts on (no quotes: one line per newline).
-        var firstLines = [firstLine]
-        for chunk in 1..<chunks {
-            // Line ends as the scanner counts them: LF, CRLF (once) and a lone CR.
-            var newlines = 0
-            for index in cuts[chunk - 1]..<cuts[chunk] {
-                let byte = bytes[index]
-                if byte == 0x0A || (byte == 0x0D && (index + 1 >= bytes.count || bytes[index + 1] != 0x0A)) {
-                    newlines += 1
-                }
-            }
-            firstLines.append(firstLines[chunk - 1] + newlines)
-        }
+        // Each chunk counts lines from 1; its first line is known once the chunks before it
+        // are parsed, and its errors and skipped rows are moved there afterwards.
         var results = [Result<RowsResult, CSVError>?](repeating: nil, count: chunks)
         let bounds = cuts
-        let lines = firstLines
         nonisolated(unsafe) let input = bytes  // read-only for every chunk
         results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer  // each chunk writes its own slot
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let cuts = bounds
-                let firstLines = lines
                 let bytes = input
                 var scanner = Scanner(
                     bytes: UnsafeRawBufferPointer(rebasing: bytes[cuts[chunk]..<cuts[chunk + 1]]), file: file,
                     options: options, skipBOM: false)
-                scanner.line = firstLines[chunk]
                 slots[chunk] = Result { () throws(CSVError) -> RowsResult in
                     try parseRows(&scanner, names: names, hashColumn: hashColumn, options: options)
                 }
             }
         }
         var parts: [RowsResult] = []
+        var line = firstLine
         for result in results {
             guard let result else {
                 throw CSVError(.unreadable(detail: "internal error: a chunk was not parsed"), file: file)
             }
-            parts.append(try result.get())
+            let shift = line - 1
+            switch result {
+            case .success(var part):
+                part.skipped = part.skipped.map { DataTable.SkippedRow(line: $0.line + shift, reason: $0.reason) }
+                line += part.lines
+                parts.append(part)
+            case .failure(let error):
+                throw CSVError(error.kind, file: error.file, line: error.line.map { $0 + shift }, field: error.field)
+            }
         }
         return parts
     }
@@ -303,8 +318,7 @@ public enum CSVReader {
         var state: State
         var ints: [Int64] = []
         var floats: [Double] = []
-        var dictionary: [String] = []
-        var lookup: [String: Int32] = [:]
+        var dictionary = ByteDictionary()
         var codes: [Int32] = []
         var present: [Bool] = []
         var sawNumber = false
@@ -380,18 +394,20 @@ public enum CSVReader {
                 convert(to: .bytes)
                 try append(span, bytes: bytes, line: line)
             case .bytes:
-                guard let text = try Scanner.withText(span, in: bytes, { String(validating: $0, as: UTF8.self) }) else {
+                guard let code = try Scanner.withText(span, in: bytes, { dictionary.code(for: $0) }) else {
                     throw CSVError(.invalidUTF8(column: context.name), file: context.file, line: line)
                 }
-                if let code = lookup[text] {
-                    codes.append(code)
-                } else {
-                    let code = Int32(dictionary.count)
-                    dictionary.append(text)
-                    lookup[text] = code
-                    codes.append(code)
-                }
+                codes.append(code)
                 present.append(true)
+            }
+        }
+
+        mutating func reserve(_ rows: Int) {
+            present.reserveCapacity(rows)
+            switch state {
+            case .int: ints.reserveCapacity(rows)
+            case .float: floats.reserveCapacity(rows)
+            case .bytes: codes.reserveCapacity(rows)
             }
         }
 
@@ -423,13 +439,7 @@ public enum CSVReader {
                 case .int: merged.ints.append(contentsOf: part.ints)
                 case .float: merged.floats.append(contentsOf: part.floats)
                 case .bytes:
-                    let remap = part.dictionary.map { text -> Int32 in
-                        if let code = merged.lookup[text] { return code }
-                        let code = Int32(merged.dictionary.count)
-                        merged.dictionary.append(text)
-                        merged.lookup[text] = code
-                        return code
-                    }
+                    let remap = part.dictionary.strings.map { merged.dictionary.code(for: $0) }
                     merged.codes.append(contentsOf: part.codes.lazy.map { $0 < 0 ? -1 : remap[Int($0)] })
                 }
             }
@@ -466,7 +476,8 @@ public enum CSVReader {
                 return Column(name: name, type: .float, values: .float(floats), present: present)
             case .bytes:
                 return Column(
-                    name: name, type: .bytes, values: .bytes(dictionary: dictionary, codes: codes), present: present)
+                    name: name, type: .bytes, values: .bytes(dictionary: dictionary.strings, codes: codes),
+                    present: present)
             }
         }
     }
@@ -639,10 +650,14 @@ struct Scanner {
                 }
             } else {
                 let start = position
-                while position < bytes.count {
+                let end = bytes.count
+                while position < end {
                     let byte = bytes[position]
-                    if byte == delimiter || byte == newline || byte == carriage { break }
-                    if byte == 0 { throw CSVError(.nulByte, file: file, line: line, field: fields.count + 1) }
+                    // One test for the common byte: NUL, LF and CR are all at most 13.
+                    if byte == delimiter || byte <= carriage {
+                        if byte == delimiter || byte == newline || byte == carriage { break }
+                        if byte == 0 { throw CSVError(.nulByte, file: file, line: line, field: fields.count + 1) }
+                    }
                     position += 1
                 }
                 span = Span(start: start, end: position, quoted: false, escaped: false)

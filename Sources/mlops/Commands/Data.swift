@@ -71,8 +71,11 @@ extension MLOps.DataCommand {
                 options.progress = { progress.advance(by: $0) }
                 defer { progress.finish() }
                 let table = try CSVReader.read(path: file, options: options)
+                let read = ContinuousClock.now
                 let statistics = StatisticsGenerator.statistics(of: table, name: file)
                 datasets.append(statistics)
+                context.console.detail(
+                    "\(file): read in \(start.duration(to: read)), summarised in \(read.duration(to: .now))")
                 if !table.skipped.isEmpty {
                     skipped[file] = table.skipped.count
                     let first = table.skipped.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")
@@ -80,7 +83,6 @@ extension MLOps.DataCommand {
                         "\(file): skipped \(table.skipped.count) bad row\(table.skipped.count == 1 ? "" : "s"): \(first)\(table.skipped.count > 3 ? ", …" : "")"
                     )
                 }
-                context.console.detail("\(file): read and summarised in \(start.duration(to: .now))")
             }
             let console = context.console
             if console.mode == .json {

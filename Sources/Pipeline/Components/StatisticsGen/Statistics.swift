@@ -103,29 +103,34 @@ public enum StatisticsGenerator {
     /// Columns are summarised in parallel, one at a time per core.
     public static func statistics(of table: DataTable, name: String) -> DatasetStatistics {
         let columns = table.columns
-        var results = [FeatureStatistics?](repeating: nil, count: columns.count)
-        results.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let slots = buffer  // each iteration writes its own slot
-            DispatchQueue.concurrentPerform(iterations: columns.count) { index in
-                slots[index] = feature(columns[index], rows: table.rowCount)
-            }
-        }
-        return DatasetStatistics(name: name, numExamples: table.rowCount, features: results.compactMap { $0 })
+        let features = concurrentMap(columns.count) { feature(columns[$0], rows: table.rowCount) }
+        return DatasetStatistics(name: name, numExamples: table.rowCount, features: features)
     }
 
     static func feature(_ column: Column, rows: Int) -> FeatureStatistics {
         let present = column.presentCount
         switch column.values {
         case .int(let values):
-            let numbers = zip(values, column.present).compactMap { $1 ? Double($0) : nil }
             return FeatureStatistics(
                 name: column.name, type: column.type, numNonMissing: present, numMissing: rows - present,
-                numeric: numeric(numbers), string: nil)
+                numeric: integers(values, present: column.present), string: nil)
         case .float(let values):
-            let numbers = zip(values, column.present).compactMap { $1 ? $0 : nil }
+            var finite: [Double] = []
+            finite.reserveCapacity(present)
+            var numNaN = 0
+            var numInfinite = 0
+            for (value, isPresent) in zip(values, column.present) where isPresent {
+                if value.isFinite {
+                    finite.append(value)
+                } else if value.isNaN {
+                    numNaN += 1
+                } else {
+                    numInfinite += 1
+                }
+            }
             return FeatureStatistics(
                 name: column.name, type: column.type, numNonMissing: present, numMissing: rows - present,
-                numeric: numeric(numbers), string: nil)
+                numeric: finiteNumbers(finite, numNaN: numNaN, numInfinite: numInfinite), string: nil)
         case .bytes(let dictionary, let codes):
             return FeatureStatistics(
                 name: column.name, type: column.type, numNonMissing: present, numMissing: rows - present, numeric: nil,
@@ -133,6 +138,7 @@ public enum StatisticsGenerator {
         }
     }
 
+    /// Statistics of any numbers: NaN and infinities are counted apart.
     public static func numeric(_ all: [Double]) -> NumericStatistics {
         var numNaN = 0
         var numInfinite = 0
@@ -141,6 +147,83 @@ public enum StatisticsGenerator {
         for value in all {
             if value.isFinite { values.append(value) } else if value.isNaN { numNaN += 1 } else { numInfinite += 1 }
         }
+        return finiteNumbers(values, numNaN: numNaN, numInfinite: numInfinite)
+    }
+
+    static let empty = NumericStatistics(
+        mean: .nan, stdDev: .nan, numZeros: 0, min: .nan, median: .nan, max: .nan, numNaN: 0, numInfinite: 0,
+        quantiles: [], histograms: [])
+
+    /// The ranks of the quantile boundaries and of the median among `count` sorted values:
+    /// ⌊q·(N−1)⌋ in integers (floating point would put 0.7·90 at 62).
+    static func ranks(_ count: Int) -> (quantiles: [Int], median: Int) {
+        ((0...buckets).map { $0 * (count - 1) / buckets }, (count - 1) / 2)
+    }
+
+    /// Integers whose range is small enough to count each value (months, hours, areas, seconds)
+    /// are summarised from their counts in one pass, with the same results as sorting them;
+    /// others go through the general path as doubles.
+    static func integers(_ values: [Int64], present: [Bool]) -> NumericStatistics {
+        var low = Int64.max
+        var high = Int64.min
+        var count = 0
+        for (value, isPresent) in zip(values, present) where isPresent {
+            if value < low { low = value }
+            if value > high { high = value }
+            count += 1
+        }
+        guard count > 0 else { return empty }
+        let (range, overflow) = high.subtractingReportingOverflow(low)
+        guard !overflow, range < (1 << 20), range <= Int64(count) * 4 else {
+            let doubles = zip(values, present).compactMap { $1 ? Double($0) : nil }
+            return finiteNumbers(doubles, numNaN: 0, numInfinite: 0)
+        }
+        var counts = [Int](repeating: 0, count: Int(range) + 1)
+        counts.withUnsafeMutableBufferPointer { counts in
+            for (value, isPresent) in zip(values, present) where isPresent { counts[Int(value &- low)] += 1 }
+        }
+        let distinct = counts.indices.lazy.filter { counts[$0] > 0 }.map { (Double(low + Int64($0)), counts[$0]) }
+        return fromCounts(Array(distinct), total: count)
+    }
+
+    /// Statistics from (value, count) pairs in ascending order of value.
+    static func fromCounts(_ pairs: [(value: Double, count: Int)], total: Int) -> NumericStatistics {
+        let n = Double(total)
+        var mean = 0.0
+        for pair in pairs { mean += pair.value * Double(pair.count) / n }
+        var squares = 0.0
+        var zeros = 0
+        for pair in pairs {
+            squares += (pair.value - mean) * (pair.value - mean) * Double(pair.count)
+            if pair.value == 0 { zeros = pair.count }
+        }
+        let (quantileRanks, medianRank) = ranks(total)
+        var cumulative = 0
+        var index = 0
+        func value(at rank: Int) -> Double {
+            while cumulative + pairs[index].count <= rank {
+                cumulative += pairs[index].count
+                index += 1
+            }
+            return pairs[index].value
+        }
+        let quantiles = quantileRanks.map(value(at:))
+        cumulative = 0
+        index = 0
+        let median = value(at: medianRank)
+        let low = pairs.first?.value ?? .nan
+        let high = pairs.last?.value ?? .nan
+        let histograms = [
+            standardHistogram(pairs, low: low, high: high), quantileHistogram(pairs, boundaries: quantiles),
+        ]
+        return NumericStatistics(
+            mean: mean, stdDev: (squares / n).squareRoot(), numZeros: zeros, min: low, median: median, max: high,
+            numNaN: 0, numInfinite: 0, quantiles: quantiles, histograms: histograms)
+    }
+
+    /// Statistics of finite values (reorders `values`).
+    static func finiteNumbers(_ values: [Double], numNaN: Int, numInfinite: Int) -> NumericStatistics {
+        var values = values
         guard !values.isEmpty else {
             return NumericStatistics(
                 mean: .nan, stdDev: .nan, numZeros: 0, min: .nan, median: .nan, max: .nan, numNaN: numNaN,
@@ -148,31 +231,35 @@ public enum StatisticsGenerator {
         }
         // Two passes for mean and variance: exact enough to agree with a direct computation to 1e-9.
         let count = Double(values.count)
-        // Each value divided by the count before summing, so values near ±1.8e308 cannot overflow.
-        var mean = 0.0
+        var sum = 0.0
         var low = Double.infinity
         var high = -Double.infinity
         var zeros = 0
         for value in values {
-            mean += value / count
+            sum += value
             if value < low { low = value }
             if value > high { high = value }
             if value == 0 { zeros += 1 }
         }
+        var mean = sum / count
+        if !mean.isFinite {
+            // Values near ±1.8e308 overflow the sum: divide each by the count first.
+            mean = 0
+            for value in values { mean += value / count }
+        }
         var squares = 0.0
         for value in values { squares += (value - mean) * (value - mean) }
         // Exact quantiles by selection (no full sort): the values at these ranks of the sorted order.
-        // ⌊q·(N−1)⌋ in integers: floating point would put 0.7·90 at 62.
-        let ranks = (0...buckets).map { $0 * (values.count - 1) / buckets }
-        let medianRank = (values.count - 1) / 2
-        let picked = select(&values, ranks: Array(Set(ranks + [medianRank])).sorted())
-        let quantiles = ranks.map { picked[$0] ?? .nan }
+        let (quantileRanks, medianRank) = ranks(values.count)
+        let picked = select(&values, ranks: Array(Set(quantileRanks + [medianRank])).sorted())
+        let quantiles = quantileRanks.map { picked[$0] ?? .nan }
+        let pairs = values.lazy.map { (value: $0, count: 1) }
         return NumericStatistics(
             mean: mean, stdDev: (squares / count).squareRoot(), numZeros: zeros, min: low,
             median: picked[medianRank] ?? .nan, max: high, numNaN: numNaN, numInfinite: numInfinite,
             quantiles: quantiles,
             histograms: [
-                standardHistogram(values, low: low, high: high), quantileHistogram(values, boundaries: quantiles),
+                standardHistogram(pairs, low: low, high: high), quantileHistogram(pairs, boundaries: quantiles),
             ])
     }
 
@@ -229,14 +316,16 @@ public enum StatisticsGenerator {
     }
 
     /// `buckets` equal-width buckets from min to max; the last bucket includes max.
-    static func standardHistogram(_ values: [Double], low: Double, high: Double) -> Histogram {
+    static func standardHistogram(
+        _ values: some Sequence<(value: Double, count: Int)>, low: Double, high: Double
+    ) -> Histogram {
         // Halves keep max − min finite even for values near ±1.8e308.
         let span = high * 0.5 - low * 0.5
         var counts = [Double](repeating: 0, count: buckets)
-        for value in values {
+        for (value, count) in values {
             let position = span > 0 ? (value * 0.5 - low * 0.5) / span * Double(buckets) : 0
             let index = position.isFinite ? Swift.max(0, Swift.min(buckets - 1, Int(position))) : 0
-            counts[index] += 1
+            counts[index] += Double(count)
         }
         let edges = (0...buckets).map { step -> Double in
             let t = Double(step) / Double(buckets)
@@ -251,10 +340,12 @@ public enum StatisticsGenerator {
 
     /// Buckets between consecutive quantile boundaries, each counting the values in
     /// [low, high) (the last [low, high]), so counts are exact even with repeated values.
-    static func quantileHistogram(_ values: [Double], boundaries: [Double]) -> Histogram {
+    static func quantileHistogram(
+        _ values: some Sequence<(value: Double, count: Int)>, boundaries: [Double]
+    ) -> Histogram {
         guard boundaries.count == buckets + 1 else { return Histogram(type: .quantiles, buckets: []) }
         var counts = [Double](repeating: 0, count: buckets)
-        for value in values {
+        for (value, count) in values {
             // The last boundary whose value is <= value, among the first `buckets`.
             var low = 0
             var high = buckets
@@ -263,7 +354,7 @@ public enum StatisticsGenerator {
                 if boundaries[middle] <= value { low = middle } else { high = middle - 1 }
             }
             // Equal boundaries: a value belongs to the last bucket that starts at or below it.
-            counts[Swift.min(low, buckets - 1)] += 1
+            counts[Swift.min(low, buckets - 1)] += Double(count)
         }
         return Histogram(
             type: .quantiles,
