@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo on the bundled taxi example: sets up and builds mlops, then in a scratch
 # directory creates a project with `mlops init`, validates it with `mlops config check`,
-# commits it, and shows what `mlops changes` says a threshold change and a data change affect.
+# commits it, shows what `mlops changes` says a threshold change and a data change affect, and
+# runs the data components: ExampleGen, StatisticsGen per split and ExampleValidator.
 # Later stages (test, train, gate, release, promote, serve) join as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,5 +46,17 @@ step "mlops changes --base main  # a branch that only raises a threshold"
 step "mlops changes --base main  # ...and new rows in the data, not yet committed"
 tail -n 100 data/data.csv >> data/data.csv
 "$mlops" changes --base main | sed -n '/^changes/,/^fingerprints/p'
+
+step "mlops data examples  # ExampleGen: the rows split train 2 : eval 1 by a hash, columnar files"
+"$mlops" data examples
+
+step "mlops data stats .mlops/examples  # StatisticsGen, per split"
+"$mlops" data stats .mlops/examples | sed -n '1,8p'
+
+step "mlops data validate data/data.csv --schema schema/schema.pbtxt  # ExampleValidator"
+status=0
+"$mlops" data validate data/data.csv --schema schema/schema.pbtxt || status=$?
+echo "(exit status $status: 1 means anomalies of ERROR severity; TFX's curated schema knows fewer taxi companies than this sample has)"
+[ "$status" -eq 1 ]
 
 printf '\nThe demo project is in %s\n' "$scratch/taxi"

@@ -87,3 +87,38 @@ import Testing
         #expect(siblings.isEmpty)
     }
 }
+
+@Suite struct ProgressBarCLITests {
+    @Test func aProgressBarIsDrawnOnATerminalAndNowhereElse() throws {
+        let dir = try TemporaryDirectory()
+        var text = "id,value,name\n"
+        for row in 0..<300_000 { text += "\(row),\(row % 97).25,name-\(row % 13)\n" }
+        let file = try dir.write("big.csv", text)
+        #expect(text.utf8.count > 4 << 20)
+
+        // script(1) runs mlops on a pseudo-terminal, as a user at a terminal would.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", "'\(MLOpsProcess.binary.path)' data stats '\(file.path)'", "/dev/null"]
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "CI")
+        environment["TERM"] = "xterm"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let terminal = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(terminal.contains("MB/s"), "no progress drawn: \(terminal.prefix(300))")
+        #expect(terminal.contains("\r\u{1B}[2K"))
+        #expect(terminal.contains("300000 rows"))
+
+        // In CI and in pipes: no bar.
+        let plain = try MLOpsProcess.run(["data", "stats", file.path])
+        #expect(plain.status == 0)
+        #expect(!plain.stderr.contains("MB/s") && !plain.stdout.contains("MB/s"))
+    }
+}

@@ -49,7 +49,8 @@ import Testing
             Distribution.valueCounts(try #require(first.column("payment_type"))),
             Distribution.valueCounts(try #require(second.column("payment_type"))))
         #expect(abs(lInfinity - expected) < 1e-12)
-        #expect(abs(lInfinity - 0.01853) < 1e-4)
+        // TFDV 1.16.1 on the same halves (bench/data/tfdv_drift.py): 0.0185309.
+        #expect(abs(lInfinity - 0.0185309) < 1e-6)
         // fare: 10 equal-width buckets per half, rebucketed on the union of boundaries.
         let fareA = try #require(
             StatisticsGenerator.statistics(of: first, name: "a").feature("fare")?.numeric?.histograms.first)
@@ -57,5 +58,7 @@ import Testing
             StatisticsGenerator.statistics(of: second, name: "b").feature("fare")?.numeric?.histograms.first)
         let jsd = Distribution.jensenShannon(fareA, fareB)
         #expect(abs(jsd - 0.3029) < 5e-4, "fare JSD \(jsd)")
+        // TFDV 1.16.1 on the same halves: 0.303923 (its buckets come from a quantile sketch).
+        #expect(abs(jsd - 0.303923) < 2e-3, "fare JSD \(jsd)")
     }
 }

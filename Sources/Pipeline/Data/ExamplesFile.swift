@@ -181,21 +181,18 @@ public enum ExamplesFile {
 
     /// Reads an examples file back into a table, checking every block against the file.
     public static func read(_ url: URL) throws(ExamplesFileError) -> DataTable {
-        let path = url.path
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw ExamplesFileError(.missing, path: path, detail: (error as NSError).localizedDescription)
-        }
-        let result: Result<DataTable, ExamplesFileError> = data.withUnsafeBytes { raw in
-            Result { () throws(ExamplesFileError) -> DataTable in try decode(raw, path: path) }
-        }
-        return try result.get()
+        try mapped(url) { raw, path throws(ExamplesFileError) in try decode(raw, path: path) }
     }
 
     /// Only the header (rows, split, columns and their types).
     public static func header(of url: URL) throws(ExamplesFileError) -> Header {
+        try mapped(url) { raw, path throws(ExamplesFileError) in try decodeHeader(raw, path: path) }
+    }
+
+    /// `body` over the file's bytes, memory-mapped.
+    private static func mapped<T>(
+        _ url: URL, _ body: (UnsafeRawBufferPointer, String) throws(ExamplesFileError) -> T
+    ) throws(ExamplesFileError) -> T {
         let path = url.path
         let data: Data
         do {
@@ -203,8 +200,8 @@ public enum ExamplesFile {
         } catch {
             throw ExamplesFileError(.missing, path: path, detail: (error as NSError).localizedDescription)
         }
-        let result: Result<Header, ExamplesFileError> = data.withUnsafeBytes { raw in
-            Result { () throws(ExamplesFileError) -> Header in try decodeHeader(raw, path: path) }
+        let result: Result<T, ExamplesFileError> = data.withUnsafeBytes { raw in
+            Result { () throws(ExamplesFileError) -> T in try body(raw, path) }
         }
         return try result.get()
     }
