@@ -56,7 +56,7 @@ step "mlops data stats .mlops/examples  # StatisticsGen, per split"
 step "mlops data validate data/data.csv --schema schema/schema.pbtxt  # ExampleValidator"
 status=0
 "$mlops" data validate data/data.csv --schema schema/schema.pbtxt || status=$?
-echo "(exit status $status: 1 means anomalies of ERROR severity; TFX's curated schema knows fewer taxi companies than this sample has)"
+echo "(exit status $status: 1 means anomalies of ERROR severity; TFX's curated schema lists fewer taxi companies than this sample has, and expects every pickup location)"
 [ "$status" -eq 1 ]
 
 printf '\nThe demo project is in %s\n' "$scratch/taxi"
