@@ -55,6 +55,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "MLOpsCore", "GitKit", "SQLiteKit", "XGBoostKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -78,7 +79,7 @@ let package = Package(
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit", "MLOpsTestSupport"]),
         .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit", "MLOpsTestSupport"]),
         .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "MLOpsTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "GatesTests", dependencies: ["Gates"]),
         .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
         .testTarget(name: "MLOpsCLITests", dependencies: ["mlops", "GitKit", "MLOpsTestSupport"]),

@@ -57,5 +57,11 @@ public final class ProgressBar: @unchecked Sendable {
         drawn = true
     }
 
+    /// Clears a bar another thread may have left on the terminal before a line is printed.
+    public static func clearLine(console: Console) {
+        guard console.interactive, console.verbosity >= .normal else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1e6) }
 }

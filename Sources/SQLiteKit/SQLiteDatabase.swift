@@ -80,6 +80,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
         try whileOpen { queue in try queue.writeWithoutTransaction(body) }
     }
 
+    /// Applies `migrator`'s migrations not yet applied, each in its own transaction, and
+    /// records them in the database (GRDB's `grdb_migrations` table).
+    public func migrate(_ migrator: DatabaseMigrator) throws {
+        try whileOpen { queue in try migrator.migrate(queue) }
+    }
+
     /// Closes the connection, reporting a failure (for example statements still running). Idempotent.
     public func close() throws {
         lock.lock()

@@ -1,0 +1,318 @@
+import Foundation
+import MLOpsCore
+
+// The data components as pipeline components: typed parameters, declared inputs and outputs,
+// and executors over the library code of ExampleGen, StatisticsGen, SchemaGen,
+// ImportSchemaGen and ExampleValidator. Artifact layouts are in docs/pipeline.md.
+
+/// ExampleGen: the spans' CSV files split into columnar examples (output `examples`).
+public struct ExampleGenComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        public let sources: [String]
+        public let span: String
+        public let splits: [String]
+        public let partitionColumn: String?
+        public let delimiter: String
+        public let onBadRows: String
+        /// Columns read as text whatever they look like (BYTES in a curated schema), so
+        /// `007` stays `007`.
+        public let textColumns: [String]
+    }
+
+    public let id = Component.exampleGen
+    public let version = "1"
+    public let parameters: Parameters
+    public let inputs: [String: InputBinding] = [:]
+    public let outputs = ["examples": "Examples"]
+    /// The spans chosen now (the driver's decision); their files are fingerprinted.
+    public let spans: [SpanFiles]
+    let options: ExampleGen.Options
+
+    /// Resolves the spans of `data` under `root` (span detection happens before the cache key).
+    public init(data: DataSection, root: URL, textColumns: [String]) throws {
+        spans = try SpanResolver.resolve(patterns: data.sources, selection: data.span, root: root)
+        var options = ExampleGen.Options()
+        options.csv.delimiter = data.delimiter.utf8.first ?? UInt8(ascii: ",")
+        options.csv.onBadRows = data.onBadRows
+        for column in textColumns { options.csv.types[column] = .bytes }
+        options.splits = data.splits.pairs.map { ($0.name, $0.value) }
+        options.partitionColumn = data.partitionColumn
+        self.options = options
+        parameters = Parameters(
+            sources: data.sources, span: data.span.description,
+            splits: data.splits.pairs.map { "\($0.name):\($0.value)" }, partitionColumn: data.partitionColumn,
+            delimiter: data.delimiter, onBadRows: data.onBadRows.rawValue, textColumns: textColumns.sorted())
+    }
+
+    public func readPaths(root: URL) throws -> [String] { spans.flatMap(\.files) }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        var options = options
+        let total = spans.flatMap(\.files).reduce(0) { sum, file in
+            let size = try? FileManager.default.attributesOfItem(atPath: context.root.appendingPathComponent(file).path)
+            return sum + ((size?[.size] as? NSNumber)?.intValue ?? 0)
+        }
+        options.csv.progress = context.progress(total)
+        let result = try ExampleGen.run(
+            spans: spans, root: context.root, output: context.output("examples"), options: options)
+        let spanText = result.spans.map { "span \($0.span)" }.joined(separator: ", ")
+        let splits = result.splits.map { "\($0.name) \($0.rows)" }.joined(separator: ", ")
+        var properties = [
+            "rows": String(result.rows), "spans": result.spans.map { String($0.span) }.joined(separator: ","),
+        ]
+        if !result.skipped.isEmpty { properties["skipped_rows"] = String(result.skipped.reduce(0) { $0 + $1.count }) }
+        return ExecutorOutput(
+            properties: ["examples": properties], summary: "\(result.rows) rows from \(spanText): \(splits)")
+    }
+}
+
+/// The splits of an Examples artifact, from its `examples.json`.
+func exampleSplits(_ examples: ResolvedArtifact) throws -> [(name: String, url: URL)] {
+    let result = try readArtifactJSON(
+        ExampleGen.Result.self, examples.url.appendingPathComponent(ExampleGen.metadataFile))
+    return result.splits.map { ($0.name, examples.url.appendingPathComponent($0.file)) }
+}
+
+/// A JSON file of an artifact, decoded as mlops writes it (NaN and infinities as strings).
+func readArtifactJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {
+    let data: Data
+    do {
+        data = try Data(contentsOf: url)
+    } catch {
+        throw ArtifactError(path: url.path, detail: "cannot be read: \((error as NSError).localizedDescription)")
+    }
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    do {
+        return try decoder.decode(type, from: data)
+    } catch {
+        throw ArtifactError(path: url.path, detail: "is not what mlops wrote there (\(error))")
+    }
+}
+
+/// An artifact in `.mlops` that is missing or damaged.
+public struct ArtifactError: MLOpsError {
+    public let path: String
+    public let detail: String
+    public var message: String { "artifact file '\(path)' \(detail)" }
+    public var hint: String? { "run again with --no-cache to rebuild it, or remove .mlops to start afresh" }
+    public var exitStatus: ExitStatus { .ioError }
+}
+
+/// Statistics of every split (the artifact StatisticsGen writes).
+public struct StatisticsList: Sendable, Codable, Equatable {
+    public let datasets: [DatasetStatistics]
+    public static let fileName = "statistics.json"
+
+    static func read(_ artifact: ResolvedArtifact) throws -> StatisticsList {
+        try readArtifactJSON(StatisticsList.self, artifact.url.appendingPathComponent(fileName))
+    }
+}
+
+/// StatisticsGen: statistics per split (output `statistics`).
+public struct StatisticsGenComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        public let buckets: Int
+        public let topValues: Int
+    }
+
+    public let id = Component.statisticsGen
+    public let version = "1"
+    public let parameters = Parameters(
+        buckets: StatisticsGenerator.buckets, topValues: StatisticsGenerator.topValueCount)
+    public let inputs = ["examples": InputBinding(.exampleGen, "examples")]
+    public let outputs = ["statistics": "ExampleStatistics"]
+
+    public init() {}
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        var datasets: [DatasetStatistics] = []
+        for (name, url) in try exampleSplits(try context.input("examples")) {
+            datasets.append(StatisticsGenerator.statistics(of: try ExamplesFile.read(url), name: name))
+        }
+        let folder = context.output("statistics")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(
+            try Self.encoder.encode(StatisticsList(datasets: datasets)),
+            to: folder.appendingPathComponent(StatisticsList.fileName))
+        let features = datasets.first?.features.count ?? 0
+        return ExecutorOutput(summary: "\(datasets.count) splits, \(features) features")
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }()
+}
+
+/// ImportSchemaGen: the curated schema file, checked and copied (output `schema`).
+public struct ImportSchemaGenComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        public let path: String
+    }
+
+    public let id = Component.importSchemaGen
+    public let version = "1"
+    public let parameters: Parameters
+    public let inputs: [String: InputBinding] = [:]
+    public let outputs = ["schema": "Schema"]
+
+    public init(path: String) { parameters = Parameters(path: path) }
+
+    public func readPaths(root: URL) throws -> [String] { [parameters.path] }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let source = context.root.appendingPathComponent(parameters.path)
+        let schema = try Schema.load(path: source.path)
+        let folder = context.output("schema")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(try Data(contentsOf: source), to: folder.appendingPathComponent("schema.pbtxt"))
+        return ExecutorOutput(summary: "\(schema.features.count) features from \(parameters.path)")
+    }
+}
+
+/// SchemaGen: a schema inferred from the train split (output `schema`).
+public struct SchemaGenComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        public let label: String?
+        public let split: String
+    }
+
+    public let id = Component.schemaGen
+    public let version = "1"
+    public let parameters: Parameters
+    public let inputs = [
+        "examples": InputBinding(.exampleGen, "examples"), "statistics": InputBinding(.statisticsGen, "statistics"),
+    ]
+    public let outputs = ["schema": "Schema"]
+
+    public init(label: String?) { parameters = Parameters(label: label, split: "train") }
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let splits = try exampleSplits(try context.input("examples"))
+        let statistics = try StatisticsList.read(try context.input("statistics"))
+        guard let split = splits.first(where: { $0.name == parameters.split }),
+            let stats = statistics.datasets.first(where: { $0.name == parameters.split })
+        else { throw InternalError("no '\(parameters.split)' split to infer a schema from") }
+        let proto = SchemaInference.infer(
+            from: try ExamplesFile.read(split.url), statistics: stats, label: parameters.label)
+        let folder = context.output("schema")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let text =
+            "# Inferred by mlops \(MLOpsVersion.current) (SchemaGen) from the \(parameters.split) split\n"
+            + proto.text()
+        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("schema.pbtxt"))
+        return ExecutorOutput(summary: "\(stats.features.count) features inferred from the \(parameters.split) split")
+    }
+}
+
+/// ExampleValidator: anomalies of every split against the schema, with the gate policy
+/// deciding which findings fail (output `anomalies`, with a `verdict`).
+public struct ExampleValidatorComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        /// Finding (a TFDV reason or a category) → fail, warn or ignore, from `gates.policy`.
+        public let policy: [String: String]
+        public let strict: Bool
+    }
+
+    public let id = Component.exampleValidator
+    public let version = "1"
+    public let parameters: Parameters
+    public let inputs: [String: InputBinding]
+    public let outputs = ["anomalies": "ExampleAnomalies"]
+
+    public init(gates: GatesSection, schemaFrom producer: Component, strict: Bool = false) {
+        var policy: [String: String] = [:]
+        for pair in gates.policy { policy[pair.name] = pair.value.rawValue }
+        parameters = Parameters(policy: policy, strict: strict || gates.strict)
+        inputs = [
+            "examples": InputBinding(.exampleGen, "examples"), "statistics": InputBinding(.statisticsGen, "statistics"),
+            "schema": InputBinding(producer, "schema"),
+        ]
+    }
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    /// The action for one reason: its own policy entry, else its category's, else fail.
+    func action(for reason: String, comparison: String?) -> String {
+        if let action = parameters.policy[reason] { return action }
+        let category = reason.hasPrefix("COMPARATOR_") ? (comparison == "skew" ? "skew" : "drift") : "anomalies"
+        let action = parameters.policy[category] ?? "fail"
+        return parameters.strict && action == "warn" ? "fail" : action
+    }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let schemaURL = try context.input("schema").url.appendingPathComponent("schema.pbtxt")
+        let schema = try Schema.load(path: schemaURL.path)
+        let statistics = try StatisticsList.read(try context.input("statistics"))
+        var bySplit: [String: Anomalies] = [:]
+        var findings: [String] = []
+        var failing = 0
+        var warnings = 0
+        for (name, url) in try exampleSplits(try context.input("examples")) {
+            guard let stats = statistics.datasets.first(where: { $0.name == name }) else { continue }
+            let anomalies = ExampleValidator.validate(
+                table: try ExamplesFile.read(url), statistics: stats, schema: schema)
+            bySplit[name] = anomalies
+            var entries = anomalies.features.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            if let dataset = anomalies.dataset { entries.append(("(dataset)", dataset)) }
+            for (feature, info) in entries {
+                for reason in info.reasons {
+                    let action = action(for: reason.type, comparison: nil)
+                    guard action != "ignore" else { continue }
+                    if action == "fail" { failing += 1 } else { warnings += 1 }
+                    let description =
+                        reason.description.count > 160
+                        ? String(reason.description.prefix(157)) + "…" : reason.description
+                    findings.append("\(action) \(name): \(feature) \(reason.type): \(description)")
+                }
+            }
+        }
+        let folder = context.output("anomalies")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(
+            try StatisticsGenComponent.encoder.encode(bySplit), to: folder.appendingPathComponent("anomalies.json"))
+        let summary =
+            failing + warnings == 0
+            ? "no anomalies"
+            : "\(failing) failing, \(warnings) warning finding\(failing + warnings == 1 ? "" : "s") (gates.policy)"
+        return ExecutorOutput(
+            properties: [
+                "anomalies": [
+                    "verdict": failing > 0 ? "fail" : "pass", "failing": String(failing),
+                    "warnings": String(warnings), "findings": findings.joined(separator: "\n"),
+                ]
+            ], summary: summary)
+    }
+}
+
+extension MLOpsConfig {
+    /// The data components this configuration runs, ready for the runner. Components after
+    /// ExampleValidator join as they are implemented.
+    public func dataComponents(root: URL, strict: Bool = false) throws -> [any PipelineComponent] {
+        var components: [any PipelineComponent] = []
+        var textColumns: [String] = []
+        let schemaProducer: Component
+        if case .file(let path) = schema {
+            let curated = try Schema.load(path: root.appendingPathComponent(path).path)
+            textColumns = curated.features.filter { $0.type == .bytes }.map(\.name)
+            components.append(ImportSchemaGenComponent(path: path))
+            schemaProducer = .importSchemaGen
+        } else {
+            components.append(SchemaGenComponent(label: trainer?.label))
+            schemaProducer = .schemaGen
+        }
+        components.append(try ExampleGenComponent(data: data, root: root, textColumns: textColumns))
+        components.append(StatisticsGenComponent())
+        components.append(ExampleValidatorComponent(gates: gates, schemaFrom: schemaProducer, strict: strict))
+        return components
+    }
+}

@@ -1,0 +1,376 @@
+import Crypto
+import Foundation
+import MLOpsCore
+
+/// How one component fared in a run.
+public struct StageReport: Sendable, Codable, Equatable {
+    public enum Outcome: String, Sendable, Codable { case ran, cached, failed, skipped }
+
+    public let component: String
+    public let outcome: Outcome
+    public let seconds: Double
+    /// Why it ran (the first differences from its last execution), was cached, or was skipped.
+    public let reason: String
+    public let summary: String
+    public let execution: Int64?
+    /// Output name → fingerprint.
+    public let outputs: [String: String]
+    /// The output property `verdict` when an output has one (`pass` or `fail`).
+    public let verdict: String?
+    /// The output property `findings`, one per line, when an output has them.
+    public let findings: [String]
+}
+
+/// A whole run: its id in the store, each stage, and whether a verdict failed.
+public struct RunReport: Sendable, Codable, Equatable {
+    public let run: Int64
+    public let stages: [StageReport]
+    public let seconds: Double
+    /// The component whose verdict failed and stopped the run, if one did.
+    public let stoppedBy: String?
+
+    public var verdictFailed: Bool { stoppedBy != nil }
+
+    enum CodingKeys: String, CodingKey { case run, stages, seconds, stoppedBy = "stopped_by" }
+}
+
+/// Runs components in DAG order against the metadata store: each execution's cache key is
+/// computed from its component, version, parameters, input fingerprints and the fingerprints of
+/// the paths it reads; a hit reuses outputs (a CACHED execution), a miss runs the executor in a
+/// staging folder whose outputs are published, content-addressed, only when it succeeds.
+/// Components whose inputs are ready run at the same time, up to the core count.
+public final class PipelineRunner: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Run everything, ignoring cache hits.
+        public var noCache = false
+        /// Run these even when their key matches.
+        public var force: Set<Component> = []
+        public var parallelism = ProcessInfo.processInfo.activeProcessorCount
+
+        public init() {}
+    }
+
+    let root: URL
+    let folder: URL
+    let store: MetadataStore
+    let components: [any PipelineComponent]
+    let commit: String?
+    let fingerprint: @Sendable (String) throws -> String?
+    let makeProgress: @Sendable (Component, Int) -> (@Sendable (Int) -> Void)
+
+    /// - Parameters:
+    ///   - root: the repository root; artifacts go under `root/.mlops`.
+    ///   - fingerprint: a repository path's fingerprint (`git:…` or `sha256:…`), nil when absent.
+    ///   - makeProgress: a progress reporter for a component's work of a given total size.
+    public init(
+        root: URL, store: MetadataStore, components: [any PipelineComponent], commit: String?,
+        fingerprint: @escaping @Sendable (String) throws -> String?,
+        makeProgress: @escaping @Sendable (Component, Int) -> (@Sendable (Int) -> Void) = { _, _ in { _ in } }
+    ) {
+        self.root = root
+        self.folder = root.appendingPathComponent(".mlops", isDirectory: true)
+        self.store = store
+        self.components = components
+        self.commit = commit
+        self.fingerprint = fingerprint
+        self.makeProgress = makeProgress
+    }
+
+    /// Checks the DAG: each component once, every input bound to an output of a component in
+    /// the run, no cycles. Returns the components in an order where producers come first.
+    public func validate() throws -> [any PipelineComponent] {
+        var byID: [Component: any PipelineComponent] = [:]
+        for component in components {
+            guard byID[component.id] == nil else {
+                throw PipelineError(.invalidGraph("\(component.id.rawValue) appears twice"))
+            }
+            byID[component.id] = component
+        }
+        for component in components {
+            for (name, binding) in component.inputs {
+                guard let producer = byID[binding.component], producer.outputs[binding.output] != nil else {
+                    throw PipelineError(
+                        .invalidGraph(
+                            "\(component.id.rawValue) input '\(name)' needs \(binding.component.rawValue).\(binding.output), which no component in the run produces"
+                        ))
+                }
+            }
+        }
+        var ordered: [any PipelineComponent] = []
+        var placed = Set<Component>()
+        let present = Set(byID.keys)
+        while ordered.count < components.count {
+            let ready = components.filter { component in
+                !placed.contains(component.id) && component.dependencies(among: present).isSubset(of: placed)
+            }
+            guard !ready.isEmpty else {
+                let stuck = components.filter { !placed.contains($0.id) }.map(\.id.rawValue)
+                throw PipelineError(.invalidGraph("a cycle among \(stuck.joined(separator: ", "))"))
+            }
+            for component in ready.sorted(by: { $0.id < $1.id }) {
+                ordered.append(component)
+                placed.insert(component.id)
+            }
+        }
+        return ordered
+    }
+
+    /// Runs the pipeline. `onStage` is called as each component finishes (from any thread,
+    /// one call at a time). An executor's error stops the run after the components already
+    /// running finish, and is rethrown; a failed verdict stops the components downstream.
+    public func run(
+        pipeline: String, properties: [String: String], options: Options,
+        onStage: @escaping @Sendable (StageReport) -> Void = { _ in }
+    ) throws -> RunReport {
+        let started = ContinuousClock.now
+        let ordered = try validate()
+        try cleanUpAbandoned()
+        let run = try store.beginRun(pipeline: pipeline, properties: properties)
+        var outputs: [Component: [String: StoredArtifact]] = [:]
+        var reports: [Component: StageReport] = [:]
+        var stopped: Component?
+        var failure: (any Error)?
+        let lock = NSLock()
+        let present = Set(ordered.map(\.id))
+        var remaining = ordered
+        while !remaining.isEmpty, failure == nil {
+            // Components whose dependencies have all finished (ran, cached, skipped or failed).
+            let wave = remaining.filter { component in
+                component.dependencies(among: present).allSatisfy { reports[$0] != nil }
+            }
+            remaining.removeAll { component in wave.contains { $0.id == component.id } }
+            let batch = Array(wave.prefix(max(1, options.parallelism)))
+            remaining.insert(contentsOf: wave.dropFirst(batch.count), at: 0)
+            let known = outputs
+            let finished = reports
+            let results: [(StageReport, [String: StoredArtifact]?, (any Error)?)] = concurrentMap(batch.count) {
+                index in
+                let component = batch[index]
+                // A dependency that was skipped, failed or whose verdict failed stops this one.
+                let blocker = component.dependencies(among: present).sorted().first { dependency in
+                    guard let report = finished[dependency] else { return true }
+                    return report.outcome == .skipped || report.outcome == .failed || report.verdict == "fail"
+                }
+                let result = self.stage(
+                    component, run: run, available: known,
+                    blockedBy: blocker.map { ($0, finished[$0]?.verdict == "fail") }, options: options)
+                lock.lock()
+                onStage(result.0)
+                lock.unlock()
+                return result
+            }
+            for (component, result) in zip(batch, results) {
+                reports[component.id] = result.0
+                if let produced = result.1 { outputs[component.id] = produced }
+                if let error = result.2, failure == nil { failure = error }
+                if result.0.verdict == "fail", stopped == nil { stopped = component.id }
+            }
+        }
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let status = failure != nil ? "failed" : stopped != nil ? "verdict failed" : "complete"
+        try store.updateRun(run, ["status": status, "seconds": String(format: "%.3f", seconds)])
+        if let failure { throw failure }
+        return RunReport(
+            run: run, stages: ordered.compactMap { reports[$0.id] }, seconds: seconds, stoppedBy: stopped?.rawValue)
+    }
+
+    /// One component: skipped, cached or run. Never throws: an error is returned with a
+    /// FAILED report so the other components of the wave still finish.
+    private func stage(
+        _ component: any PipelineComponent, run: Int64, available: [Component: [String: StoredArtifact]],
+        blockedBy: (component: Component, verdict: Bool)?, options: Options
+    ) -> (StageReport, [String: StoredArtifact]?, (any Error)?) {
+        let start = ContinuousClock.now
+        func report(
+            _ outcome: StageReport.Outcome, _ reason: String, summary: String = "", execution: Int64? = nil,
+            outputs: [String: StoredArtifact] = [:]
+        ) -> StageReport {
+            let elapsed = start.duration(to: .now)
+            let properties = outputs.values.map(\.properties)
+            return StageReport(
+                component: component.id.rawValue, outcome: outcome,
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                reason: reason,
+                summary: summary.isEmpty ? properties.compactMap { $0["summary"] }.first ?? "" : summary,
+                execution: execution, outputs: outputs.mapValues(\.fingerprint),
+                verdict: properties.compactMap { $0["verdict"] }.first,
+                findings: properties.compactMap { $0["findings"] }.first.map {
+                    $0.split(separator: "\n").map(String.init)
+                } ?? [])
+        }
+        if let blockedBy {
+            let why = blockedBy.verdict ? "'s verdict failed" : " did not complete"
+            return (report(.skipped, "skipped: \(blockedBy.component.rawValue)\(why)"), nil, nil)
+        }
+        var inputs: [String: StoredArtifact] = [:]
+        for (name, binding) in component.inputs.sorted(by: { $0.key < $1.key }) {
+            guard let artifact = available[binding.component]?[binding.output] else {
+                return (report(.skipped, "skipped: \(binding.component.rawValue) made no \(binding.output)"), nil, nil)
+            }
+            inputs[name] = artifact
+        }
+        do {
+            var paths: [String: String] = [:]
+            for path in try component.readPaths(root: root) {
+                paths[path] = try fingerprint(path) ?? "missing"
+            }
+            let manifest = KeyManifest(
+                component: component.id.rawValue, version: component.version,
+                parameters: try component.flattenedParameters(), inputs: inputs.mapValues(\.fingerprint),
+                paths: paths)
+            let key = manifest.cacheKey
+            let previous = try store.lastSuccessful(component: component.id.rawValue)
+            let inputEvents = inputs.sorted { $0.key < $1.key }.map { (name: $0.key, artifact: $0.value.id) }
+            var reason: String
+            if options.noCache {
+                reason = "--no-cache"
+            } else if options.force.contains(component.id) {
+                reason = "--force \(component.id.rawValue)"
+            } else if let hit = try store.cacheHit(for: key) {
+                let missing = hit.outputs.values.filter {
+                    !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.uri).path)
+                }
+                if missing.isEmpty {
+                    let execution = try store.recordCached(
+                        run: run, component: component.id.rawValue, version: component.version, cacheKey: key,
+                        manifest: manifest, commit: commit, from: hit.execution, inputs: inputEvents,
+                        outputs: hit.outputs)
+                    return (
+                        report(
+                            .cached, "cached: inputs unchanged since execution \(hit.execution)", execution: execution,
+                            outputs: hit.outputs), hit.outputs, nil
+                    )
+                }
+                for artifact in missing { try store.markDeleted(artifact.id) }
+                reason = "ran because the outputs of execution \(hit.execution) are gone from .mlops"
+            } else if let previous, let old = previous.manifest {
+                let differences = manifest.differences(from: old)
+                reason =
+                    differences.isEmpty
+                    ? "ran because no earlier execution has these inputs"
+                    : "ran because " + differences.prefix(3).joined(separator: "; ")
+                        + (differences.count > 3 ? "; and \(differences.count - 3) more" : "")
+            } else {
+                reason = "ran because there is no earlier execution"
+            }
+            if options.noCache || options.force.contains(component.id) { reason = "ran because of " + reason }
+            return try execute(
+                component, run: run, inputs: inputs, inputEvents: inputEvents, manifest: manifest, reason: reason,
+                report: report)
+        } catch {
+            return (report(.failed, "failed (the error follows)"), nil, error)
+        }
+    }
+
+    private func execute(
+        _ component: any PipelineComponent, run: Int64, inputs: [String: StoredArtifact],
+        inputEvents: [(name: String, artifact: Int64)], manifest: KeyManifest, reason: String,
+        report: (StageReport.Outcome, String, String, Int64?, [String: StoredArtifact]) -> StageReport
+    ) throws -> (StageReport, [String: StoredArtifact]?, (any Error)?) {
+        let manager = FileManager.default
+        let staging = folder.appendingPathComponent(
+            "tmp/\(component.id.rawValue)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))",
+            isDirectory: true)
+        try manager.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? manager.removeItem(at: staging) }
+        let execution = try store.startExecution(
+            run: run, component: component.id.rawValue, version: component.version, cacheKey: manifest.cacheKey,
+            manifest: manifest, commit: commit, staging: staging.path, reason: reason, inputs: inputEvents)
+        let id = component.id
+        let context = ExecutionContext(
+            root: root,
+            inputs: inputs.mapValues { ResolvedArtifact(artifact: $0, url: folder.appendingPathComponent($0.uri)) },
+            staging: staging, progress: { [makeProgress] total in makeProgress(id, total) })
+        let output: ExecutorOutput
+        var published: [NewArtifact] = []
+        do {
+            output = try component.execute(context)
+            for (name, type) in component.outputs.sorted(by: { $0.key < $1.key }) {
+                let produced = context.output(name)
+                guard manager.fileExists(atPath: produced.path) else {
+                    throw InternalError("\(component.id.rawValue) wrote no '\(name)' output")
+                }
+                let fingerprint = try Self.fingerprint(folder: produced)
+                let uri = "artifacts/\(component.id.rawValue)/\(name)-\(fingerprint.dropFirst(7).prefix(16))"
+                let destination = folder.appendingPathComponent(uri, isDirectory: true)
+                if manager.fileExists(atPath: destination.path) {
+                    try manager.removeItem(at: produced)  // the same content is already published
+                } else {
+                    try manager.createDirectory(
+                        at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    if rename(produced.path, destination.path) != 0 {
+                        let code = errno
+                        // Another run published the same content first: the folder is the same.
+                        guard (code == ENOTEMPTY || code == EEXIST) && manager.fileExists(atPath: destination.path)
+                        else {
+                            throw FileError(.io, path: destination.path, detail: String(cString: strerror(code)))
+                        }
+                        try manager.removeItem(at: produced)
+                    }
+                }
+                var properties = output.properties[name] ?? [:]
+                if properties["summary"] == nil { properties["summary"] = output.summary }
+                published.append(
+                    NewArtifact(name: name, type: type, uri: uri, fingerprint: fingerprint, properties: properties))
+            }
+        } catch {
+            try? store.failExecution(execution, error: "\(error)")
+            return (report(.failed, "failed (the error follows)", "", execution, [:]), nil, error)
+        }
+        let stored = try store.completeExecution(execution, outputs: published)
+        return (report(.ran, reason, output.summary, execution, stored), stored, nil)
+    }
+
+    /// Marks executions of dead processes ABANDONED and removes their staging folders.
+    private func cleanUpAbandoned() throws {
+        let abandoned = try store.abandonStale { pid in kill(pid, 0) == 0 || errno == EPERM }
+        for (_, staging) in abandoned {
+            if let staging { try? FileManager.default.removeItem(atPath: staging) }
+        }
+    }
+
+    /// `sha256:` of a folder: every file's relative path and content hash, in path order.
+    static func fingerprint(folder: URL) throws -> String {
+        let manager = FileManager.default
+        var files: [String] = []
+        if let enumerator = manager.enumerator(atPath: folder.path) {
+            for case let path as String in enumerator {
+                var isDirectory: ObjCBool = false
+                if manager.fileExists(atPath: folder.appendingPathComponent(path).path, isDirectory: &isDirectory),
+                    !isDirectory.boolValue
+                {
+                    files.append(path)
+                }
+            }
+        }
+        var total = SHA256()
+        for path in files.sorted() {
+            total.update(data: Data(path.utf8))
+            total.update(data: Data([0]))
+            let handle = try FileHandle(forReadingFrom: folder.appendingPathComponent(path))
+            defer { try? handle.close() }
+            var file = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { file.update(data: chunk) }
+            total.update(data: Data(file.finalize()))
+        }
+        return "sha256:" + hex(total.finalize())
+    }
+}
+
+/// The pipeline as a whole cannot run: a component is missing its producer, or a cycle.
+public struct PipelineError: MLOpsError {
+    public enum Kind: Sendable { case invalidGraph(String) }
+    public let kind: Kind
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var message: String {
+        switch kind {
+        case .invalidGraph(let detail): "the pipeline cannot run: \(detail)"
+        }
+    }
+
+    public var hint: String? { "check the components mlops.yaml configures (`mlops config check`)" }
+    public var exitStatus: ExitStatus { .configError }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import GitKit
+
+/// The repository as a run sees it: HEAD, whether the tree is dirty, and the fingerprint of
+/// any path (a tracked, unmodified file's blob id; otherwise a content hash), safe to ask
+/// from the runner's threads.
+public final class RepositorySnapshot: @unchecked Sendable {
+    public let commit: String?
+    public let branch: String?
+    public let dirty: Bool
+    // Fingerprinter builds a path table lazily; the lock makes it safe across threads.
+    private let fingerprinter: Fingerprinter
+    private let lock = NSLock()
+
+    public init(repository: Repository) throws {
+        let head = try repository.head()
+        commit = head.commit?.description
+        branch = head.branchName
+        let unstaged = try repository.unstagedChanges(includeUntracked: true)
+        dirty = try !unstaged.isEmpty || !repository.stagedChanges(from: head.commit).isEmpty
+        fingerprinter = try Fingerprinter(repository: repository, unstaged: unstaged)
+    }
+
+    /// `git:<blob id>`, `lfs:<oid>` or `sha256:<digest>` of a repository path; nil when absent.
+    public func fingerprint(_ path: String) throws -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return try fingerprinter.fingerprint(of: path)?.value
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import GitKit
+import MLOpsCore
+import Pipeline
+
+extension MLOps {
+    struct Train: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the pipeline up to the model, reusing every result whose inputs did not change.",
+            discussion: """
+                Runs the components mlops.yaml configures, in DAG order, recording each execution, its \
+                inputs and outputs in the metadata store (.mlops/store.sqlite). A component whose cache key \
+                (its version, parameters, input fingerprints and the git fingerprints of the paths it \
+                reads) matches an earlier execution is not run again; each line says "cached", or why it \
+                ran. Exits 1 when ExampleValidator finds anomalies the gate policy fails (the run stops \
+                before the components after it). Implemented so far: ExampleGen, StatisticsGen, \
+                SchemaGen or ImportSchemaGen, ExampleValidator.
+                """)
+        static let jsonSchema = "mlops.run/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(name: .customLong("no-cache"), help: "Run every component, even when a result could be reused.")
+        var noCache = false
+
+        @Option(
+            name: .customLong("force"),
+            help: ArgumentHelp(
+                "Run this component even when its result could be reused (repeatable).", valueName: "component"))
+        var force: [String] = []
+
+        @Flag(help: "Treat gate-policy warnings as failures.")
+        var strict = false
+
+        func validate() throws {
+            for name in force where Component(rawValue: name) == nil {
+                let hint =
+                    Suggestions.nearest(to: name, in: Component.allCases.map(\.rawValue)).map {
+                        " (did you mean '\($0)'?)"
+                    } ?? ""
+                throw ValidationError("--force: unknown component '\(name)'\(hint)")
+            }
+        }
+
+        struct Output: Encodable {
+            let pipeline: String
+            let commit: String?
+            let dirty: Bool
+            let report: RunReport
+            let notImplemented: [String]
+            enum CodingKeys: String, CodingKey {
+                case pipeline, commit, dirty, report, notImplemented = "not_implemented"
+            }
+        }
+
+        func run(context: CommandContext) async throws {
+            let console = context.console
+            let repository = try context.repository()
+            guard let workdir = repository.workingDirectory else {
+                throw FileError(
+                    .missing, path: repository.gitDirectory, detail: "is a bare repository, with no work tree")
+            }
+            let root = URL(fileURLWithPath: workdir)
+            let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
+            let snapshot = try RepositorySnapshot(repository: repository)
+            let components = try config.dataComponents(root: root, strict: strict)
+            let folder = root.appendingPathComponent(".mlops", isDirectory: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let store = try MetadataStore(path: folder.appendingPathComponent(MetadataStore.fileName).path)
+            defer { try? store.close() }
+
+            let runner = PipelineRunner(
+                root: root, store: store, components: components, commit: snapshot.commit,
+                fingerprint: { try snapshot.fingerprint($0) },
+                makeProgress: { component, total in
+                    let bar = ProgressBar(console: console, label: component.rawValue, total: total)
+                    return { bar.advance(by: $0) }
+                })
+            var options = PipelineRunner.Options()
+            options.noCache = noCache
+            options.force = Set(force.compactMap(Component.init(rawValue:)))
+            let position = snapshot.commit.map { String($0.prefix(8)) } ?? "no commit"
+            if console.mode != .json {
+                console.line(
+                    console.style("mlops train", .cyan, bold: true) + "  \(config.pipeline.name) @ \(position)"
+                        + (snapshot.branch.map { " (\($0))" } ?? " (detached)") + (snapshot.dirty ? ", dirty tree" : "")
+                )
+            }
+            let width = Component.allCases.map(\.rawValue.count).max() ?? 16
+            let report = try runner.run(
+                pipeline: config.pipeline.name,
+                properties: [
+                    "commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "dirty": String(snapshot.dirty),
+                    "command": "train",
+                ],
+                options: options,
+                onStage: { stage in
+                    ProgressBar.clearLine(console: console)
+                    Self.print(stage, width: width, on: console)
+                })
+            let implemented = Set(components.map(\.id.rawValue))
+            let pending = config.components.filter { !implemented.contains($0) }
+            try store.close()
+            if console.mode == .json {
+                try console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema, ok: !report.verdictFailed,
+                        result: Output(
+                            pipeline: config.pipeline.name, commit: snapshot.commit, dirty: snapshot.dirty,
+                            report: report, notImplemented: pending)))
+            } else {
+                let ran = report.stages.filter { $0.outcome == .ran }.count
+                let cached = report.stages.filter { $0.outcome == .cached }.count
+                if !pending.isEmpty, !report.verdictFailed {
+                    console.line(
+                        console.style("note:", .dim) + " not implemented yet, so the run ends here: "
+                            + pending.joined(separator: ", "))
+                }
+                console.line(
+                    "run \(report.run): \(report.stages.count) components, \(ran) ran, \(cached) cached in \(String(format: "%.2f", report.seconds)) s"
+                )
+            }
+            for stage in report.stages {
+                for finding in stage.findings where finding.hasPrefix("warn ") {
+                    console.warning(String(finding.dropFirst(5)))
+                }
+            }
+            if let stopper = report.stoppedBy {
+                let findings = report.stages.first { $0.component == stopper }?.findings ?? []
+                for finding in findings where finding.hasPrefix("fail ") {
+                    console.error(String(finding.dropFirst(5)))
+                }
+                console.error(
+                    "\(stopper) failed the data: the run stopped before the components after it (gates.policy decides which findings fail)"
+                )
+                throw ExitCode(ExitStatus.verdictFailed.rawValue)
+            }
+        }
+
+        static func print(_ stage: StageReport, width: Int, on console: Console) {
+            guard console.mode != .json else { return }
+            let name = stage.component.padding(toLength: width, withPad: " ", startingAt: 0)
+            let outcome: String
+            switch stage.outcome {
+            case .ran: outcome = console.style("ran    ", .green)
+            case .cached: outcome = console.style("cached ", .cyan)
+            case .failed: outcome = console.style("failed ", .red, bold: true)
+            case .skipped: outcome = console.style("skipped", .yellow)
+            }
+            let time = stage.outcome == .skipped ? "        " : String(format: "%6.2f s", stage.seconds)
+            var line = "\(name)  \(outcome)  \(time)"
+            if !stage.summary.isEmpty { line += "  " + stage.summary }
+            console.line(line)
+            console.line(String(repeating: " ", count: width + 2) + console.style(stage.reason, .dim))
+        }
+    }
+}

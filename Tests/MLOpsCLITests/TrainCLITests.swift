@@ -1,0 +1,97 @@
+import Foundation
+import GitKit
+import MLOpsTestSupport
+import Testing
+
+/// `mlops train` end to end on the taxi template, in a repository built with libgit2.
+@Suite struct TrainCLITests {
+    func project() throws -> TestRepository {
+        let repo = try TestRepository()
+        let initialised = try MLOpsProcess.run(["init", repo.directory.url.path])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        _ = try repo.commitAll("taxi project")
+        return repo
+    }
+
+    @Test func aSecondRunIsCachedAndOneChangedLineRerunsExactlyWhatItAffects() throws {
+        let repo = try project()
+        let dir = repo.directory.url
+        let first = try MLOpsProcess.run(["train"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        for component in ["ImportSchemaGen", "ExampleGen", "StatisticsGen", "ExampleValidator"] {
+            #expect(first.stdout.contains(component.padding(toLength: 18, withPad: " ", startingAt: 0) + "ran"))
+        }
+        #expect(first.stdout.contains("15002 rows from span 0: train 10019, eval 4983"))
+        #expect(first.stdout.contains("4 components, 4 ran, 0 cached"))
+        #expect(first.stdout.contains("note: not implemented yet, so the run ends here: Transform, Trainer"))
+        // The template's policy turns the curated schema's complaints into warnings.
+        #expect(first.stderr.contains("warning: train: company ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
+
+        let second = try MLOpsProcess.run(["train"], in: dir)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("4 components, 0 ran, 4 cached"))
+        #expect(second.stdout.contains("cached: inputs unchanged since execution"))
+
+        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        let lastLine = csv.split(separator: "\n").last.map(String.init) ?? ""
+        try (csv + lastLine + "\n").write(
+            to: dir.appendingPathComponent("data/data.csv"), atomically: true, encoding: .utf8)
+        let third = try MLOpsProcess.run(["train"], in: dir)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(third.stdout.contains("3 ran, 1 cached"))
+        #expect(third.stdout.contains("ImportSchemaGen   cached"))
+        #expect(third.stdout.contains("ran because data/data.csv changed: git:"))
+        #expect(third.stdout.contains("→ sha256:"))
+        #expect(third.stdout.contains("StatisticsGen     ran"))
+        #expect(third.stdout.contains("ran because input examples changed: sha256:"))
+
+        let json = try MLOpsProcess.run(["train", "--json"], in: dir)
+        #expect(json.status == 0, "\(json.stderr)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["schema"] as? String == "mlops.run/v1")
+        let report = try #require((document["result"] as? [String: Any])?["report"] as? [String: Any])
+        let stages = try #require(report["stages"] as? [[String: Any]])
+        #expect(stages.compactMap { $0["outcome"] as? String } == ["cached", "cached", "cached", "cached"])
+    }
+
+    @Test func failingAnomaliesStopTheRunWithExit1() throws {
+        let repo = try project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        try yaml.replacingOccurrences(of: "    ENUM_TYPE_UNEXPECTED_STRING_VALUES: warn\n", with: "")
+            .write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        let result = try MLOpsProcess.run(["train"], in: dir)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("error: train: company ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
+        #expect(result.stderr.contains("ExampleValidator failed the data: the run stopped"))
+        #expect(!result.stdout.contains("note: not implemented yet"))
+        let bad = try MLOpsProcess.run(["train", "--force", "Trainr"], in: dir)
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("did you mean 'Trainer'?"))
+    }
+
+    @Test func twoRunsAtOnceShareTheStoreSafely() throws {
+        let repo = try project()
+        let dir = repo.directory.url
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var byIndex: [Int: MLOpsProcess.Result] = [:]
+        }
+        let results = Results()
+        // Two processes write executions and publish the same artifacts at the same time.
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let result = try? MLOpsProcess.run(["train", "--no-cache"], in: dir)
+            results.lock.lock()
+            results.byIndex[index] = result
+            results.lock.unlock()
+        }
+        for index in 0..<2 {
+            let outcome = try #require(results.byIndex[index])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("4 components, 4 ran, 0 cached"))
+        }
+        let after = try MLOpsProcess.run(["train"], in: dir)
+        #expect(after.status == 0, "\(after.stderr)")
+        #expect(after.stdout.contains("4 components, 0 ran, 4 cached"))
+    }
+}

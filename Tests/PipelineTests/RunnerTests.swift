@@ -1,0 +1,268 @@
+import Foundation
+import GRDB
+import MLOpsCore
+import MLOpsTestSupport
+import Pipeline
+import SQLiteKit
+import Testing
+
+/// A component made for the tests: writes `value` (and its inputs' contents) into its output,
+/// fails when told to, and can return a failing verdict.
+struct FakeComponent: PipelineComponent {
+    struct Parameters: Codable, Hashable, Sendable {
+        var value: String
+        var fail = false
+        var verdict = "pass"
+    }
+
+    let id: Component
+    let version = "1"
+    var parameters: Parameters
+    var inputs: [String: InputBinding] = [:]
+    var outputs = ["out": "Fake"]
+    var paths: [String] = []
+    var runsAfter: [Component] = []
+
+    func readPaths(root: URL) throws -> [String] { paths }
+
+    func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        if parameters.fail { throw FileError(.io, path: "fake", detail: "\(id.rawValue) was told to fail") }
+        var text = parameters.value
+        for name in inputs.keys.sorted() {
+            text +=
+                "|"
+                + (try String(
+                    contentsOf: try context.input(name).url.appendingPathComponent("value.txt"), encoding: .utf8))
+        }
+        for path in paths {
+            text += "|" + ((try? String(contentsOf: context.root.appendingPathComponent(path), encoding: .utf8)) ?? "")
+        }
+        let folder = context.output("out")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: folder.appendingPathComponent("value.txt"))
+        return ExecutorOutput(
+            properties: ["out": ["verdict": parameters.verdict, "findings": "fail \(id.rawValue): told so"]],
+            summary: text)
+    }
+}
+
+struct RunnerFixture {
+    let dir: TemporaryDirectory
+    let store: MetadataStore
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(at: dir.appending(".mlops"), withIntermediateDirectories: true)
+        store = try MetadataStore(path: dir.appending(".mlops/store.sqlite").path)
+    }
+
+    /// A chain ExampleGen → StatisticsGen → ExampleValidator of fakes; ExampleGen reads `data.txt`.
+    func chain(value: String = "a", failStatistics: Bool = false, verdict: String = "pass") -> [any PipelineComponent] {
+        [
+            FakeComponent(id: .exampleGen, parameters: .init(value: value), paths: ["data.txt"]),
+            FakeComponent(
+                id: .statisticsGen, parameters: .init(value: "s", fail: failStatistics),
+                inputs: ["examples": InputBinding(.exampleGen, "out")]),
+            FakeComponent(
+                id: .exampleValidator, parameters: .init(value: "v", verdict: verdict),
+                inputs: ["statistics": InputBinding(.statisticsGen, "out")]),
+            FakeComponent(
+                id: .transform, parameters: .init(value: "t"), inputs: ["examples": InputBinding(.exampleGen, "out")],
+                runsAfter: [.exampleValidator]),
+        ]
+    }
+
+    func runner(_ components: [any PipelineComponent]) -> PipelineRunner {
+        let root = dir.url
+        return PipelineRunner(
+            root: root, store: store, components: components, commit: nil,
+            fingerprint: { path in
+                guard let data = FileManager.default.contents(atPath: root.appendingPathComponent(path).path) else {
+                    return nil
+                }
+                return "content:" + String(decoding: data, as: UTF8.self)
+            })
+    }
+
+    func run(_ components: [any PipelineComponent], _ options: PipelineRunner.Options = .init()) throws -> RunReport {
+        try runner(components).run(pipeline: "test", properties: [:], options: options)
+    }
+}
+
+extension RunReport {
+    func outcome(_ component: Component) -> StageReport.Outcome? {
+        stages.first { $0.component == component.rawValue }?.outcome
+    }
+}
+
+@Suite struct RunnerTests {
+    @Test func aSecondRunIsCachedAndAChangedPathRerunsOnlyWhatDependsOnIt() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        let first = try fixture.run(fixture.chain())
+        #expect(first.stages.map(\.outcome) == [.ran, .ran, .ran, .ran])
+        #expect(first.stages.allSatisfy { $0.reason == "ran because there is no earlier execution" })
+
+        let second = try fixture.run(fixture.chain())
+        #expect(second.stages.map(\.outcome) == [.cached, .cached, .cached, .cached])
+
+        _ = try fixture.dir.write("data.txt", "two")
+        let third = try fixture.run(fixture.chain())
+        #expect(third.stages.map(\.outcome) == [.ran, .ran, .ran, .ran])
+        #expect(third.stages[0].reason == "ran because data.txt changed: content:one → content:two")
+        #expect(third.stages[1].reason.hasPrefix("ran because input examples changed: sha256:"))
+
+        // A parameter change reruns the component and everything after it, not what is before.
+        let fourth = try fixture.run(fixture.chain(value: "b"))
+        #expect(fourth.stages.map(\.outcome) == [.ran, .ran, .ran, .ran])
+        #expect(fourth.stages[0].reason == #"ran because parameter value changed: "a" → "b""#)
+        var changedValidator = fixture.chain(value: "b")
+        changedValidator[2] = FakeComponent(
+            id: .exampleValidator, parameters: .init(value: "v2"),
+            inputs: ["statistics": InputBinding(.statisticsGen, "out")])
+        let fifth = try fixture.run(changedValidator)
+        #expect(fifth.stages.map(\.component) == ["ExampleGen", "StatisticsGen", "ExampleValidator", "Transform"])
+        #expect(fifth.stages.map(\.outcome) == [.cached, .cached, .ran, .cached])
+
+        var options = PipelineRunner.Options()
+        options.force = [.statisticsGen]
+        let forced = try fixture.run(changedValidator, options)
+        #expect(forced.outcome(.statisticsGen) == .ran)
+        #expect(
+            forced.stages.first { $0.component == "StatisticsGen" }?.reason == "ran because of --force StatisticsGen")
+        // The same output again: downstream stays cached (outputs are addressed by content).
+        #expect(forced.outcome(.exampleValidator) == .cached)
+        options = PipelineRunner.Options()
+        options.noCache = true
+        #expect(try fixture.run(changedValidator, options).stages.allSatisfy { $0.outcome == .ran })
+    }
+
+    @Test func aFailedExecutionIsRecordedNeverCachedAndStopsWhatDependsOnIt() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        #expect(throws: FileError.self) { try fixture.run(fixture.chain(failStatistics: true)) }
+        let executions = try fixture.store.allExecutions()
+        #expect(executions.map(\.state) == [.complete, .failed])
+        // Transform waits for ExampleValidator, which never ran: neither is recorded.
+        #expect(executions[1].error?.contains("StatisticsGen was told to fail") == true)
+        // No staging folder is left, and nothing of the failed execution is published.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.appending(".mlops/tmp").path).isEmpty)
+        #expect(!fixture.dir.exists(".mlops/artifacts/StatisticsGen"))
+        // The next run reruns it (a failure is never a cache entry) and reuses ExampleGen.
+        let next = try fixture.run(fixture.chain())
+        #expect(next.stages.map(\.outcome) == [.cached, .ran, .ran, .ran])
+    }
+
+    @Test func aFailedVerdictStopsTheComponentsAfterIt() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        let report = try fixture.run(fixture.chain(verdict: "fail"))
+        #expect(report.stoppedBy == "ExampleValidator")
+        #expect(report.outcome(.exampleValidator) == .ran)
+        #expect(report.outcome(.transform) == .skipped)
+        #expect(
+            report.stages.first { $0.component == "ExampleValidator" }?.findings == ["fail ExampleValidator: told so"])
+        // Cached, the verdict still stops the run.
+        let again = try fixture.run(fixture.chain(verdict: "fail"))
+        #expect(again.outcome(.exampleValidator) == .cached && again.stoppedBy == "ExampleValidator")
+        #expect(again.outcome(.transform) == .skipped)
+    }
+
+    @Test func anInvalidGraphIsRefused() throws {
+        let fixture = try RunnerFixture()
+        let orphan = FakeComponent(
+            id: .statisticsGen, parameters: .init(value: "s"), inputs: ["examples": InputBinding(.exampleGen, "out")])
+        #expect(throws: PipelineError.self) { try fixture.runner([orphan]).validate() }
+        let cycleA = FakeComponent(
+            id: .exampleGen, parameters: .init(value: "a"), inputs: ["x": InputBinding(.statisticsGen, "out")])
+        let cycleB = FakeComponent(
+            id: .statisticsGen, parameters: .init(value: "b"), inputs: ["x": InputBinding(.exampleGen, "out")])
+        do {
+            _ = try fixture.runner([cycleA, cycleB]).validate()
+            Issue.record("a cycle was accepted")
+        } catch let error as PipelineError {
+            #expect(error.message == "the pipeline cannot run: a cycle among ExampleGen, StatisticsGen")
+            #expect(error.exitStatus == .configError)
+        }
+    }
+
+    @Test func anExecutionLeftRunningByADeadProcessIsAbandonedAndItsStagingRemoved() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        _ = try fixture.run(fixture.chain())
+        // What a SIGKILL mid-run leaves: a RUNNING execution of a process that is gone, and its staging folder.
+        let staging = fixture.dir.appending(".mlops/tmp/StatisticsGen-killed")
+        try FileManager.default.createDirectory(
+            at: staging.appendingPathComponent("out"), withIntermediateDirectories: true)
+        _ = try fixture.dir.write(".mlops/tmp/StatisticsGen-killed/out/value.txt", "half")
+        let database = try SQLiteDatabase(path: fixture.store.path)
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO executions (component, component_version, state, cache_key, host, pid, staging, started_at)
+                    VALUES ('StatisticsGen', '1', 'RUNNING', 'k', ?, 999999999, ?, 0)
+                    """, arguments: [ProcessInfo.processInfo.hostName, staging.path])
+        }
+        try database.close()
+        let report = try fixture.run(fixture.chain())
+        #expect(report.stages.allSatisfy { $0.outcome == .cached })
+        #expect(!FileManager.default.fileExists(atPath: staging.path))
+        let states = try fixture.store.allExecutions().filter { $0.cacheKey == "k" }.map(\.state)
+        #expect(states == [.abandoned])
+    }
+}
+
+@Suite struct MetadataStoreTests {
+    @Test func migrationsAreRecordedAndANewerStoreIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.appending("store.sqlite").path
+        try MetadataStore(path: path).close()
+        let database = try SQLiteDatabase(path: path)
+        let applied = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(applied == ["v1-metadata"])
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')")
+        }
+        try database.close()
+        do {
+            _ = try MetadataStore(path: path)
+            Issue.record("a newer store was opened")
+        } catch let error as MetadataStoreError {
+            #expect(error.message.contains("was made by a newer mlops"))
+            #expect(error.message.contains("v9-from-the-future"))
+            #expect(error.exitStatus == .ioError)
+        }
+        // Nothing was migrated or changed: the migrations are as they were.
+        let after = try SQLiteDatabase(path: path)
+        #expect(
+            try after.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
+                == ["v1-metadata", "v9-from-the-future"])
+        try after.close()
+    }
+
+    @Test func aFileThatIsNotADatabaseIsRefusedAndLeftAlone() throws {
+        let dir = try TemporaryDirectory()
+        let file = try dir.write("store.sqlite", "this is not a database, but someone's notes\n")
+        do {
+            _ = try MetadataStore(path: file.path)
+            Issue.record("a text file was opened as a store")
+        } catch let error as StoreError {
+            #expect(error.isCorrupt)
+            #expect(error.exitStatus == .ioError)
+        }
+        #expect(try dir.read("store.sqlite") == "this is not a database, but someone's notes\n")
+    }
+
+    @Test func aTruncatedStoreIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.appending("store.sqlite").path
+        let store = try MetadataStore(path: path)
+        _ = try store.beginRun(pipeline: "p", properties: [:])
+        try store.close()
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        try whole.prefix(100).write(to: URL(fileURLWithPath: path))
+        try? FileManager.default.removeItem(atPath: path + "-wal")
+        try? FileManager.default.removeItem(atPath: path + "-shm")
+        #expect(throws: StoreError.self) { try MetadataStore(path: path) }
+    }
+}
