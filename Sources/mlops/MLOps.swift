@@ -23,7 +23,10 @@ struct MLOps: AsyncParsableCommand {
             mlops \(MLOpsVersion.current) (libgit2 \(LibGit2.version), \(LibArchive.version), \
             SQLite \(SQLiteDatabase.libraryVersion), XGBoost \(LibXGBoost.version))
             """,
-        subcommands: [Init.self, Config.self, Changes.self, DataCommand.self, Train.self]
+        subcommands: [
+            Init.self, Config.self, Changes.self, DataCommand.self, PipelineCommand.self, Train.self, Explain.self,
+            Runs.self, Lineage.self,
+        ]
     )
 
     @OptionGroup var global: GlobalOptions

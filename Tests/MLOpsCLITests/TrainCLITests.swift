@@ -95,3 +95,78 @@ import Testing
         #expect(after.stdout.contains("4 components, 0 ran, 4 cached"))
     }
 }
+
+/// The questions answered from the store: explain, runs, runs diff, lineage; and the DAG.
+@Suite struct StoreQuestionsCLITests {
+    @Test func explainRunsDiffAndLineageAnswerFromTheStore() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let none = try MLOpsProcess.run(["runs"], in: dir)
+        #expect(none.status == 66)
+        #expect(none.stderr.contains("run `mlops train` first"))
+        let first = try MLOpsProcess.run(["train", "--json"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        let firstRun = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["result"]
+                as? [String: Any])?["report"] as? [String: Any])
+        let firstID = try #require(firstRun["run"] as? Int)
+
+        let cached = try MLOpsProcess.run(["explain", "StatisticsGen"], in: dir)
+        #expect(cached.status == 0, "\(cached.stderr)")
+        #expect(cached.stdout.contains("StatisticsGen would be reused"))
+        #expect(cached.stdout.contains("= input examples"))
+
+        let csv = dir.appendingPathComponent("data/data.csv")
+        let text = try String(contentsOf: csv, encoding: .utf8)
+        try text.replacingOccurrences(of: "Credit Card", with: "Credit card").write(
+            to: csv, atomically: true, encoding: .utf8)
+        let explained = try MLOpsProcess.run(["explain", "ExampleGen"], in: dir)
+        #expect(explained.stdout.contains("ExampleGen would run"))
+        #expect(explained.stdout.contains("because data/data.csv changed: git:"))
+        #expect(explained.stdout.contains("≠ data/data.csv"))
+        let downstream = try MLOpsProcess.run(["explain", "StatisticsGen"], in: dir)
+        #expect(downstream.stdout.contains("would run"))
+        #expect(downstream.stdout.contains("(remade by ExampleGen)"))
+        let unknown = try MLOpsProcess.run(["explain", "StatisticGen"], in: dir)
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("did you mean 'StatisticsGen'?"))
+
+        let second = try MLOpsProcess.run(["train", "--json"], in: dir)
+        let secondReport = try #require(
+            ((try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])?["result"]
+                as? [String: Any])?["report"] as? [String: Any])
+        let secondID = try #require(secondReport["run"] as? Int)
+        let runs = try MLOpsProcess.run(["runs"], in: dir)
+        #expect(runs.status == 0, "\(runs.stderr)")
+        #expect(runs.stdout.split(separator: "\n").count == 3)  // header and two runs
+        let diff = try MLOpsProcess.run(["runs", "diff", String(firstID), String(secondID)], in: dir)
+        #expect(diff.status == 0, "\(diff.stderr)")
+        #expect(diff.stdout.contains("ExampleGen        data/data.csv changed: git:"))
+        #expect(diff.stdout.contains("ImportSchemaGen   same inputs"))
+
+        // Lineage of the anomalies: down to the data file's fingerprint and the schema file.
+        let stages = try #require(secondReport["stages"] as? [[String: Any]])
+        let anomalies = try #require(
+            (stages.first { $0["component"] as? String == "ExampleValidator" }?["outputs"] as? [String: String])?[
+                "anomalies"])
+        let lineage = try MLOpsProcess.run(["lineage", String(anomalies.dropFirst(7).prefix(12))], in: dir)
+        #expect(lineage.status == 0, "\(lineage.stderr)")
+        #expect(lineage.stdout.contains("made by ExampleValidator"))
+        #expect(lineage.stdout.contains("reads data/data.csv  sha256:"))
+        #expect(lineage.stdout.contains("reads schema/schema.pbtxt  git:"))
+        let missing = try MLOpsProcess.run(["lineage", "ffffffffffff"], in: dir)
+        #expect(missing.status == 66)
+    }
+
+    @Test func pipelineShowPrintsTheDAGAndMermaid() throws {
+        let dir = try TemporaryDirectory()
+        _ = try MLOpsProcess.run(["init", dir.url.path])
+        let text = try MLOpsProcess.run(["pipeline", "show"], in: dir.url)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("ExampleValidator  ← StatisticsGen, ImportSchemaGen"))
+        #expect(text.stdout.contains("Trainer           ← Transform  (not implemented yet)"))
+        let mermaid = try MLOpsProcess.run(["pipeline", "show", "--mermaid"], in: dir.url)
+        #expect(mermaid.stdout.hasPrefix("flowchart LR\n"))
+        #expect(mermaid.stdout.contains("  ExampleGen --> StatisticsGen\n"))
+    }
+}

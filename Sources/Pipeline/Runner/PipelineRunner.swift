@@ -53,7 +53,7 @@ public final class PipelineRunner: @unchecked Sendable {
     let root: URL
     let folder: URL
     let store: MetadataStore
-    let components: [any PipelineComponent]
+    public let components: [any PipelineComponent]
     let commit: String?
     let fingerprint: @Sendable (String) throws -> String?
     let makeProgress: @Sendable (Component, Int) -> (@Sendable (Int) -> Void)
@@ -211,56 +211,88 @@ public final class PipelineRunner: @unchecked Sendable {
             inputs[name] = artifact
         }
         do {
-            var paths: [String: String] = [:]
-            for path in try component.readPaths(root: root) {
-                paths[path] = try fingerprint(path) ?? "missing"
-            }
-            let manifest = KeyManifest(
-                component: component.id.rawValue, version: component.version,
-                parameters: try component.flattenedParameters(), inputs: inputs.mapValues(\.fingerprint),
-                paths: paths)
-            let key = manifest.cacheKey
-            let previous = try store.lastSuccessful(component: component.id.rawValue)
+            let decision = try decide(component, inputs: inputs.mapValues(\.fingerprint), options: options)
             let inputEvents = inputs.sorted { $0.key < $1.key }.map { (name: $0.key, artifact: $0.value.id) }
-            var reason: String
-            if options.noCache {
-                reason = "--no-cache"
-            } else if options.force.contains(component.id) {
-                reason = "--force \(component.id.rawValue)"
-            } else if let hit = try store.cacheHit(for: key) {
-                let missing = hit.outputs.values.filter {
-                    !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.uri).path)
-                }
-                if missing.isEmpty {
-                    let execution = try store.recordCached(
-                        run: run, component: component.id.rawValue, version: component.version, cacheKey: key,
-                        manifest: manifest, commit: commit, from: hit.execution, inputs: inputEvents,
-                        outputs: hit.outputs)
-                    return (
-                        report(
-                            .cached, "cached: inputs unchanged since execution \(hit.execution)", execution: execution,
-                            outputs: hit.outputs), hit.outputs, nil
-                    )
-                }
-                for artifact in missing { try store.markDeleted(artifact.id) }
-                reason = "ran because the outputs of execution \(hit.execution) are gone from .mlops"
-            } else if let previous, let old = previous.manifest {
-                let differences = manifest.differences(from: old)
-                reason =
-                    differences.isEmpty
-                    ? "ran because no earlier execution has these inputs"
-                    : "ran because " + differences.prefix(3).joined(separator: "; ")
-                        + (differences.count > 3 ? "; and \(differences.count - 3) more" : "")
-            } else {
-                reason = "ran because there is no earlier execution"
+            if let hit = decision.hit {
+                let execution = try store.recordCached(
+                    run: run, component: component.id.rawValue, version: component.version,
+                    cacheKey: decision.manifest.cacheKey, manifest: decision.manifest, commit: commit,
+                    from: hit.execution, inputs: inputEvents, outputs: hit.outputs)
+                return (report(.cached, decision.reason, execution: execution, outputs: hit.outputs), hit.outputs, nil)
             }
-            if options.noCache || options.force.contains(component.id) { reason = "ran because of " + reason }
             return try execute(
-                component, run: run, inputs: inputs, inputEvents: inputEvents, manifest: manifest, reason: reason,
-                report: report)
+                component, run: run, inputs: inputs, inputEvents: inputEvents, manifest: decision.manifest,
+                reason: decision.reason, report: report)
         } catch {
             return (report(.failed, "failed (the error follows)"), nil, error)
         }
+    }
+
+    /// Whether a component would be cached or run, and why.
+    public struct Decision: Sendable {
+        public let component: Component
+        public let manifest: KeyManifest
+        /// The execution whose outputs would be reused; nil when it runs.
+        public let hit: (execution: Int64, outputs: [String: StoredArtifact])?
+        /// `cached: …` or `ran because …`.
+        public let reason: String
+        /// Every difference from the component's last successful execution (empty when cached).
+        public let differences: [String]
+        public let previous: StoredExecution?
+    }
+
+    /// The cache decision for `component` given its inputs' fingerprints. Outputs of a hit
+    /// that are gone from `.mlops` are marked DELETED and the component runs.
+    func decide(_ component: any PipelineComponent, inputs: [String: String], options: Options) throws -> Decision {
+        var paths: [String: String] = [:]
+        for path in try component.readPaths(root: root) {
+            paths[path] = try fingerprint(path) ?? "missing"
+        }
+        let manifest = KeyManifest(
+            component: component.id.rawValue, version: component.version,
+            parameters: try component.flattenedParameters(), inputs: inputs, paths: paths)
+        let previous = try store.lastSuccessful(component: component.id.rawValue)
+        let differences = previous?.manifest.map { manifest.differences(from: $0) } ?? []
+        func decision(_ reason: String, hit: (Int64, [String: StoredArtifact])? = nil) -> Decision {
+            Decision(
+                component: component.id, manifest: manifest, hit: hit, reason: reason,
+                differences: hit == nil ? differences : [], previous: previous)
+        }
+        if options.noCache { return decision("ran because of --no-cache") }
+        if options.force.contains(component.id) { return decision("ran because of --force \(component.id.rawValue)") }
+        if let hit = try store.cacheHit(for: manifest.cacheKey) {
+            let missing = hit.outputs.values.filter {
+                !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.uri).path)
+            }
+            if missing.isEmpty {
+                return decision("cached: inputs unchanged since execution \(hit.execution)", hit: hit)
+            }
+            for artifact in missing { try store.markDeleted(artifact.id) }
+            return decision("ran because the outputs of execution \(hit.execution) are gone from .mlops")
+        }
+        guard previous?.manifest != nil else { return decision("ran because there is no earlier execution") }
+        guard !differences.isEmpty else { return decision("ran because no earlier execution has these inputs") }
+        return decision(
+            "ran because " + differences.prefix(3).joined(separator: "; ")
+                + (differences.count > 3 ? "; and \(differences.count - 3) more" : ""))
+    }
+
+    /// What a run would do now, without running anything (only outputs found missing are
+    /// recorded as such): each component's
+    /// decision, in DAG order. An input an upstream component would remake is `(remade)`.
+    public func plan(options: Options = Options()) throws -> [Decision] {
+        var outputs: [Component: [String: String]] = [:]
+        var decisions: [Decision] = []
+        for component in try validate() {
+            var inputs: [String: String] = [:]
+            for (name, binding) in component.inputs {
+                inputs[name] = outputs[binding.component]?[binding.output] ?? "(remade by \(binding.component.rawValue))"
+            }
+            let decision = try decide(component, inputs: inputs, options: options)
+            outputs[component.id] = decision.hit?.outputs.mapValues(\.fingerprint) ?? [:]
+            decisions.append(decision)
+        }
+        return decisions
     }
 
     private func execute(

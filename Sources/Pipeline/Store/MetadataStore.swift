@@ -348,6 +348,107 @@ public final class MetadataStore: @unchecked Sendable {
         }
     }
 
+    // MARK: - Questions: runs and lineage
+
+    /// A run as `mlops runs` lists it.
+    public struct RunSummary: Sendable, Codable, Equatable {
+        public let id: Int64
+        public let name: String
+        public let started: Date
+        public let properties: [String: String]
+        /// Executions of the run by state.
+        public let states: [String: Int]
+    }
+
+    /// Every run, newest first (at most `limit`).
+    public func runs(limit: Int = 50) throws -> [RunSummary] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM contexts WHERE type = 'run' ORDER BY id DESC LIMIT ?", arguments: [limit]
+            ).map { row in try Self.runSummary(db, row) }
+        }
+    }
+
+    /// One run by id.
+    public func run(_ id: Int64) throws -> RunSummary? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM contexts WHERE type = 'run' AND id = ?", arguments: [id])
+                .map { row in try Self.runSummary(db, row) }
+        }
+    }
+
+    private static func runSummary(_ db: Database, _ row: Row) throws -> RunSummary {
+        let id: Int64 = row["id"]
+        var states: [String: Int] = [:]
+        let counts = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT executions.state AS state, count(*) AS n FROM executions
+                JOIN associations ON associations.execution_id = executions.id
+                WHERE associations.context_id = ? GROUP BY executions.state
+                """, arguments: [id])
+        for count in counts { states[count["state"]] = count["n"] }
+        return RunSummary(
+            id: id, name: row["name"], started: Date(timeIntervalSince1970: row["created_at"]),
+            properties: properties(row["properties"]), states: states)
+    }
+
+    /// An artifact by id, or by a prefix of its fingerprint's digest (`sha256:` optional).
+    public func findArtifact(_ reference: String) throws -> StoredArtifact? {
+        try database.read { db in
+            let row: Row?
+            if let id = Int64(reference) {
+                row = try Row.fetchOne(db, sql: "SELECT * FROM artifacts WHERE id = ?", arguments: [id])
+            } else {
+                let digest = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
+                row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM artifacts WHERE fingerprint LIKE ? ORDER BY id DESC LIMIT 1",
+                    arguments: ["sha256:" + digest + "%"])
+            }
+            return row.map(Self.artifact)
+        }
+    }
+
+    /// The executions that made the artifact (its OUTPUT events), oldest first; the first
+    /// ran, the rest reused its outputs.
+    public func producers(of artifact: Int64) throws -> [StoredExecution] {
+        try executions(linkedTo: artifact, event: "OUTPUT")
+    }
+
+    /// The executions that read the artifact (its INPUT events), oldest first.
+    public func consumers(of artifact: Int64) throws -> [StoredExecution] {
+        try executions(linkedTo: artifact, event: "INPUT")
+    }
+
+    private func executions(linkedTo artifact: Int64, event: String) throws -> [StoredExecution] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT executions.* FROM executions JOIN events ON events.execution_id = executions.id
+                    WHERE events.artifact_id = ? AND events.type = ? ORDER BY executions.id
+                    """, arguments: [artifact, event]
+            ).map(Self.execution)
+        }
+    }
+
+    /// The latest execution of `component` in any state.
+    public func lastExecution(component: String) throws -> StoredExecution? {
+        try database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM executions WHERE component = ? ORDER BY id DESC LIMIT 1",
+                arguments: [component]
+            ).map(Self.execution)
+        }
+    }
+
+    /// One execution by id.
+    public func execution(_ id: Int64) throws -> StoredExecution? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]).map(Self.execution)
+        }
+    }
+
     // MARK: - Helpers
 
     static let host = ProcessInfo.processInfo.hostName
@@ -383,13 +484,14 @@ public final class MetadataStore: @unchecked Sendable {
                 """,
             arguments: [execution, type])
         var result: [String: (StoredArtifact, String)] = [:]
-        for row in rows {
-            let artifact = StoredArtifact(
-                id: row["id"], type: row["type"], uri: row["uri"], fingerprint: row["fingerprint"],
-                properties: properties(row["properties"]))
-            result[row["event_name"]] = (artifact, row["state"])
-        }
+        for row in rows { result[row["event_name"]] = (artifact(row), row["state"]) }
         return result
+    }
+
+    private static func artifact(_ row: Row) -> StoredArtifact {
+        StoredArtifact(
+            id: row["id"], type: row["type"], uri: row["uri"], fingerprint: row["fingerprint"],
+            properties: properties(row["properties"]))
     }
 
     private static func execution(_ row: Row) throws -> StoredExecution {

@@ -56,27 +56,11 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let repository = try context.repository()
-            guard let workdir = repository.workingDirectory else {
-                throw FileError(
-                    .missing, path: repository.gitDirectory, detail: "is a bare repository, with no work tree")
-            }
-            let root = URL(fileURLWithPath: workdir)
-            let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
-            let snapshot = try RepositorySnapshot(repository: repository)
-            let components = try config.dataComponents(root: root, strict: strict)
-            let folder = root.appendingPathComponent(".mlops", isDirectory: true)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let store = try MetadataStore(path: folder.appendingPathComponent(MetadataStore.fileName).path)
+            let session = try PipelineSession.open(context)
+            let (config, snapshot, store) = (session.config, session.snapshot, session.store)
             defer { try? store.close() }
-
-            let runner = PipelineRunner(
-                root: root, store: store, components: components, commit: snapshot.commit,
-                fingerprint: { try snapshot.fingerprint($0) },
-                makeProgress: { component, total in
-                    let bar = ProgressBar(console: console, label: component.rawValue, total: total)
-                    return { bar.advance(by: $0) }
-                })
+            let runner = try session.runner(strict: strict, console: console)
+            let components = runner.components
             var options = PipelineRunner.Options()
             options.noCache = noCache
             options.force = Set(force.compactMap(Component.init(rawValue:)))
