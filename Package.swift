@@ -82,6 +82,8 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "GatesTests", dependencies: ["Gates"]),
         .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
-        .testTarget(name: "MLOpsCLITests", dependencies: ["mlops", "GitKit", "MLOpsTestSupport"]),
+        .testTarget(name: "MLOpsCLITests", dependencies: [
+                "mlops", "GitKit", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ]
 )

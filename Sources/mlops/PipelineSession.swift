@@ -28,7 +28,9 @@ struct PipelineSession {
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let snapshot = try RepositorySnapshot(repository: repository)
-        let store = try MetadataStore(path: storePath)
+        // MLOPS_BUSY_TIMEOUT: seconds to wait for another process's lock on the store (default 5).
+        let timeout = ProcessInfo.processInfo.environment["MLOPS_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
+        let store = try MetadataStore(path: storePath, busyTimeout: timeout)
         return PipelineSession(root: root, config: config, snapshot: snapshot, store: store)
     }
 

@@ -1,6 +1,8 @@
 import Foundation
+import GRDB
 import GitKit
 import MLOpsTestSupport
+import SQLiteKit
 import Testing
 
 /// `mlops train` end to end on the taxi template, in a repository built with libgit2.
@@ -68,6 +70,49 @@ import Testing
         let bad = try MLOpsProcess.run(["train", "--force", "Trainr"], in: dir)
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("did you mean 'Trainer'?"))
+    }
+
+    @Test func aDamagedStoreIsExit74AndLeftAlone() throws {
+        let repo = try project()
+        let dir = repo.directory.url
+        let store = dir.appendingPathComponent(".mlops/store.sqlite")
+        try FileManager.default.createDirectory(
+            at: store.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let garbage = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) })
+        try garbage.write(to: store)
+        let result = try MLOpsProcess.run(["train"], in: dir)
+        #expect(result.status == 74)
+        #expect(result.stderr.contains("store.sqlite"))
+        #expect(result.stderr.contains("move it aside to start a fresh store"))
+        #expect(try Data(contentsOf: store) == garbage)
+    }
+
+    @Test func aStoreLockedLongerThanTheTimeoutIsExit75() throws {
+        let repo = try project()
+        let dir = repo.directory.url
+        let first = try MLOpsProcess.run(["train"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        // Another connection holds the store's write lock for two seconds.
+        let database = try SQLiteDatabase(path: dir.appendingPathComponent(".mlops/store.sqlite").path)
+        let locked = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            try? database.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN EXCLUSIVE")
+                locked.signal()
+                Thread.sleep(forTimeInterval: 2)
+                try db.execute(sql: "COMMIT")
+            }
+            released.signal()
+        }.start()
+        locked.wait()
+        let result = try MLOpsProcess.run(["train"], in: dir, environment: ["MLOPS_BUSY_TIMEOUT": "0.3"])
+        released.wait()
+        try database.close()
+        #expect(result.status == 75, "\(result.stderr)")
+        #expect(result.stderr.contains("retry when it finishes"))
+        let after = try MLOpsProcess.run(["train"], in: dir)
+        #expect(after.status == 0, "\(after.stderr)")
     }
 
     @Test func twoRunsAtOnceShareTheStoreSafely() throws {

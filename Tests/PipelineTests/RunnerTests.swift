@@ -22,10 +22,13 @@ struct FakeComponent: PipelineComponent {
     var outputs = ["out": "Fake"]
     var paths: [String] = []
     var runsAfter: [Component] = []
+    /// Called as the executor starts (to interrupt the run from inside, say).
+    var onExecute: @Sendable () -> Void = {}
 
     func readPaths(root: URL) throws -> [String] { paths }
 
     func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        onExecute()
         if parameters.fail { throw FileError(.io, path: "fake", detail: "\(id.rawValue) was told to fail") }
         var text = parameters.value
         for name in inputs.keys.sorted() {
@@ -166,6 +169,45 @@ extension RunReport {
         let again = try fixture.run(fixture.chain(verdict: "fail"))
         #expect(again.outcome(.exampleValidator) == .cached && again.stoppedBy == "ExampleValidator")
         #expect(again.outcome(.transform) == .skipped)
+    }
+
+    @Test func anInterruptedRunFinishesWhatRunsAndStartsNothingMore() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        final class Holder: @unchecked Sendable { var runner: PipelineRunner? }
+        let holder = Holder()
+        var components = fixture.chain()
+        var source = try #require(components[0] as? FakeComponent)
+        source.onExecute = { holder.runner?.cancel() }  // as SIGINT would, mid-ExampleGen
+        components[0] = source
+        let runner = fixture.runner(components)
+        holder.runner = runner
+        #expect(throws: CancellationError.self) {
+            try runner.run(pipeline: "test", properties: [:], options: .init())
+        }
+        let executions = try fixture.store.allExecutions()
+        #expect(executions.map(\.component) == ["ExampleGen"])
+        #expect(executions.map(\.state) == [.complete])
+        #expect(try fixture.store.runs().first?.properties["status"] == "interrupted")
+        // The next run picks up where it stopped.
+        let next = try fixture.run(fixture.chain())
+        #expect(next.stages.map(\.outcome) == [.cached, .ran, .ran, .ran])
+    }
+
+    @Test func aPublishThatFailsLeavesNothingHalfPublished() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        // StatisticsGen's artifact folder cannot be made: a file is in the way (as a full or
+        // read-only disk would refuse it).
+        _ = try fixture.dir.write(".mlops/artifacts/StatisticsGen", "in the way")
+        #expect(throws: (any Error).self) { try fixture.run(fixture.chain()) }
+        let executions = try fixture.store.allExecutions()
+        #expect(executions.map(\.state) == [.complete, .failed])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.appending(".mlops/tmp").path).isEmpty)
+        #expect(try fixture.dir.read(".mlops/artifacts/StatisticsGen") == "in the way")
+        try FileManager.default.removeItem(at: fixture.dir.appending(".mlops/artifacts/StatisticsGen"))
+        let next = try fixture.run(fixture.chain())
+        #expect(next.stages.map(\.outcome) == [.cached, .ran, .ran, .ran])
     }
 
     @Test func anInvalidGraphIsRefused() throws {

@@ -57,6 +57,23 @@ public final class PipelineRunner: @unchecked Sendable {
     let commit: String?
     let fingerprint: @Sendable (String) throws -> String?
     let makeProgress: @Sendable (Component, Int) -> (@Sendable (Int) -> Void)
+    private let cancellation = NSLock()
+    private var cancelled = false
+
+    /// Asks a run in progress to stop: components already running finish (and are recorded),
+    /// none starts after them, and ``run(pipeline:properties:options:onStage:)`` throws
+    /// `CancellationError`. Safe from a signal handler's queue.
+    public func cancel() {
+        cancellation.lock()
+        cancelled = true
+        cancellation.unlock()
+    }
+
+    var isCancelled: Bool {
+        cancellation.lock()
+        defer { cancellation.unlock() }
+        return cancelled
+    }
 
     /// - Parameters:
     ///   - root: the repository root; artifacts go under `root/.mlops`.
@@ -133,7 +150,7 @@ public final class PipelineRunner: @unchecked Sendable {
         let lock = NSLock()
         let present = Set(ordered.map(\.id))
         var remaining = ordered
-        while !remaining.isEmpty, failure == nil {
+        while !remaining.isEmpty, failure == nil, !isCancelled {
             // Components whose dependencies have all finished (ran, cached, skipped or failed).
             let wave = remaining.filter { component in
                 component.dependencies(among: present).allSatisfy { reports[$0] != nil }
@@ -168,9 +185,12 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         let elapsed = started.duration(to: .now)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let status = failure != nil ? "failed" : stopped != nil ? "verdict failed" : "complete"
+        let interrupted = isCancelled && !remaining.isEmpty
+        let status =
+            failure != nil ? "failed" : interrupted ? "interrupted" : stopped != nil ? "verdict failed" : "complete"
         try store.updateRun(run, ["status": status, "seconds": String(format: "%.3f", seconds)])
         if let failure { throw failure }
+        if interrupted { throw CancellationError() }
         return RunReport(
             run: run, stages: ordered.compactMap { reports[$0.id] }, seconds: seconds, stoppedBy: stopped?.rawValue)
     }
@@ -286,7 +306,8 @@ public final class PipelineRunner: @unchecked Sendable {
         for component in try validate() {
             var inputs: [String: String] = [:]
             for (name, binding) in component.inputs {
-                inputs[name] = outputs[binding.component]?[binding.output] ?? "(remade by \(binding.component.rawValue))"
+                inputs[name] =
+                    outputs[binding.component]?[binding.output] ?? "(remade by \(binding.component.rawValue))"
             }
             let decision = try decide(component, inputs: inputs, options: options)
             outputs[component.id] = decision.hit?.outputs.mapValues(\.fingerprint) ?? [:]

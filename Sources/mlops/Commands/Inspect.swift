@@ -84,7 +84,8 @@ extension MLOps {
                 let same = now == then
                 let mark = same ? console.style("=", .dim) : console.style("≠", .yellow, bold: true)
                 let detail = same ? Self.clip(now) : "\(Self.clip(then)) → \(Self.clip(now))"
-                console.line("    \(mark) " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + detail)
+                console.line(
+                    "    \(mark) " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + detail)
             }
         }
 
@@ -146,7 +147,8 @@ extension MLOps {
 
         struct Diff: MLOpsCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Compare two runs: commits, parameters, data fingerprints and inputs, component by component.")
+                abstract: "Compare two runs: commits, parameters, data fingerprints and inputs, component by component."
+            )
             static let jsonSchema = "mlops.runs-diff/v1"
 
             @OptionGroup var global: GlobalOptions
@@ -171,7 +173,9 @@ extension MLOps {
                 var summaries: [MetadataStore.RunSummary] = []
                 for id in [first, second] {
                     guard let run = try store.run(id) else {
-                        throw FileError(.missing, path: "run \(id)", detail: "no such run in the store", hint: "`mlops runs` lists them")
+                        throw FileError(
+                            .missing, path: "run \(id)", detail: "no such run in the store",
+                            hint: "`mlops runs` lists them")
                     }
                     summaries.append(run)
                 }
@@ -211,8 +215,10 @@ extension MLOps {
 extension MLOps {
     struct Lineage: MLOpsCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Where an artifact came from (down to data fingerprints and the commit), or with --down what was made from it.",
-            discussion: "ARTIFACT is an artifact id or a prefix of its sha256 fingerprint (as `mlops train --json` prints).")
+            abstract:
+                "Where an artifact came from (down to data fingerprints and the commit), or with --down what was made from it.",
+            discussion:
+                "ARTIFACT is an artifact id or a prefix of its sha256 fingerprint (as `mlops train --json` prints).")
         static let jsonSchema = "mlops.lineage/v1"
 
         @OptionGroup var global: GlobalOptions
@@ -237,7 +243,8 @@ extension MLOps {
             let store = session.store
             guard let start = try store.findArtifact(artifact) else {
                 throw FileError(
-                    .missing, path: "artifact \(artifact)", detail: "no artifact with that id or fingerprint in the store",
+                    .missing, path: "artifact \(artifact)",
+                    detail: "no artifact with that id or fingerprint in the store",
                     hint: "`mlops train --json` lists each output's fingerprint")
             }
             var seen = Set<Int64>()
@@ -251,7 +258,8 @@ extension MLOps {
                         children.append(try upstream(input))
                     }
                 }
-                return Node(artifact: artifact, execution: maker, paths: maker?.manifest?.paths ?? [:], children: children)
+                return Node(
+                    artifact: artifact, execution: maker, paths: maker?.manifest?.paths ?? [:], children: children)
             }
             func downstream(_ artifact: StoredArtifact) throws -> Node {
                 seen.insert(artifact.id)
@@ -274,10 +282,12 @@ extension MLOps {
             }
             func print(_ node: Node, indent: String) {
                 let artifact = node.artifact
-                var line = indent + console.style("\(artifact.type) \(artifact.id)", .cyan, bold: true)
+                var line =
+                    indent + console.style("\(artifact.type) \(artifact.id)", .cyan, bold: true)
                     + "  \(artifact.fingerprint.prefix(19))  .mlops/\(artifact.uri)"
                 if let execution = node.execution {
-                    line += "\n" + indent + "  made by \(execution.component) (execution \(execution.id)"
+                    line +=
+                        "\n" + indent + "  made by \(execution.component) (execution \(execution.id)"
                         + (execution.gitCommit.map { ", commit \($0.prefix(8))" } ?? "") + ")"
                 }
                 console.line(line)
@@ -304,7 +314,8 @@ extension MLOps {
 
         struct Show: MLOpsCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Print the DAG: each component, what it reads and what it waits for; --mermaid for a diagram.")
+                abstract: "Print the DAG: each component, what it reads and what it waits for; --mermaid for a diagram."
+            )
             static let jsonSchema = "mlops.pipeline/v1"
 
             @OptionGroup var global: GlobalOptions
@@ -335,7 +346,9 @@ extension MLOps {
                         implemented: implemented.contains(component))
                 }
                 // Transform waits for ExampleValidator's verdict.
-                if let index = entries.firstIndex(where: { $0.component == "Transform" }), present.contains(.exampleValidator) {
+                if let index = entries.firstIndex(where: { $0.component == "Transform" }),
+                    present.contains(.exampleValidator)
+                {
                     entries[index] = Entry(
                         component: "Transform", upstream: entries[index].upstream + ["ExampleValidator"],
                         implemented: entries[index].implemented)

@@ -61,6 +61,22 @@ extension MLOps {
             defer { try? store.close() }
             let runner = try session.runner(strict: strict, console: console)
             let components = runner.components
+            // SIGINT or SIGTERM: finish what is running, start nothing more, exit 130. A second
+            // signal stops at once (the next run marks what was left ABANDONED and cleans it up).
+            let signals = [SIGINT, SIGTERM].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    console.warning(
+                        "interrupted: finishing the components that are running, then stopping (again to stop at once)")
+                    runner.cancel()
+                    signal(SIGINT, SIG_DFL)
+                    signal(SIGTERM, SIG_DFL)
+                }
+                source.resume()
+                return source
+            }
+            defer { signals.forEach { $0.cancel() } }
             var options = PipelineRunner.Options()
             options.noCache = noCache
             options.force = Set(force.compactMap(Component.init(rawValue:)))
