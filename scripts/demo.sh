@@ -2,7 +2,8 @@
 # The demo on the bundled taxi example: sets up and builds mlops, then in a scratch
 # directory creates a project with `mlops init`, validates it with `mlops config check`,
 # commits it, shows what `mlops changes` says a threshold change and a data change affect, and
-# runs the data components: ExampleGen, StatisticsGen per split and ExampleValidator.
+# runs the data components: ExampleGen, StatisticsGen per split and ExampleValidator, then
+# `mlops train` three times (first run, fully cached, one changed CSV line) and `mlops explain`.
 # Later stages (test, train, gate, release, promote, serve) join as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,5 +59,22 @@ status=0
 "$mlops" data validate data/data.csv --schema schema/schema.pbtxt || status=$?
 echo "(exit status $status: 1 means anomalies of ERROR severity; TFX's curated schema lists fewer taxi companies than this sample has, and expects every pickup location)"
 [ "$status" -eq 1 ]
+
+gitc checkout -q -- data/data.csv
+
+step "mlops train  # the data components, recorded in the metadata store"
+"$mlops" train
+
+step "mlops train  # again: nothing changed, everything is reused"
+"$mlops" train
+
+step "mlops train  # after one changed CSV line: only what depends on the data runs"
+sed -i '2s/Credit Card/Cash/' data/data.csv
+"$mlops" train
+gitc checkout -q -- data/data.csv
+
+step "mlops explain StatisticsGen && mlops runs"
+"$mlops" explain StatisticsGen
+"$mlops" runs
 
 printf '\nThe demo project is in %s\n' "$scratch/taxi"
