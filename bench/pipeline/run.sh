@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Benchmark for the pipeline runner (issue: runner, store, caching). Not a test: run by hand.
+#
+#   bash bench/pipeline/run.sh        # RUNS=15
+#
+# The 1M-row taxi CSV (128 MB) committed in a git repository, twice over:
+# - mlops: the taxi template's mlops.yaml with `schema: infer` (four components run: ExampleGen,
+#   StatisticsGen, SchemaGen, ExampleValidator);
+# - DVC: a two-stage dvc.yaml doing less (split the CSV 2:1 with pandas, then describe() each
+#   split), the stages DVC users write for the same job.
+# Measured in the same run, medians (hyperfine):
+# 1. nothing changed: `mlops train` vs `dvc repro`;
+# 2. cold: the first run after removing every cached result;
+# 3. one CSV line changed (then changed back, alternating, so each run sees a change).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+peers="${PEERS_DIR:-/tmp/mlops-peers}"
+work="${BENCH_DIR:-/tmp/mlops-bench-pipeline}"
+runs="${RUNS:-15}"
+mkdir -p "$work"
+[ -x "$peers/venv-mlops/bin/dvc" ] || PEERS_DIR="$peers" bash "$root/../shared/bench/setup_peers.sh" --no-tfdv
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+csv="$peers/taxi_1m.csv"
+[ -f "$csv" ] || python3 "$root/../shared/bench/make_big_taxi.py" --rows 1000000 --out "$csv"
+(cd "$root" && swift build -c release --product mlops --static-swift-stdlib --scratch-path .build-static >/dev/null)
+mlops="$root/.build-static/release/mlops"
+dvc="env -u PYTHONDONTWRITEBYTECODE $peers/venv-mlops/bin/dvc"
+py="$peers/venv-mlops/bin/python"
+gitc() { git -c user.name=bench -c user.email=bench@mlops.invalid -c init.defaultBranch=main "$@"; }
+
+# --- the mlops repository ----------------------------------------------------------------
+m="$work/mlops-repo"
+if [ ! -d "$m/.git" ]; then
+  rm -rf "$m"
+  "$mlops" init "$m" >/dev/null
+  cp "$csv" "$m/data/data.csv"
+  sed -i 's|^schema: schema/schema.pbtxt|schema: infer|' "$m/mlops.yaml"
+  (cd "$m" && gitc add -A && gitc commit -qm "taxi 1M")
+fi
+
+# --- the DVC repository ------------------------------------------------------------------
+d="$work/dvc-repo"
+if [ ! -d "$d/.git" ]; then
+  rm -rf "$d"; mkdir -p "$d/data"
+  cp "$csv" "$d/data/data.csv"
+  cat > "$d/split.py" <<'PY'
+import os, sys, zlib
+import pandas as pd
+frame = pd.read_csv(sys.argv[1])
+bucket = pd.util.hash_pandas_object(frame, index=False) % 3
+os.makedirs(sys.argv[2], exist_ok=True)
+frame[bucket < 2].to_parquet(os.path.join(sys.argv[2], "train.parquet"))
+frame[bucket == 2].to_parquet(os.path.join(sys.argv[2], "eval.parquet"))
+PY
+  cat > "$d/stats.py" <<'PY'
+import json, os, sys
+import pandas as pd
+out = {}
+for split in ("train", "eval"):
+    out[split] = json.loads(pd.read_parquet(os.path.join(sys.argv[1], split + ".parquet")).describe().to_json())
+json.dump(out, open(sys.argv[2], "w"))
+PY
+  cat > "$d/dvc.yaml" <<YAML
+stages:
+  examplegen:
+    cmd: $py split.py data/data.csv examples
+    deps: [data/data.csv, split.py]
+    outs: [examples]
+  statisticsgen:
+    cmd: $py stats.py examples statistics.json
+    deps: [examples, stats.py]
+    outs: [statistics.json]
+YAML
+  (cd "$d" && gitc init -q && $dvc init -q && printf '/examples\n/statistics.json\n' > .gitignore \
+    && gitc add -A && gitc commit -qm "taxi 1M" && $dvc repro -q && gitc add -A && gitc commit -qm lock)
+fi
+"$mlops" train --repo "$m" >/dev/null 2>&1 || true
+(cd "$d" && $dvc repro -q)
+
+echo "== 1. nothing changed ($runs runs)"
+hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/unchanged.json" \
+  -n "mlops train" "$mlops train --repo $m" \
+  -n "dvc repro" "sh -c 'cd $d && $dvc repro -q'"
+
+echo "== 2. cold: every cached result removed first (5 runs)"
+hyperfine -N --runs 5 --export-json "$work/cold.json" \
+  --prepare "rm -rf $m/.mlops" -n "mlops train (cold)" "$mlops train --repo $m" \
+  --prepare "sh -c 'cd $d && rm -rf examples statistics.json .dvc/cache .dvc/tmp'" \
+  -n "dvc repro (cold)" "sh -c 'cd $d && $dvc repro -q'"
+
+echo "== 3. one CSV line changed (5 runs)"
+# Toggles the payment type on line 2 between two values, so every run sees a changed line.
+cat > "$work/flip.sh" <<'SH'
+f="$1/data/data.csv"
+if sed -n 2p "$f" | grep -q ',Credit Card,'; then sed -i '2s/,Credit Card,/,Cash,/' "$f"
+else sed -i '2s/,Cash,/,Credit Card,/' "$f"; fi
+SH
+hyperfine -N --runs 5 --export-json "$work/oneline.json" \
+  --prepare "sh $work/flip.sh $m" -n "mlops train (one line changed)" "$mlops train --repo $m" \
+  --prepare "sh $work/flip.sh $d" -n "dvc repro (one line changed)" "sh -c 'cd $d && $dvc repro -q'"
+
+python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+for name, (ours, theirs) in {
+    "unchanged.json": ("mlops train", "dvc repro"),
+    "cold.json": ("mlops train (cold)", "dvc repro (cold)"),
+    "oneline.json": ("mlops train (one line changed)", "dvc repro (one line changed)"),
+}.items():
+    m = {r["command"]: r["median"] for r in json.load(open(os.path.join(work, name)))["results"]}
+    print(f"| {ours} | {m[ours]:.3f} s | {m[theirs]:.3f} s | {m[theirs] / m[ours]:.1f}x |")
+PY
