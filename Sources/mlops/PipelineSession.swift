@@ -6,6 +6,7 @@ import Pipeline
 /// What the pipeline commands (train, explain, runs, lineage) open: the repository, its
 /// mlops.yaml, the components it configures, and the metadata store in `.mlops`.
 struct PipelineSession {
+    let repository: Repository
     let root: URL
     let config: MLOpsConfig
     let snapshot: RepositorySnapshot
@@ -31,7 +32,7 @@ struct PipelineSession {
         // MLOPS_BUSY_TIMEOUT: seconds to wait for another process's lock on the store (default 5).
         let timeout = ProcessInfo.processInfo.environment["MLOPS_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
         let store = try MetadataStore(path: storePath, busyTimeout: timeout)
-        return PipelineSession(root: root, config: config, snapshot: snapshot, store: store)
+        return PipelineSession(repository: repository, root: root, config: config, snapshot: snapshot, store: store)
     }
 
     func runner(strict: Bool = false, console: Console? = nil) throws -> PipelineRunner {

@@ -72,6 +72,24 @@ import Testing
         #expect(bad.stderr.contains("did you mean 'Trainer'?"))
     }
 
+    @Test func withABaseItSaysWhatChangedAndOnGitHubItFoldsWarnings() throws {
+        let repo = try project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        try yaml.replacingOccurrences(of: "lower_bound: 0.75", with: "lower_bound: 0.8")
+            .write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        let result = try MLOpsProcess.run(
+            ["train", "--base", "main"], in: dir, environment: ["GITHUB_ACTIONS": "true"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("changes     1 path since merge-base"))
+        #expect(result.stdout.contains("affects     Evaluator"))
+        #expect(result.stdout.contains("::group::ExampleValidator: 5 warning(s)\nwarning: train: company"))
+        #expect(result.stdout.contains("::endgroup::"))
+        let plain = try MLOpsProcess.run(["train"], in: dir)
+        #expect(!plain.stdout.contains("::group::"))
+        #expect(plain.stderr.contains("warning: train: company"))
+    }
+
     @Test func aDamagedStoreIsExit74AndLeftAlone() throws {
         let repo = try project()
         let dir = repo.directory.url

@@ -33,6 +33,12 @@ extension MLOps {
         @Flag(help: "Treat gate-policy warnings as failures.")
         var strict = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Also say what changed since this base and which components it affects (as `mlops changes`).",
+                valueName: "ref"))
+        var base: String?
+
         func validate() throws {
             for name in force where Component(rawValue: name) == nil {
                 let hint =
@@ -49,8 +55,9 @@ extension MLOps {
             let dirty: Bool
             let report: RunReport
             let notImplemented: [String]
+            let affected: [String]?
             enum CodingKeys: String, CodingKey {
-                case pipeline, commit, dirty, report, notImplemented = "not_implemented"
+                case pipeline, commit, dirty, report, notImplemented = "not_implemented", affected
             }
         }
 
@@ -87,6 +94,20 @@ extension MLOps {
                         + (snapshot.branch.map { " (\($0))" } ?? " (detached)") + (snapshot.dirty ? ", dirty tree" : "")
                 )
             }
+            var affected: [String]?
+            if let base {
+                let changes = try ChangeDetector(repository: session.repository, config: config)
+                    .detect(base: base, environment: ProcessInfo.processInfo.environment)
+                affected = changes.affected.map(\.component.rawValue)
+                if console.mode != .json {
+                    let since = changes.base.fallback.map { "no usable base (\($0))" } ?? changes.base.explanation
+                    console.line(
+                        "changes     \(changes.paths.count) path\(changes.paths.count == 1 ? "" : "s") since \(since)")
+                    console.line(
+                        "affects     "
+                            + (changes.affected.isEmpty ? "nothing" : affected?.joined(separator: ", ") ?? ""))
+                }
+            }
             let width = Component.allCases.map(\.rawValue.count).max() ?? 16
             let report = try runner.run(
                 pipeline: config.pipeline.name,
@@ -108,7 +129,7 @@ extension MLOps {
                         schema: Self.jsonSchema, ok: !report.verdictFailed,
                         result: Output(
                             pipeline: config.pipeline.name, commit: snapshot.commit, dirty: snapshot.dirty,
-                            report: report, notImplemented: pending)))
+                            report: report, notImplemented: pending, affected: affected)))
             } else {
                 let ran = report.stages.filter { $0.outcome == .ran }.count
                 let cached = report.stages.filter { $0.outcome == .cached }.count
@@ -121,10 +142,19 @@ extension MLOps {
                     "run \(report.run): \(report.stages.count) components, \(ran) ran, \(cached) cached in \(String(format: "%.2f", report.seconds)) s"
                 )
             }
+            // On GitHub Actions the warnings fold into one group per component.
+            let folding = ProcessInfo.processInfo.environment["GITHUB_ACTIONS"] == "true" && console.mode != .json
             for stage in report.stages {
-                for finding in stage.findings where finding.hasPrefix("warn ") {
-                    console.warning(String(finding.dropFirst(5)))
+                let warnings = stage.findings.filter { $0.hasPrefix("warn ") }
+                guard !warnings.isEmpty else { continue }
+                guard folding else {
+                    for finding in warnings { console.warning(String(finding.dropFirst(5))) }
+                    continue
                 }
+                // Workflow commands are read from stdout, so the folded lines go there too.
+                console.line("::group::\(stage.component): \(warnings.count) warning(s)")
+                for finding in warnings { console.line("warning: " + finding.dropFirst(5)) }
+                console.line("::endgroup::")
             }
             if let stopper = report.stoppedBy {
                 let findings = report.stages.first { $0.component == stopper }?.findings ?? []
