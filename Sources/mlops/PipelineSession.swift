@@ -28,10 +28,10 @@ struct PipelineSession {
                 .missing, path: storePath, detail: "no metadata store yet", hint: "run `mlops train` first")
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let snapshot = try RepositorySnapshot(repository: repository)
         // MLOPS_BUSY_TIMEOUT: seconds to wait for another process's lock on the store (default 5).
         let timeout = ProcessInfo.processInfo.environment["MLOPS_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
         let store = try MetadataStore(path: storePath, busyTimeout: timeout)
+        let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
         return PipelineSession(repository: repository, root: root, config: config, snapshot: snapshot, store: store)
     }
 

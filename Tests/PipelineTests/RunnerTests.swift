@@ -261,7 +261,7 @@ extension RunReport {
         try MetadataStore(path: path).close()
         let database = try SQLiteDatabase(path: path)
         let applied = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["v1-metadata"])
+        #expect(applied == ["v1-metadata", "v2-file-hashes"])
         try database.write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')")
         }
@@ -278,7 +278,7 @@ extension RunReport {
         let after = try SQLiteDatabase(path: path)
         #expect(
             try after.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
-                == ["v1-metadata", "v9-from-the-future"])
+                == ["v1-metadata", "v2-file-hashes", "v9-from-the-future"])
         try after.close()
     }
 
@@ -306,5 +306,57 @@ extension RunReport {
         try? FileManager.default.removeItem(atPath: path + "-wal")
         try? FileManager.default.removeItem(atPath: path + "-shm")
         #expect(throws: StoreError.self) { try MetadataStore(path: path) }
+    }
+}
+
+@Suite struct ContentHashCacheTests {
+    /// Counts lookups and hits over the store's cache.
+    final class Counting: ContentHashCache, @unchecked Sendable {
+        let inner: StoreHashCache
+        var hits = 0
+        var records = 0
+        init(_ inner: StoreHashCache) { self.inner = inner }
+        func digest(for path: String, stamp: FileStamp) -> String? {
+            let found = inner.digest(for: path, stamp: stamp)
+            if found != nil { hits += 1 }
+            return found
+        }
+        func record(path: String, stamp: FileStamp, digest: String) {
+            records += 1
+            inner.record(path: path, stamp: stamp, digest: digest)
+        }
+    }
+
+    @Test func aModifiedFileIsHashedOnceUntilItChangesAgain() throws {
+        let repo = try TestRepository()
+        try repo.write("data.csv", "a,b\n1,2\n")
+        _ = try repo.commitAll("data")
+        let file = repo.directory.appending("data.csv")
+        try "a,b\n1,3\n".write(to: file, atomically: false, encoding: .utf8)
+        // Old enough not to be "racily clean".
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: file.path)
+        let store = try MetadataStore(path: repo.directory.appending("store.sqlite").path)
+        defer { try? store.close() }
+        let cache = Counting(StoreHashCache(store: store))
+        func fingerprint() throws -> String? {
+            try RepositorySnapshot(repository: repo.repository, cache: cache).fingerprint("data.csv")
+        }
+        let first = try fingerprint()
+        #expect(first?.hasPrefix("sha256:") == true)
+        #expect(cache.records == 1 && cache.hits == 0)
+        #expect(try fingerprint() == first)
+        #expect(cache.hits == 1 && cache.records == 1)
+        // Same size, new content: the stamp differs, so it is hashed again.
+        try "a,b\n1,4\n".write(to: file, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -30)], ofItemAtPath: file.path)
+        let third = try fingerprint()
+        #expect(third != first)
+        #expect(cache.records == 2 && cache.hits == 1)
+        // Written just now: hashed, and not remembered (it could change again within the tick).
+        try "a,b\n1,5\n".write(to: file, atomically: false, encoding: .utf8)
+        _ = try fingerprint()
+        #expect(cache.records == 2)
     }
 }

@@ -72,6 +72,8 @@ public final class Fingerprinter {
     /// Whether any .gitattributes in the index routes files through Git LFS; only then is
     /// the (per-path, stat-heavy) attribute lookup done.
     private let usesLFS: Bool
+    /// Hashes of modified and untracked files from earlier runs, when one is kept.
+    public var cache: (any ContentHashCache)?
 
     /// - Parameter unstaged: the index-to-work-tree changes, untracked files included
     ///   (``Repository/unstagedChanges(includeUntracked:)``), so status is read only once.
@@ -201,6 +203,10 @@ public final class Fingerprinter {
             let target = buffer.prefix(length).map { UInt8(bitPattern: $0) }
             return Fingerprint(value: "sha256:" + hex(SHA256.hash(data: target)))
         }
+        let key = FileStamp(info)
+        if let cache, let key, let digest = cache.digest(for: path, stamp: key) {
+            return Fingerprint(value: "sha256:" + digest)
+        }
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {
             throw FileError(
@@ -215,8 +221,46 @@ public final class Fingerprinter {
         } catch {
             throw FileError(.io, path: path, detail: "read failed while fingerprinting: \(error.localizedDescription)")
         }
-        return Fingerprint(value: "sha256:" + hex(hasher.finalize()))
+        let digest = hex(hasher.finalize())
+        // A file changed within the last two seconds could change again within the same
+        // timestamp tick ("racily clean", as git calls it): not remembered.
+        if let cache, let key, Double(key.modifiedNanoseconds) / 1e9 < Date().timeIntervalSince1970 - 2 {
+            cache.record(path: path, stamp: key, digest: digest)
+        }
+        return Fingerprint(value: "sha256:" + digest)
     }
+}
+
+/// What identifies a file's content without reading it: size, inode, and modification and
+/// status-change times in nanoseconds. Any write changes at least one of them.
+public struct FileStamp: Sendable, Hashable {
+    public let size: Int64
+    public let inode: UInt64
+    public let modifiedNanoseconds: Int64
+    public let changedNanoseconds: Int64
+
+    public init(size: Int64, inode: UInt64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
+        self.size = size
+        self.inode = inode
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedNanoseconds = changedNanoseconds
+    }
+
+    init?(_ info: stat) {
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        size = Int64(info.st_size)
+        inode = UInt64(info.st_ino)
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    }
+}
+
+/// Remembers the SHA-256 of files that had to be hashed (modified or untracked), keyed by
+/// their ``FileStamp``, so an unchanged file is not read again (DVC keeps such a state
+/// database too).
+public protocol ContentHashCache: AnyObject, Sendable {
+    func digest(for path: String, stamp: FileStamp) -> String?
+    func record(path: String, stamp: FileStamp, digest: String)
 }
 
 func hex(_ digest: some Sequence<UInt8>) -> String {

@@ -12,13 +12,15 @@ public final class RepositorySnapshot: @unchecked Sendable {
     private let fingerprinter: Fingerprinter
     private let lock = NSLock()
 
-    public init(repository: Repository) throws {
+    /// - Parameter cache: remembers hashes of modified and untracked files between runs.
+    public init(repository: Repository, cache: (any ContentHashCache)? = nil) throws {
         let head = try repository.head()
         commit = head.commit?.description
         branch = head.branchName
         let unstaged = try repository.unstagedChanges(includeUntracked: true)
         dirty = try !unstaged.isEmpty || !repository.stagedChanges(from: head.commit).isEmpty
         fingerprinter = try Fingerprinter(repository: repository, unstaged: unstaged)
+        fingerprinter.cache = cache
     }
 
     /// `git:<blob id>`, `lfs:<oid>` or `sha256:<digest>` of a repository path; nil when absent.

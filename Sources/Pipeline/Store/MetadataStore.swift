@@ -110,6 +110,15 @@ public final class MetadataStore: @unchecked Sendable {
                         PRIMARY KEY (context_id, artifact_id));
                     """)
         }
+        migrator.registerMigration("v2-file-hashes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE file_hashes (
+                        path TEXT PRIMARY KEY, size INTEGER NOT NULL, inode INTEGER NOT NULL,
+                        mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL,
+                        recorded_at REAL NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -449,6 +458,38 @@ public final class MetadataStore: @unchecked Sendable {
         }
     }
 
+    // MARK: - Content hashes of modified files
+
+    /// The remembered SHA-256 of `path` when its stamp is unchanged.
+    public func fileDigest(for path: String, stamp: FileStamp) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT digest FROM file_hashes
+                    WHERE path = ? AND size = ? AND inode = ? AND mtime_ns = ? AND ctime_ns = ?
+                    """,
+                arguments: [
+                    path, stamp.size, Int64(bitPattern: stamp.inode), stamp.modifiedNanoseconds,
+                    stamp.changedNanoseconds,
+                ])
+        }
+    }
+
+    public func recordFileDigest(path: String, stamp: FileStamp, digest: String) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO file_hashes (path, size, inode, mtime_ns, ctime_ns, digest, recorded_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    path, stamp.size, Int64(bitPattern: stamp.inode), stamp.modifiedNanoseconds,
+                    stamp.changedNanoseconds, digest, Date().timeIntervalSince1970,
+                ])
+        }
+    }
+
     // MARK: - Helpers
 
     static let host = ProcessInfo.processInfo.hostName
@@ -515,6 +556,21 @@ public final class MetadataStore: @unchecked Sendable {
     static func properties(_ text: String?) -> [String: String] {
         guard let text else { return [:] }
         return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}
+
+/// The store as a ``ContentHashCache``: a failure to read or write the cache only costs a hash.
+public final class StoreHashCache: ContentHashCache {
+    let store: MetadataStore
+
+    public init(store: MetadataStore) { self.store = store }
+
+    public func digest(for path: String, stamp: FileStamp) -> String? {
+        try? store.fileDigest(for: path, stamp: stamp)
+    }
+
+    public func record(path: String, stamp: FileStamp, digest: String) {
+        try? store.recordFileDigest(path: path, stamp: stamp, digest: digest)
     }
 }
 
