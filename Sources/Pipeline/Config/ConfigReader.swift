@@ -23,11 +23,18 @@ final class ConfigReader {
         self.root = root
     }
 
-    func report(_ node: Node?, _ keyPath: String, _ message: String, hint: String? = nil) {
+    /// - Parameter offset: characters into a one-line scalar's text (a position inside an
+    ///   expression); the column then points at that character.
+    func report(_ node: Node?, _ keyPath: String, _ message: String, hint: String? = nil, offset: Int? = nil) {
         let mark = node?.mark
+        var column = mark?.column
+        if let offset, let start = column, case .scalar(let scalar)? = node, !scalar.string.contains("\n") {
+            let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+            column = start + offset + (quoted ? 1 : 0)
+        }
         diagnostics.append(
             ConfigDiagnostic(
-                location: SourceLocation(file: file, line: mark?.line, column: mark?.column), keyPath: keyPath,
+                location: SourceLocation(file: file, line: mark?.line, column: column), keyPath: keyPath,
                 message: message, hint: hint))
     }
 

@@ -347,6 +347,13 @@ public struct TransformSection: ConfigSection {
             if let expression = ConfigValue.string(pair.value, f.reader, path) {
                 if expression.trimmingCharacters(in: .whitespaces).isEmpty {
                     f.reader.report(pair.value, path, "'\(path)' is an empty expression")
+                } else {
+                    do {
+                        _ = try Expression.parse(expression)
+                    } catch {
+                        f.reader.report(
+                            pair.value, path, "in '\(path)': \(error.message)", offset: error.column - 1)
+                    }
                 }
                 derived.append((pair.name, expression))
             }
