@@ -1,0 +1,449 @@
+import Foundation
+import MLOpsCore
+
+/// A transform fitted on the train split: derived columns, then each feature's steps with the
+/// analyzers' results (means, quantile boundaries, vocabularies) fixed. Saved as
+/// `transform.json` (docs/transform.md) and applied by ``apply(to:)``, the one code path for
+/// training, evaluation, a served row and bulk inference.
+public struct FittedTransform: Sendable, Codable, Equatable {
+    public static let format = "mlops.transform/v1"
+
+    /// A raw column the transform reads.
+    public struct Input: Sendable, Codable, Equatable {
+        public let name: String
+        public let type: FeatureType
+        /// Only in training data (the label and what it is derived from): serving omits it.
+        public let trainingOnly: Bool
+    }
+
+    public struct Derived: Sendable, Codable, Equatable {
+        public let name: String
+        public let expression: String
+        /// `number`, `boolean` (1 or 0) or `text`.
+        public let type: String
+    }
+
+    /// A step with what its analyzer learned.
+    public enum Step: Sendable, Codable, Equatable {
+        case fillNumber(Double)
+        case fillText(String)
+        case zscore(mean: Double, std: Double)
+        case scale(min: Double, max: Double)
+        case log1p
+        case clip(min: Double?, max: Double?)
+        /// Bucket `i` holds values in [boundaries[i-1], boundaries[i]); below the first is 0.
+        case bucketize(boundaries: [Double])
+        /// Index of the value in `values`; an unknown value goes to one of `oovBuckets`
+        /// buckets after them (by FNV-1a of its bytes), or is missing when there are none.
+        case vocabulary(values: [String], oovBuckets: Int)
+        /// One 0/1 column per vocabulary index (the vocabulary step's size).
+        case oneHot(size: Int)
+    }
+
+    public struct Feature: Sendable, Codable, Equatable {
+        /// The column it starts from (raw or derived).
+        public let source: String
+        public let steps: [Step]
+        /// The names of the columns it gives: its name, or `name=value` per one-hot column.
+        public let outputs: [String]
+    }
+
+    public let format: String
+    public let inputs: [Input]
+    public let derived: [Derived]
+    public let features: [Feature]
+    /// The label column (raw or derived), not among the features; nil without a trainer.
+    public let label: String?
+
+    /// The model's feature names, in order.
+    public var featureNames: [String] { features.flatMap(\.outputs) }
+
+    // MARK: - Applying
+
+    /// The features of every row of `table`, row-major (`rows × featureNames.count`), as
+    /// 32-bit floats with NaN for missing, the way XGBoost takes them; and the label as
+    /// doubles when `table` has what it needs. Columns only training has may be absent.
+    public func apply(to table: DataTable) throws(TransformError) -> (features: [Float], label: [Double]?) {
+        for input in inputs where !input.trainingOnly && table.column(input.name) == nil {
+            throw TransformError(.missingInput(input.name, available: table.columns.map(\.name)))
+        }
+        var columns: [String: Expression.Values] = [:]
+        for column in table.columns { columns[column.name] = Self.values(of: column) }
+        var extended = table
+        for derived in derived {
+            let expression: Expression
+            do { expression = try Expression.parse(derived.expression) } catch {
+                throw TransformError(.badExpression(derived.name, error))
+            }
+            // A derived column that reads a training-only column is itself training-only.
+            guard expression.columns.allSatisfy({ extended.column($0) != nil }) else { continue }
+            let values = expression.evaluate(on: extended)
+            columns[derived.name] = values
+            extended = extended.adding(Self.column(named: derived.name, values))
+        }
+        let rows = table.rowCount
+        let width = featureNames.count
+        var matrix = [Float](repeating: .nan, count: rows * width)
+        var offset = 0
+        for feature in features {
+            guard let source = columns[feature.source] else {
+                throw TransformError(.missingInput(feature.source, available: table.columns.map(\.name)))
+            }
+            let produced = Self.run(feature.steps, on: source, rows: rows)
+            for (index, column) in produced.enumerated() {
+                for row in 0..<rows { matrix[row * width + offset + index] = Float(column[row]) }
+            }
+            offset += produced.count
+        }
+        let label = label.flatMap { columns[$0] }.map { values -> [Double] in
+            switch values {
+            case .numbers(let numbers): return numbers
+            case .texts(let texts): return texts.map { _ in .nan }
+            }
+        }
+        return (matrix, label)
+    }
+
+    /// A feature's steps over its column: one output column, or several after `one_hot`.
+    static func run(_ steps: [Step], on source: Expression.Values, rows: Int) -> [[Double]] {
+        var texts: [String?]?
+        var numbers: [Double] = []
+        switch source {
+        case .numbers(let values): numbers = values
+        case .texts(let values): texts = values
+        }
+        for step in steps {
+            switch step {
+            case .fillText(let value):
+                texts = texts?.map { $0 ?? value }
+            case .fillNumber(let value):
+                numbers = numbers.map { $0.isNaN ? value : $0 }
+            case .zscore(let mean, let std):
+                numbers = numbers.map { std > 0 ? ($0 - mean) / std : $0 - mean }
+            case .scale(let low, let high):
+                numbers = numbers.map { high > low ? ($0 - low) / (high - low) : 0 * $0 }
+            case .log1p:
+                numbers = numbers.map { $0 > -1 ? Foundation.log1p($0) : .nan }
+            case .clip(let low, let high):
+                numbers = numbers.map { value in
+                    var value = value
+                    if let low, value < low { value = low }
+                    if let high, value > high { value = high }
+                    return value
+                }
+            case .bucketize(let boundaries):
+                numbers = numbers.map { value in
+                    guard !value.isNaN else { return .nan }
+                    var low = 0
+                    var high = boundaries.count
+                    while low < high {
+                        let middle = (low + high) / 2
+                        if boundaries[middle] <= value { low = middle + 1 } else { high = middle }
+                    }
+                    return Double(low)
+                }
+            case .vocabulary(let values, let oovBuckets):
+                let index = Dictionary(values.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { a, _ in a })
+                let source = texts ?? numbers.map { $0.isNaN ? nil : String($0) }
+                numbers = source.map { text in
+                    guard let text else { return .nan }
+                    if let known = index[text] { return known }
+                    guard oovBuckets > 0 else { return .nan }
+                    let hash = Array(text.utf8).withUnsafeBytes { SplitHash.fnv1a($0) }
+                    return Double(values.count) + Double(hash % UInt64(oovBuckets))
+                }
+                texts = nil
+            case .oneHot(let size):
+                return (0..<size).map { position in
+                    numbers.map { $0.isNaN ? 0 : ($0 == Double(position) ? 1 : 0) }
+                }
+            }
+        }
+        if texts != nil { return [[Double](repeating: .nan, count: rows)] }  // not reached: fit adds a vocabulary
+        return [numbers]
+    }
+
+    static func values(of column: Column) -> Expression.Values {
+        switch column.values {
+        case .int(let values): .numbers(zip(values, column.present).map { $1 ? Double($0) : .nan })
+        case .float(let values): .numbers(zip(values, column.present).map { $1 ? $0 : .nan })
+        case .bytes(let dictionary, let codes): .texts(codes.map { $0 < 0 ? nil : dictionary[Int($0)] })
+        }
+    }
+
+    static func column(named name: String, _ values: Expression.Values) -> Column {
+        switch values {
+        case .numbers(let numbers):
+            return Column(name: name, type: .float, values: .float(numbers), present: numbers.map { !$0.isNaN })
+        case .texts(let texts):
+            var dictionary: [String] = []
+            var lookup: [String: Int32] = [:]
+            let codes = texts.map { text -> Int32 in
+                guard let text else { return -1 }
+                if let code = lookup[text] { return code }
+                let code = Int32(dictionary.count)
+                dictionary.append(text)
+                lookup[text] = code
+                return code
+            }
+            return Column(
+                name: name, type: .bytes, values: .bytes(dictionary: dictionary, codes: codes),
+                present: texts.map { $0 != nil })
+        }
+    }
+
+    // MARK: - Fitting
+
+    /// Fits `config` on the train split: derived columns are evaluated, then each feature's
+    /// analyzers run on the values its earlier steps give. Every raw and derived column is a
+    /// feature except the label, training-only columns and dropped ones; a text feature with
+    /// no vocabulary step gets one (all values, one OOV bucket), since the model takes numbers.
+    public static func fit(
+        _ config: TransformSection, label: String?, on train: DataTable
+    ) throws(TransformError) -> FittedTransform {
+        var types: [String: FeatureType] = [:]
+        for column in train.columns { types[column.name] = column.type }
+        for name in config.trainingOnly where types[name] == nil {
+            throw TransformError(.unknownColumn(name, in: "transform.training_only", available: Array(types.keys)))
+        }
+        var derived: [Derived] = []
+        var extended = train
+        var derivedTypes: [String: Expression.ValueType] = [:]
+        for pair in config.derive {
+            let expression: Expression
+            let type: Expression.ValueType
+            do {
+                expression = try Expression.parse(pair.value)
+                type = try expression.type(columns: types)
+            } catch {
+                throw TransformError(.badExpression(pair.name, error))
+            }
+            let values = expression.evaluate(on: extended)
+            extended = extended.adding(column(named: pair.name, values))
+            types[pair.name] = type == .text ? .bytes : .float
+            derivedTypes[pair.name] = type
+            derived.append(Derived(name: pair.name, expression: pair.value, type: type.rawValue))
+        }
+        if let label, types[label] == nil {
+            throw TransformError(.unknownColumn(label, in: "trainer.label", available: Array(types.keys)))
+        }
+        for name in config.features.names where types[name] == nil {
+            throw TransformError(.unknownColumn(name, in: "transform.features", available: Array(types.keys)))
+        }
+        // Training-only: declared columns and whatever is derived from them (the label).
+        var trainingOnly = Set(config.trainingOnly)
+        for pair in config.derive {
+            if let expression = try? Expression.parse(pair.value), !expression.columns.isDisjoint(with: trainingOnly) {
+                trainingOnly.insert(pair.name)
+            }
+        }
+        if let label { trainingOnly.insert(label) }
+        let order = train.columns.map(\.name) + derived.map(\.name)
+        var features: [Feature] = []
+        for name in order where !trainingOnly.contains(name) {
+            var steps = config.features[name] ?? []
+            if steps.contains(.drop) { continue }
+            let isText = types[name] == .bytes
+            if isText, !steps.contains(where: { if case .vocabulary = $0 { true } else { false } }) {
+                steps.append(.vocabulary(topK: nil, oovBuckets: 1, minFrequency: 1))
+            }
+            guard let source = extended.column(name) else { continue }
+            features.append(
+                try fitFeature(name, steps: steps, column: values(of: source), rows: train.rowCount, isText: isText))
+        }
+        let inputs = train.columns.map { column in
+            Input(name: column.name, type: column.type, trainingOnly: config.trainingOnly.contains(column.name))
+        }
+        return FittedTransform(
+            format: format, inputs: inputs, derived: derived, features: features, label: label)
+    }
+
+    static func fitFeature(
+        _ name: String, steps: [TransformStep], column: Expression.Values, rows: Int, isText: Bool
+    ) throws(TransformError) -> Feature {
+        var fitted: [Step] = []
+        var current = column
+        var vocabularySize: Int?
+        for step in steps {
+            let fittedStep: Step
+            let numbers = current.numbersIfNumeric
+            func numeric(_ what: String) throws(TransformError) -> [Double] {
+                guard let numbers else { throw TransformError(.textStep(feature: name, step: what)) }
+                return numbers
+            }
+            switch step {
+            case .fillMissing(let fill):
+                switch (fill, current) {
+                case (.constant(let value), .texts):
+                    fittedStep = .fillText(value)
+                case (.constant(let value), .numbers):
+                    guard let number = Double(value) else {
+                        throw TransformError(.badConstant(feature: name, value: value))
+                    }
+                    fittedStep = .fillNumber(number)
+                case (.mostFrequent, .texts(let texts)):
+                    var counts: [String: Int] = [:]
+                    for text in texts { if let text { counts[text, default: 0] += 1 } }
+                    let best = counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+                    fittedStep = .fillText(best ?? "")
+                case (.mostFrequent, .numbers(let values)):
+                    var counts: [Double: Int] = [:]
+                    for value in values where !value.isNaN { counts[value, default: 0] += 1 }
+                    let best = counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+                    fittedStep = .fillNumber(best ?? 0)
+                case (.mean, _):
+                    let present = try numeric("fill_missing: mean").filter { !$0.isNaN }
+                    fittedStep = .fillNumber(present.isEmpty ? 0 : present.reduce(0, +) / Double(present.count))
+                case (.median, _):
+                    let present = try numeric("fill_missing: median").filter { !$0.isNaN }.sorted()
+                    fittedStep = .fillNumber(present.isEmpty ? 0 : present[(present.count - 1) / 2])
+                }
+            case .zscore:
+                let present = try numeric("zscore").filter { !$0.isNaN }
+                let mean = present.isEmpty ? 0 : present.reduce(0, +) / Double(present.count)
+                let variance =
+                    present.isEmpty ? 0 : present.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(present.count)
+                fittedStep = .zscore(mean: mean, std: variance.squareRoot())
+            case .scaleToUnit:
+                let present = try numeric("scale_to_0_1").filter { !$0.isNaN }
+                fittedStep = .scale(min: present.min() ?? 0, max: present.max() ?? 0)
+            case .log1p:
+                _ = try numeric("log1p")
+                fittedStep = .log1p
+            case .clip(let low, let high):
+                _ = try numeric("clip")
+                fittedStep = .clip(min: low, max: high)
+            case .bucketize(let buckets):
+                let present = try numeric("bucketize").filter { !$0.isNaN }.sorted()
+                var boundaries: [Double] = []
+                if !present.isEmpty {
+                    for index in 1..<buckets {
+                        let value = present[index * (present.count - 1) / buckets]
+                        if boundaries.last != value { boundaries.append(value) }
+                    }
+                }
+                fittedStep = .bucketize(boundaries: boundaries)
+            case .vocabulary(let topK, let oovBuckets, let minFrequency):
+                if !isText, numbers != nil {
+                    throw TransformError(.vocabularyOnNumbers(feature: name))
+                }
+                var counts: [String: Int] = [:]
+                for text in current.textsForVocabulary { if let text { counts[text, default: 0] += 1 } }
+                let ordered = counts.filter { $0.value >= minFrequency }
+                    .sorted {
+                        $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8)
+                    }
+                    .map(\.key)
+                let values = topK.map { Array(ordered.prefix($0)) } ?? ordered
+                vocabularySize = values.count + oovBuckets
+                fittedStep = .vocabulary(values: values, oovBuckets: oovBuckets)
+            case .oneHot:
+                guard let size = vocabularySize else { throw TransformError(.oneHotWithoutVocabulary(feature: name)) }
+                fittedStep = .oneHot(size: size)
+            case .drop:
+                continue
+            }
+            fitted.append(fittedStep)
+            // The next analyzer sees what this step gives.
+            let next = run([fittedStep], on: current, rows: rows)
+            if next.count == 1 { current = .numbers(next[0]) }
+        }
+        let outputs: [String]
+        if case .oneHot(let size)? = fitted.last, case .vocabulary(let values, _)? = fitted.dropLast().last {
+            outputs = (0..<size).map { $0 < values.count ? "\(name)=\(values[$0])" : "\(name)=oov\($0 - values.count)" }
+        } else {
+            outputs = [name]
+        }
+        return Feature(source: name, steps: fitted, outputs: outputs)
+    }
+}
+
+extension Expression.Values {
+    var numbersIfNumeric: [Double]? {
+        if case .numbers(let values) = self { return values }
+        return nil
+    }
+
+    var textsForVocabulary: [String?] {
+        switch self {
+        case .texts(let values): values
+        case .numbers(let values): values.map { $0.isNaN ? nil : String($0) }
+        }
+    }
+}
+
+extension DataTable {
+    /// The table with one more column.
+    func adding(_ column: Column) -> DataTable {
+        DataTable(
+            file: file, columns: columns.filter { $0.name != column.name } + [column], rowCount: rowCount,
+            skipped: skipped, rowHashes: rowHashes)
+    }
+
+    /// The rows at `indices`, in that order (a served row is `rows([i])`).
+    public func rows(_ indices: [Int]) -> DataTable {
+        let columns = columns.map { column -> Column in
+            let present = indices.map { column.present[$0] }
+            switch column.values {
+            case .int(let values):
+                return Column(
+                    name: column.name, type: column.type, values: .int(indices.map { values[$0] }), present: present)
+            case .float(let values):
+                return Column(
+                    name: column.name, type: column.type, values: .float(indices.map { values[$0] }), present: present)
+            case .bytes(let dictionary, let codes):
+                return Column(
+                    name: column.name, type: column.type,
+                    values: .bytes(dictionary: dictionary, codes: indices.map { codes[$0] }), present: present)
+            }
+        }
+        return DataTable(file: file, columns: columns, rowCount: indices.count)
+    }
+}
+
+/// A transform that cannot be fitted or applied, naming the feature and what to change.
+public struct TransformError: MLOpsError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case unknownColumn(String, in: String, available: [String])
+        case missingInput(String, available: [String])
+        case badExpression(String, ExpressionError)
+        case textStep(feature: String, step: String)
+        case vocabularyOnNumbers(feature: String)
+        case oneHotWithoutVocabulary(feature: String)
+        case badConstant(feature: String, value: String)
+    }
+
+    public let kind: Kind
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var message: String {
+        switch kind {
+        case .unknownColumn(let name, let key, _): "\(key) names '\(name)', which is not a column of the data"
+        case .missingInput(let name, _): "the rows have no column '\(name)', which the transform needs"
+        case .badExpression(let name, let error): "transform.derive.\(name): \(error)"
+        case .textStep(let feature, let step): "'\(step)' needs numbers, but '\(feature)' is text"
+        case .vocabularyOnNumbers(let feature):
+            "'\(feature)' is numeric: a vocabulary is for text (use bucketize for numbers)"
+        case .oneHotWithoutVocabulary(let feature): "'\(feature)': one_hot needs a vocabulary step before it"
+        case .badConstant(let feature, let value):
+            "'\(feature)' is numeric, but fill_missing's constant '\(value)' is not a number"
+        }
+    }
+
+    public var hint: String? {
+        switch kind {
+        case .unknownColumn(let name, _, let available), .missingInput(let name, let available):
+            Suggestions.nearest(to: name, in: available).map { "did you mean '\($0)'?" }
+                ?? "the columns are: " + available.sorted().joined(separator: ", ")
+        default: nil
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .missingInput: .dataError
+        default: .configError
+        }
+    }
+}
