@@ -94,6 +94,23 @@ import Testing
         }
     }
 
+    @Test func stepsAreWrittenAsInMlopsYaml() throws {
+        let steps: [FittedTransform.Step] = [
+            .fillNumber(2), .fillText("1"), .zscore(mean: 1, std: 2), .scale(min: 0, max: 4), .log1p,
+            .clip(min: nil, max: 3), .bucketize(boundaries: [1, 2]), .vocabulary(values: ["a"], oovBuckets: 1),
+            .oneHot(size: 2),
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(steps), as: UTF8.self)
+        #expect(
+            text
+                == #"[{"fill_missing":2},{"fill_missing":{"text":"1"}},{"zscore":{"mean":1,"std":2}},"#
+                + #"{"scale_to_0_1":{"max":4,"min":0}},"log1p",{"clip":{"max":3}},{"bucketize":{"boundaries":[1,2]}},"#
+                + #"{"vocabulary":{"oov_buckets":1,"values":["a"]}},{"one_hot":{"size":2}}]"#)
+        #expect(try JSONDecoder().decode([FittedTransform.Step].self, from: Data(text.utf8)) == steps)
+    }
+
     @Test func badColumnsAndExpressionsAreNamed() throws {
         let train = try table("tips,fare,payment_type\n1,5,Cash\n")
         func failure(_ yaml: String, label: String? = nil) throws -> TransformError? {

@@ -14,6 +14,8 @@ public struct FittedTransform: Sendable, Codable, Equatable {
         public let type: FeatureType
         /// Only in training data (the label and what it is derived from): serving omits it.
         public let trainingOnly: Bool
+
+        enum CodingKeys: String, CodingKey { case name, type, trainingOnly = "training_only" }
     }
 
     public struct Derived: Sendable, Codable, Equatable {
@@ -54,6 +56,8 @@ public struct FittedTransform: Sendable, Codable, Equatable {
     public let features: [Feature]
     /// The label column (raw or derived), not among the features; nil without a trainer.
     public let label: String?
+
+    enum CodingKeys: String, CodingKey { case format, inputs, derived, features, label }
 
     /// The model's feature names, in order.
     public var featureNames: [String] { features.flatMap(\.outputs) }
@@ -444,6 +448,102 @@ public struct TransformError: MLOpsError, Equatable {
         switch kind {
         case .missingInput: .dataError
         default: .configError
+        }
+    }
+}
+
+extension FittedTransform.Step {
+    /// Written as in `mlops.yaml`, with what the analyzer learned: `{"zscore": {"mean": 11.7,
+    /// "std": 12.2}}`, `{"fill_missing": 7.85}`, `{"vocabulary": {"values": [...],
+    /// "oov_buckets": 1}}`, `"log1p"`.
+    enum Key: String, CodingKey {
+        case fillMissing = "fill_missing", zscore, scale = "scale_to_0_1", log1p, clip, bucketize, vocabulary
+        case oneHot = "one_hot"
+    }
+
+    enum Field: String, CodingKey {
+        case mean, std, min, max, boundaries, values, oovBuckets = "oov_buckets", size, text
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        if case .log1p = self {
+            var single = encoder.singleValueContainer()
+            try single.encode(Key.log1p.rawValue)
+            return
+        }
+        var container = encoder.container(keyedBy: Key.self)
+        switch self {
+        case .fillNumber(let value): try container.encode(value, forKey: .fillMissing)
+        case .fillText(let value):
+            // {"text": …}, so a text constant that looks like a number stays text.
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .fillMissing)
+            try fields.encode(value, forKey: .text)
+        case .zscore(let mean, let std):
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .zscore)
+            try fields.encode(mean, forKey: .mean)
+            try fields.encode(std, forKey: .std)
+        case .scale(let low, let high):
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .scale)
+            try fields.encode(low, forKey: .min)
+            try fields.encode(high, forKey: .max)
+        case .clip(let low, let high):
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .clip)
+            try fields.encodeIfPresent(low, forKey: .min)
+            try fields.encodeIfPresent(high, forKey: .max)
+        case .bucketize(let boundaries):
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .bucketize)
+            try fields.encode(boundaries, forKey: .boundaries)
+        case .vocabulary(let values, let oovBuckets):
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .vocabulary)
+            try fields.encode(values, forKey: .values)
+            try fields.encode(oovBuckets, forKey: .oovBuckets)
+        case .oneHot(let size):
+            var fields = container.nestedContainer(keyedBy: Field.self, forKey: .oneHot)
+            try fields.encode(size, forKey: .size)
+        case .log1p: break
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
+            guard name == Key.log1p.rawValue else {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription: "unknown step '\(name)'")
+            }
+            self = .log1p
+            return
+        }
+        let container = try decoder.container(keyedBy: Key.self)
+        guard let key = container.allKeys.first, container.allKeys.count == 1 else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a step is one `name: settings` pair"))
+        }
+        switch key {
+        case .fillMissing:
+            if let number = try? container.decode(Double.self, forKey: .fillMissing) {
+                self = .fillNumber(number)
+            } else {
+                let fields = try container.nestedContainer(keyedBy: Field.self, forKey: .fillMissing)
+                self = .fillText(try fields.decode(String.self, forKey: .text))
+            }
+        case .log1p: self = .log1p
+        default:
+            let fields = try container.nestedContainer(keyedBy: Field.self, forKey: key)
+            switch key {
+            case .zscore:
+                self = .zscore(mean: try fields.decode(Double.self, forKey: .mean), std: try fields.decode(Double.self, forKey: .std))
+            case .scale:
+                self = .scale(min: try fields.decode(Double.self, forKey: .min), max: try fields.decode(Double.self, forKey: .max))
+            case .clip:
+                self = .clip(
+                    min: try fields.decodeIfPresent(Double.self, forKey: .min),
+                    max: try fields.decodeIfPresent(Double.self, forKey: .max))
+            case .bucketize: self = .bucketize(boundaries: try fields.decode([Double].self, forKey: .boundaries))
+            case .vocabulary:
+                self = .vocabulary(
+                    values: try fields.decode([String].self, forKey: .values),
+                    oovBuckets: try fields.decode(Int.self, forKey: .oovBuckets))
+            default: self = .oneHot(size: try fields.decode(Int.self, forKey: .size))
+            }
         }
     }
 }
