@@ -20,18 +20,18 @@ import Testing
         let dir = repo.directory.url
         let first = try MLOpsProcess.run(["train"], in: dir)
         #expect(first.status == 0, "\(first.stderr)")
-        for component in ["ImportSchemaGen", "ExampleGen", "StatisticsGen", "ExampleValidator"] {
+        for component in ["ImportSchemaGen", "ExampleGen", "StatisticsGen", "ExampleValidator", "Transform"] {
             #expect(first.stdout.contains(component.padding(toLength: 18, withPad: " ", startingAt: 0) + "ran"))
         }
         #expect(first.stdout.contains("15002 rows from span 0: train 10019, eval 4983"))
-        #expect(first.stdout.contains("4 components, 4 ran, 0 cached"))
-        #expect(first.stdout.contains("note: not implemented yet, so the run ends here: Transform, Trainer"))
+        #expect(first.stdout.contains("5 components, 5 ran, 0 cached"))
+        #expect(first.stdout.contains("note: not implemented yet, so the run ends here: Trainer, Evaluator"))
         // The template's policy turns the curated schema's complaints into warnings.
         #expect(first.stderr.contains("warning: train: company ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
 
         let second = try MLOpsProcess.run(["train"], in: dir)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.contains("4 components, 0 ran, 4 cached"))
+        #expect(second.stdout.contains("5 components, 0 ran, 5 cached"))
         #expect(second.stdout.contains("cached: inputs unchanged since execution"))
 
         let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
@@ -40,7 +40,7 @@ import Testing
             to: dir.appendingPathComponent("data/data.csv"), atomically: true, encoding: .utf8)
         let third = try MLOpsProcess.run(["train"], in: dir)
         #expect(third.status == 0, "\(third.stderr)")
-        #expect(third.stdout.contains("3 ran, 1 cached"))
+        #expect(third.stdout.contains("4 ran, 1 cached"))
         #expect(third.stdout.contains("ImportSchemaGen   cached"))
         #expect(third.stdout.contains("ran because data/data.csv changed: git:"))
         #expect(third.stdout.contains("→ sha256:"))
@@ -53,7 +53,7 @@ import Testing
         #expect(document["schema"] as? String == "mlops.run/v1")
         let report = try #require((document["result"] as? [String: Any])?["report"] as? [String: Any])
         let stages = try #require(report["stages"] as? [[String: Any]])
-        #expect(stages.compactMap { $0["outcome"] as? String } == ["cached", "cached", "cached", "cached"])
+        #expect(stages.compactMap { $0["outcome"] as? String } == ["cached", "cached", "cached", "cached", "cached"])
     }
 
     @Test func failingAnomaliesStopTheRunWithExit1() throws {
@@ -151,11 +151,11 @@ import Testing
         for index in 0..<2 {
             let outcome = try #require(results.byIndex[index])
             #expect(outcome.status == 0, "\(outcome.stderr)")
-            #expect(outcome.stdout.contains("4 components, 4 ran, 0 cached"))
+            #expect(outcome.stdout.contains("5 components, 5 ran, 0 cached"))
         }
         let after = try MLOpsProcess.run(["train"], in: dir)
         #expect(after.status == 0, "\(after.stderr)")
-        #expect(after.stdout.contains("4 components, 0 ran, 4 cached"))
+        #expect(after.stdout.contains("5 components, 0 ran, 5 cached"))
     }
 }
 

@@ -295,8 +295,8 @@ public struct ExampleValidatorComponent: PipelineComponent {
 }
 
 extension MLOpsConfig {
-    /// The data components this configuration runs, ready for the runner. Components after
-    /// ExampleValidator join as they are implemented.
+    /// The components this configuration runs that are implemented so far (the data
+    /// components and Transform), ready for the runner.
     public func dataComponents(root: URL, strict: Bool = false) throws -> [any PipelineComponent] {
         var components: [any PipelineComponent] = []
         var textColumns: [String] = []
@@ -313,6 +313,7 @@ extension MLOpsConfig {
         components.append(try ExampleGenComponent(data: data, root: root, textColumns: textColumns))
         components.append(StatisticsGenComponent())
         components.append(ExampleValidatorComponent(gates: gates, schemaFrom: schemaProducer, strict: strict))
+        components.append(try TransformComponent(section: transform, label: trainer?.label))
         return components
     }
 }

@@ -126,20 +126,42 @@ public final class MetadataStore: @unchecked Sendable {
     public init(path: String, busyTimeout: TimeInterval = 5) throws {
         database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
         do {
-            let applied = try database.read { db -> [String] in
-                guard try db.tableExists("grdb_migrations") else { return [] }
-                return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            let known = Self.migrator.migrations
+            var applied = try appliedMigrations()
+            if !Set(known).isSubset(of: applied) {
+                // Two processes opening a new store at once must not both apply a migration:
+                // they take turns on a lock file beside it (never a second descriptor on the
+                // database itself, which would drop SQLite's own locks when closed).
+                let lock = open(path + ".migrating", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+                if lock >= 0 { flock(lock, LOCK_EX) }
+                defer {
+                    if lock >= 0 {
+                        flock(lock, LOCK_UN)
+                        Glibc.close(lock)
+                    }
+                }
+                applied = try appliedMigrations()
+                try refuseNewer(applied, known: known, path: path)
+                try database.migrate(Self.migrator)
+            } else {
+                try refuseNewer(applied, known: known, path: path)
             }
-            let known = Set(Self.migrator.migrations)
-            let unknown = applied.filter { !known.contains($0) }
-            guard unknown.isEmpty else {
-                throw MetadataStoreError(.newerStore(migrations: unknown), path: path)
-            }
-            try database.migrate(Self.migrator)
         } catch {
             try? database.close()
             throw error
         }
+    }
+
+    private func appliedMigrations() throws -> Set<String> {
+        try database.read { db -> Set<String> in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+        }
+    }
+
+    private func refuseNewer(_ applied: Set<String>, known: [String], path: String) throws {
+        let unknown = applied.subtracting(known).sorted()
+        guard unknown.isEmpty else { throw MetadataStoreError(.newerStore(migrations: unknown), path: path) }
     }
 
     public func close() throws { try database.close() }

@@ -530,9 +530,13 @@ extension FittedTransform.Step {
             let fields = try container.nestedContainer(keyedBy: Field.self, forKey: key)
             switch key {
             case .zscore:
-                self = .zscore(mean: try fields.decode(Double.self, forKey: .mean), std: try fields.decode(Double.self, forKey: .std))
+                self = .zscore(
+                    mean: try fields.decode(Double.self, forKey: .mean),
+                    std: try fields.decode(Double.self, forKey: .std))
             case .scale:
-                self = .scale(min: try fields.decode(Double.self, forKey: .min), max: try fields.decode(Double.self, forKey: .max))
+                self = .scale(
+                    min: try fields.decode(Double.self, forKey: .min), max: try fields.decode(Double.self, forKey: .max)
+                )
             case .clip:
                 self = .clip(
                     min: try fields.decodeIfPresent(Double.self, forKey: .min),
