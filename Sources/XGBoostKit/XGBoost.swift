@@ -169,8 +169,23 @@ public final class Booster {
         try check(XGBoosterLoadModel(handle, path), "XGBoosterLoadModel", object: "'\(path)'")
     }
 
+    private init(handle: BoosterHandle, cached: [DMatrix]) {
+        self.handle = handle
+        self.cached = cached
+    }
+
     deinit {
         XGBoosterFree(handle)
+    }
+
+    /// The first `rounds` boosting rounds as a booster of its own (what early stopping keeps).
+    public func slice(rounds: Int) throws(XGBoostError) -> Booster {
+        var out: BoosterHandle?
+        try check(XGBoosterSlice(handle, 0, Int32(rounds), 1, &out), "XGBoosterSlice", object: "rounds 0..<\(rounds)")
+        guard let out else {
+            throw XGBoostError(function: "XGBoosterSlice", detail: "no handle", object: "rounds 0..<\(rounds)")
+        }
+        return Booster(handle: out, cached: cached)
     }
 
     public func setParameter(_ name: String, _ value: String) throws(XGBoostError) {

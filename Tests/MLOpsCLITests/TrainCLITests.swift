@@ -20,18 +20,19 @@ import Testing
         let dir = repo.directory.url
         let first = try MLOpsProcess.run(["train"], in: dir)
         #expect(first.status == 0, "\(first.stderr)")
-        for component in ["ImportSchemaGen", "ExampleGen", "StatisticsGen", "ExampleValidator", "Transform"] {
+        for component in ["ImportSchemaGen", "ExampleGen", "StatisticsGen", "ExampleValidator", "Transform", "Trainer"]
+        {
             #expect(first.stdout.contains(component.padding(toLength: 18, withPad: " ", startingAt: 0) + "ran"))
         }
         #expect(first.stdout.contains("15002 rows from span 0: train 10019, eval 4983"))
-        #expect(first.stdout.contains("5 components, 5 ran, 0 cached"))
-        #expect(first.stdout.contains("note: not implemented yet, so the run ends here: Trainer, Evaluator"))
+        #expect(first.stdout.contains("6 components, 6 ran, 0 cached"))
+        #expect(first.stdout.contains("note: not implemented yet, so the run ends here: Evaluator, InfraValidator"))
         // The template's policy turns the curated schema's complaints into warnings.
         #expect(first.stderr.contains("warning: train: company ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
 
         let second = try MLOpsProcess.run(["train"], in: dir)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.contains("5 components, 0 ran, 5 cached"))
+        #expect(second.stdout.contains("6 components, 0 ran, 6 cached"))
         #expect(second.stdout.contains("cached: inputs unchanged since execution"))
 
         let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
@@ -40,7 +41,7 @@ import Testing
             to: dir.appendingPathComponent("data/data.csv"), atomically: true, encoding: .utf8)
         let third = try MLOpsProcess.run(["train"], in: dir)
         #expect(third.status == 0, "\(third.stderr)")
-        #expect(third.stdout.contains("4 ran, 1 cached"))
+        #expect(third.stdout.contains("5 ran, 1 cached"))
         #expect(third.stdout.contains("ImportSchemaGen   cached"))
         #expect(third.stdout.contains("ran because data/data.csv changed: git:"))
         #expect(third.stdout.contains("→ sha256:"))
@@ -53,7 +54,10 @@ import Testing
         #expect(document["schema"] as? String == "mlops.run/v1")
         let report = try #require((document["result"] as? [String: Any])?["report"] as? [String: Any])
         let stages = try #require(report["stages"] as? [[String: Any]])
-        #expect(stages.compactMap { $0["outcome"] as? String } == ["cached", "cached", "cached", "cached", "cached"])
+        #expect(
+            stages.compactMap { $0["outcome"] as? String } == [
+                "cached", "cached", "cached", "cached", "cached", "cached",
+            ])
     }
 
     @Test func failingAnomaliesStopTheRunWithExit1() throws {
@@ -151,11 +155,11 @@ import Testing
         for index in 0..<2 {
             let outcome = try #require(results.byIndex[index])
             #expect(outcome.status == 0, "\(outcome.stderr)")
-            #expect(outcome.stdout.contains("5 components, 5 ran, 0 cached"))
+            #expect(outcome.stdout.contains("6 components, 6 ran, 0 cached"))
         }
         let after = try MLOpsProcess.run(["train"], in: dir)
         #expect(after.status == 0, "\(after.stderr)")
-        #expect(after.stdout.contains("5 components, 0 ran, 5 cached"))
+        #expect(after.stdout.contains("6 components, 0 ran, 6 cached"))
     }
 }
 
@@ -227,9 +231,59 @@ import Testing
         let text = try MLOpsProcess.run(["pipeline", "show"], in: dir.url)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("ExampleValidator  ← StatisticsGen, ImportSchemaGen"))
-        #expect(text.stdout.contains("Trainer           ← Transform  (not implemented yet)"))
+        #expect(text.stdout.contains("Trainer           ← Transform\n"))
+        #expect(text.stdout.contains("Evaluator         ← ExampleGen, Transform, Trainer  (not implemented yet)"))
         let mermaid = try MLOpsProcess.run(["pipeline", "show", "--mermaid"], in: dir.url)
         #expect(mermaid.stdout.hasPrefix("flowchart LR\n"))
         #expect(mermaid.stdout.contains("  ExampleGen --> StatisticsGen\n"))
+    }
+}
+
+/// The built-in Trainer inside `mlops train`.
+@Suite struct TrainerCLITests {
+    func modelFingerprint(_ output: String) throws -> String? {
+        let document = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        let stages =
+            ((document?["result"] as? [String: Any])?["report"] as? [String: Any])?["stages"] as? [[String: Any]]
+        return (stages?.first { $0["component"] as? String == "Trainer" }?["outputs"] as? [String: String])?["model"]
+    }
+
+    @Test func theTaxiModelTrainsAndTheSameInputsGiveTheSameModelBytes() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let first = try MLOpsProcess.run(["train", "--json"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        let model = try #require(try modelFingerprint(first.stdout))
+        let forced = try MLOpsProcess.run(["train", "--json", "--force", "Trainer"], in: dir)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try modelFingerprint(forced.stdout) == model)
+        let human = try MLOpsProcess.run(["train"], in: dir)
+        #expect(human.stdout.contains("Trainer           cached"))
+        #expect(human.stdout.contains("binary, "))
+        #expect(human.stdout.contains("eval auc 0.9"))
+        // The model is XGBoost JSON with the transform's feature names.
+        let folder = dir.appendingPathComponent(".mlops/artifacts/Trainer")
+        let modelFolder = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).first)
+        let json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: folder.appendingPathComponent(modelFolder).appendingPathComponent("model.json")))
+        let learner = try #require((json as? [String: Any])?["learner"] as? [String: Any])
+        let names = try #require(learner["feature_names"] as? [String])
+        #expect(names.contains("fare") && names.contains("payment_type") && !names.contains("tips"))
+    }
+
+    @Test func aLabelWithOneClassAndABadParameterAreRefused() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        try yaml.replacingOccurrences(of: "big_tipper: tips > 0.2 * fare", with: "big_tipper: tips > 1000000")
+            .write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        let oneClass = try MLOpsProcess.run(["train"], in: dir)
+        #expect(oneClass.status == 65)
+        #expect(oneClass.stderr.contains("the label 'big_tipper' has one class only in the train split"))
+        try yaml.replacingOccurrences(of: "max_depth: 6", with: "max_depth: -3")
+            .write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        let bad = try MLOpsProcess.run(["train"], in: dir)
+        #expect(bad.status == 78)
+        #expect(bad.stderr.contains("max_depth"))
     }
 }

@@ -314,6 +314,9 @@ extension MLOpsConfig {
         components.append(StatisticsGenComponent())
         components.append(ExampleValidatorComponent(gates: gates, schemaFrom: schemaProducer, strict: strict))
         components.append(try TransformComponent(section: transform, label: trainer?.label))
+        if let trainer, trainer.command == nil, case .inline = trainer.hyperparameters {
+            components.append(TrainerComponent(trainer: trainer))
+        }
         return components
     }
 }

@@ -56,8 +56,12 @@ public struct FittedTransform: Sendable, Codable, Equatable {
     public let features: [Feature]
     /// The label column (raw or derived), not among the features; nil without a trainer.
     public let label: String?
+    /// A text label's classes in byte order (from the train split): the label is the index.
+    public let labelValues: [String]?
 
-    enum CodingKeys: String, CodingKey { case format, inputs, derived, features, label }
+    enum CodingKeys: String, CodingKey {
+        case format, inputs, derived, features, label, labelValues = "label_values"
+    }
 
     /// The model's feature names, in order.
     public var featureNames: [String] { features.flatMap(\.outputs) }
@@ -99,10 +103,12 @@ public struct FittedTransform: Sendable, Codable, Equatable {
             }
             offset += produced.count
         }
+        let classes = Dictionary(
+            (labelValues ?? []).enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { first, _ in first })
         let label = label.flatMap { columns[$0] }.map { values -> [Double] in
             switch values {
             case .numbers(let numbers): return numbers
-            case .texts(let texts): return texts.map { _ in .nan }
+            case .texts(let texts): return texts.map { $0.flatMap { classes[$0] } ?? .nan }
             }
         }
         return (matrix, label)
@@ -258,8 +264,13 @@ public struct FittedTransform: Sendable, Codable, Equatable {
         let inputs = train.columns.map { column in
             Input(name: column.name, type: column.type, trainingOnly: config.trainingOnly.contains(column.name))
         }
+        var labelValues: [String]?
+        if let label, types[label] == .bytes, case .texts(let texts)? = extended.column(label).map(values(of:)) {
+            labelValues = Set(texts.compactMap { $0 }).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        }
         return FittedTransform(
-            format: format, inputs: inputs, derived: derived, features: features, label: label)
+            format: format, inputs: inputs, derived: derived, features: features, label: label,
+            labelValues: labelValues)
     }
 
     static func fitFeature(

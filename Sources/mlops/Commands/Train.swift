@@ -15,7 +15,7 @@ extension MLOps {
                 reads) matches an earlier execution is not run again; each line says "cached", or why it \
                 ran. Exits 1 when ExampleValidator finds anomalies the gate policy fails (the run stops \
                 before the components after it). Implemented so far: ExampleGen, StatisticsGen, \
-                SchemaGen or ImportSchemaGen, ExampleValidator, Transform.
+                SchemaGen or ImportSchemaGen, ExampleValidator, Transform, Trainer (built in).
                 """)
         static let jsonSchema = "mlops.run/v1"
 

@@ -1,0 +1,237 @@
+import Foundation
+import MLOpsCore
+import XGBoostKit
+
+/// The per-round metric history the Trainer writes beside the model (`history.json`).
+public struct TrainingHistory: Sendable, Codable, Equatable {
+    public struct Round: Sendable, Codable, Equatable {
+        public let round: Int
+        public let train: Double?
+        public let eval: Double?
+    }
+
+    public static let fileName = "history.json"
+    public let task: String
+    public let objective: String
+    public let metric: String
+    /// The round kept (0-based): the best on the eval split when early stopping was on.
+    public let bestRound: Int
+    public let rounds: [Round]
+    public let features: [String]
+
+    enum CodingKeys: String, CodingKey { case task, objective, metric, bestRound = "best_round", rounds, features }
+}
+
+/// Trainer, built in: XGBoost through its C API on the transformed splits, early stopping on
+/// the eval split, fixed seeds (two runs give the same model bytes). Output `model`:
+/// `model.json` (XGBoost's JSON format with feature names) and `history.json`.
+public struct TrainerComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        public let task: String
+        public let objective: String?
+        public let booster: String
+        public let rounds: Int
+        public let earlyStoppingRounds: Int?
+        public let numClass: Int?
+        public let threads: Int
+        public let seed: Int
+        public let evalMetric: String?
+        /// XGBoost parameters from `trainer.hyperparameters`, in order.
+        public let hyperparameters: [String]
+        public let missingLabel: String
+    }
+
+    public let id = Component.trainer
+    public let version = "1"
+    public let parameters: Parameters
+    public let inputs = ["transformed": InputBinding(.transform, "transformed")]
+    public let outputs = ["model": "Model"]
+
+    public init(trainer: TrainerSection) {
+        var hyperparameters: [String] = []
+        if case .inline(let pairs) = trainer.hyperparameters {
+            hyperparameters = pairs.pairs.map { "\($0.name)=\($0.value)" }
+        }
+        parameters = Parameters(
+            task: trainer.task.rawValue, objective: trainer.objective, booster: trainer.booster.rawValue,
+            rounds: trainer.rounds, earlyStoppingRounds: trainer.earlyStoppingRounds, numClass: trainer.numClass,
+            threads: trainer.threads, seed: trainer.seed, evalMetric: trainer.evalMetric,
+            hyperparameters: hyperparameters, missingLabel: trainer.missingLabel.rawValue)
+    }
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    /// The features (row-major) and labels of a transformed split; rows without a label are
+    /// dropped or refused per `missing_label`.
+    func matrix(_ url: URL, features: [String], label: String, split: String) throws
+        -> (values: [Float], labels: [Float], rows: Int)
+    {
+        let table = try ExamplesFile.read(url)
+        guard let labelColumn = table.column(label), case .float(let labels) = labelColumn.values else {
+            throw TrainerError(.noLabel(label))
+        }
+        let columns = try features.map { name -> [Double] in
+            guard let column = table.column(name), case .float(let values) = column.values else {
+                throw TrainerError(.noLabel(name))
+            }
+            return values
+        }
+        var keep: [Int] = []
+        for row in 0..<table.rowCount where !labels[row].isNaN { keep.append(row) }
+        if keep.count < table.rowCount, parameters.missingLabel == MissingLabelPolicy.fail.rawValue {
+            throw TrainerError(.missingLabels(label, split: split, count: table.rowCount - keep.count))
+        }
+        var values = [Float](repeating: .nan, count: keep.count * features.count)
+        for (row, source) in keep.enumerated() {
+            for (index, column) in columns.enumerated() { values[row * features.count + index] = Float(column[source]) }
+        }
+        return (values, keep.map { Float(labels[$0]) }, keep.count)
+    }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let transformed = try context.input("transformed")
+        let layout = try readArtifactJSON(
+            TransformedSplits.self, transformed.url.appendingPathComponent(TransformedSplits.fileName))
+        guard let label = layout.label else { throw TrainerError(.noLabel("(none)")) }
+        guard let trainSplit = layout.splits.first(where: { $0.name == "train" }),
+            let evalSplit = layout.splits.first(where: { $0.name == "eval" })
+        else { throw InternalError("the transformed examples need a train and an eval split") }
+        let names = layout.features
+        let train = try matrix(
+            transformed.url.appendingPathComponent(trainSplit.file), features: names, label: label, split: "train")
+        let eval = try matrix(
+            transformed.url.appendingPathComponent(evalSplit.file), features: names, label: label, split: "eval")
+        guard train.rows > 0 else { throw TrainerError(.noRows) }
+
+        // The task: from the configuration, or from the train labels.
+        let classes = Set(train.labels)
+        var task = parameters.task
+        if task == TaskKind.auto.rawValue {
+            task =
+                classes.isSubset(of: [0, 1])
+                ? "binary"
+                : classes.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) && classes.count <= 100
+                    ? "multiclass"
+                    : "regression"
+        }
+        if task != "regression", classes.count < 2 {
+            throw TrainerError(.oneClass(label, value: classes.first.map { Double($0) }))
+        }
+        let objective =
+            parameters.objective
+            ?? ["binary": "binary:logistic", "multiclass": "multi:softprob"][task] ?? "reg:squarederror"
+        let metric =
+            parameters.evalMetric
+            ?? ["binary": "auc", "multiclass": "mlogloss"][task] ?? "rmse"
+        let threads = parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount
+        var settings: [(String, String)] = [
+            ("objective", objective), ("booster", parameters.booster), ("seed", String(parameters.seed)),
+            ("nthread", String(threads)), ("eval_metric", metric),
+        ]
+        if task == "multiclass" {
+            settings.append(("num_class", String(parameters.numClass ?? (Int(classes.max() ?? 0) + 1))))
+        }
+        for entry in parameters.hyperparameters {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            settings.append((String(entry[..<equals]), String(entry[entry.index(after: equals)...])))
+        }
+        let trainMatrix = try DMatrix(values: train.values, rows: train.rows, columns: names.count, threads: threads)
+        try trainMatrix.setLabels(train.labels)
+        try trainMatrix.setFeatureNames(names)
+        let evalMatrix = try DMatrix(values: eval.values, rows: eval.rows, columns: names.count, threads: threads)
+        try evalMatrix.setLabels(eval.labels)
+        try evalMatrix.setFeatureNames(names)
+        let booster: Booster
+        do {
+            booster = try Booster(parameters: settings, cache: [trainMatrix, evalMatrix])
+        } catch {
+            throw TrainerError(.xgboost(error.message))
+        }
+        let higherIsBetter = ["auc", "aucpr", "map", "ndcg"].contains { metric.hasPrefix($0) }
+        var history: [TrainingHistory.Round] = []
+        var best = 0
+        var bestValue: Double?
+        let progress = context.progress(parameters.rounds)
+        for round in 0..<parameters.rounds {
+            do {
+                try booster.update(iteration: round, train: trainMatrix)
+                let results = try booster.evaluate(
+                    iteration: round,
+                    on: eval.rows > 0 ? [("train", trainMatrix), ("eval", evalMatrix)] : [("train", trainMatrix)])
+                let value = { (set: String) in results.first { $0.0 == "\(set)-\(metric)" }?.1 }
+                history.append(.init(round: round, train: value("train"), eval: value("eval")))
+            } catch {
+                throw TrainerError(.xgboost(error.message))
+            }
+            progress(1)
+            if let current = history.last?.eval {
+                if bestValue == nil || (higherIsBetter ? current > (bestValue ?? 0) : current < (bestValue ?? 0)) {
+                    bestValue = current
+                    best = round
+                }
+                if let patience = parameters.earlyStoppingRounds, round - best >= patience { break }
+            } else {
+                best = round
+            }
+        }
+        let kept =
+            parameters.earlyStoppingRounds != nil && best + 1 < history.count
+            ? try booster.slice(rounds: best + 1) : booster
+        try kept.setFeatureNames(names)
+        let folder = context.output("model")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(try kept.serialized(format: "json"), to: folder.appendingPathComponent("model.json"))
+        let record = TrainingHistory(
+            task: task, objective: objective, metric: metric, bestRound: best, rounds: history, features: names)
+        try AtomicFile.write(
+            try StatisticsGenComponent.encoder.encode(record),
+            to: folder.appendingPathComponent(TrainingHistory.fileName))
+        let score = history[best].eval.map { String(format: "%.4f", $0) } ?? "–"
+        return ExecutorOutput(
+            properties: ["model": ["task": task, "metric": metric, "eval": score, "rounds": String(best + 1)]],
+            summary: "\(task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)")
+    }
+}
+
+/// The Trainer cannot train: no label, no rows, one class, missing labels, or XGBoost refused.
+public struct TrainerError: MLOpsError, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case noLabel(String)
+        case noRows
+        case oneClass(String, value: Double?)
+        case missingLabels(String, split: String, count: Int)
+        case xgboost(String)
+    }
+
+    public let kind: Kind
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var message: String {
+        switch kind {
+        case .noLabel(let name): "the transformed examples have no label column '\(name)'"
+        case .noRows: "the train split has no rows with a label"
+        case .oneClass(let name, let value):
+            "the label '\(name)' has one class only in the train split (\(value.map { String($0) } ?? "none")): nothing to learn"
+        case .missingLabels(let name, let split, let count):
+            "\(count) row\(count == 1 ? "" : "s") of the \(split) split ha\(count == 1 ? "s" : "ve") no value for the label '\(name)'"
+        case .xgboost(let detail): detail
+        }
+    }
+
+    public var hint: String? {
+        switch kind {
+        case .missingLabels: "set `trainer.missing_label: drop` to train on the labelled rows only"
+        case .oneClass: "check the label expression and the data"
+        case .xgboost: "check trainer.hyperparameters against XGBoost's parameter names and values"
+        default: nil
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch kind {
+        case .xgboost: .configError
+        default: .dataError
+        }
+    }
+}
