@@ -44,6 +44,11 @@ struct PipelineSession {
                 guard let console else { return { _ in } }
                 let bar = ProgressBar(console: console, label: component.rawValue, total: total)
                 return { bar.advance(by: $0) }
+            },
+            log: { component, line in
+                // An external program's output, on stderr so stdout stays the run's summary.
+                guard let console, console.verbosity >= .normal else { return }
+                FileHandle.standardError.write(Data("  \(component.rawValue) | \(line)\n".utf8))
             })
     }
 }

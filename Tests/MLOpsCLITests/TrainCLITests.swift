@@ -287,3 +287,64 @@ import Testing
         #expect(bad.stderr.contains("max_depth"))
     }
 }
+
+/// `trainer.command`: an external program given MLOPS_FN_ARGS.
+@Suite struct ExternalTrainerCLITests {
+    func project(script: String, timeout: Int = 60) throws -> TestRepository {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        try repo.write("trainer/train.sh", script)
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        try yaml.replacingOccurrences(
+            of: "trainer:\n", with: "trainer:\n  command: sh trainer/train.sh\n  timeout_seconds: \(timeout)\n"
+        ).write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        return repo
+    }
+
+    /// Reads model_path from MLOPS_FN_ARGS without any tool beyond sh and sed.
+    static let modelPath = #"model=$(sed -n 's/.*"model_path" : "\(.*\)".*/\1/p' "$MLOPS_FN_ARGS")"#
+
+    @Test func aProgramThatWritesAValidModelIsCheckedAndKept() throws {
+        // A valid model with the transform's features: the built-in trainer's, copied.
+        let builtIn = try TrainCLITests().project()
+        #expect(try MLOpsProcess.run(["train"], in: builtIn.directory.url).status == 0)
+        let folder = builtIn.directory.appending(".mlops/artifacts/Trainer")
+        let model = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).first)
+        let source = folder.appendingPathComponent(model).appendingPathComponent("model.json").path
+        let repo = try project(
+            script:
+                "echo training on $(head -1 \"$(sed -n 's/.*\"train_files\" : \\[ \"\\(.*\\)\".*/\\1/p' \"$MLOPS_FN_ARGS\")\" | head -c 20)\n"
+                + Self.modelPath + "\ncp '\(source)' \"$model\"\n")
+        let result = try MLOpsProcess.run(["train"], in: repo.directory.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("external trainer; model checked (16 features, finite predictions)"))
+        #expect(result.stderr.contains("Trainer | training on"))
+        // The script is code the Trainer reads: changing it reruns the Trainer.
+        try repo.write("trainer/train.sh", try repo.directory.read("trainer/train.sh") + "# changed\n")
+        let again = try MLOpsProcess.run(["train"], in: repo.directory.url)
+        #expect(again.stdout.contains("ran because trainer/train.sh changed"))
+    }
+
+    @Test func aCrashAHangAndGarbageFailWithTheProgramsLastLines() throws {
+        let crash = try project(script: "echo 'Traceback: boom' >&2\nexit 3\n")
+        let crashed = try MLOpsProcess.run(["train"], in: crash.directory.url)
+        #expect(crashed.status == 65)
+        #expect(crashed.stderr.contains("the trainer command `sh trainer/train.sh` exited with status 3"))
+        #expect(crashed.stderr.contains("Traceback: boom"))
+
+        let hang = try project(script: "echo waiting\nsleep 30 & wait\n", timeout: 1)
+        let start = Date()
+        let hung = try MLOpsProcess.run(["train"], in: hang.directory.url)
+        #expect(hung.status == 65)
+        #expect(hung.stderr.contains("ran past trainer.timeout_seconds (1 s) and was killed with its process group"))
+        #expect(Date().timeIntervalSince(start) < 20)
+
+        let garbage = try project(script: Self.modelPath + "\necho 'not a model' > \"$model\"\n")
+        let bad = try MLOpsProcess.run(["train"], in: garbage.directory.url)
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("wrote a model XGBoost cannot read"))
+        let none = try project(script: "true\n")
+        let missing = try MLOpsProcess.run(["train"], in: none.directory.url)
+        #expect(missing.stderr.contains("wrote no model at MLOPS_FN_ARGS model_path"))
+    }
+}

@@ -19,7 +19,10 @@ import Testing
             directory: target, template: "taxi", ciProviders: [], force: false)
         #expect(result.createdRepository)
         #expect(
-            result.files == [".gitignore", "DATA_SOURCES.md", "data/data.csv", "mlops.yaml", "schema/schema.pbtxt"])
+            result.files == [
+                ".gitignore", "DATA_SOURCES.md", "data/data.csv", "mlops.yaml", "schema/schema.pbtxt",
+                "trainer/train.py",
+            ])
         let repository = try Repository.open(at: target.path)
         #expect(try repository.head() == .unborn(branch: "main"))
         #expect(

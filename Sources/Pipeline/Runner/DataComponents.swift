@@ -314,8 +314,10 @@ extension MLOpsConfig {
         components.append(StatisticsGenComponent())
         components.append(ExampleValidatorComponent(gates: gates, schemaFrom: schemaProducer, strict: strict))
         components.append(try TransformComponent(section: transform, label: trainer?.label))
-        if let trainer, trainer.command == nil, case .inline = trainer.hyperparameters {
-            components.append(TrainerComponent(trainer: trainer))
+        if let trainer, case .inline = trainer.hyperparameters {
+            var schemaPath: String?
+            if case .file(let path) = schema { schemaPath = path }
+            components.append(TrainerComponent(trainer: trainer, code: paths.code, schemaPath: schemaPath))
         }
         return components
     }

@@ -29,6 +29,8 @@ public struct ExecutionContext: Sendable {
     /// A progress reporter for work of the given total size (bytes or rows), drawn as a
     /// bar on a terminal: call the returned function with each amount done.
     public let progress: @Sendable (Int) -> (@Sendable (Int) -> Void)
+    /// A line of output from the work (an external program's), for the log.
+    public let log: @Sendable (String) -> Void
 
     public func output(_ name: String) -> URL { staging.appendingPathComponent(name, isDirectory: true) }
 

@@ -57,6 +57,7 @@ public final class PipelineRunner: @unchecked Sendable {
     let commit: String?
     let fingerprint: @Sendable (String) throws -> String?
     let makeProgress: @Sendable (Component, Int) -> (@Sendable (Int) -> Void)
+    let log: @Sendable (Component, String) -> Void
     private let cancellation = NSLock()
     private var cancelled = false
 
@@ -82,7 +83,8 @@ public final class PipelineRunner: @unchecked Sendable {
     public init(
         root: URL, store: MetadataStore, components: [any PipelineComponent], commit: String?,
         fingerprint: @escaping @Sendable (String) throws -> String?,
-        makeProgress: @escaping @Sendable (Component, Int) -> (@Sendable (Int) -> Void) = { _, _ in { _ in } }
+        makeProgress: @escaping @Sendable (Component, Int) -> (@Sendable (Int) -> Void) = { _, _ in { _ in } },
+        log: @escaping @Sendable (Component, String) -> Void = { _, _ in }
     ) {
         self.root = root
         self.folder = root.appendingPathComponent(".mlops", isDirectory: true)
@@ -91,6 +93,7 @@ public final class PipelineRunner: @unchecked Sendable {
         self.commit = commit
         self.fingerprint = fingerprint
         self.makeProgress = makeProgress
+        self.log = log
     }
 
     /// Checks the DAG: each component once, every input bound to an output of a component in
@@ -334,7 +337,8 @@ public final class PipelineRunner: @unchecked Sendable {
         let context = ExecutionContext(
             root: root,
             inputs: inputs.mapValues { ResolvedArtifact(artifact: $0, url: folder.appendingPathComponent($0.uri)) },
-            staging: staging, progress: { [makeProgress] total in makeProgress(id, total) })
+            staging: staging, progress: { [makeProgress] total in makeProgress(id, total) },
+            log: { [log] line in log(id, line) })
         let output: ExecutorOutput
         var published: [NewArtifact] = []
         do {

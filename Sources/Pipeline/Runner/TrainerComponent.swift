@@ -39,6 +39,9 @@ public struct TrainerComponent: PipelineComponent {
         /// XGBoost parameters from `trainer.hyperparameters`, in order.
         public let hyperparameters: [String]
         public let missingLabel: String
+        /// An external trainer program (run with `MLOPS_FN_ARGS`), nil for the built-in one.
+        public let command: String?
+        public let timeoutSeconds: Int
     }
 
     public let id = Component.trainer
@@ -46,8 +49,13 @@ public struct TrainerComponent: PipelineComponent {
     public let parameters: Parameters
     public let inputs = ["transformed": InputBinding(.transform, "transformed")]
     public let outputs = ["model": "Model"]
+    /// Globs of the code the external command runs (`paths.code`): fingerprinted into the key.
+    let code: [String]
+    let schemaPath: String?
 
-    public init(trainer: TrainerSection) {
+    public init(trainer: TrainerSection, code: [String] = [], schemaPath: String? = nil) {
+        self.code = trainer.command == nil ? [] : code
+        self.schemaPath = schemaPath
         var hyperparameters: [String] = []
         if case .inline(let pairs) = trainer.hyperparameters {
             hyperparameters = pairs.pairs.map { "\($0.name)=\($0.value)" }
@@ -56,10 +64,21 @@ public struct TrainerComponent: PipelineComponent {
             task: trainer.task.rawValue, objective: trainer.objective, booster: trainer.booster.rawValue,
             rounds: trainer.rounds, earlyStoppingRounds: trainer.earlyStoppingRounds, numClass: trainer.numClass,
             threads: trainer.threads, seed: trainer.seed, evalMetric: trainer.evalMetric,
-            hyperparameters: hyperparameters, missingLabel: trainer.missingLabel.rawValue)
+            hyperparameters: hyperparameters, missingLabel: trainer.missingLabel.rawValue,
+            command: trainer.command, timeoutSeconds: trainer.timeoutSeconds)
     }
 
-    public func readPaths(root: URL) throws -> [String] { [] }
+    public func readPaths(root: URL) throws -> [String] {
+        var files: [String] = []
+        for pattern in code {
+            let compiled = SpanPattern(pattern)
+            for path in SpanResolver.candidates(below: compiled.literalFolder, root: root)
+            where compiled.match(path) != nil {
+                files.append(path)
+            }
+        }
+        return files.sorted()
+    }
 
     /// The features (row-major) and labels of a transformed split; rows without a label are
     /// dropped or refused per `missing_label`.
@@ -124,6 +143,12 @@ public struct TrainerComponent: PipelineComponent {
             parameters.evalMetric
             ?? ["binary": "auc", "multiclass": "mlogloss"][task] ?? "rmse"
         let threads = parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount
+        if let command = parameters.command {
+            return try runExternal(
+                command, context: context, layout: layout, train: train, eval: eval, task: task,
+                numClass: task == "multiclass" ? parameters.numClass ?? (Int(classes.max() ?? 0) + 1) : nil,
+                threads: threads, metric: metric, objective: objective)
+        }
         var settings: [(String, String)] = [
             ("objective", objective), ("booster", parameters.booster), ("seed", String(parameters.seed)),
             ("nthread", String(threads)), ("eval_metric", metric),
@@ -193,6 +218,103 @@ public struct TrainerComponent: PipelineComponent {
     }
 }
 
+extension TrainerComponent {
+    /// Writes the transformed splits as CSV and `fn_args.json`, runs the command, then loads
+    /// and checks the model it wrote: the transform's feature count, finite predictions on
+    /// eval rows.
+    func runExternal(
+        _ command: String, context: ExecutionContext, layout: TransformedSplits,
+        train: (values: [Float], labels: [Float], rows: Int), eval: (values: [Float], labels: [Float], rows: Int),
+        task: String, numClass: Int?, threads: Int, metric: String, objective: String
+    ) throws -> ExecutorOutput {
+        let manager = FileManager.default
+        let work = context.staging.appendingPathComponent("trainer-input", isDirectory: true)
+        try manager.createDirectory(at: work, withIntermediateDirectories: true)
+        let names = layout.features
+        guard let label = layout.label else { throw TrainerError(.noLabel("(none)")) }
+        func csv(_ split: (values: [Float], labels: [Float], rows: Int), _ name: String) throws -> String {
+            var text = (names + [label]).joined(separator: ",") + "\n"
+            for row in 0..<split.rows {
+                var fields: [String] = []
+                for index in 0..<names.count {
+                    let value = split.values[row * names.count + index]
+                    fields.append(value.isNaN ? "" : "\(value)")
+                }
+                fields.append("\(split.labels[row])")
+                text += fields.joined(separator: ",") + "\n"
+            }
+            let url = work.appendingPathComponent("\(name).csv")
+            try AtomicFile.write(Data(text.utf8), to: url)
+            return url.path
+        }
+        let folder = context.output("model")
+        try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+        let modelPath = folder.appendingPathComponent("model.json")
+        var hyperparameters: [String: String] = [:]
+        for entry in parameters.hyperparameters {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            hyperparameters[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        let arguments = TrainerFnArgs(
+            trainFiles: [try csv(train, "train")], evalFiles: [try csv(eval, "eval")],
+            schemaPath: schemaPath.map { context.root.appendingPathComponent($0).path },
+            transformPath: try context.input("transformed").url.appendingPathComponent(TransformedSplits.fileName).path,
+            label: label, features: names, task: task, numClass: numClass, rounds: parameters.rounds,
+            seed: parameters.seed, threads: threads, hyperparameters: hyperparameters, modelPath: modelPath.path)
+        let argumentsURL = work.appendingPathComponent("fn_args.json")
+        try AtomicFile.write(try StatisticsGenComponent.encoder.encode(arguments), to: argumentsURL)
+        let outcome = try ExternalProcess.run(
+            command, in: context.root, environment: ["MLOPS_FN_ARGS": argumentsURL.path],
+            timeout: TimeInterval(parameters.timeoutSeconds), output: context.log)
+        if outcome.timedOut {
+            throw TrainerError(
+                .external(
+                    command,
+                    "ran past trainer.timeout_seconds (\(parameters.timeoutSeconds) s) and was killed with its process group",
+                    tail: outcome.tail))
+        }
+        guard outcome.status == 0 else {
+            throw TrainerError(.external(command, "exited with status \(outcome.status)", tail: outcome.tail))
+        }
+        guard manager.fileExists(atPath: modelPath.path) else {
+            throw TrainerError(.external(command, "wrote no model at MLOPS_FN_ARGS model_path", tail: outcome.tail))
+        }
+        let booster: Booster
+        do {
+            booster = try Booster(contentsOf: modelPath.path)
+        } catch {
+            throw TrainerError(
+                .external(command, "wrote a model XGBoost cannot read: \(error.detail)", tail: outcome.tail))
+        }
+        let count = try booster.featureCount()
+        guard count == names.count else {
+            throw TrainerError(
+                .external(command, "wrote a model with \(count) features; the transform gives \(names.count)", tail: [])
+            )
+        }
+        let sample = min(eval.rows, 50)
+        if sample > 0 {
+            let matrix = try DMatrix(
+                values: Array(eval.values.prefix(sample * names.count)), rows: sample, columns: names.count)
+            let predictions = try booster.predict(matrix)
+            guard predictions.allSatisfy(\.isFinite) else {
+                throw TrainerError(.external(command, "wrote a model that predicts non-finite values", tail: []))
+            }
+        }
+        // The model as mlops keeps it: XGBoost JSON with the transform's feature names.
+        try booster.setFeatureNames(names)
+        try AtomicFile.write(try booster.serialized(format: "json"), to: modelPath)
+        let record = TrainingHistory(
+            task: task, objective: objective, metric: metric, bestRound: -1, rounds: [], features: names)
+        try AtomicFile.write(
+            try StatisticsGenComponent.encoder.encode(record),
+            to: folder.appendingPathComponent(TrainingHistory.fileName))
+        return ExecutorOutput(
+            properties: ["model": ["task": task, "trainer": "external"]],
+            summary: "\(task), external trainer; model checked (\(count) features, finite predictions)")
+    }
+}
+
 /// The Trainer cannot train: no label, no rows, one class, missing labels, or XGBoost refused.
 public struct TrainerError: MLOpsError, Equatable {
     public enum Kind: Sendable, Equatable {
@@ -201,6 +323,7 @@ public struct TrainerError: MLOpsError, Equatable {
         case oneClass(String, value: Double?)
         case missingLabels(String, split: String, count: Int)
         case xgboost(String)
+        case external(String, String, tail: [String])
     }
 
     public let kind: Kind
@@ -216,6 +339,9 @@ public struct TrainerError: MLOpsError, Equatable {
         case .missingLabels(let name, let split, let count):
             "\(count) row\(count == 1 ? "" : "s") of the \(split) split ha\(count == 1 ? "s" : "ve") no value for the label '\(name)'"
         case .xgboost(let detail): detail
+        case .external(let command, let what, let tail):
+            "the trainer command `\(command)` \(what)"
+                + (tail.isEmpty ? "" : "; its last output:\n    " + tail.suffix(8).joined(separator: "\n    "))
         }
     }
 
@@ -224,6 +350,7 @@ public struct TrainerError: MLOpsError, Equatable {
         case .missingLabels: "set `trainer.missing_label: drop` to train on the labelled rows only"
         case .oneClass: "check the label expression and the data"
         case .xgboost: "check trainer.hyperparameters against XGBoost's parameter names and values"
+        case .external: "run it by hand with MLOPS_FN_ARGS set to see the whole output"
         default: nil
         }
     }

@@ -1,0 +1,130 @@
+import Foundation
+import MLOpsCore
+import XGBoostKit
+
+/// What `MLOPS_FN_ARGS` points at: the paths and settings an external trainer gets, in the
+/// spirit of TFX's FnArgs (docs/transform.md).
+public struct TrainerFnArgs: Sendable, Codable, Equatable {
+    public let trainFiles: [String]
+    public let evalFiles: [String]
+    public let schemaPath: String?
+    public let transformPath: String
+    public let label: String
+    public let features: [String]
+    public let task: String
+    public let numClass: Int?
+    public let rounds: Int
+    public let seed: Int
+    public let threads: Int
+    public let hyperparameters: [String: String]
+    /// Where the program must write its XGBoost model (JSON).
+    public let modelPath: String
+
+    enum CodingKeys: String, CodingKey {
+        case trainFiles = "train_files", evalFiles = "eval_files", schemaPath = "schema_path"
+        case transformPath = "transform_path", label, features, task, numClass = "num_class", rounds, seed
+        case threads = "nthread", hyperparameters, modelPath = "model_path"
+    }
+}
+
+/// Runs an external trainer command in its own process group, streaming its output, with a
+/// time limit after which the whole group is killed.
+enum ExternalProcess {
+    struct Outcome {
+        let status: Int32
+        let timedOut: Bool
+        /// The last lines it wrote to stderr.
+        let tail: [String]
+    }
+
+    static func run(
+        _ command: String, in directory: URL, environment: [String: String], timeout: TimeInterval,
+        output: @escaping @Sendable (String) -> Void
+    ) throws -> Outcome {
+        var pipe: [Int32] = [0, 0]
+        guard Glibc.pipe(&pipe) == 0 else {
+            throw FileError(.io, path: command, detail: "cannot make a pipe: " + String(cString: strerror(errno)))
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
+        posix_spawn_file_actions_addclose(&actions, pipe[0])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, new in new }
+        // The shell starts in `directory` (quoted for sh), then runs the command.
+        let quoted = "'" + directory.path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let arguments = ["/bin/sh", "-c", "cd \(quoted) && \(command)"]
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+        Glibc.close(pipe[1])
+        guard spawned == 0 else {
+            Glibc.close(pipe[0])
+            throw FileError(.io, path: command, detail: "cannot start: " + String(cString: strerror(spawned)))
+        }
+        // The time limit: the whole process group is killed when it passes.
+        let state = KillSwitch()
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + timeout)
+        timer.setEventHandler {
+            state.fire()
+            kill(-pid, SIGKILL)
+        }
+        timer.resume()
+        var tail: [String] = []
+        var pending = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(pipe[0], &buffer, buffer.count)
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: buffer[0..<count])
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...newline)
+                output(line)
+                tail.append(line)
+                if tail.count > 20 { tail.removeFirst() }
+            }
+        }
+        if !pending.isEmpty {
+            let line = String(decoding: pending, as: UTF8.self)
+            output(line)
+            tail.append(line)
+        }
+        Glibc.close(pipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        timer.cancel()
+        kill(-pid, SIGKILL)  // anything it left running in its group
+        let exited = (status & 0x7f) == 0
+        return Outcome(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), timedOut: state.fired, tail: tail)
+    }
+
+    final class KillSwitch: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func fire() {
+            lock.lock()
+            value = true
+            lock.unlock()
+        }
+        var fired: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return value
+        }
+    }
+}
