@@ -180,9 +180,10 @@ public struct TrainerComponent: PipelineComponent {
         for round in 0..<parameters.rounds {
             do {
                 try booster.update(iteration: round, train: trainMatrix)
+                // The eval split only, as Python's xgboost.train with evals=[eval] does: a metric
+                // such as AUC over the whole train split every round costs more than the round.
                 let results = try booster.evaluate(
-                    iteration: round,
-                    on: eval.rows > 0 ? [("train", trainMatrix), ("eval", evalMatrix)] : [("train", trainMatrix)])
+                    iteration: round, on: eval.rows > 0 ? [("eval", evalMatrix)] : [("train", trainMatrix)])
                 let value = { (set: String) in results.first { $0.0 == "\(set)-\(metric)" }?.1 }
                 history.append(.init(round: round, train: value("train"), eval: value("eval")))
             } catch {
@@ -199,9 +200,9 @@ public struct TrainerComponent: PipelineComponent {
                 best = round
             }
         }
-        let kept =
-            parameters.earlyStoppingRounds != nil && best + 1 < history.count
-            ? try booster.slice(rounds: best + 1) : booster
+        // Without early stopping every round is kept, whatever round scored best.
+        if parameters.earlyStoppingRounds == nil { best = history.count - 1 }
+        let kept = best + 1 < history.count ? try booster.slice(rounds: best + 1) : booster
         try kept.setFeatureNames(names)
         let folder = context.output("model")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
