@@ -271,6 +271,26 @@ import Testing
         #expect(names.contains("fare") && names.contains("payment_type") && !names.contains("tips"))
     }
 
+    @Test func thePenguinsProjectTrainsAThreeClassModel() throws {
+        let dir = try TemporaryDirectory()
+        let initialised = try MLOpsProcess.run(["init", dir.url.path, "--template", "penguins"])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        let result = try MLOpsProcess.run(["train"], in: dir.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("label species fitted on train"))
+        #expect(result.stdout.contains("Trainer           ran"))
+        #expect(result.stdout.contains("multiclass, "))
+        #expect(result.stdout.contains("eval mlogloss 0."))
+        // TFX's penguins data codes the species as 0, 1, 2: the label is numeric, not indexed.
+        let folder = dir.appending(".mlops/artifacts/Transform")
+        let transform = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).first { $0.hasPrefix("transform-") })
+        let json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: folder.appendingPathComponent(transform).appendingPathComponent("transform.json")))
+        #expect((json as? [String: Any])?["label"] as? String == "species")
+        #expect((json as? [String: Any])?["label_values"] == nil)
+    }
+
     @Test func aLabelWithOneClassAndABadParameterAreRefused() throws {
         let repo = try TrainCLITests().project()
         let dir = repo.directory.url

@@ -94,6 +94,17 @@ import Testing
         }
     }
 
+    @Test func aTextLabelIsIndexedInByteOrder() throws {
+        let train = try table("x,species\n1,Gentoo\n2,Adelie\n3,Chinstrap\n4,Adelie\n")
+        let section = try MLOpsConfig.parse(yaml: minimal, file: "mlops.yaml", root: nil).transform
+        let transform = try FittedTransform.fit(section, label: "species", on: train)
+        #expect(transform.labelValues == ["Adelie", "Chinstrap", "Gentoo"])
+        #expect(transform.featureNames == ["x"])
+        let applied = try transform.apply(to: try table("x,species\n5,Chinstrap\n6,Emperor\n7,\n"))
+        let label = try #require(applied.label)
+        #expect(label[0] == 1 && label[1].isNaN && label[2].isNaN)  // an unknown class is missing
+    }
+
     @Test func stepsAreWrittenAsInMlopsYaml() throws {
         let steps: [FittedTransform.Step] = [
             .fillNumber(2), .fillText("1"), .zscore(mean: 1, std: 2), .scale(min: 0, max: 4), .log1p,

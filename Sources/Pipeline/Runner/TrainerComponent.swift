@@ -45,7 +45,7 @@ public struct TrainerComponent: PipelineComponent {
     }
 
     public let id = Component.trainer
-    public let version = "1"
+    public let version = "2"
     public let parameters: Parameters
     public let inputs = ["transformed": InputBinding(.transform, "transformed")]
     public let outputs = ["model": "Model"]
@@ -82,29 +82,22 @@ public struct TrainerComponent: PipelineComponent {
 
     /// The features (row-major) and labels of a transformed split; rows without a label are
     /// dropped or refused per `missing_label`.
-    func matrix(_ url: URL, features: [String], label: String, split: String) throws
+    func matrix(_ folder: URL, _ split: TransformedSplits.Split, features: Int, label: String) throws
         -> (values: [Float], labels: [Float], rows: Int)
     {
-        let table = try ExamplesFile.read(url)
-        guard let labelColumn = table.column(label), case .float(let labels) = labelColumn.values else {
-            throw TrainerError(.noLabel(label))
+        guard let labelsFile = split.labels else { throw TrainerError(.noLabel(label)) }
+        let values = try TransformComponent.readFloats(
+            folder.appendingPathComponent(split.features), count: split.rows * features)
+        let labels = try TransformComponent.readFloats(folder.appendingPathComponent(labelsFile), count: split.rows)
+        let keep = labels.indices.filter { !labels[$0].isNaN }
+        guard keep.count < split.rows else { return (values, labels, split.rows) }
+        if parameters.missingLabel == MissingLabelPolicy.fail.rawValue {
+            throw TrainerError(.missingLabels(label, split: split.name, count: split.rows - keep.count))
         }
-        let columns = try features.map { name -> [Double] in
-            guard let column = table.column(name), case .float(let values) = column.values else {
-                throw TrainerError(.noLabel(name))
-            }
-            return values
-        }
-        var keep: [Int] = []
-        for row in 0..<table.rowCount where !labels[row].isNaN { keep.append(row) }
-        if keep.count < table.rowCount, parameters.missingLabel == MissingLabelPolicy.fail.rawValue {
-            throw TrainerError(.missingLabels(label, split: split, count: table.rowCount - keep.count))
-        }
-        var values = [Float](repeating: .nan, count: keep.count * features.count)
-        for (row, source) in keep.enumerated() {
-            for (index, column) in columns.enumerated() { values[row * features.count + index] = Float(column[source]) }
-        }
-        return (values, keep.map { Float(labels[$0]) }, keep.count)
+        var kept = [Float]()
+        kept.reserveCapacity(keep.count * features)
+        for row in keep { kept.append(contentsOf: values[(row * features)..<((row + 1) * features)]) }
+        return (kept, keep.map { labels[$0] }, keep.count)
     }
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
@@ -116,10 +109,8 @@ public struct TrainerComponent: PipelineComponent {
             let evalSplit = layout.splits.first(where: { $0.name == "eval" })
         else { throw InternalError("the transformed examples need a train and an eval split") }
         let names = layout.features
-        let train = try matrix(
-            transformed.url.appendingPathComponent(trainSplit.file), features: names, label: label, split: "train")
-        let eval = try matrix(
-            transformed.url.appendingPathComponent(evalSplit.file), features: names, label: label, split: "eval")
+        let train = try matrix(transformed.url, trainSplit, features: names.count, label: label)
+        let eval = try matrix(transformed.url, evalSplit, features: names.count, label: label)
         guard train.rows > 0 else { throw TrainerError(.noRows) }
 
         // The task: from the configuration, or from the train labels.

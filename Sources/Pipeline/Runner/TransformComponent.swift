@@ -3,22 +3,25 @@ import MLOpsCore
 
 /// The splits of a TransformedExamples artifact (`transformed.json`).
 public struct TransformedSplits: Sendable, Codable, Equatable {
+    /// A split as two raw little-endian float32 files: `features` (rows × features, row-major,
+    /// NaN for missing, as XGBoost takes them) and `labels` (one per row, NaN when missing).
     public struct Split: Sendable, Codable, Equatable {
         public let name: String
-        public let file: String
+        public let features: String
+        public let labels: String?
         public let rows: Int
     }
 
     public static let fileName = "transformed.json"
     public let features: [String]
-    /// The label column in each split file, nil without a label.
+    /// The label's name, nil without a label.
     public let label: String?
     public let splits: [Split]
 }
 
 /// Transform: fits the transform on the train split and applies it to every split (outputs
-/// `transform`, the fitted `transform.json`, and `transformed`, one examples file per split
-/// holding the features as FLOAT columns and the label). Waits for ExampleValidator's verdict.
+/// `transform`, the fitted `transform.json`, and `transformed`, each split's features and labels
+/// as raw float32 files). Waits for ExampleValidator's verdict.
 public struct TransformComponent: PipelineComponent {
     public struct Parameters: Codable, Hashable, Sendable {
         /// `transform` of mlops.yaml as key-sorted JSON.
@@ -27,7 +30,7 @@ public struct TransformComponent: PipelineComponent {
     }
 
     public let id = Component.transform
-    public let version = "1"
+    public let version = "2"
     public let parameters: Parameters
     public let inputs = ["examples": InputBinding(.exampleGen, "examples")]
     public let outputs = ["transform": "TransformGraph", "transformed": "TransformedExamples"]
@@ -42,6 +45,35 @@ public struct TransformComponent: PipelineComponent {
     }
 
     public func readPaths(root: URL) throws -> [String] { [] }
+
+    /// Raw little-endian float32, written atomically.
+    static func writeFloats(_ values: [Float], to url: URL) throws {
+        try AtomicFile.create(url) { writer in
+            let result: Result<Void, FileError> = values.withUnsafeBytes { raw in
+                Result { () throws(FileError) in try writer.write(raw) }
+            }
+            try result.get()
+        }
+    }
+
+    /// A raw float32 file of `count` values.
+    static func readFloats(_ url: URL, count: Int) throws -> [Float] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw ArtifactError(path: url.path, detail: "cannot be read: \((error as NSError).localizedDescription)")
+        }
+        guard data.count == count * 4 else {
+            throw ArtifactError(path: url.path, detail: "has \(data.count) bytes, \(count * 4) expected")
+        }
+        return data.withUnsafeBytes { raw in
+            Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
+                initialized = count
+            }
+        }
+    }
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
         let splits = try exampleSplits(try context.input("examples"))
@@ -60,21 +92,15 @@ public struct TransformComponent: PipelineComponent {
         for split in splits {
             let table = try ExamplesFile.read(split.url)
             let (features, label) = try fitted.apply(to: table)
-            let rows = table.rowCount
-            var columns = names.indices.map { index -> Column in
-                let values = (0..<rows).map { Double(features[$0 * names.count + index]) }
-                return Column(
-                    name: names[index], type: .float, values: .float(values), present: values.map { !$0.isNaN })
+            let featuresFile = "\(split.name).features.f32"
+            try Self.writeFloats(features, to: transformed.appendingPathComponent(featuresFile))
+            var labelsFile: String?
+            if let label {
+                labelsFile = "\(split.name).labels.f32"
+                try Self.writeFloats(
+                    label.map { Float($0) }, to: transformed.appendingPathComponent("\(split.name).labels.f32"))
             }
-            if let labelName = fitted.label, let label {
-                columns.append(
-                    Column(name: labelName, type: .float, values: .float(label), present: label.map { !$0.isNaN }))
-            }
-            let file = "\(split.name).examples"
-            try ExamplesFile.write(
-                DataTable(file: file, columns: columns, rowCount: rows), rows: nil, split: split.name,
-                to: transformed.appendingPathComponent(file))
-            written.append(.init(name: split.name, file: file, rows: rows))
+            written.append(.init(name: split.name, features: featuresFile, labels: labelsFile, rows: table.rowCount))
         }
         try AtomicFile.write(
             try StatisticsGenComponent.encoder.encode(
