@@ -11,24 +11,12 @@
 # Peers come from ../shared/bench/setup_peers.sh (run here when missing). Python runs with
 # its bytecode cache allowed, so the peers do not pay for compiling their imports.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-peers="${PEERS_DIR:-/tmp/mlops-peers}"
 work="${BENCH_DIR:-/tmp/mlops-bench-data}"
 runs="${RUNS:-10}"
 tfdv_runs="${TFDV_RUNS:-3}"
 mkdir -p "$work"
-
-if [ ! -x "$peers/venv/bin/python" ] || { [ -z "${SKIP_TFDV:-}" ] && [ ! -x "$peers/venv-tfdv/bin/python" ]; }; then
-  PEERS_DIR="$peers" bash "$root/../shared/bench/setup_peers.sh"
-fi
-command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
-csv="$peers/taxi_1m.csv"
-[ -f "$csv" ] || python3 "$root/../shared/bench/make_big_taxi.py" --rows 1000000 --out "$csv"
-
-# Built as a release would ship it: optimized, with the Swift runtime linked statically.
-(cd "$root" && swift build -c release --product mlops --static-swift-stdlib --scratch-path .build-static >/dev/null)
-mlops="$root/.build-static/release/mlops"
+if [ -n "${SKIP_TFDV:-}" ]; then needs=venv/bin/python setup_flags=--no-tfdv; else needs=venv-tfdv/bin/python; fi
+source "$(dirname "$0")/../common.sh"
 
 cat > "$work/pandas_stats.py" <<'PY'
 import sys, pandas as pd

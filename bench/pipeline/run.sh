@@ -13,21 +13,13 @@
 # 2. cold: the first run after removing every cached result;
 # 3. one CSV line changed, to a new value each run (so neither tool can reuse an old result).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-peers="${PEERS_DIR:-/tmp/mlops-peers}"
 work="${BENCH_DIR:-/tmp/mlops-bench-pipeline}"
 runs="${RUNS:-15}"
 mkdir -p "$work"
-[ -x "$peers/venv-mlops/bin/dvc" ] || PEERS_DIR="$peers" bash "$root/../shared/bench/setup_peers.sh" --no-tfdv
-command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
-csv="$peers/taxi_1m.csv"
-[ -f "$csv" ] || python3 "$root/../shared/bench/make_big_taxi.py" --rows 1000000 --out "$csv"
-(cd "$root" && swift build -c release --product mlops --static-swift-stdlib --scratch-path .build-static >/dev/null)
-mlops="$root/.build-static/release/mlops"
+needs=venv-mlops/bin/dvc setup_flags=--no-tfdv
+source "$(dirname "$0")/../common.sh"
 dvc="env -u PYTHONDONTWRITEBYTECODE $peers/venv-mlops/bin/dvc"
 py="$peers/venv-mlops/bin/python"
-gitc() { git -c user.name=bench -c user.email=bench@mlops.invalid -c init.defaultBranch=main "$@"; }
 
 # --- the mlops repository ----------------------------------------------------------------
 m="$work/mlops-repo"

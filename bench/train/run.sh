@@ -11,20 +11,12 @@
 # 2. Quality on the 15k file: the eval AUC of mlops' built-in trainer against Python xgboost
 #    trained on exactly the same transformed features (mlops' external-trainer CSVs).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-peers="${PEERS_DIR:-/tmp/mlops-peers}"
 work="${BENCH_DIR:-/tmp/mlops-bench-train}"
 runs="${RUNS:-3}"
 mkdir -p "$work"
-[ -x "$peers/venv/bin/python" ] || PEERS_DIR="$peers" bash "$root/../shared/bench/setup_peers.sh" --no-tfdv
-command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
-csv="$peers/taxi_1m.csv"
-[ -f "$csv" ] || python3 "$root/../shared/bench/make_big_taxi.py" --rows 1000000 --out "$csv"
-(cd "$root" && swift build -c release --product mlops --static-swift-stdlib --scratch-path .build-static >/dev/null)
-mlops="$root/.build-static/release/mlops"
+needs=venv/bin/python setup_flags=--no-tfdv
+source "$(dirname "$0")/../common.sh"
 py="env -u PYTHONDONTWRITEBYTECODE $peers/venv/bin/python"
-gitc() { git -c user.name=bench -c user.email=bench@mlops.invalid -c init.defaultBranch=main "$@"; }
 
 # The same training settings for both: 100 rounds, no early stopping, 2 threads.
 settings() {

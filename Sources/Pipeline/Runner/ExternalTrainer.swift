@@ -75,11 +75,11 @@ enum ExternalProcess {
             throw FileError(.io, path: command, detail: "cannot start: " + String(cString: strerror(spawned)))
         }
         // The time limit: the whole process group is killed when it passes.
-        let state = KillSwitch()
+        let state = OnceFlag()
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + timeout)
         timer.setEventHandler {
-            state.fire()
+            state.raise()
             kill(-pid, SIGKILL)
         }
         timer.resume()
@@ -110,21 +110,8 @@ enum ExternalProcess {
         timer.cancel()
         kill(-pid, SIGKILL)  // anything it left running in its group
         let exited = (status & 0x7f) == 0
-        return Outcome(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), timedOut: state.fired, tail: tail)
+        return Outcome(
+            status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), timedOut: state.isRaised, tail: tail)
     }
 
-    final class KillSwitch: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        func fire() {
-            lock.lock()
-            value = true
-            lock.unlock()
-        }
-        var fired: Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return value
-        }
-    }
 }

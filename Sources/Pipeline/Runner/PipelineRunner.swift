@@ -58,23 +58,14 @@ public final class PipelineRunner: @unchecked Sendable {
     let fingerprint: @Sendable (String) throws -> String?
     let makeProgress: @Sendable (Component, Int) -> (@Sendable (Int) -> Void)
     let log: @Sendable (Component, String) -> Void
-    private let cancellation = NSLock()
-    private var cancelled = false
+    private let cancellation = OnceFlag()
 
     /// Asks a run in progress to stop: components already running finish (and are recorded),
     /// none starts after them, and ``run(pipeline:properties:options:onStage:)`` throws
     /// `CancellationError`. Safe from a signal handler's queue.
-    public func cancel() {
-        cancellation.lock()
-        cancelled = true
-        cancellation.unlock()
-    }
+    public func cancel() { cancellation.raise() }
 
-    var isCancelled: Bool {
-        cancellation.lock()
-        defer { cancellation.unlock() }
-        return cancelled
-    }
+    var isCancelled: Bool { cancellation.isRaised }
 
     /// - Parameters:
     ///   - root: the repository root; artifacts go under `root/.mlops`.
