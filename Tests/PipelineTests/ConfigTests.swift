@@ -37,7 +37,7 @@ let minimal = """
         #expect(config.release.channels == ["staging", "production"])
         #expect(config.paths.data == ["data/*.csv"])
         #expect(config.paths.config == ["mlops.yaml"])
-        #expect(config.components == ["ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform"])
+        #expect(config.components == ["ExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator"])
     }
 
     @Test func bothTemplatesAreValid() throws {

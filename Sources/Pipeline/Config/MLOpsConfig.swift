@@ -132,7 +132,9 @@ public struct MLOpsConfig: ConfigSection {
         var names = ["ExampleGen", "StatisticsGen"]
         if case .file = schema { names.append("ImportSchemaGen") } else { names.append("SchemaGen") }
         names.append("ExampleValidator")
-        names.append("Transform")
+        // Transform when there is something to transform or a model to feed; a data-only
+        // pipeline (statistics and validation, say) ends at ExampleValidator.
+        if trainer != nil || !transform.derive.isEmpty || !transform.features.isEmpty { names.append("Transform") }
         if trainer != nil {
             if tuner != nil { names.append("Tuner") }
             names.append("Trainer")

@@ -313,7 +313,9 @@ extension MLOpsConfig {
         components.append(try ExampleGenComponent(data: data, root: root, textColumns: textColumns))
         components.append(StatisticsGenComponent())
         components.append(ExampleValidatorComponent(gates: gates, schemaFrom: schemaProducer, strict: strict))
-        components.append(try TransformComponent(section: transform, label: trainer?.label))
+        if self.components.contains(Component.transform.rawValue) {
+            components.append(try TransformComponent(section: transform, label: trainer?.label))
+        }
         if let trainer, case .inline = trainer.hyperparameters {
             var schemaPath: String?
             if case .file(let path) = schema { schemaPath = path }
