@@ -22,6 +22,22 @@ let minimal = """
 
     """
 
+@Suite struct DataSectionNamesTests {
+    @Test func splitNamesAndDelimitersThatWouldMisbehaveAreRefused() {
+        let yaml = """
+            pipeline: {name: taxi}
+            data:
+              sources: ["data/*.csv"]
+              delimiter: "§"
+              splits: {train: 2, eval: 1, "../x": 1}
+
+            """
+        let found = problems(yaml)
+        #expect(found.contains { $0.contains("'data.delimiter' must be a single ASCII character") })
+        #expect(found.contains { $0.contains("split name '../x' may hold only letters, digits, '_' and '-'") })
+    }
+}
+
 @Suite struct ConfigTests {
     @Test func minimalConfigGetsEveryDefault() throws {
         let config = try MLOpsConfig.parse(yaml: minimal, file: "mlops.yaml", root: nil)

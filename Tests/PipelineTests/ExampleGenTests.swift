@@ -198,6 +198,19 @@ import Testing
         badOffset.replaceSubrange(16..<(16 + headerText.utf8.count), with: Data(headerText.utf8))
         #expect(failure(badOffset)?.detail == "the codes of 'city' lies outside the file")
         #expect(failure(Data())?.kind == .corrupt)
+        // Counts that would overflow the size arithmetic are refused, not trusted.
+        for (field, huge) in [
+            ("\"rows\":4", "\"rows\":9223372036854775807"), ("\"count\":", "\"count\":2305843009213693952,\"x\":"),
+        ] {
+            var text = String(decoding: good[16..<(16 + headerLength)], as: UTF8.self)
+            guard let range = text.range(of: field) else { continue }
+            text.replaceSubrange(range, with: huge)
+            var hostile = good
+            let bytes = Data(text.utf8)
+            hostile.replaceSubrange(12..<16, with: withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { Data($0) })
+            hostile.replaceSubrange(16..<(16 + headerLength), with: bytes)
+            #expect(failure(hostile)?.kind == .corrupt, "\(huge)")
+        }
         #expect(throws: ExamplesFileError.self) { try ExamplesFile.read(dir.appending("nope.examples")) }
     }
 }

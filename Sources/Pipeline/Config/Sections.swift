@@ -130,10 +130,10 @@ public struct DataSection: ConfigSection {
         }
         format = f.choice(.format, default: .csv)
         delimiter = f.string(.delimiter, default: ",")
-        if delimiter.unicodeScalars.count != 1 || delimiter == "\"" || delimiter == "\n" {
+        if delimiter.utf8.count != 1 || delimiter == "\"" || delimiter == "\n" {
             f.reader.report(
                 f.value(.delimiter), f.keyPath(.delimiter),
-                "'data.delimiter' must be a single character other than a quote or newline, found '\(delimiter)'")
+                "'data.delimiter' must be a single ASCII character other than a quote or newline, found '\(delimiter)'")
         }
         onBadRows = f.choice(.onBadRows, default: .fail)
         span = f.value(.span).flatMap { SpanSelection.parse($0, f.reader, f.keyPath(.span)) } ?? .latest
@@ -141,6 +141,14 @@ public struct DataSection: ConfigSection {
         if let pairs = f.pairs(.splits) {
             for pair in pairs {
                 let path = f.keyPath(.splits) + "." + pair.name
+                // Split names become file names: letters, digits, '_' and '-' only.
+                if pair.name.isEmpty
+                    || !pair.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+                {
+                    f.reader.report(
+                        pair.keyNode, path, "split name '\(pair.name)' may hold only letters, digits, '_' and '-'")
+                    continue
+                }
                 if let weight = ConfigValue.int(pair.value, f.reader, path, in: 1...1000) {
                     splits.append((pair.name, weight))
                 }

@@ -224,7 +224,16 @@ public enum ExamplesFile {
         } catch {
             throw corrupt("the header is not valid: \(error)")
         }
-        guard header.rows >= 0 else { throw corrupt("negative row count") }
+        // Every row takes at least a bit of the file, so a count beyond that is a lie (and
+        // arithmetic on it could overflow).
+        guard header.rows >= 0, header.rows <= raw.count * 8 else {
+            throw corrupt("a row count of \(header.rows) does not fit a file of \(raw.count) bytes")
+        }
+        for column in header.columns {
+            if let dictionary = column.dictionary, dictionary.count < 0 || dictionary.count > raw.count / 8 {
+                throw corrupt("the dictionary of '\(column.name)' claims \(dictionary.count) entries")
+            }
+        }
         return header
     }
 

@@ -30,6 +30,34 @@ public struct TrainerFnArgs: Sendable, Codable, Equatable {
 /// Runs an external trainer command in its own process group, streaming its output, with a
 /// time limit after which the whole group is killed.
 enum ExternalProcess {
+    /// The process groups of the programs running now, so an interrupted run can stop them.
+    static let running = ProcessGroups()
+
+    final class ProcessGroups: @unchecked Sendable {
+        // `groups` is only touched under `lock`.
+        private let lock = NSLock()
+        private var groups = Set<pid_t>()
+
+        func insert(_ group: pid_t) {
+            lock.lock()
+            groups.insert(group)
+            lock.unlock()
+        }
+
+        func remove(_ group: pid_t) {
+            lock.lock()
+            groups.remove(group)
+            lock.unlock()
+        }
+
+        /// Sends `signal` to every running group.
+        func signalAll(_ signal: Int32) {
+            lock.lock()
+            defer { lock.unlock() }
+            for group in groups { kill(-group, signal) }
+        }
+    }
+
     struct Outcome {
         let status: Int32
         let timedOut: Bool
@@ -45,17 +73,31 @@ enum ExternalProcess {
         guard Glibc.pipe(&pipe) == 0 else {
             throw FileError(.io, path: command, detail: "cannot make a pipe: " + String(cString: strerror(errno)))
         }
+        // Not inherited by anything else this process starts (the child gets it through dup2).
+        for end in pipe { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        // No terminal input: a prompt must not stop it in the background group (SIGTTIN).
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
         posix_spawn_file_actions_addclose(&actions, pipe[0])
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // Its own process group, default signal handling (mlops ignores SIGINT and SIGTERM
+        // while a run is under way) and nothing blocked.
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGINT, SIGTERM, SIGPIPE, SIGQUIT] { sigaddset(&defaults, number) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { _, new in new }
         // The shell starts in `directory` (quoted for sh), then runs the command.
@@ -74,6 +116,8 @@ enum ExternalProcess {
             Glibc.close(pipe[0])
             throw FileError(.io, path: command, detail: "cannot start: " + String(cString: strerror(spawned)))
         }
+        running.insert(pid)
+        defer { running.remove(pid) }
         // The time limit: the whole process group is killed when it passes.
         let state = OnceFlag()
         let timer = DispatchSource.makeTimerSource(queue: .global())

@@ -63,7 +63,10 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Asks a run in progress to stop: components already running finish (and are recorded),
     /// none starts after them, and ``run(pipeline:properties:options:onStage:)`` throws
     /// `CancellationError`. Safe from a signal handler's queue.
-    public func cancel() { cancellation.raise() }
+    public func cancel() {
+        cancellation.raise()
+        ExternalProcess.running.signalAll(SIGTERM)  // an external trainer stops too
+    }
 
     var isCancelled: Bool { cancellation.isRaised }
 
@@ -366,8 +369,14 @@ public final class PipelineRunner: @unchecked Sendable {
             try? store.failExecution(execution, error: "\(error)")
             return (report(.failed, "failed (the error follows)", "", execution, [:]), nil, error)
         }
-        let stored = try store.completeExecution(execution, outputs: published)
-        return (report(.ran, reason, output.summary, execution, stored), stored, nil)
+        do {
+            let stored = try store.completeExecution(execution, outputs: published)
+            return (report(.ran, reason, output.summary, execution, stored), stored, nil)
+        } catch {
+            // The outputs are in place but unrecorded: never a cache hit, so never reused.
+            try? store.failExecution(execution, error: "recording the outputs failed: \(error)")
+            return (report(.failed, "failed (the error follows)", "", execution, [:]), nil, error)
+        }
     }
 
     /// Marks executions of dead processes ABANDONED and removes their staging folders.

@@ -69,7 +69,8 @@ public struct TrainerComponent: PipelineComponent {
     }
 
     public func readPaths(root: URL) throws -> [String] {
-        var files: [String] = []
+        // The external program is handed the schema: it is an input of its result.
+        var files: [String] = parameters.command != nil ? schemaPath.map { [$0] } ?? [] : []
         for pattern in code {
             let compiled = SpanPattern(pattern)
             for path in SpanResolver.candidates(below: compiled.literalFolder, root: root)

@@ -64,7 +64,8 @@ extension MLOps.DataCommand {
             for part in text.split(separator: ",") {
                 let pieces = part.split(separator: "=")
                 guard pieces.count == 2, let weight = Int(pieces[1]), (1...1000).contains(weight),
-                    !pieces[0].isEmpty, !result.contains(where: { $0.name == pieces[0] })
+                    !pieces[0].isEmpty, !result.contains(where: { $0.name == pieces[0] }),
+                    pieces[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
                 else { return nil }
                 result.append((String(pieces[0]), weight))
             }
