@@ -246,11 +246,25 @@ extension RunReport {
                     """, arguments: [ProcessInfo.processInfo.hostName, staging.path])
         }
         try database.close()
+        // Another machine's executions: a recent one may still be running there; an old one is not.
+        let other = try SQLiteDatabase(path: fixture.store.path)
+        try other.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO executions (component, component_version, state, cache_key, host, pid, started_at)
+                    VALUES ('Trainer', '1', 'RUNNING', 'recent', 'elsewhere', 1, ?),
+                           ('Trainer', '1', 'RUNNING', 'old', 'elsewhere', 1, ?)
+                    """, arguments: [Date().timeIntervalSince1970, Date().timeIntervalSince1970 - 3 * 86400])
+        }
+        try other.close()
         let report = try fixture.run(fixture.chain())
         #expect(report.stages.allSatisfy { $0.outcome == .cached })
         #expect(!FileManager.default.fileExists(atPath: staging.path))
         let states = try fixture.store.allExecutions().filter { $0.cacheKey == "k" }.map(\.state)
         #expect(states == [.abandoned])
+        let foreign = try fixture.store.allExecutions().filter { $0.component == "Trainer" }
+        #expect(foreign.map(\.cacheKey) == ["recent", "old"])
+        #expect(foreign.map(\.state) == [.running, .abandoned])
     }
 }
 

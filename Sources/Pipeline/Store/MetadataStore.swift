@@ -358,14 +358,23 @@ public final class MetadataStore: @unchecked Sendable {
 
     /// RUNNING executions left by a process that is gone (killed, or on another machine):
     /// marked ABANDONED and returned, so their staging folders can be removed.
-    public func abandonStale(isAlive: (Int32) -> Bool) throws -> [(execution: StoredExecution, staging: String?)] {
+    ///
+    /// On this host a process is gone when its pid is not alive. A RUNNING execution from
+    /// another host (a store on a shared disk, or `.mlops` restored from a CI cache) cannot be
+    /// checked: it is taken as abandoned only once it is older than `foreignAge` seconds.
+    public func abandonStale(
+        isAlive: (Int32) -> Bool, foreignAge: TimeInterval = 24 * 3600
+    ) throws -> [(execution: StoredExecution, staging: String?)] {
         try database.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM executions WHERE state = 'RUNNING'")
             var abandoned: [(StoredExecution, String?)] = []
+            let now = Date().timeIntervalSince1970
             for row in rows {
                 let host: String? = row["host"]
                 let pid: Int? = row["pid"]
+                let started: Double = row["started_at"]
                 if host == Self.host, let pid, isAlive(Int32(pid)) { continue }
+                if host != Self.host, now - started < foreignAge { continue }
                 let execution = try Self.execution(row)
                 try db.execute(
                     sql: """
