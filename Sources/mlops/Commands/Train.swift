@@ -54,10 +54,11 @@ extension MLOps {
             let commit: String?
             let dirty: Bool
             let report: RunReport
-            let notImplemented: [String]
+            /// Configured components this version of mlops cannot run yet (the run ends before them).
+            let unavailable: [String]
             let affected: [String]?
             enum CodingKeys: String, CodingKey {
-                case pipeline, commit, dirty, report, notImplemented = "not_implemented", affected
+                case pipeline, commit, dirty, report, unavailable = "unavailable_components", affected
             }
         }
 
@@ -129,7 +130,7 @@ extension MLOps {
                         schema: Self.jsonSchema, ok: !report.verdictFailed,
                         result: Output(
                             pipeline: config.pipeline.name, commit: snapshot.commit, dirty: snapshot.dirty,
-                            report: report, notImplemented: pending, affected: affected)))
+                            report: report, unavailable: pending, affected: affected)))
             } else {
                 let ran = report.stages.filter { $0.outcome == .ran }.count
                 let cached = report.stages.filter { $0.outcome == .cached }.count
