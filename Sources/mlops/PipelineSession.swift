@@ -12,27 +12,40 @@ struct PipelineSession {
     let snapshot: RepositorySnapshot
     let store: MetadataStore
 
-    /// `storeOnly` skips reading the repository state and the components (for questions
-    /// answered from the store alone).
-    static func open(_ context: CommandContext, createStore: Bool = true) throws -> PipelineSession {
+    /// Everything `mlops train` and `mlops explain` need, the store created when absent.
+    static func open(_ context: CommandContext) throws -> PipelineSession {
+        let (repository, root) = try workTree(context)
+        let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
+        let store = try openStore(root: root, create: true)
+        let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
+        return PipelineSession(repository: repository, root: root, config: config, snapshot: snapshot, store: store)
+    }
+
+    /// The existing store alone, for questions answered from it (runs, lineage): no
+    /// repository status, no configuration.
+    static func openStore(_ context: CommandContext) throws -> MetadataStore {
+        try openStore(root: try workTree(context).root, create: false)
+    }
+
+    private static func workTree(_ context: CommandContext) throws -> (repository: Repository, root: URL) {
         let repository = try context.repository()
         guard let workdir = repository.workingDirectory else {
             throw FileError(.missing, path: repository.gitDirectory, detail: "is a bare repository, with no work tree")
         }
-        let root = URL(fileURLWithPath: workdir)
-        let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
+        return (repository, URL(fileURLWithPath: workdir))
+    }
+
+    private static func openStore(root: URL, create: Bool) throws -> MetadataStore {
         let folder = root.appendingPathComponent(".mlops", isDirectory: true)
         let storePath = folder.appendingPathComponent(MetadataStore.fileName).path
-        if !createStore, !FileManager.default.fileExists(atPath: storePath) {
+        if !create, !FileManager.default.fileExists(atPath: storePath) {
             throw FileError(
                 .missing, path: storePath, detail: "no metadata store yet", hint: "run `mlops train` first")
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // MLOPS_BUSY_TIMEOUT: seconds to wait for another process's lock on the store (default 5).
         let timeout = ProcessInfo.processInfo.environment["MLOPS_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
-        let store = try MetadataStore(path: storePath, busyTimeout: timeout)
-        let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
-        return PipelineSession(repository: repository, root: root, config: config, snapshot: snapshot, store: store)
+        return try MetadataStore(path: storePath, busyTimeout: timeout)
     }
 
     func runner(strict: Bool = false, console: Console? = nil) throws -> PipelineRunner {

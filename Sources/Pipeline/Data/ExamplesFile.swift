@@ -172,7 +172,7 @@ public enum ExamplesFile {
     // MARK: - Reading
 
     /// A block's little-endian values as an array (this host is little-endian, as the file).
-    private static func copied<T: BitwiseCopyable>(_ block: UnsafeRawBufferPointer, _ count: Int) -> [T] {
+    static func copied<T: BitwiseCopyable>(_ block: UnsafeRawBufferPointer, _ count: Int) -> [T] {
         Array(unsafeUninitializedCapacity: count) { buffer, initialized in
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: block)
             initialized = count

@@ -73,6 +73,15 @@ func exampleSplits(_ examples: ResolvedArtifact) throws -> [(name: String, url: 
     return result.splits.map { ($0.name, examples.url.appendingPathComponent($0.file)) }
 }
 
+/// How mlops writes an artifact's JSON: key-sorted, indented, NaN and infinities as strings.
+let artifactEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    return encoder
+}()
+
 /// A JSON file of an artifact, decoded as mlops writes it (NaN and infinities as strings).
 func readArtifactJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {
     let data: Data
@@ -136,19 +145,12 @@ public struct StatisticsGenComponent: PipelineComponent {
         let folder = context.output("statistics")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(
-            try Self.encoder.encode(StatisticsList(datasets: datasets)),
+            try artifactEncoder.encode(StatisticsList(datasets: datasets)),
             to: folder.appendingPathComponent(StatisticsList.fileName))
         let features = datasets.first?.features.count ?? 0
         return ExecutorOutput(summary: "\(datasets.count) splits, \(features) features")
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return encoder
-    }()
 }
 
 /// ImportSchemaGen: the curated schema file, checked and copied (output `schema`).
@@ -242,9 +244,11 @@ public struct ExampleValidatorComponent: PipelineComponent {
     public func readPaths(root: URL) throws -> [String] { [] }
 
     /// The action for one reason: its own policy entry, else its category's, else fail.
-    func action(for reason: String, comparison: String?) -> String {
+    /// (Comparator reasons come from drift; skew against serving data is not checked in the
+    /// pipeline yet.)
+    func action(for reason: String) -> String {
         if let action = parameters.policy[reason] { return action }
-        let category = reason.hasPrefix("COMPARATOR_") ? (comparison == "skew" ? "skew" : "drift") : "anomalies"
+        let category = reason.hasPrefix("COMPARATOR_") ? "drift" : "anomalies"
         let action = parameters.policy[category] ?? "fail"
         return parameters.strict && action == "warn" ? "fail" : action
     }
@@ -266,7 +270,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
             if let dataset = anomalies.dataset { entries.append(("(dataset)", dataset)) }
             for (feature, info) in entries {
                 for reason in info.reasons {
-                    let action = action(for: reason.type, comparison: nil)
+                    let action = action(for: reason.type)
                     guard action != "ignore" else { continue }
                     if action == "fail" { failing += 1 } else { warnings += 1 }
                     let description =
@@ -279,7 +283,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
         let folder = context.output("anomalies")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(
-            try StatisticsGenComponent.encoder.encode(bySplit), to: folder.appendingPathComponent("anomalies.json"))
+            try artifactEncoder.encode(bySplit), to: folder.appendingPathComponent("anomalies.json"))
         let summary =
             failing + warnings == 0
             ? "no anomalies"

@@ -202,7 +202,7 @@ public struct TrainerComponent: PipelineComponent {
         let record = TrainingHistory(
             task: task, objective: objective, metric: metric, bestRound: best, rounds: history, features: names)
         try AtomicFile.write(
-            try StatisticsGenComponent.encoder.encode(record),
+            try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
         let score = history[best].eval.map { String(format: "%.4f", $0) } ?? "–"
         return ExecutorOutput(
@@ -255,7 +255,7 @@ extension TrainerComponent {
             label: label, features: names, task: task, numClass: numClass, rounds: parameters.rounds,
             seed: parameters.seed, threads: threads, hyperparameters: hyperparameters, modelPath: modelPath.path)
         let argumentsURL = work.appendingPathComponent("fn_args.json")
-        try AtomicFile.write(try StatisticsGenComponent.encoder.encode(arguments), to: argumentsURL)
+        try AtomicFile.write(try artifactEncoder.encode(arguments), to: argumentsURL)
         let outcome = try ExternalProcess.run(
             command, in: context.root, environment: ["MLOPS_FN_ARGS": argumentsURL.path],
             timeout: TimeInterval(parameters.timeoutSeconds), output: context.log)
@@ -300,7 +300,7 @@ extension TrainerComponent {
         let record = TrainingHistory(
             task: task, objective: objective, metric: metric, bestRound: -1, rounds: [], features: names)
         try AtomicFile.write(
-            try StatisticsGenComponent.encoder.encode(record),
+            try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
         return ExecutorOutput(
             properties: ["model": ["task": task, "trainer": "external"]],

@@ -67,12 +67,7 @@ public struct TransformComponent: PipelineComponent {
         guard data.count == count * 4 else {
             throw ArtifactError(path: url.path, detail: "has \(data.count) bytes, \(count * 4) expected")
         }
-        return data.withUnsafeBytes { raw in
-            Array(unsafeUninitializedCapacity: count) { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
-                initialized = count
-            }
-        }
+        return data.withUnsafeBytes { raw in ExamplesFile.copied(raw, count) }
     }
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
@@ -84,7 +79,7 @@ public struct TransformComponent: PipelineComponent {
         let folder = context.output("transform")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(
-            try StatisticsGenComponent.encoder.encode(fitted), to: folder.appendingPathComponent("transform.json"))
+            try artifactEncoder.encode(fitted), to: folder.appendingPathComponent("transform.json"))
         let names = fitted.featureNames
         let transformed = context.output("transformed")
         try FileManager.default.createDirectory(at: transformed, withIntermediateDirectories: true)
@@ -103,7 +98,7 @@ public struct TransformComponent: PipelineComponent {
             written.append(.init(name: split.name, features: featuresFile, labels: labelsFile, rows: table.rowCount))
         }
         try AtomicFile.write(
-            try StatisticsGenComponent.encoder.encode(
+            try artifactEncoder.encode(
                 TransformedSplits(features: names, label: fitted.label, splits: written)),
             to: transformed.appendingPathComponent(TransformedSplits.fileName))
         return ExecutorOutput(

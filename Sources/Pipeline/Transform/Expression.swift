@@ -384,11 +384,7 @@ public indirect enum Expression: Sendable, Equatable {
         case .text(let value): return .texts([String?](repeating: value, count: rows))
         case .column(let name, _):
             guard let column = table.column(name) else { return .numbers([Double](repeating: .nan, count: rows)) }
-            switch column.values {
-            case .int(let values): return .numbers(zip(values, column.present).map { $1 ? Double($0) : .nan })
-            case .float(let values): return .numbers(zip(values, column.present).map { $1 ? $0 : .nan })
-            case .bytes(let dictionary, let codes): return .texts(codes.map { $0 < 0 ? nil : dictionary[Int($0)] })
-            }
+            return Values(column)
         case .unary(let op, let operand, _):
             let values = operand.evaluate(on: table).numbers
             return .numbers(op == "not" ? values.map { $0.isNaN ? .nan : ($0 == 0 ? 1 : 0) } : values.map { -$0 })
@@ -474,6 +470,29 @@ public indirect enum Expression: Sendable, Equatable {
 }
 
 extension Expression.Values {
+    /// A column's values: numbers with NaN where missing, or texts with nil.
+    init(_ column: Column) {
+        switch column.values {
+        case .int(let values): self = .numbers(zip(values, column.present).map { $1 ? Double($0) : .nan })
+        case .float(let values): self = .numbers(zip(values, column.present).map { $1 ? $0 : .nan })
+        case .bytes(let dictionary, let codes): self = .texts(codes.map { $0 < 0 ? nil : dictionary[Int($0)] })
+        }
+    }
+
+    /// Values as a column named `name`: FLOAT, or BYTES dictionary-encoded.
+    func column(named name: String) -> Column {
+        switch self {
+        case .numbers(let numbers):
+            return Column(name: name, type: .float, values: .float(numbers), present: numbers.map { !$0.isNaN })
+        case .texts(let texts):
+            var dictionary = ByteDictionary()
+            let codes = texts.map { $0.map { dictionary.code(for: $0) } ?? -1 }
+            return Column(
+                name: name, type: .bytes, values: .bytes(dictionary: dictionary.strings, codes: codes),
+                present: texts.map { $0 != nil })
+        }
+    }
+
     var numbers: [Double] {
         switch self {
         case .numbers(let values): values

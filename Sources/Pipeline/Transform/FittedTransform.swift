@@ -76,7 +76,7 @@ public struct FittedTransform: Sendable, Codable, Equatable {
             throw TransformError(.missingInput(input.name, available: table.columns.map(\.name)))
         }
         var columns: [String: Expression.Values] = [:]
-        for column in table.columns { columns[column.name] = Self.values(of: column) }
+        for column in table.columns { columns[column.name] = Expression.Values(column) }
         var extended = table
         for derived in derived {
             let expression: Expression
@@ -87,7 +87,7 @@ public struct FittedTransform: Sendable, Codable, Equatable {
             guard expression.columns.allSatisfy({ extended.column($0) != nil }) else { continue }
             let values = expression.evaluate(on: extended)
             columns[derived.name] = values
-            extended = extended.adding(Self.column(named: derived.name, values))
+            extended = extended.adding(values.column(named: derived.name))
         }
         let rows = table.rowCount
         let width = featureNames.count
@@ -173,35 +173,6 @@ public struct FittedTransform: Sendable, Codable, Equatable {
         return [numbers]
     }
 
-    static func values(of column: Column) -> Expression.Values {
-        switch column.values {
-        case .int(let values): .numbers(zip(values, column.present).map { $1 ? Double($0) : .nan })
-        case .float(let values): .numbers(zip(values, column.present).map { $1 ? $0 : .nan })
-        case .bytes(let dictionary, let codes): .texts(codes.map { $0 < 0 ? nil : dictionary[Int($0)] })
-        }
-    }
-
-    static func column(named name: String, _ values: Expression.Values) -> Column {
-        switch values {
-        case .numbers(let numbers):
-            return Column(name: name, type: .float, values: .float(numbers), present: numbers.map { !$0.isNaN })
-        case .texts(let texts):
-            var dictionary: [String] = []
-            var lookup: [String: Int32] = [:]
-            let codes = texts.map { text -> Int32 in
-                guard let text else { return -1 }
-                if let code = lookup[text] { return code }
-                let code = Int32(dictionary.count)
-                dictionary.append(text)
-                lookup[text] = code
-                return code
-            }
-            return Column(
-                name: name, type: .bytes, values: .bytes(dictionary: dictionary, codes: codes),
-                present: texts.map { $0 != nil })
-        }
-    }
-
     // MARK: - Fitting
 
     /// Fits `config` on the train split: derived columns are evaluated, then each feature's
@@ -229,7 +200,7 @@ public struct FittedTransform: Sendable, Codable, Equatable {
                 throw TransformError(.badExpression(pair.name, error))
             }
             let values = expression.evaluate(on: extended)
-            extended = extended.adding(column(named: pair.name, values))
+            extended = extended.adding(values.column(named: pair.name))
             types[pair.name] = type == .text ? .bytes : .float
             derivedTypes[pair.name] = type
             derived.append(Derived(name: pair.name, expression: pair.value, type: type.rawValue))
@@ -259,13 +230,16 @@ public struct FittedTransform: Sendable, Codable, Equatable {
             }
             guard let source = extended.column(name) else { continue }
             features.append(
-                try fitFeature(name, steps: steps, column: values(of: source), rows: train.rowCount, isText: isText))
+                try fitFeature(
+                    name, steps: steps, column: Expression.Values(source), rows: train.rowCount, isText: isText))
         }
         let inputs = train.columns.map { column in
             Input(name: column.name, type: column.type, trainingOnly: config.trainingOnly.contains(column.name))
         }
         var labelValues: [String]?
-        if let label, types[label] == .bytes, case .texts(let texts)? = extended.column(label).map(values(of:)) {
+        if let label, types[label] == .bytes,
+            case .texts(let texts)? = extended.column(label).map(Expression.Values.init)
+        {
             labelValues = Set(texts.compactMap { $0 }).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
         return FittedTransform(
@@ -343,7 +317,7 @@ public struct FittedTransform: Sendable, Codable, Equatable {
                     throw TransformError(.vocabularyOnNumbers(feature: name))
                 }
                 var counts: [String: Int] = [:]
-                for text in current.textsForVocabulary { if let text { counts[text, default: 0] += 1 } }
+                for text in current.texts { if let text { counts[text, default: 0] += 1 } }
                 let ordered = counts.filter { $0.value >= minFrequency }
                     .sorted {
                         $0.value != $1.value ? $0.value > $1.value : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8)
@@ -379,12 +353,6 @@ extension Expression.Values {
         return nil
     }
 
-    var textsForVocabulary: [String?] {
-        switch self {
-        case .texts(let values): values
-        case .numbers(let values): values.map { $0.isNaN ? nil : String($0) }
-        }
-    }
 }
 
 extension DataTable {

@@ -118,9 +118,9 @@ extension MLOps {
 
             func run(context: CommandContext) async throws {
                 let console = context.console
-                let session = try PipelineSession.open(context, createStore: false)
-                defer { try? session.store.close() }
-                let runs = try session.store.runs(limit: limit)
+                let store = try PipelineSession.openStore(context)
+                defer { try? store.close() }
+                let runs = try store.runs(limit: limit)
                 if console.mode == .json {
                     try console.json(JSONOutput(schema: Self.jsonSchema, result: runs))
                     return
@@ -167,9 +167,8 @@ extension MLOps {
 
             func run(context: CommandContext) async throws {
                 let console = context.console
-                let session = try PipelineSession.open(context, createStore: false)
-                defer { try? session.store.close() }
-                let store = session.store
+                let store = try PipelineSession.openStore(context)
+                defer { try? store.close() }
                 var summaries: [MetadataStore.RunSummary] = []
                 for id in [first, second] {
                     guard let run = try store.run(id) else {
@@ -238,9 +237,8 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let session = try PipelineSession.open(context, createStore: false)
-            defer { try? session.store.close() }
-            let store = session.store
+            let store = try PipelineSession.openStore(context)
+            defer { try? store.close() }
             guard let start = try store.findArtifact(artifact) else {
                 throw FileError(
                     .missing, path: "artifact \(artifact)",

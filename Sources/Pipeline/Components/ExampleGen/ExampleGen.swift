@@ -152,8 +152,7 @@ public enum ExampleGen {
                 }
                 columns.append(Column(name: name, type: .float, values: .float(values), present: present))
             case .bytes:
-                var dictionary: [String] = []
-                var lookup: [String: Int32] = [:]
+                var dictionary = ByteDictionary()
                 var codes: [Int32] = []
                 codes.reserveCapacity(rows)
                 for part in parts {
@@ -161,18 +160,13 @@ public enum ExampleGen {
                         codes.append(contentsOf: repeatElement(-1, count: part.present.count))  // no value here
                         continue
                     }
-                    let remap = partDictionary.map { text -> Int32 in
-                        if let code = lookup[text] { return code }
-                        let code = Int32(dictionary.count)
-                        dictionary.append(text)
-                        lookup[text] = code
-                        return code
-                    }
+                    let remap = partDictionary.map { dictionary.code(for: $0) }
                     codes.append(contentsOf: partCodes.lazy.map { $0 < 0 ? -1 : remap[Int($0)] })
                 }
                 columns.append(
                     Column(
-                        name: name, type: .bytes, values: .bytes(dictionary: dictionary, codes: codes), present: present
+                        name: name, type: .bytes, values: .bytes(dictionary: dictionary.strings, codes: codes),
+                        present: present
                     ))
             }
         }
