@@ -49,7 +49,8 @@ extension MLOps.DataCommand {
             }
             if let splits, Self.parseSplits(splits) == nil {
                 throw ValidationError(
-                    "--splits must look like train=2,eval=1 with weights 1…1000 and a train and eval split")
+                    "--splits must look like train=2,eval=1: names of letters, digits, _ or -, weights 1…1000, a train and an eval split"
+                )
             }
             if let delimiter, delimiter.utf8.count != 1 || delimiter == "\"" || delimiter == "\n" {
                 throw ValidationError("--delimiter must be one character other than a quote or newline")
