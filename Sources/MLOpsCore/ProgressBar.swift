@@ -48,7 +48,7 @@ public final class ProgressBar: @unchecked Sendable {
         let fraction = Double(done) / Double(total)
         let width = 30
         let filled = Int(fraction * Double(width))
-        let seconds = Double((now - started).components.attoseconds) / 1e18 + Double((now - started).components.seconds)
+        let seconds = (now - started).inSeconds
         let rate = seconds > 0 ? Double(done) / seconds / 1e6 : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let text =
@@ -64,4 +64,9 @@ public final class ProgressBar: @unchecked Sendable {
     }
 
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1e6) }
+}
+
+extension Duration {
+    /// The duration in seconds, for printing.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

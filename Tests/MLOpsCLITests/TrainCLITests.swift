@@ -291,6 +291,68 @@ import Testing
         #expect((json as? [String: Any])?["label_values"] == nil)
     }
 
+    @Test func theTunerRecordsTheBestTrialAndTheTrainerTrainsWithIt() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        // The template's hyperparameters (through tree_method: hist) give way to from_tuner and a tuner.
+        let start = try #require(yaml.range(of: "  hyperparameters:"))
+        let end = try #require(yaml.range(of: "    tree_method: hist\n", range: start.upperBound..<yaml.endIndex))
+        let tuned = yaml.replacingCharacters(
+            in: start.lowerBound..<end.upperBound,
+            with: """
+                  nthread: 1
+                  hyperparameters: from_tuner
+                tuner:
+                  strategy: random
+                  trials: 4
+                  seed: 1
+                  search_space:
+                    max_depth: {type: int, min: 2, max: 8}
+                    eta: {type: float, min: 0.05, max: 0.5, log: true}
+                    tree_method: {type: choice, values: [hist]}
+
+                """)
+        #expect(tuned != yaml)
+        try tuned.write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        let result = try MLOpsProcess.run(["train"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("Tuner | 4 trials (random search, seed 1)"))
+        #expect(result.stdout.contains("Tuner             ran"))
+        let folder = dir.appendingPathComponent(".mlops/artifacts/Tuner")
+        let artifact = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).first)
+        let json = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    contentsOf: folder.appendingPathComponent(artifact).appendingPathComponent(
+                        "best_hyperparameters.json"))) as? [String: Any])
+        let trials = try #require(json["trials"] as? [[String: Any]])
+        #expect(trials.count == 4)
+        let scores = trials.compactMap { $0["score"] as? Double }
+        let best = try #require(trials.first { ($0["score"] as? Double) == scores.max() })
+        #expect(json["best_trial"] as? Int == best["trial"] as? Int)
+        #expect(json["hyperparameters"] as? NSDictionary == best["hyperparameters"] as? NSDictionary)
+        #expect(json["metric"] as? String == "auc" && json["direction"] as? String == "maximize")
+        // The Trainer trains with the best trial's values, one thread like the trial: the same rounds and score.
+        let rounds = try #require(best["rounds"] as? Int)
+        let score = String(format: "%.4f", try #require(best["score"] as? Double))
+        #expect(result.stdout.contains("binary, \(rounds) of "))
+        #expect(result.stdout.contains("eval auc \(score)"))
+        #expect(result.stdout.contains("best #\(best["trial"] as? Int ?? 0) eval auc \(score)"))
+
+        // A trial XGBoost refuses fails the Tuner with the trial's values and XGBoost's message.
+        try tuned.replacingOccurrences(
+            of: "    eta: {type: float, min: 0.05, max: 0.5, log: true}\n",
+            with:
+                "    eta: {type: float, min: 0.05, max: 0.5, log: true}\n    subsample: {type: float, min: 1.5, max: 2}\n"
+        ).write(to: dir.appendingPathComponent("mlops.yaml"), atomically: true, encoding: .utf8)
+        let refused = try MLOpsProcess.run(["train"], in: dir)
+        #expect(refused.status == 78)
+        #expect(refused.stderr.contains("error: tuner trial "))
+        #expect(refused.stderr.contains("subsample"))
+        #expect(refused.stderr.contains("hint: narrow tuner.search_space"))
+    }
+
     @Test func aLabelWithOneClassAndABadParameterAreRefused() throws {
         let repo = try TrainCLITests().project()
         let dir = repo.directory.url

@@ -1,6 +1,8 @@
 import Foundation
 import GitKit
 
+@_exported import struct MLOpsCore.SplitMix64
+
 /// A git repository built in place with libgit2, with a fixed identity and fixed commit
 /// times, so the same steps give the same commit ids on any machine.
 public final class TestRepository: @unchecked Sendable {

@@ -24,11 +24,14 @@ struct FakeComponent: PipelineComponent {
     var runsAfter: [Component] = []
     /// Called as the executor starts (to interrupt the run from inside, say).
     var onExecute: @Sendable () -> Void = {}
+    /// Checks for cancellation after `onExecute`, as a trainer does between rounds.
+    var checksCancellation = false
 
     func readPaths(root: URL) throws -> [String] { paths }
 
     func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
         onExecute()
+        if checksCancellation { try context.checkCancellation() }
         if parameters.fail { throw FileError(.io, path: "fake", detail: "\(id.rawValue) was told to fail") }
         var text = parameters.value
         for name in inputs.keys.sorted() {
@@ -192,6 +195,28 @@ extension RunReport {
         // The next run picks up where it stopped.
         let next = try fixture.run(fixture.chain())
         #expect(next.stages.map(\.outcome) == [.cached, .ran, .ran, .ran])
+    }
+
+    @Test func aComponentThatStopsWhenAskedEndsTheRunAsInterrupted() throws {
+        let fixture = try RunnerFixture()
+        _ = try fixture.dir.write("data.txt", "one")
+        final class Holder: @unchecked Sendable { var runner: PipelineRunner? }
+        let holder = Holder()
+        var components = fixture.chain()
+        var source = try #require(components[0] as? FakeComponent)
+        source.onExecute = { holder.runner?.cancel() }
+        source.checksCancellation = true  // as the Trainer does between rounds
+        components[0] = source
+        let runner = fixture.runner(components)
+        holder.runner = runner
+        #expect(throws: CancellationError.self) {
+            try runner.run(pipeline: "test", properties: [:], options: .init())
+        }
+        let executions = try fixture.store.allExecutions()
+        #expect(executions.map(\.component) == ["ExampleGen"])
+        #expect(executions.map(\.state) == [.failed])
+        #expect(try fixture.store.runs().first?.properties["status"] == "interrupted")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dir.appending(".mlops/tmp").path).isEmpty)
     }
 
     @Test func aPublishThatFailsLeavesNothingHalfPublished() throws {

@@ -84,10 +84,22 @@ import Testing
         #expect(Array(applied.features[1...3]) == [1, 0, 0])
         #expect(applied.features[5...7].reduce(0, +) == 1)  // an unknown word lands in one OOV bucket
 
-        section.features = OrderedPairs([("x", [.vocabulary(topK: nil, oovBuckets: 1, minFrequency: 1)])])
+        section.features = OrderedPairs([
+            ("x", [.vocabulary(topK: nil, oovBuckets: 1, minFrequency: 1, allowNumbers: false)])
+        ])
         #expect(throws: TransformError(.vocabularyOnNumbers(feature: "x"))) {
             try FittedTransform.fit(section, label: nil, on: train)
         }
+        // Allowed, the numbers are categories (ties in byte order); an unseen one is out of vocabulary.
+        section.features = OrderedPairs([
+            ("x", [.vocabulary(topK: nil, oovBuckets: 1, minFrequency: 1, allowNumbers: true), .oneHot])
+        ])
+        let codes = try FittedTransform.fit(section, label: nil, on: train)
+        #expect(codes.featureNames.prefix(5) == ["x=1.0", "x=10.0", "x=2.0", "x=3.0", "x=oov0"])
+        let coded = try codes.apply(to: try table("x,word\n10,a\n7,a\n"))
+        let width = codes.featureNames.count
+        #expect(Array(coded.features[0..<5]) == [0, 1, 0, 0, 0])
+        #expect(Array(coded.features[width..<(width + 5)]) == [0, 0, 0, 0, 1])
         section.features = OrderedPairs([("word", [.zscore])])
         #expect(throws: TransformError(.textStep(feature: "word", step: "zscore"))) {
             try FittedTransform.fit(section, label: nil, on: train)

@@ -188,7 +188,7 @@ public struct MLOpsConfig: ConfigSection {
         return path.hasPrefix(rootPath + "/") ? String(path.dropFirst(rootPath.count + 1)) : path
     }
 
-    private static func syntaxDiagnostic(_ error: any Error, yaml: String, file: String) -> ConfigDiagnostic {
+    static func syntaxDiagnostic(_ error: any Error, yaml: String, file: String) -> ConfigDiagnostic {
         func located(_ mark: Mark, _ message: String, _ hint: String? = nil) -> ConfigDiagnostic {
             ConfigDiagnostic(
                 location: SourceLocation(file: file, line: mark.line, column: mark.column), keyPath: "",

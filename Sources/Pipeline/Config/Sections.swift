@@ -210,7 +210,9 @@ public enum TransformStep: Sendable, Hashable, Encodable {
     case log1p
     case clip(min: Double?, max: Double?)
     case bucketize(buckets: Int)
-    case vocabulary(topK: Int?, oovBuckets: Int, minFrequency: Int)
+    /// `allowNumbers` lets a numeric column's values be categories (area codes, say); without
+    /// it a vocabulary on numbers is refused as a likely mistake.
+    case vocabulary(topK: Int?, oovBuckets: Int, minFrequency: Int, allowNumbers: Bool)
     case oneHot
     case drop
 
@@ -236,9 +238,11 @@ public enum TransformStep: Sendable, Hashable, Encodable {
         case .clip(let min, let max):
             try single.encode(["clip": ClipSettings(min: min, max: max)])
         case .bucketize(let buckets): try single.encode(["bucketize": ["buckets": buckets]])
-        case .vocabulary(let topK, let oov, let minFrequency):
+        case .vocabulary(let topK, let oov, let minFrequency, let allowNumbers):
+            // `allow_numbers` is written only when set, so earlier transforms keep their keys.
             try single.encode([
-                "vocabulary": VocabularySettings(topK: topK, oovBuckets: oov, minFrequency: minFrequency)
+                "vocabulary": VocabularySettings(
+                    topK: topK, oovBuckets: oov, minFrequency: minFrequency, allowNumbers: allowNumbers ? true : nil)
             ])
         }
     }
@@ -253,8 +257,10 @@ public enum TransformStep: Sendable, Hashable, Encodable {
         let topK: Int?
         let oovBuckets: Int
         let minFrequency: Int
+        let allowNumbers: Bool?
         enum CodingKeys: String, CodingKey {
             case topK = "top_k", oovBuckets = "oov_buckets", minFrequency = "min_frequency"
+            case allowNumbers = "allow_numbers"
         }
     }
 
@@ -319,7 +325,8 @@ public enum TransformStep: Sendable, Hashable, Encodable {
             return .vocabulary(
                 topK: fields.optionalInt(.topK, in: 1...1_000_000),
                 oovBuckets: fields.int(.oovBuckets, default: 1, in: 0...1000),
-                minFrequency: fields.int(.minFrequency, default: 1, in: 1...Int.max))
+                minFrequency: fields.int(.minFrequency, default: 1, in: 1...Int.max),
+                allowNumbers: fields.bool(.allowNumbers, default: false))
         default:
             let hint =
                 Suggestions.nearest(to: name, in: names).map { "did you mean '\($0)'?" }
@@ -334,6 +341,7 @@ public enum TransformStep: Sendable, Hashable, Encodable {
     enum BucketizeKey: String, ConfigKey { case buckets }
     enum VocabularyKey: String, ConfigKey {
         case topK = "top_k", oovBuckets = "oov_buckets", minFrequency = "min_frequency"
+        case allowNumbers = "allow_numbers"
     }
 }
 
@@ -418,19 +426,24 @@ public enum HyperparameterSource: Sendable, Hashable, Encodable {
 }
 
 /// A hyperparameter value as written: an integer, a number or a string.
-public enum ParameterValue: Sendable, Hashable, Encodable, CustomStringConvertible {
+public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case int(Int)
     case double(Double)
     case string(String)
 
     init(_ scalar: Node.Scalar) {
         let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
-        if !quoted, let value = Int(scalar.string) {
+        self = quoted ? .string(scalar.string) : ParameterValue(text: scalar.string)
+    }
+
+    /// A value written as text: a number when it reads as one.
+    init(text: String) {
+        if let value = Int(text) {
             self = .int(value)
-        } else if !quoted, let value = Double(scalar.string), value.isFinite {
+        } else if let value = Double(text), value.isFinite {
             self = .double(value)
         } else {
-            self = .string(scalar.string)
+            self = .string(text)
         }
     }
 
@@ -440,6 +453,17 @@ public enum ParameterValue: Sendable, Hashable, Encodable, CustomStringConvertib
         case .int(let value): String(value)
         case .double(let value): "\(value)"
         case .string(let value): value
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Int.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else {
+            self = .string(try container.decode(String.self))
         }
     }
 
@@ -532,32 +556,51 @@ public struct TrainerSection: ConfigSection {
         }
         guard let pairs = ConfigValue.pairs(node, f.reader, path) else { return .inline(OrderedPairs()) }
         if pairs.count == 1, pairs[0].name == "file" {
-            return ConfigValue.string(pairs[0].value, f.reader, path + ".file").map { .file($0) }
-                ?? .inline(OrderedPairs())
+            guard let file = ConfigValue.string(pairs[0].value, f.reader, path + ".file") else {
+                return .inline(OrderedPairs())
+            }
+            if let problem = PathPattern.problem(file) {
+                f.reader.report(pairs[0].value, path + ".file", "hyperparameters file '\(file)' \(problem)")
+            } else if let root = f.reader.root,
+                !FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path)
+            {
+                f.reader.report(
+                    pairs[0].value, path + ".file", "hyperparameters file '\(file)' does not exist",
+                    hint: "save the Tuner's best_hyperparameters.json there (docs/tuner.md)")
+            }
+            return .file(file)
         }
+        return .inline(OrderedPairs(parameterValues(pairs, f.reader, path)))
+    }
+
+    /// XGBoost parameters from a mapping: known names, single values; `num_boost_round` and
+    /// the like are refused with the key that sets them.
+    static func parameterValues(
+        _ pairs: [(name: String, keyNode: Node, value: Node)], _ reader: ConfigReader, _ path: String
+    ) -> [(name: String, value: ParameterValue)] {
         var values: [(name: String, value: ParameterValue)] = []
         for pair in pairs {
-            let keyPath = path + "." + pair.name
+            let keyPath = ConfigReader.join(path, pair.name)
             if let reserved = XGBoostNames.reservedParameters[pair.name] {
-                f.reader.report(pair.keyNode, keyPath, "'\(pair.name)' is set by '\(reserved)', not in hyperparameters")
+                reader.report(pair.keyNode, keyPath, "'\(pair.name)' is set by '\(reserved)', not in hyperparameters")
                 continue
             }
             if !XGBoostNames.parameters.contains(pair.name) {
                 let hint = Suggestions.nearest(to: pair.name, in: XGBoostNames.parameters).map {
                     "did you mean '\($0)'?"
                 }
-                f.reader.report(pair.keyNode, keyPath, "unknown XGBoost parameter '\(pair.name)'", hint: hint)
+                reader.report(pair.keyNode, keyPath, "unknown XGBoost parameter '\(pair.name)'", hint: hint)
                 continue
             }
             guard case .scalar(let scalar) = pair.value else {
-                f.reader.report(
+                reader.report(
                     pair.value, keyPath,
                     "'\(keyPath)' must be a single value, found \(ConfigReader.describe(pair.value))")
                 continue
             }
             values.append((pair.name, ParameterValue(scalar)))
         }
-        return .inline(OrderedPairs(values))
+        return values
     }
 }
 
@@ -664,6 +707,10 @@ public struct TunerSection: ConfigSection {
         var dimensions: [(name: String, value: SearchDimension)] = []
         for pair in f.pairs(.searchSpace) ?? [] {
             let path = f.keyPath(.searchSpace) + "." + pair.name
+            if let reserved = XGBoostNames.reservedParameters[pair.name] {
+                f.reader.report(pair.keyNode, path, "'\(pair.name)' is set by '\(reserved)', not searched")
+                continue
+            }
             if !XGBoostNames.parameters.contains(pair.name) {
                 let hint = Suggestions.nearest(to: pair.name, in: XGBoostNames.parameters).map {
                     "did you mean '\($0)'?"

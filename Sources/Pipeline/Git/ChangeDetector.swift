@@ -104,7 +104,7 @@ public struct ChangeDetector {
         func lap(_ phase: String) {
             let now = ContinuousClock.now
             let elapsed = now - mark
-            timings.append((phase, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            timings.append((phase, elapsed.inSeconds))
             mark = now
         }
         defer { report(timings) }

@@ -320,10 +320,12 @@ extension MLOpsConfig {
         if self.components.contains(Component.transform.rawValue) {
             components.append(try TransformComponent(section: transform, label: trainer?.label))
         }
-        if let trainer, case .inline = trainer.hyperparameters {
+        if let trainer {
+            if let tuner { components.append(try TunerComponent(tuner: tuner, trainer: trainer)) }
             var schemaPath: String?
             if case .file(let path) = schema { schemaPath = path }
-            components.append(TrainerComponent(trainer: trainer, code: paths.code, schemaPath: schemaPath))
+            components.append(
+                try TrainerComponent(trainer: trainer, code: paths.code, schemaPath: schemaPath, root: root))
         }
         return components
     }

@@ -31,6 +31,14 @@ public struct ExecutionContext: Sendable {
     public let progress: @Sendable (Int) -> (@Sendable (Int) -> Void)
     /// A line of output from the work (an external program's), for the log.
     public let log: @Sendable (String) -> Void
+    /// Whether the run was asked to stop: long work (training rounds, tuning trials) checks
+    /// it and throws `CancellationError`.
+    public var isCancelled: @Sendable () -> Bool = { false }
+
+    /// Throws `CancellationError` when the run was asked to stop.
+    public func checkCancellation() throws(CancellationError) {
+        if isCancelled() { throw CancellationError() }
+    }
 
     public func output(_ name: String) -> URL { staging.appendingPathComponent(name, isDirectory: true) }
 

@@ -181,8 +181,10 @@ public final class PipelineRunner: @unchecked Sendable {
             }
         }
         let elapsed = started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let interrupted = isCancelled && !remaining.isEmpty
+        let seconds = elapsed.inSeconds
+        // Stopped between components, or inside one (a trainer between rounds).
+        let interrupted = isCancelled && (!remaining.isEmpty || failure is CancellationError)
+        if interrupted, failure is CancellationError { failure = nil }
         let status =
             failure != nil ? "failed" : interrupted ? "interrupted" : stopped != nil ? "verdict failed" : "complete"
         try store.updateRun(run, ["status": status, "seconds": String(format: "%.3f", seconds)])
@@ -207,7 +209,7 @@ public final class PipelineRunner: @unchecked Sendable {
             let properties = outputs.values.map(\.properties)
             return StageReport(
                 component: component.id.rawValue, outcome: outcome,
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                seconds: elapsed.inSeconds,
                 reason: reason,
                 summary: summary.isEmpty ? properties.compactMap { $0["summary"] }.first ?? "" : summary,
                 execution: execution, outputs: outputs.mapValues(\.fingerprint),
@@ -332,7 +334,7 @@ public final class PipelineRunner: @unchecked Sendable {
             root: root,
             inputs: inputs.mapValues { ResolvedArtifact(artifact: $0, url: folder.appendingPathComponent($0.uri)) },
             staging: staging, progress: { [makeProgress] total in makeProgress(id, total) },
-            log: { [log] line in log(id, line) })
+            log: { [log] line in log(id, line) }, isCancelled: { [cancellation] in cancellation.isRaised })
         let output: ExecutorOutput
         var published: [NewArtifact] = []
         do {

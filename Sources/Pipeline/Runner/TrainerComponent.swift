@@ -25,6 +25,9 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
 /// Trainer, built in: XGBoost through its C API on the transformed splits, early stopping on
 /// the eval split, fixed seeds (two runs give the same model bytes). Output `model`:
 /// `model.json` (XGBoost's JSON format with feature names) and `history.json`.
+///
+/// Its hyperparameters are inline, read from a file when the component is made (so the
+/// file's values are part of the key), or the Tuner's best trial (input `hyperparameters`).
 public struct TrainerComponent: PipelineComponent {
     public struct Parameters: Codable, Hashable, Sendable {
         public let task: String
@@ -36,7 +39,7 @@ public struct TrainerComponent: PipelineComponent {
         public let threads: Int
         public let seed: Int
         public let evalMetric: String?
-        /// XGBoost parameters from `trainer.hyperparameters`, in order.
+        /// XGBoost parameters from `trainer.hyperparameters` (inline or from its file), in order.
         public let hyperparameters: [String]
         public let missingLabel: String
         /// An external trainer program (run with `MLOPS_FN_ARGS`), nil for the built-in one.
@@ -47,30 +50,43 @@ public struct TrainerComponent: PipelineComponent {
     public let id = Component.trainer
     public let version = "2"
     public let parameters: Parameters
-    public let inputs = ["transformed": InputBinding(.transform, "transformed")]
+    public let inputs: [String: InputBinding]
     public let outputs = ["model": "Model"]
     /// Globs of the code the external command runs (`paths.code`): fingerprinted into the key.
     let code: [String]
     let schemaPath: String?
+    /// `trainer.hyperparameters: {file: PATH}`: read with the other paths for lineage.
+    let hyperparameterFile: String?
 
-    public init(trainer: TrainerSection, code: [String] = [], schemaPath: String? = nil) {
+    /// - Parameter root: where a hyperparameters file is read from (not needed otherwise).
+    public init(trainer: TrainerSection, code: [String] = [], schemaPath: String? = nil, root: URL? = nil)
+        throws(ConfigError)
+    {
         self.code = trainer.command == nil ? [] : code
         self.schemaPath = schemaPath
-        var hyperparameters: [String] = []
-        if case .inline(let pairs) = trainer.hyperparameters {
-            hyperparameters = pairs.pairs.map { "\($0.name)=\($0.value)" }
+        var hyperparameters: [(name: String, value: ParameterValue)] = []
+        var inputs = ["transformed": InputBinding(.transform, "transformed")]
+        hyperparameterFile = if case .file(let path) = trainer.hyperparameters { path } else { nil }
+        switch trainer.hyperparameters {
+        case .inline(let pairs): hyperparameters = pairs.pairs
+        case .file(let path):
+            hyperparameters = try HyperparameterFile.load(path, root: root ?? URL(fileURLWithPath: "."))
+        case .fromTuner: inputs["hyperparameters"] = InputBinding(.tuner, TunerComponent.output)
         }
+        self.inputs = inputs
         parameters = Parameters(
             task: trainer.task.rawValue, objective: trainer.objective, booster: trainer.booster.rawValue,
             rounds: trainer.rounds, earlyStoppingRounds: trainer.earlyStoppingRounds, numClass: trainer.numClass,
             threads: trainer.threads, seed: trainer.seed, evalMetric: trainer.evalMetric,
-            hyperparameters: hyperparameters, missingLabel: trainer.missingLabel.rawValue,
+            hyperparameters: hyperparameters.map { "\($0.name)=\($0.value)" },
+            missingLabel: trainer.missingLabel.rawValue,
             command: trainer.command, timeoutSeconds: trainer.timeoutSeconds)
     }
 
     public func readPaths(root: URL) throws -> [String] {
         // The external program is handed the schema: it is an input of its result.
         var files: [String] = parameters.command != nil ? schemaPath.map { [$0] } ?? [] : []
+        if let hyperparameterFile { files.append(hyperparameterFile) }
         for pattern in code {
             let compiled = SpanPattern(pattern)
             for path in SpanResolver.candidates(below: compiled.literalFolder, root: root)
@@ -81,41 +97,67 @@ public struct TrainerComponent: PipelineComponent {
         return files.sorted()
     }
 
+    /// A split as the trainer takes it: row-major features and labels.
+    struct Split {
+        var values: [Float]
+        var labels: [Float]
+        var rows: Int
+    }
+
+    /// The transformed splits, read and checked: what the Trainer and each Tuner trial train on.
+    struct TrainingData {
+        let layout: TransformedSplits
+        let label: String
+        let train: Split
+        let eval: Split
+        var names: [String] { layout.features }
+    }
+
+    /// What the data and the configuration decide before training: the task, objective,
+    /// eval metric and number of classes.
+    struct Setup {
+        let task: String
+        let objective: String
+        let metric: String
+        let numClass: Int?
+        let threads: Int
+    }
+
     /// The features (row-major) and labels of a transformed split; rows without a label are
     /// dropped or refused per `missing_label`.
-    func matrix(_ folder: URL, _ split: TransformedSplits.Split, features: Int, label: String) throws
-        -> (values: [Float], labels: [Float], rows: Int)
-    {
+    func matrix(_ folder: URL, _ split: TransformedSplits.Split, features: Int, label: String) throws -> Split {
         guard let labelsFile = split.labels else { throw TrainerError(.noLabel(label)) }
         let values = try TransformComponent.readFloats(
             folder.appendingPathComponent(split.features), count: split.rows * features)
         let labels = try TransformComponent.readFloats(folder.appendingPathComponent(labelsFile), count: split.rows)
         let keep = labels.indices.filter { !labels[$0].isNaN }
-        guard keep.count < split.rows else { return (values, labels, split.rows) }
+        guard keep.count < split.rows else { return Split(values: values, labels: labels, rows: split.rows) }
         if parameters.missingLabel == MissingLabelPolicy.fail.rawValue {
             throw TrainerError(.missingLabels(label, split: split.name, count: split.rows - keep.count))
         }
         var kept = [Float]()
         kept.reserveCapacity(keep.count * features)
         for row in keep { kept.append(contentsOf: values[(row * features)..<((row + 1) * features)]) }
-        return (kept, keep.map { labels[$0] }, keep.count)
+        return Split(values: kept, labels: keep.map { labels[$0] }, rows: keep.count)
     }
 
-    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
-        let transformed = try context.input("transformed")
+    /// Reads the Transform's output: train and eval splits with their labels.
+    func trainingData(_ transformed: ResolvedArtifact) throws -> TrainingData {
         let layout = try readArtifactJSON(
             TransformedSplits.self, transformed.url.appendingPathComponent(TransformedSplits.fileName))
         guard let label = layout.label else { throw TrainerError(.noLabel("(none)")) }
         guard let trainSplit = layout.splits.first(where: { $0.name == "train" }),
             let evalSplit = layout.splits.first(where: { $0.name == "eval" })
         else { throw InternalError("the transformed examples need a train and an eval split") }
-        let names = layout.features
-        let train = try matrix(transformed.url, trainSplit, features: names.count, label: label)
-        let eval = try matrix(transformed.url, evalSplit, features: names.count, label: label)
+        let train = try matrix(transformed.url, trainSplit, features: layout.features.count, label: label)
+        let eval = try matrix(transformed.url, evalSplit, features: layout.features.count, label: label)
         guard train.rows > 0 else { throw TrainerError(.noRows) }
+        return TrainingData(layout: layout, label: label, train: train, eval: eval)
+    }
 
-        // The task: from the configuration, or from the train labels.
-        let classes = Set(train.labels)
+    /// The task from the configuration or the train labels, and what follows from it.
+    func setup(_ data: TrainingData) throws -> Setup {
+        let classes = Set(data.train.labels)
         var task = parameters.task
         if task == TaskKind.auto.rawValue {
             task =
@@ -126,56 +168,79 @@ public struct TrainerComponent: PipelineComponent {
                     : "regression"
         }
         if task != "regression", classes.count < 2 {
-            throw TrainerError(.oneClass(label, value: classes.first.map { Double($0) }))
+            throw TrainerError(.oneClass(data.label, value: classes.first.map { Double($0) }))
         }
-        let objective =
-            parameters.objective
-            ?? ["binary": "binary:logistic", "multiclass": "multi:softprob"][task] ?? "reg:squarederror"
-        let metric =
-            parameters.evalMetric
-            ?? ["binary": "auc", "multiclass": "mlogloss"][task] ?? "rmse"
-        let threads = parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount
-        if let command = parameters.command {
-            return try runExternal(
-                command, context: context, layout: layout, train: train, eval: eval, task: task,
-                numClass: task == "multiclass" ? parameters.numClass ?? (Int(classes.max() ?? 0) + 1) : nil,
-                threads: threads, metric: metric, objective: objective)
-        }
+        return Setup(
+            task: task,
+            objective: parameters.objective
+                ?? ["binary": "binary:logistic", "multiclass": "multi:softprob"][task] ?? "reg:squarederror",
+            metric: parameters.evalMetric ?? ["binary": "auc", "multiclass": "mlogloss"][task] ?? "rmse",
+            numClass: task == "multiclass" ? parameters.numClass ?? (Int(classes.max() ?? 0) + 1) : nil,
+            threads: parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// XGBoost's settings for one training: the fixed ones, then the hyperparameters in order.
+    func settings(_ setup: Setup, metric: String, threads: Int, hyperparameters: [(String, String)]) -> [(
+        String, String
+    )] {
         var settings: [(String, String)] = [
-            ("objective", objective), ("booster", parameters.booster), ("seed", String(parameters.seed)),
+            ("objective", setup.objective), ("booster", parameters.booster), ("seed", String(parameters.seed)),
             ("nthread", String(threads)), ("eval_metric", metric),
         ]
-        if task == "multiclass" {
-            settings.append(("num_class", String(parameters.numClass ?? (Int(classes.max() ?? 0) + 1))))
+        if let numClass = setup.numClass { settings.append(("num_class", String(numClass))) }
+        return settings + hyperparameters
+    }
+
+    /// `name=value` entries as pairs.
+    static func pairs(_ entries: [String]) -> [(String, String)] {
+        entries.compactMap { entry in
+            entry.firstIndex(of: "=").map { (String(entry[..<$0]), String(entry[entry.index(after: $0)...])) }
         }
-        for entry in parameters.hyperparameters {
-            guard let equals = entry.firstIndex(of: "=") else { continue }
-            settings.append((String(entry[..<equals]), String(entry[entry.index(after: equals)...])))
+    }
+
+    /// The hyperparameters this training uses: its own, or the Tuner's best.
+    func hyperparameters(_ context: ExecutionContext) throws -> [(String, String)] {
+        guard let tuned = context.inputs["hyperparameters"] else { return Self.pairs(parameters.hyperparameters) }
+        let result = try readArtifactJSON(TuningResult.self, tuned.url.appendingPathComponent(TuningResult.fileName))
+        return result.hyperparameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value.description) }
+    }
+
+    /// The matrices XGBoost trains on, with labels and feature names.
+    static func matrices(_ data: TrainingData, threads: Int) throws -> (train: DMatrix, eval: DMatrix) {
+        func matrix(_ split: Split) throws -> DMatrix {
+            let matrix = try DMatrix(
+                values: split.values, rows: split.rows, columns: data.names.count, threads: threads)
+            try matrix.setLabels(split.labels)
+            try matrix.setFeatureNames(data.names)
+            return matrix
         }
-        let trainMatrix = try DMatrix(values: train.values, rows: train.rows, columns: names.count, threads: threads)
-        try trainMatrix.setLabels(train.labels)
-        try trainMatrix.setFeatureNames(names)
-        let evalMatrix = try DMatrix(values: eval.values, rows: eval.rows, columns: names.count, threads: threads)
-        try evalMatrix.setLabels(eval.labels)
-        try evalMatrix.setFeatureNames(names)
+        return (try matrix(data.train), try matrix(data.eval))
+    }
+
+    /// One XGBoost training: rounds with the eval split's metric after each, early stopping
+    /// when configured. Returns the booster with every round and the round to keep.
+    func boost(
+        settings: [(String, String)], train: DMatrix, eval: DMatrix, evalRows: Int, metric: String,
+        context: ExecutionContext, progress: (Int) -> Void
+    ) throws -> (booster: Booster, history: [TrainingHistory.Round], best: Int) {
         let booster: Booster
         do {
-            booster = try Booster(parameters: settings, cache: [trainMatrix, evalMatrix])
+            booster = try Booster(parameters: settings, cache: [train, eval])
         } catch {
             throw TrainerError(.xgboost(error.message))
         }
-        let higherIsBetter = ["auc", "aucpr", "map", "ndcg"].contains { metric.hasPrefix($0) }
+        let higherIsBetter = Self.higherIsBetter(metric)
         var history: [TrainingHistory.Round] = []
         var best = 0
         var bestValue: Double?
-        let progress = context.progress(parameters.rounds)
         for round in 0..<parameters.rounds {
+            try context.checkCancellation()
             do {
-                try booster.update(iteration: round, train: trainMatrix)
+                try booster.update(iteration: round, train: train)
                 // The eval split only, as Python's xgboost.train with evals=[eval] does: a metric
                 // such as AUC over the whole train split every round costs more than the round.
                 let results = try booster.evaluate(
-                    iteration: round, on: eval.rows > 0 ? [("eval", evalMatrix)] : [("train", trainMatrix)])
+                    iteration: round, on: evalRows > 0 ? [("eval", eval)] : [("train", train)])
                 let value = { (set: String) in results.first { $0.0 == "\(set)-\(metric)" }?.1 }
                 history.append(.init(round: round, train: value("train"), eval: value("eval")))
             } catch {
@@ -194,20 +259,45 @@ public struct TrainerComponent: PipelineComponent {
         }
         // Without early stopping every round is kept, whatever round scored best.
         if parameters.earlyStoppingRounds == nil { best = history.count - 1 }
+        return (booster, history, best)
+    }
+
+    /// Whether a larger value of the metric is better (AUC) or a smaller one (log loss, RMSE).
+    static func higherIsBetter(_ metric: String) -> Bool {
+        ["auc", "aucpr", "map", "ndcg", "pre"].contains { metric.hasPrefix($0) }
+    }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let data = try trainingData(try context.input("transformed"))
+        let setup = try setup(data)
+        let hyperparameters = try hyperparameters(context)
+        if let command = parameters.command {
+            return try runExternal(
+                command, context: context, data: data, setup: setup, hyperparameters: hyperparameters)
+        }
+        let names = data.names
+        let (trainMatrix, evalMatrix) = try Self.matrices(data, threads: setup.threads)
+        let progress = context.progress(parameters.rounds)
+        let (booster, history, best) = try boost(
+            settings: settings(setup, metric: setup.metric, threads: setup.threads, hyperparameters: hyperparameters),
+            train: trainMatrix, eval: evalMatrix, evalRows: data.eval.rows, metric: setup.metric, context: context,
+            progress: progress)
         let kept = best + 1 < history.count ? try booster.slice(rounds: best + 1) : booster
         try kept.setFeatureNames(names)
         let folder = context.output("model")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(try kept.serialized(format: "json"), to: folder.appendingPathComponent("model.json"))
         let record = TrainingHistory(
-            task: task, objective: objective, metric: metric, bestRound: best, rounds: history, features: names)
+            task: setup.task, objective: setup.objective, metric: setup.metric, bestRound: best, rounds: history,
+            features: names)
         try AtomicFile.write(
             try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
         let score = history[best].eval.map { String(format: "%.4f", $0) } ?? "–"
+        let metric = setup.metric
         return ExecutorOutput(
-            properties: ["model": ["task": task, "metric": metric, "eval": score, "rounds": String(best + 1)]],
-            summary: "\(task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)")
+            properties: ["model": ["task": setup.task, "metric": metric, "eval": score, "rounds": String(best + 1)]],
+            summary: "\(setup.task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)")
     }
 }
 
@@ -216,16 +306,15 @@ extension TrainerComponent {
     /// and checks the model it wrote: the transform's feature count, finite predictions on
     /// eval rows.
     func runExternal(
-        _ command: String, context: ExecutionContext, layout: TransformedSplits,
-        train: (values: [Float], labels: [Float], rows: Int), eval: (values: [Float], labels: [Float], rows: Int),
-        task: String, numClass: Int?, threads: Int, metric: String, objective: String
+        _ command: String, context: ExecutionContext, data: TrainingData, setup: Setup,
+        hyperparameters tuned: [(String, String)]
     ) throws -> ExecutorOutput {
+        let (train, eval, task) = (data.train, data.eval, setup.task)
         let manager = FileManager.default
         let work = context.staging.appendingPathComponent("trainer-input", isDirectory: true)
         try manager.createDirectory(at: work, withIntermediateDirectories: true)
-        let names = layout.features
-        guard let label = layout.label else { throw TrainerError(.noLabel("(none)")) }
-        func csv(_ split: (values: [Float], labels: [Float], rows: Int), _ name: String) throws -> String {
+        let (names, label) = (data.names, data.label)
+        func csv(_ split: Split, _ name: String) throws -> String {
             var text = (names + [label]).joined(separator: ",") + "\n"
             for row in 0..<split.rows {
                 var fields: [String] = []
@@ -243,17 +332,13 @@ extension TrainerComponent {
         let folder = context.output("model")
         try manager.createDirectory(at: folder, withIntermediateDirectories: true)
         let modelPath = folder.appendingPathComponent("model.json")
-        var hyperparameters: [String: String] = [:]
-        for entry in parameters.hyperparameters {
-            guard let equals = entry.firstIndex(of: "=") else { continue }
-            hyperparameters[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-        }
+        let hyperparameters = Dictionary(tuned, uniquingKeysWith: { _, last in last })
         let arguments = TrainerFnArgs(
             trainFiles: [try csv(train, "train")], evalFiles: [try csv(eval, "eval")],
             schemaPath: schemaPath.map { context.root.appendingPathComponent($0).path },
             transformPath: try context.input("transformed").url.appendingPathComponent(TransformedSplits.fileName).path,
-            label: label, features: names, task: task, numClass: numClass, rounds: parameters.rounds,
-            seed: parameters.seed, threads: threads, hyperparameters: hyperparameters, modelPath: modelPath.path)
+            label: label, features: names, task: task, numClass: setup.numClass, rounds: parameters.rounds,
+            seed: parameters.seed, threads: setup.threads, hyperparameters: hyperparameters, modelPath: modelPath.path)
         let argumentsURL = work.appendingPathComponent("fn_args.json")
         try AtomicFile.write(try artifactEncoder.encode(arguments), to: argumentsURL)
         let outcome = try ExternalProcess.run(
@@ -298,7 +383,7 @@ extension TrainerComponent {
         try booster.setFeatureNames(names)
         try AtomicFile.write(try booster.serialized(format: "json"), to: modelPath)
         let record = TrainingHistory(
-            task: task, objective: objective, metric: metric, bestRound: -1, rounds: [], features: names)
+            task: task, objective: setup.objective, metric: setup.metric, bestRound: -1, rounds: [], features: names)
         try AtomicFile.write(
             try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
@@ -317,6 +402,8 @@ public struct TrainerError: MLOpsError, Equatable {
         case missingLabels(String, split: String, count: Int)
         case xgboost(String)
         case external(String, String, tail: [String])
+        /// A Tuner trial XGBoost refused: its number, hyperparameters and XGBoost's message.
+        case trial(Int, String, String)
     }
 
     public let kind: Kind
@@ -332,6 +419,7 @@ public struct TrainerError: MLOpsError, Equatable {
         case .missingLabels(let name, let split, let count):
             "\(count) row\(count == 1 ? "" : "s") of the \(split) split ha\(count == 1 ? "s" : "ve") no value for the label '\(name)'"
         case .xgboost(let detail): detail
+        case .trial(let number, let point, let detail): "tuner trial \(number) (\(point)): \(detail)"
         case .external(let command, let what, let tail):
             "the trainer command `\(command)` \(what)"
                 + (tail.isEmpty ? "" : "; its last output:\n    " + tail.suffix(8).joined(separator: "\n    "))
@@ -344,13 +432,14 @@ public struct TrainerError: MLOpsError, Equatable {
         case .oneClass: "check the label expression and the data"
         case .xgboost: "check trainer.hyperparameters against XGBoost's parameter names and values"
         case .external: "run it by hand with MLOPS_FN_ARGS set to see the whole output"
+        case .trial: "narrow tuner.search_space to values XGBoost accepts for that parameter"
         default: nil
         }
     }
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .xgboost: .configError
+        case .xgboost, .trial: .configError
         default: .dataError
         }
     }

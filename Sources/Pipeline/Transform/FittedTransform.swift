@@ -154,7 +154,7 @@ public struct FittedTransform: Sendable, Codable, Equatable {
                 }
             case .vocabulary(let values, let oovBuckets):
                 let index = Dictionary(values.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { a, _ in a })
-                let source = texts ?? numbers.map { $0.isNaN ? nil : String($0) }
+                let source = texts ?? Expression.Values.numbers(numbers).texts
                 numbers = source.map { text in
                     guard let text else { return .nan }
                     if let known = index[text] { return known }
@@ -226,7 +226,7 @@ public struct FittedTransform: Sendable, Codable, Equatable {
             if steps.contains(.drop) { continue }
             let isText = types[name] == .bytes
             if isText, !steps.contains(where: { if case .vocabulary = $0 { true } else { false } }) {
-                steps.append(.vocabulary(topK: nil, oovBuckets: 1, minFrequency: 1))
+                steps.append(.vocabulary(topK: nil, oovBuckets: 1, minFrequency: 1, allowNumbers: false))
             }
             guard let source = extended.column(name) else { continue }
             features.append(
@@ -312,8 +312,8 @@ public struct FittedTransform: Sendable, Codable, Equatable {
                     }
                 }
                 fittedStep = .bucketize(boundaries: boundaries)
-            case .vocabulary(let topK, let oovBuckets, let minFrequency):
-                if !isText, numbers != nil {
+            case .vocabulary(let topK, let oovBuckets, let minFrequency, let allowNumbers):
+                if !isText, numbers != nil, !allowNumbers {
                     throw TransformError(.vocabularyOnNumbers(feature: name))
                 }
                 var counts: [String: Int] = [:]
@@ -419,6 +419,8 @@ public struct TransformError: MLOpsError, Equatable {
         case .unknownColumn(let name, _, let available), .missingInput(let name, let available):
             Suggestions.nearest(to: name, in: available).map { "did you mean '\($0)'?" }
                 ?? "the columns are: " + available.sorted().joined(separator: ", ")
+        case .vocabularyOnNumbers:
+            "if its numbers are categories (codes, ids), write `vocabulary: {allow_numbers: true}`"
         default: nil
         }
     }

@@ -136,7 +136,7 @@ extension MLOps.DataCommand {
             }
             progress.finish()
             let elapsed = start.duration(to: .now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             for skipped in result.skipped {
                 let first = skipped.first.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")
                 console.warning(
