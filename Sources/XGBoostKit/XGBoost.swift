@@ -179,12 +179,16 @@ public final class Booster {
     }
 
     /// The first `rounds` boosting rounds as a booster of its own (what early stopping keeps).
-    public func slice(rounds: Int) throws(XGBoostError) -> Booster {
+    public func slice(rounds: Int) throws(XGBoostError) -> Booster { try slice(0..<rounds) }
+
+    /// Boosting rounds `rounds` as a booster of its own.
+    public func slice(_ rounds: Range<Int>) throws(XGBoostError) -> Booster {
         var out: BoosterHandle?
-        try check(XGBoosterSlice(handle, 0, Int32(rounds), 1, &out), "XGBoosterSlice", object: "rounds 0..<\(rounds)")
-        guard let out else {
-            throw XGBoostError(function: "XGBoosterSlice", detail: "no handle", object: "rounds 0..<\(rounds)")
-        }
+        let object = "rounds \(rounds.lowerBound)..<\(rounds.upperBound)"
+        try check(
+            XGBoosterSlice(handle, Int32(rounds.lowerBound), Int32(rounds.upperBound), 1, &out), "XGBoosterSlice",
+            object: object)
+        guard let out else { throw XGBoostError(function: "XGBoosterSlice", detail: "no handle", object: object) }
         return Booster(handle: out, cached: cached)
     }
 
@@ -244,6 +248,24 @@ public final class Booster {
         guard let pointer else { return [] }
         // The buffer belongs to the booster and is overwritten by the next call: copy it now.
         return Array(UnsafeBufferPointer(start: pointer, count: Int(length)))
+    }
+
+    /// Raw margins (before the objective's transformation, base score included) from the trees
+    /// of `rounds` only: `predictMargins(m, rounds: r..<r+1)` is what round `r` adds.
+    public func predictMargins(_ matrix: DMatrix, rounds: Range<Int>) throws(XGBoostError) -> [Float] {
+        var shape: UnsafePointer<bst_ulong>?
+        var dimensions: bst_ulong = 0
+        var pointer: UnsafePointer<Float>?
+        let config =
+            #"{"type": 1, "training": false, "iteration_begin": \#(rounds.lowerBound), "#
+            + #""iteration_end": \#(rounds.upperBound), "strict_shape": false}"#
+        try check(
+            XGBoosterPredictFromDMatrix(handle, matrix.handle, config, &shape, &dimensions, &pointer),
+            "XGBoosterPredictFromDMatrix", object: "rounds \(rounds.lowerBound)..<\(rounds.upperBound)")
+        guard let pointer, let shape else { return [] }
+        let count = (0..<Int(dimensions)).reduce(1) { $0 * Int(shape[$1]) }
+        // The buffer belongs to the booster and is overwritten by the next call: copy it now.
+        return Array(UnsafeBufferPointer(start: pointer, count: count))
     }
 
     /// The model serialized in XGBoost's JSON (or UBJSON) format.

@@ -106,6 +106,33 @@ import Testing
         }
     }
 
+    @Test func aTextColumnGivesTheSameFeaturesByDistinctValueAsRowByRow() throws {
+        // `word` is read dictionary-encoded (its steps run once per distinct value); `copy`,
+        // derived from it, is a plain column of values (its steps run row by row).
+        let steps = "[{fill_missing: {constant: b}}, {vocabulary: {top_k: 2, oov_buckets: 2}}, one_hot]"
+        let section = try MLOpsConfig.parse(
+            yaml: minimal + """
+                transform:
+                  derive:
+                    copy: word
+                  features:
+                    word: \(steps)
+                    copy: \(steps)
+
+                """, file: "mlops.yaml", root: nil
+        ).transform
+        let fitted = try FittedTransform.fit(
+            section, label: nil, on: try table("word\na\nb\n\na\nc\nd\na\n"))
+        let applied = try fitted.apply(to: try table("word\nd\n\nzz\na\nc\nb\n"))
+        let width = fitted.featureNames.count
+        #expect(width == 8, "\(fitted.featureNames)")
+        for row in 0..<6 {
+            let features = applied.features[(row * width)..<((row + 1) * width)]
+            #expect(Array(features.prefix(4)) == Array(features.suffix(4)), "row \(row)")
+            #expect(features.prefix(4).reduce(0, +) == 1)
+        }
+    }
+
     @Test func aTextLabelIsIndexedInByteOrder() throws {
         let train = try table("x,species\n1,Gentoo\n2,Adelie\n3,Chinstrap\n4,Adelie\n")
         let section = try MLOpsConfig.parse(yaml: minimal, file: "mlops.yaml", root: nil).transform

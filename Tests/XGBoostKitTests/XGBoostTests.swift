@@ -96,3 +96,37 @@ import XGBoostKit
         #expect(throws: XGBoostError.self) { _ = try Booster(contentsOf: "/nonexistent/model.json") }
     }
 }
+
+@Suite struct DecisionTreeTests {
+    @Test func eachRoundsTreesPredictWhatXGBoostPredicts() throws {
+        let (values, _) = XGBoostTests.dataset()  // every 7th row has a missing value
+        let (booster, matrix) = try XGBoostTests.train(rounds: 6)
+        for round in 0..<6 {
+            let trees = try #require(try DecisionTree.trees(of: booster, round: round, features: 3))
+            #expect(trees.count == 1)
+            var ours = [Float](repeating: 0, count: 400)
+            values.withUnsafeBufferPointer { values in
+                ours.withUnsafeMutableBufferPointer { margins in
+                    trees[0].addPredictions(values, features: 3, to: margins)
+                }
+            }
+            // XGBoost's margin for one round is the base score plus the same leaf value.
+            let theirs = try booster.predictMargins(matrix, rounds: round..<(round + 1))
+            let base = theirs[0] - ours[0]
+            for row in 0..<400 { #expect(theirs[row] == base + ours[row], "round \(round), row \(row)") }
+        }
+    }
+
+    @Test func aLinearModelOrATreeOutOfBoundsIsNotRead() throws {
+        let (values, labels) = XGBoostTests.dataset()
+        let matrix = try DMatrix(values: values, rows: 400, columns: 3)
+        try matrix.setLabels(labels)
+        let linear = try Booster(
+            parameters: [("booster", "gblinear"), ("objective", "binary:logistic"), ("nthread", "1")], cache: [matrix])
+        try linear.update(iteration: 0, train: matrix)
+        #expect(throws: XGBoostError.self) { try DecisionTree.trees(of: linear, round: 0, features: 3) }
+        // A tree that names a feature the data does not have is refused, not walked.
+        let (booster, _) = try XGBoostTests.train(rounds: 1)
+        #expect(try DecisionTree.trees(of: booster, round: 0, features: 1) == nil)
+    }
+}

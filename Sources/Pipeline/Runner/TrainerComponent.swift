@@ -219,8 +219,13 @@ public struct TrainerComponent: PipelineComponent {
 
     /// One XGBoost training: rounds with the eval split's metric after each, early stopping
     /// when configured. Returns the booster with every round and the round to keep.
+    ///
+    /// Binary AUC on the eval split is computed by mlops (``ROCAUC``, the same value) from
+    /// margins accumulated one round at a time, each round's tree walked by ``DecisionTree``
+    /// (XGBoost's own predictor when the trees cannot be read): XGBoost's per-round
+    /// evaluation costs nearly as much as the round itself on large splits.
     func boost(
-        settings: [(String, String)], train: DMatrix, eval: DMatrix, evalRows: Int, metric: String,
+        settings: [(String, String)], train: DMatrix, eval: DMatrix, evalSplit: Split, metric: String,
         context: ExecutionContext, progress: (Int) -> Void
     ) throws -> (booster: Booster, history: [TrainingHistory.Round], best: Int) {
         let booster: Booster
@@ -229,6 +234,12 @@ public struct TrainerComponent: PipelineComponent {
         } catch {
             throw TrainerError(.xgboost(error.message))
         }
+        let setting = { (name: String) in settings.last { $0.0 == name }?.1 }
+        let evalLabels = evalSplit.labels
+        let ownAUC =
+            metric == "auc" && !evalLabels.isEmpty && setting("booster") == "gbtree"
+            && ["binary:logistic", "binary:logitraw"].contains(setting("objective") ?? "")
+        var margins = [Float](repeating: 0, count: ownAUC ? evalLabels.count : 0)
         let higherIsBetter = Self.higherIsBetter(metric)
         var history: [TrainingHistory.Round] = []
         var best = 0
@@ -237,12 +248,41 @@ public struct TrainerComponent: PipelineComponent {
             try context.checkCancellation()
             do {
                 try booster.update(iteration: round, train: train)
-                // The eval split only, as Python's xgboost.train with evals=[eval] does: a metric
-                // such as AUC over the whole train split every round costs more than the round.
-                let results = try booster.evaluate(
-                    iteration: round, on: evalRows > 0 ? [("eval", eval)] : [("train", train)])
-                let value = { (set: String) in results.first { $0.0 == "\(set)-\(metric)" }?.1 }
-                history.append(.init(round: round, train: value("train"), eval: value("eval")))
+                if ownAUC {
+                    // Each round's margins include the base score once: a shift shared by
+                    // every row, which leaves the ranking, and so the AUC, unchanged.
+                    if let trees = try DecisionTree.trees(of: booster, round: round, features: eval.columns) {
+                        // The rows in one block per core; each block's margins are its own.
+                        let columns = eval.columns
+                        let rows = margins.count
+                        let blocks = min(ProcessInfo.processInfo.activeProcessorCount, max(1, rows / 65_536))
+                        evalSplit.values.withUnsafeBufferPointer { values in
+                            margins.withUnsafeMutableBufferPointer { margins in
+                                nonisolated(unsafe) let margins = margins
+                                _ = concurrentMap(blocks) { block in
+                                    let range = (rows * block / blocks)..<(rows * (block + 1) / blocks)
+                                    let part = UnsafeMutableBufferPointer(rebasing: margins[range])
+                                    let input = UnsafeBufferPointer(
+                                        rebasing: values[(range.lowerBound * columns)..<(range.upperBound * columns)])
+                                    for tree in trees { tree.addPredictions(input, features: columns, to: part) }
+                                    return block
+                                }
+                            }
+                        }
+                    } else {
+                        let added = try booster.predictMargins(eval, rounds: round..<(round + 1))
+                        for row in margins.indices { margins[row] += added[row] }
+                    }
+                    history.append(
+                        .init(round: round, train: nil, eval: ROCAUC.area(scores: margins, labels: evalLabels)))
+                } else {
+                    // The eval split only, as Python's xgboost.train with evals=[eval] does: a
+                    // metric over the whole train split every round costs more than the round.
+                    let results = try booster.evaluate(
+                        iteration: round, on: evalLabels.isEmpty ? [("train", train)] : [("eval", eval)])
+                    let value = { (set: String) in results.first { $0.0 == "\(set)-\(metric)" }?.1 }
+                    history.append(.init(round: round, train: value("train"), eval: value("eval")))
+                }
             } catch {
                 throw TrainerError(.xgboost(error.message))
             }
@@ -280,7 +320,7 @@ public struct TrainerComponent: PipelineComponent {
         let progress = context.progress(parameters.rounds)
         let (booster, history, best) = try boost(
             settings: settings(setup, metric: setup.metric, threads: setup.threads, hyperparameters: hyperparameters),
-            train: trainMatrix, eval: evalMatrix, evalRows: data.eval.rows, metric: setup.metric, context: context,
+            train: trainMatrix, eval: evalMatrix, evalSplit: data.eval, metric: setup.metric, context: context,
             progress: progress)
         let kept = best + 1 < history.count ? try booster.slice(rounds: best + 1) : booster
         try kept.setFeatureNames(names)

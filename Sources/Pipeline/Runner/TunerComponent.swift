@@ -117,7 +117,7 @@ public struct TunerComponent: PipelineComponent {
                         setup, metric: metric, threads: threads,
                         hyperparameters: point.map { ($0.name, $0.value.description) })
                     let (_, history, best) = try trainer.boost(
-                        settings: settings, train: matrices.train, eval: matrices.eval, evalRows: data.eval.rows,
+                        settings: settings, train: matrices.train, eval: matrices.eval, evalSplit: data.eval,
                         metric: metric, context: context, progress: progress)
                     let score = history[best].eval.flatMap { $0.isNaN ? nil : $0 }
                     queue.record(
