@@ -73,6 +73,12 @@ sed -i '2s/Credit Card/Cash/' data/data.csv
 "$mlops" train
 gitc checkout -q -- data/data.csv
 
+step "mlops train  # with the tuner section switched on: 8 trials, the Trainer takes the best"
+sed -i -e '/^  hyperparameters: /,/^    tree_method: hist$/c\  hyperparameters: from_tuner' \
+  -e '/^# tuner:/,/^$/s/^# //' -e 's/^  trials: 12$/  trials: 8/' mlops.yaml
+"$mlops" train
+gitc checkout -q -- mlops.yaml
+
 step "mlops explain StatisticsGen && mlops runs"
 "$mlops" explain StatisticsGen
 "$mlops" runs

@@ -13,6 +13,8 @@ public struct DecisionTree: Sendable, Equatable {
     let feature: [Int32]
     let condition: [Float]
     let defaultLeft: [UInt8]
+    /// Values per row the tree was checked against: every split's feature is below it.
+    public let features: Int
 
     /// The trees of boosting round `round` (several with `num_parallel_tree`), or nil when
     /// they are not numerical-split trees over `features` columns. Throws for a booster
@@ -22,10 +24,9 @@ public struct DecisionTree: Sendable, Equatable {
         return model.withUnsafeBytes { bytes in parse(bytes, features: features) }
     }
 
-    /// Adds each row's leaf value to `margins` (rows × `features`, row-major values).
-    public func addPredictions(
-        _ values: UnsafeBufferPointer<Float>, features: Int, to margins: UnsafeMutableBufferPointer<Float>
-    ) {
+    /// Adds each row's leaf value to `margins`; `values` holds the rows, `features` values each.
+    public func addPredictions(_ values: UnsafeBufferPointer<Float>, to margins: UnsafeMutableBufferPointer<Float>) {
+        precondition(values.count >= margins.count * features, "each row needs \(features) values")
         left.withUnsafeBufferPointer { left in
             right.withUnsafeBufferPointer { right in
                 feature.withUnsafeBufferPointer { feature in
@@ -88,7 +89,7 @@ public struct DecisionTree: Sendable, Equatable {
             trees.append(
                 DecisionTree(
                     left: left, right: right, feature: feature, condition: conditions[index].floats,
-                    defaultLeft: defaults[index].integers.map { $0 != 0 ? 1 : 0 }))
+                    defaultLeft: defaults[index].integers.map { $0 != 0 ? 1 : 0 }, features: features))
         }
         return trees
     }

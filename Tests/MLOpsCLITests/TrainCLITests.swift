@@ -336,8 +336,9 @@ import Testing
         // The Trainer trains with the best trial's values, one thread like the trial: the same rounds and score.
         let rounds = try #require(best["rounds"] as? Int)
         let score = String(format: "%.4f", try #require(best["score"] as? Double))
-        #expect(result.stdout.contains("binary, \(rounds) of "))
-        #expect(result.stdout.contains("eval auc \(score)"))
+        let trainerLine = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("Trainer ") })
+        #expect(trainerLine.contains("binary, \(rounds) of "))
+        #expect(trainerLine.hasSuffix("eval auc \(score)"))
         #expect(result.stdout.contains("best #\(best["trial"] as? Int ?? 0) eval auc \(score)"))
 
         // A trial XGBoost refuses fails the Tuner with the trial's values and XGBoost's message.

@@ -653,8 +653,9 @@ public enum SearchDimension: Sendable, Hashable, Encodable {
         case .int:
             f.requirePresent(.min, what: "the smallest value")
             f.requirePresent(.max, what: "the largest value")
-            let low = f.int(.min, default: 0)
-            let high = f.int(.max, default: low)
+            // XGBoost's integer parameters are small; the bounds keep range arithmetic exact.
+            let low = f.int(.min, default: 0, in: -1_000_000_000...1_000_000_000)
+            let high = f.int(.max, default: low, in: -1_000_000_000...1_000_000_000)
             if low > high { reader.report(node, path, "'\(path)' min (\(low)) is above its max (\(high))") }
             if log && low <= 0 { reader.report(node, path, "'\(path)' uses log scale, so min must be above 0") }
             return .int(min: low, max: high, log: log)

@@ -220,13 +220,12 @@ public struct TrainerComponent: PipelineComponent {
     /// One XGBoost training: rounds with the eval split's metric after each, early stopping
     /// when configured. Returns the booster with every round and the round to keep.
     ///
-    /// Binary AUC on the eval split is computed by mlops (``ROCAUC``, the same value) from
-    /// margins accumulated one round at a time, each round's tree walked by ``DecisionTree``
-    /// (XGBoost's own predictor when the trees cannot be read): XGBoost's per-round
-    /// evaluation costs nearly as much as the round itself on large splits.
+    /// Binary AUC on the eval split is computed by mlops (``EvalMargins``, XGBoost's value)
+    /// when the round's trees can be read: XGBoost's per-round evaluation costs nearly as much
+    /// as the round itself on large splits. Otherwise, and for every other metric, XGBoost's.
     func boost(
         settings: [(String, String)], train: DMatrix, eval: DMatrix, evalSplit: Split, metric: String,
-        context: ExecutionContext, progress: (Int) -> Void
+        threads: Int, context: ExecutionContext, progress: (Int) -> Void
     ) throws -> (booster: Booster, history: [TrainingHistory.Round], best: Int) {
         let booster: Booster
         do {
@@ -235,11 +234,12 @@ public struct TrainerComponent: PipelineComponent {
             throw TrainerError(.xgboost(error.message))
         }
         let setting = { (name: String) in settings.last { $0.0 == name }?.1 }
-        let evalLabels = evalSplit.labels
-        let ownAUC =
-            metric == "auc" && !evalLabels.isEmpty && setting("booster") == "gbtree"
-            && ["binary:logistic", "binary:logitraw"].contains(setting("objective") ?? "")
-        var margins = [Float](repeating: 0, count: ownAUC ? evalLabels.count : 0)
+        let objective = setting("objective") ?? ""
+        var own: EvalMargins? =
+            metric == "auc" && evalSplit.rows > 0 && setting("booster") == "gbtree"
+                && ["binary:logistic", "binary:logitraw"].contains(objective)
+            ? EvalMargins(split: evalSplit, matrix: eval, threads: threads, logistic: objective == "binary:logistic")
+            : nil
         let higherIsBetter = Self.higherIsBetter(metric)
         var history: [TrainingHistory.Round] = []
         var best = 0
@@ -248,38 +248,14 @@ public struct TrainerComponent: PipelineComponent {
             try context.checkCancellation()
             do {
                 try booster.update(iteration: round, train: train)
-                if ownAUC {
-                    // Each round's margins include the base score once: a shift shared by
-                    // every row, which leaves the ranking, and so the AUC, unchanged.
-                    if let trees = try DecisionTree.trees(of: booster, round: round, features: eval.columns) {
-                        // The rows in one block per core; each block's margins are its own.
-                        let columns = eval.columns
-                        let rows = margins.count
-                        let blocks = min(ProcessInfo.processInfo.activeProcessorCount, max(1, rows / 65_536))
-                        evalSplit.values.withUnsafeBufferPointer { values in
-                            margins.withUnsafeMutableBufferPointer { margins in
-                                nonisolated(unsafe) let margins = margins
-                                _ = concurrentMap(blocks) { block in
-                                    let range = (rows * block / blocks)..<(rows * (block + 1) / blocks)
-                                    let part = UnsafeMutableBufferPointer(rebasing: margins[range])
-                                    let input = UnsafeBufferPointer(
-                                        rebasing: values[(range.lowerBound * columns)..<(range.upperBound * columns)])
-                                    for tree in trees { tree.addPredictions(input, features: columns, to: part) }
-                                    return block
-                                }
-                            }
-                        }
-                    } else {
-                        let added = try booster.predictMargins(eval, rounds: round..<(round + 1))
-                        for row in margins.indices { margins[row] += added[row] }
-                    }
-                    history.append(
-                        .init(round: round, train: nil, eval: ROCAUC.area(scores: margins, labels: evalLabels)))
+                if own != nil, try own?.add(round, of: booster) == true, let auc = own?.auc() {
+                    history.append(.init(round: round, train: nil, eval: auc))
                 } else {
+                    own = nil  // XGBoost's evaluation from here on (its cache holds every round)
                     // The eval split only, as Python's xgboost.train with evals=[eval] does: a
                     // metric over the whole train split every round costs more than the round.
                     let results = try booster.evaluate(
-                        iteration: round, on: evalLabels.isEmpty ? [("train", train)] : [("eval", eval)])
+                        iteration: round, on: evalSplit.rows == 0 ? [("train", train)] : [("eval", eval)])
                     let value = { (set: String) in results.first { $0.0 == "\(set)-\(metric)" }?.1 }
                     history.append(.init(round: round, train: value("train"), eval: value("eval")))
                 }
@@ -302,9 +278,11 @@ public struct TrainerComponent: PipelineComponent {
         return (booster, history, best)
     }
 
-    /// Whether a larger value of the metric is better (AUC) or a smaller one (log loss, RMSE).
+    /// Whether a larger value of the metric is better (AUC) or a smaller one (log loss, RMSE,
+    /// MAPE). `ndcg@5` and `map@10-` are judged by their name before the `@`.
     static func higherIsBetter(_ metric: String) -> Bool {
-        ["auc", "aucpr", "map", "ndcg", "pre"].contains { metric.hasPrefix($0) }
+        let name = metric.split(separator: "@", maxSplits: 1).first.map(String.init) ?? metric
+        return ["auc", "aucpr", "map", "ndcg", "pre", "interval-regression-accuracy"].contains(name)
     }
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
@@ -320,7 +298,8 @@ public struct TrainerComponent: PipelineComponent {
         let progress = context.progress(parameters.rounds)
         let (booster, history, best) = try boost(
             settings: settings(setup, metric: setup.metric, threads: setup.threads, hyperparameters: hyperparameters),
-            train: trainMatrix, eval: evalMatrix, evalSplit: data.eval, metric: setup.metric, context: context,
+            train: trainMatrix, eval: evalMatrix, evalSplit: data.eval, metric: setup.metric, threads: setup.threads,
+            context: context,
             progress: progress)
         let kept = best + 1 < history.count ? try booster.slice(rounds: best + 1) : booster
         try kept.setFeatureNames(names)
@@ -384,6 +363,7 @@ extension TrainerComponent {
         let outcome = try ExternalProcess.run(
             command, in: context.root, environment: ["MLOPS_FN_ARGS": argumentsURL.path],
             timeout: TimeInterval(parameters.timeoutSeconds), output: context.log)
+        try context.checkCancellation()  // stopped by the run's SIGTERM: interrupted, not failed
         if outcome.timedOut {
             throw TrainerError(
                 .external(

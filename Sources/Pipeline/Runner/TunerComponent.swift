@@ -87,7 +87,9 @@ public struct TunerComponent: PipelineComponent {
         let trials = plan.trials
         guard !trials.isEmpty else { throw InternalError("the search plan has no trials") }
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let workers = max(1, min(parameters.parallel > 0 ? parameters.parallel : cores, cores, trials.count))
+        // At most the cores, the trials, and the trainer's threads (each trial needs one).
+        let workers = max(
+            1, min(parameters.parallel > 0 ? parameters.parallel : cores, cores, trials.count, setup.threads))
         let threads = max(1, setup.threads / workers)
         let progress = context.progress(trials.count * parameters.trainer.rounds)
         let queue = TrialQueue(count: trials.count)
@@ -118,7 +120,7 @@ public struct TunerComponent: PipelineComponent {
                         hyperparameters: point.map { ($0.name, $0.value.description) })
                     let (_, history, best) = try trainer.boost(
                         settings: settings, train: matrices.train, eval: matrices.eval, evalSplit: data.eval,
-                        metric: metric, context: context, progress: progress)
+                        metric: metric, threads: threads, context: context, progress: progress)
                     let score = history[best].eval.flatMap { $0.isNaN ? nil : $0 }
                     queue.record(
                         index,

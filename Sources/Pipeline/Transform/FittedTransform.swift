@@ -105,15 +105,21 @@ public struct FittedTransform: Sendable, Codable, Equatable {
             offset += feature.outputs.count
         }
         var matrix = [Float](repeating: .nan, count: rows * width)
-        matrix.withUnsafeMutableBufferPointer { buffer in
+        let written = matrix.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let matrix = buffer  // each feature writes only its own columns
-            _ = concurrentMap(features.count) { index in
-                for (position, column) in Self.run(features[index].steps, on: sources[index], rows: rows).enumerated() {
+            return concurrentMap(features.count) { index in
+                let produced = Self.run(features[index].steps, on: sources[index], rows: rows)
+                // A transform.json whose outputs disagree with its steps writes nothing.
+                guard produced.count == features[index].outputs.count else { return false }
+                for (position, column) in produced.enumerated() {
                     let start = offsets[index] + position
                     for row in 0..<rows { matrix[row * width + start] = Float(column[row]) }
                 }
-                return index
+                return true
             }
+        }
+        if let bad = written.firstIndex(of: false) {
+            throw TransformError(.inconsistent(feature: features[bad].source))
         }
         let classes = Dictionary(
             (labelValues ?? []).enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { first, _ in first })
@@ -446,6 +452,8 @@ public struct TransformError: MLOpsError, Equatable {
         case vocabularyOnNumbers(feature: String)
         case oneHotWithoutVocabulary(feature: String)
         case badConstant(feature: String, value: String)
+        /// A fitted transform whose feature's outputs disagree with its steps (a damaged transform.json).
+        case inconsistent(feature: String)
     }
 
     public let kind: Kind
@@ -461,6 +469,8 @@ public struct TransformError: MLOpsError, Equatable {
         case .vocabularyOnNumbers(let feature):
             "'\(feature)' is numeric: a vocabulary is for text (use bucketize for numbers)"
         case .oneHotWithoutVocabulary(let feature): "'\(feature)': one_hot needs a vocabulary step before it"
+        case .inconsistent(let feature):
+            "the fitted transform's feature '\(feature)' lists a different number of outputs than its steps give"
         case .badConstant(let feature, let value):
             "'\(feature)' is numeric, but fill_missing's constant '\(value)' is not a number"
         }
@@ -479,7 +489,7 @@ public struct TransformError: MLOpsError, Equatable {
 
     public var exitStatus: ExitStatus {
         switch kind {
-        case .missingInput: .dataError
+        case .missingInput, .inconsistent: .dataError
         default: .configError
         }
     }

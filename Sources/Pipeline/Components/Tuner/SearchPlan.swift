@@ -85,10 +85,13 @@ public struct SearchPlan: Sendable {
             }
             return values.map { .int($0) }
         case .float(let low, let high, let log):
-            if low == high { return [.double(low)] }
-            return (0..<gridSteps).map {
-                .double(rounded(interpolate(low, high, Double($0) / Double(gridSteps - 1), log: log)))
+            var values: [Double] = []
+            for step in 0..<gridSteps {
+                let value = min(
+                    max(rounded(interpolate(low, high, Double(step) / Double(gridSteps - 1), log: log)), low), high)
+                if values.last != value { values.append(value) }
             }
+            return values.map { .double($0) }
         }
     }
 
