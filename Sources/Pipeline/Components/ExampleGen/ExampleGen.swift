@@ -208,10 +208,15 @@ public enum ExampleGen {
             },
             skipped: skipped, inputBytes: inputBytes)
         try StagedFolder.publish(output) { staging in
-            for (split, rows) in zip(result.splits, assignment) {
-                try ExamplesFile.write(
-                    table, rows: rows, split: split.name, to: staging.appendingPathComponent(split.file))
+            // The splits are written at once, one per core; the first error (in split order) wins.
+            let written = concurrentMap(result.splits.count) { index in
+                Swift.Result {
+                    try ExamplesFile.write(
+                        table, rows: assignment[index], split: result.splits[index].name,
+                        to: staging.appendingPathComponent(result.splits[index].file))
+                }
             }
+            for outcome in written { try outcome.get() }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try AtomicFile.write(try encoder.encode(result), to: staging.appendingPathComponent(metadataFile))
