@@ -174,20 +174,27 @@ extension RunReport {
         #expect(again.outcome(.transform) == .skipped)
     }
 
-    @Test func anInterruptedRunFinishesWhatRunsAndStartsNothingMore() throws {
-        let fixture = try RunnerFixture()
+    /// Runs the chain and cancels it as SIGINT would, while ExampleGen executes; ExampleGen
+    /// checks for cancellation afterwards when `checked`, as the Trainer does between rounds.
+    func interruptDuringExampleGen(_ fixture: RunnerFixture, checked: Bool) throws {
         _ = try fixture.dir.write("data.txt", "one")
         final class Holder: @unchecked Sendable { var runner: PipelineRunner? }
         let holder = Holder()
         var components = fixture.chain()
         var source = try #require(components[0] as? FakeComponent)
-        source.onExecute = { holder.runner?.cancel() }  // as SIGINT would, mid-ExampleGen
+        source.onExecute = { holder.runner?.cancel() }
+        source.checksCancellation = checked
         components[0] = source
         let runner = fixture.runner(components)
         holder.runner = runner
         #expect(throws: CancellationError.self) {
             try runner.run(pipeline: "test", properties: [:], options: .init())
         }
+    }
+
+    @Test func anInterruptedRunFinishesWhatRunsAndStartsNothingMore() throws {
+        let fixture = try RunnerFixture()
+        try interruptDuringExampleGen(fixture, checked: false)
         let executions = try fixture.store.allExecutions()
         #expect(executions.map(\.component) == ["ExampleGen"])
         #expect(executions.map(\.state) == [.complete])
@@ -199,19 +206,7 @@ extension RunReport {
 
     @Test func aComponentThatStopsWhenAskedEndsTheRunAsInterrupted() throws {
         let fixture = try RunnerFixture()
-        _ = try fixture.dir.write("data.txt", "one")
-        final class Holder: @unchecked Sendable { var runner: PipelineRunner? }
-        let holder = Holder()
-        var components = fixture.chain()
-        var source = try #require(components[0] as? FakeComponent)
-        source.onExecute = { holder.runner?.cancel() }
-        source.checksCancellation = true  // as the Trainer does between rounds
-        components[0] = source
-        let runner = fixture.runner(components)
-        holder.runner = runner
-        #expect(throws: CancellationError.self) {
-            try runner.run(pipeline: "test", properties: [:], options: .init())
-        }
+        try interruptDuringExampleGen(fixture, checked: true)
         let executions = try fixture.store.allExecutions()
         #expect(executions.map(\.component) == ["ExampleGen"])
         #expect(executions.map(\.state) == [.failed])
