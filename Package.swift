@@ -83,7 +83,8 @@ let package = Package(
         .testTarget(name: "GatesTests", dependencies: ["Gates"]),
         .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
         .testTarget(name: "MLOpsCLITests", dependencies: [
-                "mlops", "GitKit", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "mlops", "GitKit", "SQLiteKit", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ]
 )

@@ -79,6 +79,10 @@ sed -i -e '/^  hyperparameters: /,/^    tree_method: hist$/c\  hyperparameters: 
 "$mlops" train
 gitc checkout -q -- mlops.yaml
 
+step "mlops infer latest --input data/data.csv -o predictions.csv  # bulk inference with the newest model"
+"$mlops" infer latest --input data/data.csv -o predictions.csv
+head -n 3 predictions.csv | cut -d, -f2,19-  # fare, then the appended columns
+
 step "mlops explain StatisticsGen && mlops runs"
 "$mlops" explain StatisticsGen
 "$mlops" runs

@@ -325,7 +325,8 @@ extension MLOpsConfig {
             var schemaPath: String?
             if case .file(let path) = schema { schemaPath = path }
             components.append(
-                try TrainerComponent(trainer: trainer, code: paths.code, schemaPath: schemaPath, root: root))
+                try TrainerComponent(
+                    trainer: trainer, code: paths.code, schemaPath: schemaPath, root: root, schemaFrom: schemaProducer))
         }
         return components
     }

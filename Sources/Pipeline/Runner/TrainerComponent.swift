@@ -23,8 +23,9 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
 }
 
 /// Trainer, built in: XGBoost through its C API on the transformed splits, early stopping on
-/// the eval split, fixed seeds (two runs give the same model bytes). Output `model`:
-/// `model.json` (XGBoost's JSON format with feature names) and `history.json`.
+/// the eval split, fixed seeds (two runs give the same model bytes). Output `model`, a
+/// servable model folder (``ModelFolder``): `model.json` (XGBoost's JSON format with feature
+/// names), `history.json`, and the fitted `transform.json` and `schema.pbtxt` it goes with.
 ///
 /// Its hyperparameters are inline, read from a file when the component is made (so the
 /// file's values are part of the key), or the Tuner's best trial (input `hyperparameters`).
@@ -48,7 +49,7 @@ public struct TrainerComponent: PipelineComponent {
     }
 
     public let id = Component.trainer
-    public let version = "2"
+    public let version = "3"
     public let parameters: Parameters
     public let inputs: [String: InputBinding]
     public let outputs = ["model": "Model"]
@@ -58,14 +59,22 @@ public struct TrainerComponent: PipelineComponent {
     /// `trainer.hyperparameters: {file: PATH}`: read with the other paths for lineage.
     let hyperparameterFile: String?
 
-    /// - Parameter root: where a hyperparameters file is read from (not needed otherwise).
-    public init(trainer: TrainerSection, code: [String] = [], schemaPath: String? = nil, root: URL? = nil)
-        throws(ConfigError)
-    {
+    /// - Parameters:
+    ///   - root: where a hyperparameters file is read from (not needed otherwise).
+    ///   - schemaFrom: the component whose schema is copied into the model folder; nil for
+    ///     a training that is not kept (a Tuner trial).
+    public init(
+        trainer: TrainerSection, code: [String] = [], schemaPath: String? = nil, root: URL? = nil,
+        schemaFrom: Component? = nil
+    ) throws(ConfigError) {
         self.code = trainer.command == nil ? [] : code
         self.schemaPath = schemaPath
         var hyperparameters: [(name: String, value: ParameterValue)] = []
         var inputs = ["transformed": InputBinding(.transform, "transformed")]
+        if let schemaFrom {
+            inputs["transform"] = InputBinding(.transform, "transform")
+            inputs["schema"] = InputBinding(schemaFrom, "schema")
+        }
         hyperparameterFile = if case .file(let path) = trainer.hyperparameters { path } else { nil }
         switch trainer.hyperparameters {
         case .inline(let pairs): hyperparameters = pairs.pairs
@@ -95,6 +104,21 @@ public struct TrainerComponent: PipelineComponent {
             }
         }
         return files.sorted()
+    }
+
+    /// Copies the fitted transform and the schema beside the model, so the model folder is
+    /// all that serving and bulk inference need.
+    func copyServingFiles(_ context: ExecutionContext, into folder: URL) throws {
+        for (input, file) in [("transform", ModelFolder.transformFile), ("schema", ModelFolder.schemaFile)] {
+            guard let artifact = context.inputs[input] else { continue }
+            let data: Data
+            do { data = try Data(contentsOf: artifact.url.appendingPathComponent(file)) } catch {
+                throw ArtifactError(
+                    path: artifact.url.appendingPathComponent(file).path,
+                    detail: "cannot be read: \((error as NSError).localizedDescription)")
+            }
+            try AtomicFile.write(data, to: folder.appendingPathComponent(file))
+        }
     }
 
     /// A split as the trainer takes it: row-major features and labels.
@@ -312,6 +336,7 @@ public struct TrainerComponent: PipelineComponent {
         try AtomicFile.write(
             try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
+        try copyServingFiles(context, into: folder)
         let score = history[best].eval.map { String(format: "%.4f", $0) } ?? "–"
         let metric = setup.metric
         return ExecutorOutput(
@@ -407,6 +432,7 @@ extension TrainerComponent {
         try AtomicFile.write(
             try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
+        try copyServingFiles(context, into: folder)
         return ExecutorOutput(
             properties: ["model": ["task": task, "trainer": "external"]],
             summary: "\(task), external trainer; model checked (\(count) features, finite predictions)")

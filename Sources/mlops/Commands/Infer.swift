@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import MLOpsCore
+import Pipeline
+
+extension MLOps {
+    struct Infer: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bulk inference (TFX's BulkInferrer): a CSV file's rows through a model, predictions appended.",
+            discussion: """
+                MODEL is a model folder (the Trainer's `model` artifact: model.json, transform.json, \
+                schema.pbtxt, history.json) or `latest`, the newest model `mlops train` made in this \
+                project. Rows go through the fitted transform as in training and one XGBoost predict \
+                call; the output keeps the input order: the input columns as read, then `probability` \
+                and `predicted_class` (binary), `probability_<class>` per class and `predicted_class` \
+                (multiclass) or `prediction` (regression). Without --output it goes to standard output. \
+                Columns only training has (the label) may be absent (docs/serving.md).
+                """)
+        static let jsonSchema = "mlops.infer/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "A model folder, or `latest` for the newest model of this project.")
+        var model: String
+
+        @Option(help: ArgumentHelp("The CSV file of rows to predict.", valueName: "file.csv"))
+        var input: String
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the rows with predictions.", valueName: "file"))
+        var output: String?
+
+        @Option(help: "csv or jsonl (one JSON object per row).")
+        var format: String = "csv"
+
+        @Option(
+            name: .customLong("on-bad-rows"),
+            help: "fail (exit 65) or skip rows whose field count differs from the header.")
+        var onBadRows: String = "fail"
+
+        func validate() throws {
+            if BulkInference.Format(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
+            if BadRowPolicy(rawValue: onBadRows) == nil { throw ValidationError("--on-bad-rows must be fail or skip") }
+        }
+
+        struct Output: Encodable {
+            let model: String
+            let input: String
+            let output: String?
+            let rows: Int
+            let skippedRows: [DataTable.SkippedRow]
+            let predictionColumns: [String]
+            let seconds: Double
+
+            enum CodingKeys: String, CodingKey {
+                case model, input, output, rows, skippedRows = "skipped_rows", predictionColumns = "prediction_columns"
+                case seconds
+            }
+        }
+
+        func modelFolder(_ context: CommandContext) throws -> URL {
+            guard model == "latest", !FileManager.default.fileExists(atPath: model) else {
+                return URL(fileURLWithPath: model)
+            }
+            let root = try context.projectRoot()
+            let store = try PipelineSession.openStore(context)
+            defer { try? store.close() }
+            guard let execution = try store.lastSuccessful(component: Component.trainer.rawValue),
+                let artifact = try store.artifacts(of: execution.id, "OUTPUT")["model"]
+            else { throw ServingError(.noModel) }
+            return root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
+        }
+
+        func run(context: CommandContext) async throws {
+            let console = context.console
+            guard output != nil || console.mode != .json else {
+                throw ValidationError("--json needs --output: the predictions and the JSON summary would share stdout")
+            }
+            let folder = try modelFolder(context)
+            let start = ContinuousClock.now
+            let servable = try ServableModel(folder: folder)
+            let table = try BulkInference.read(
+                input, model: servable, onBadRows: BadRowPolicy(rawValue: onBadRows) ?? .fail)
+            let summary = try BulkInference.run(
+                table, model: servable, output: output.map { URL(fileURLWithPath: $0) },
+                format: BulkInference.Format(rawValue: format) ?? .csv)
+            let seconds = start.duration(to: .now).inSeconds
+            if !summary.skipped.isEmpty {
+                let first = summary.skipped.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")
+                console.warning(
+                    "\(input): skipped \(summary.skipped.count) bad row\(summary.skipped.count == 1 ? "" : "s"): \(first)"
+                )
+            }
+            if console.mode == .json {
+                try console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema,
+                        result: Output(
+                            model: folder.path, input: input, output: output, rows: summary.rows,
+                            skippedRows: summary.skipped, predictionColumns: summary.predictionColumns,
+                            seconds: seconds)))
+                return
+            }
+            let rate = seconds > 0 ? Double(summary.rows) / seconds : 0
+            let text =
+                "\(summary.rows) rows predicted (\(servable.task): \(summary.predictionColumns.joined(separator: ", "))) in "
+                + String(format: "%.2f s, %.0f rows/s", seconds, rate) + (output.map { " → \($0)" } ?? "")
+            // With the predictions on stdout, the summary goes to stderr.
+            if output == nil { console.note(text) } else { console.line(text) }
+        }
+    }
+}
