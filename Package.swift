@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/onevcat/Rainbow", from: "4.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -61,13 +63,18 @@ let package = Package(
             ]),
         .target(name: "Gates", dependencies: ["Pipeline", "MLOpsCore"]),
         .target(name: "Release", dependencies: ["Pipeline", "MLOpsCore", "ArchiveKit"]),
+        // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
+        .target(
+            name: "Serving",
+            dependencies: ["Pipeline", "MLOpsCore", .product(name: "Hummingbird", package: "hummingbird")]),
 
         // MARK: The executable: parsing, output, exit codes
         .executableTarget(
             name: "mlops",
             dependencies: [
-                "MLOpsCore", "Pipeline", "Gates", "Release", "GitKit", "ArchiveKit", "SQLiteKit",
-                "XGBoostKit",
+                "MLOpsCore", "Pipeline", "Gates", "Release", "Serving", "GitKit", "ArchiveKit", "SQLiteKit",
+                "XGBoostKit", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -82,6 +89,12 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "GatesTests", dependencies: ["Gates"]),
         .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
+        .testTarget(
+            name: "ServingTests",
+            dependencies: [
+                "Serving", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(name: "MLOpsCLITests", dependencies: [
                 "mlops", "GitKit", "SQLiteKit", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -83,6 +83,38 @@ step "mlops infer latest --input data/data.csv -o predictions.csv  # bulk infere
 "$mlops" infer latest --input data/data.csv -o predictions.csv
 head -n 3 predictions.csv | cut -d, -f2,19-  # fare, then the appended columns
 
+step "mlops serve latest --port 0 --name taxi  # the model over HTTP: Open Inference Protocol v2"
+"$mlops" serve latest --port 0 --name taxi > serve.log 2>&1 &
+server=$!
+for _ in $(seq 100); do grep -q "listening on" serve.log && break; sleep 0.1; done
+cat serve.log
+url=$(grep -o 'http://[0-9.:]*' serve.log)
+echo "\$ curl $url/v2/health/ready"
+curl -s "$url/v2/health/ready"; echo
+row='{"id":"demo","inputs":[
+  {"name":"fare","datatype":"FP64","shape":[1],"data":[12.45]},
+  {"name":"trip_miles","datatype":"FP64","shape":[1],"data":[3.1]},
+  {"name":"trip_seconds","datatype":"INT64","shape":[1],"data":[780]},
+  {"name":"trip_start_month","datatype":"INT64","shape":[1],"data":[5]},
+  {"name":"trip_start_hour","datatype":"INT64","shape":[1],"data":[19]},
+  {"name":"trip_start_day","datatype":"INT64","shape":[1],"data":[6]},
+  {"name":"pickup_community_area","datatype":"INT64","shape":[1],"data":[8]},
+  {"name":"dropoff_community_area","datatype":"INT64","shape":[1],"data":[32]},
+  {"name":"pickup_census_tract","datatype":"INT64","shape":[1],"data":[null]},
+  {"name":"dropoff_census_tract","datatype":"INT64","shape":[1],"data":[null]},
+  {"name":"pickup_latitude","datatype":"FP64","shape":[1],"data":[41.899]},
+  {"name":"pickup_longitude","datatype":"FP64","shape":[1],"data":[-87.633]},
+  {"name":"dropoff_latitude","datatype":"FP64","shape":[1],"data":[41.879]},
+  {"name":"dropoff_longitude","datatype":"FP64","shape":[1],"data":[-87.626]},
+  {"name":"payment_type","datatype":"BYTES","shape":[1],"data":["Credit Card"]},
+  {"name":"company","datatype":"BYTES","shape":[1],"data":["Flash Cab"]}]}'
+echo "\$ curl -X POST $url/v2/models/taxi/infer -d '{\"inputs\": [one tensor per feature]}'"
+curl -s -X POST "$url/v2/models/taxi/infer" -H 'Content-Type: application/json' -d "$row"; echo
+kill -TERM "$server"
+status=0; wait "$server" || status=$?
+echo "(SIGTERM: mlops serve finished its requests and exited with status $status)"
+[ "$status" -eq 0 ]
+
 step "mlops explain StatisticsGen && mlops runs"
 "$mlops" explain StatisticsGen
 "$mlops" runs

@@ -104,6 +104,8 @@ extension MLOpsCommand {
             console.error("\(diagnostics.count) problems found")
         } else if let error = error as? any MLOpsError {
             console.error(error.description)
+        } else if error is CancellationError {
+            console.error("interrupted: stopped before the end; the run is recorded as interrupted")
         } else {
             console.error(
                 "internal error: \(error)\n  hint: this is a bug in mlops; please report it with the command you ran")

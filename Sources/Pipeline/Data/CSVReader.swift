@@ -23,6 +23,33 @@ public struct Column: Sendable {
     public let present: [Bool]
 
     public var presentCount: Int { present.lazy.filter { $0 }.count }
+
+    /// A numeric column; NaN is missing.
+    public init(name: String, numbers: [Double]) {
+        self.init(name: name, type: .float, values: .float(numbers), present: numbers.map { !$0.isNaN })
+    }
+
+    /// An integer column; nil is missing.
+    public init(name: String, integers: [Int64?]) {
+        self.init(
+            name: name, type: .int, values: .int(integers.map { $0 ?? 0 }), present: integers.map { $0 != nil })
+    }
+
+    /// A text column, dictionary-encoded; nil is missing.
+    public init(name: String, texts: [String?]) {
+        var dictionary = ByteDictionary()
+        let codes = texts.map { $0.map { dictionary.code(for: $0) } ?? -1 }
+        self.init(
+            name: name, type: .bytes, values: .bytes(dictionary: dictionary.strings, codes: codes),
+            present: texts.map { $0 != nil })
+    }
+
+    init(name: String, type: FeatureType, values: Values, present: [Bool]) {
+        self.name = name
+        self.type = type
+        self.values = values
+        self.present = present
+    }
 }
 
 /// A CSV file read into columns.

@@ -57,8 +57,8 @@ public final class ServableModel: @unchecked Sendable {
         }
     }
 
-    /// The raw columns a row must have: the transform's inputs, less those only training has.
-    public var requiredInputs: [FittedTransform.Input] { transform.inputs.filter { !$0.trainingOnly } }
+    /// The raw columns a row must have (``FittedTransform/neededInputs``).
+    public var requiredInputs: [FittedTransform.Input] { transform.neededInputs }
 
     /// Column types to read raw rows with: the schema's BYTES features stay text (`007`).
     public var readTypes: [String: FeatureType] {

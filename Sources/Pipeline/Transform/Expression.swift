@@ -482,14 +482,8 @@ extension Expression.Values {
     /// Values as a column named `name`: FLOAT, or BYTES dictionary-encoded.
     func column(named name: String) -> Column {
         switch self {
-        case .numbers(let numbers):
-            return Column(name: name, type: .float, values: .float(numbers), present: numbers.map { !$0.isNaN })
-        case .texts(let texts):
-            var dictionary = ByteDictionary()
-            let codes = texts.map { $0.map { dictionary.code(for: $0) } ?? -1 }
-            return Column(
-                name: name, type: .bytes, values: .bytes(dictionary: dictionary.strings, codes: codes),
-                present: texts.map { $0 != nil })
+        case .numbers(let numbers): Column(name: name, numbers: numbers)
+        case .texts(let texts): Column(name: name, texts: texts)
         }
     }
 

@@ -66,13 +66,24 @@ public struct FittedTransform: Sendable, Codable, Equatable {
     /// The model's feature names, in order.
     public var featureNames: [String] { features.flatMap(\.outputs) }
 
+    /// The raw columns a row must have to be transformed: those a feature starts from or a
+    /// derived feature reads, less the training-only ones. A dropped column is not needed.
+    public var neededInputs: [Input] {
+        var used = Set(features.map(\.source))
+        // Derived columns in reverse order: one used by a feature makes its inputs used too.
+        for item in derived.reversed() where used.contains(item.name) {
+            if let expression = try? Expression.parse(item.expression) { used.formUnion(expression.columns) }
+        }
+        return inputs.filter { !$0.trainingOnly && used.contains($0.name) }
+    }
+
     // MARK: - Applying
 
     /// The features of every row of `table`, row-major (`rows × featureNames.count`), as
     /// 32-bit floats with NaN for missing, the way XGBoost takes them; and the label as
     /// doubles when `table` has what it needs. Columns only training has may be absent.
     public func apply(to table: DataTable) throws(TransformError) -> (features: [Float], label: [Double]?) {
-        for input in inputs where !input.trainingOnly && table.column(input.name) == nil {
+        for input in neededInputs where table.column(input.name) == nil {
             throw TransformError(.missingInput(input.name, available: table.columns.map(\.name)))
         }
         var computed: [String: Expression.Values] = [:]

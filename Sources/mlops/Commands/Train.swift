@@ -71,20 +71,12 @@ extension MLOps {
             let components = runner.components
             // SIGINT or SIGTERM: finish what is running, start nothing more, exit 130. A second
             // signal stops at once (the next run marks what was left ABANDONED and cleans it up).
-            let signals = [SIGINT, SIGTERM].map { number in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    console.warning(
-                        "interrupted: finishing the components that are running, then stopping (again to stop at once)")
-                    runner.cancel()
-                    signal(SIGINT, SIG_DFL)
-                    signal(SIGTERM, SIG_DFL)
-                }
-                source.resume()
-                return source
+            SignalWatcher.watch { number, count in
+                guard count == 1 else { SignalWatcher.die(of: number) }
+                console.warning(
+                    "interrupted: finishing the components that are running, then stopping (again to stop at once)")
+                runner.cancel()
             }
-            defer { signals.forEach { $0.cancel() } }
             var options = PipelineRunner.Options()
             options.noCache = noCache
             options.force = Set(force.compactMap(Component.init(rawValue:)))

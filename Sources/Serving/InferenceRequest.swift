@@ -1,0 +1,191 @@
+import Foundation
+import MLOpsCore
+import Pipeline
+
+/// A request the server refuses, with the HTTP status and the message for `{"error": …}`.
+public struct RequestError: Error, Sendable, Equatable {
+    public let status: Int
+    public let message: String
+
+    public init(_ status: Int = 400, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+/// An Open Inference Protocol v2 inference request turned into raw rows: one input tensor per
+/// raw feature (`BYTES` for text, `FP64`/`FP32`/`INT64`/`INT32` for numbers; shape `[N]` or
+/// `[N, 1]`; `data` flat or nested, `null` for a missing value), checked against the columns
+/// the model's transform reads.
+public struct InferenceRequest: Sendable {
+    public let id: String?
+    public let table: DataTable
+
+    static let numericTypes: Set<String> = [
+        "FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8",
+    ]
+
+    public init(json data: Data, model: ServableModel, maxRows: Int) throws(RequestError) {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            throw RequestError(400, "the body is not valid JSON: \((error as NSError).localizedDescription)")
+        }
+        guard let body = object as? [String: Any] else {
+            throw RequestError(400, "the body must be a JSON object with an 'inputs' list")
+        }
+        id = body["id"] as? String
+        guard let inputs = body["inputs"] as? [Any], !inputs.isEmpty else {
+            throw RequestError(400, "the request has no 'inputs': send one tensor per feature")
+        }
+        let expected = Set(model.requiredInputs.map(\.name))
+        // Any column of the training data may be sent (one the model does not need is ignored).
+        let types = Dictionary(model.transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        let known = Set(types.keys)
+        var columns: [Column] = []
+        var rows: Int?
+        var seen: Set<String> = []
+        for (index, item) in inputs.enumerated() {
+            guard let tensor = item as? [String: Any], let name = tensor["name"] as? String else {
+                throw RequestError(400, "inputs[\(index)] must be an object with a 'name'")
+            }
+            guard known.contains(name) else {
+                let hint = Suggestions.nearest(to: name, in: Array(known)).map { " (did you mean '\($0)'?)" } ?? ""
+                throw RequestError(
+                    400, "unknown input '\(name)'\(hint); the model reads: \(known.sorted().joined(separator: ", "))")
+            }
+            guard seen.insert(name).inserted else { throw RequestError(400, "input '\(name)' is given twice") }
+            guard let datatype = tensor["datatype"] as? String else {
+                throw RequestError(400, "input '\(name)' has no 'datatype' (BYTES, FP64 or INT64)")
+            }
+            guard let shape = tensor["shape"] as? [Int], !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }),
+                shape.count == 1 || (shape.count == 2 && shape[1] == 1)
+            else {
+                throw RequestError(400, "input '\(name)' must have shape [N] or [N, 1]: one value per row")
+            }
+            var values: [Any] = []
+            Self.flatten(tensor["data"] ?? [Any](), into: &values)
+            guard values.count == shape[0] else {
+                throw RequestError(400, "input '\(name)' has shape \(shape) but \(values.count) values")
+            }
+            if let rows, rows != shape[0] {
+                throw RequestError(400, "input '\(name)' has \(shape[0]) rows; the inputs before it have \(rows)")
+            }
+            guard shape[0] <= maxRows else {
+                throw RequestError(400, "\(shape[0]) rows is more than this server takes in one request (\(maxRows))")
+            }
+            rows = shape[0]
+            columns.append(try Self.column(name, datatype, values, type: types[name] ?? .float))
+        }
+        if let missing = expected.sorted().first(where: { !seen.contains($0) }) {
+            throw RequestError(400, "input '\(missing)' is missing: the model needs it (send null values for missing)")
+        }
+        table = DataTable(file: "request", columns: columns, rowCount: rows ?? 0)
+    }
+
+    static func flatten(_ value: Any, into values: inout [Any]) {
+        if let list = value as? [Any] {
+            for item in list { flatten(item, into: &values) }
+        } else {
+            values.append(value)
+        }
+    }
+
+    static func column(_ name: String, _ datatype: String, _ values: [Any], type: FeatureType) throws(RequestError)
+        -> Column
+    {
+        switch (type, datatype) {
+        case (.bytes, "BYTES"):
+            var texts: [String?] = []
+            for (row, value) in values.enumerated() {
+                if value is NSNull { texts.append(nil); continue }
+                guard let text = value as? String else {
+                    throw RequestError(400, "input '\(name)' row \(row): expected a string, found \(describe(value))")
+                }
+                texts.append(text)
+            }
+            return Column(name: name, texts: texts)
+        case (.int, let datatype) where numericTypes.contains(datatype),
+            (.float, let datatype) where numericTypes.contains(datatype):
+            var numbers: [Double] = []
+            for (row, value) in values.enumerated() {
+                if value is NSNull { numbers.append(.nan); continue }
+                guard let number = value as? NSNumber, !(value is String) else {
+                    throw RequestError(400, "input '\(name)' row \(row): expected a number, found \(describe(value))")
+                }
+                numbers.append(number.doubleValue)
+            }
+            if type == .int {
+                var integers: [Int64?] = []
+                for (row, number) in numbers.enumerated() {
+                    if number.isNaN { integers.append(nil); continue }
+                    guard number == number.rounded(), abs(number) < 9.2e18 else {
+                        throw RequestError(400, "input '\(name)' row \(row): expected an integer, found \(number)")
+                    }
+                    integers.append(Int64(number))
+                }
+                return Column(name: name, integers: integers)
+            }
+            return Column(name: name, numbers: numbers)
+        default:
+            let wanted = type == .bytes ? "BYTES" : "FP64 or INT64"
+            throw RequestError(
+                400, "input '\(name)' must be \(wanted) (the model reads it as \(type.rawValue)), not \(datatype)")
+        }
+    }
+
+    static func describe(_ value: Any) -> String {
+        switch value {
+        case is String: "a string"
+        case is NSNumber: "a number"
+        case is [Any]: "a list"
+        case is [String: Any]: "an object"
+        default: "\(type(of: value))"
+        }
+    }
+}
+
+/// The JSON of an inference response: `probabilities` and `predicted_class` (classification;
+/// `[N]` for binary, `[N, classes]` for multiclass) or `predictions` (regression).
+public enum InferenceResponse {
+    public static func json(_ predictions: Predictions, model: String, version: String?, id: String?) -> String {
+        var outputs: [String] = []
+        let rows = predictions.rows
+        let probabilities = predictions.columns.filter { $0.name.hasPrefix("probability") }
+        if !probabilities.isEmpty {
+            var data: [String] = []
+            data.reserveCapacity(rows * probabilities.count)
+            for row in 0..<rows {
+                for column in probabilities { data.append("\(Float(column.numbers?[row] ?? .nan))") }
+            }
+            let shape = probabilities.count == 1 ? "[\(rows)]" : "[\(rows),\(probabilities.count)]"
+            outputs.append(
+                #"{"name":"probabilities","datatype":"FP32","shape":\#(shape),"data":[\#(data.joined(separator: ","))]}"#
+            )
+        }
+        if let classes = predictions.columns.first(where: { $0.name == "predicted_class" }) {
+            if let texts = classes.texts {
+                let data = texts.map(quote).joined(separator: ",")
+                outputs.append(#"{"name":"predicted_class","datatype":"BYTES","shape":[\#(rows)],"data":[\#(data)]}"#)
+            } else {
+                let data = (classes.numbers ?? []).map { String(Int($0)) }.joined(separator: ",")
+                outputs.append(#"{"name":"predicted_class","datatype":"INT64","shape":[\#(rows)],"data":[\#(data)]}"#)
+            }
+        }
+        if let values = predictions.columns.first(where: { $0.name == "prediction" })?.numbers {
+            let data = values.map { "\(Float($0))" }.joined(separator: ",")
+            outputs.append(#"{"name":"predictions","datatype":"FP32","shape":[\#(rows)],"data":[\#(data)]}"#)
+        }
+        var fields = [#""model_name":\#(quote(model))"#]
+        if let version { fields.append(#""model_version":\#(quote(version))"#) }
+        if let id { fields.append(#""id":\#(quote(id))"#) }
+        fields.append(#""outputs":[\#(outputs.joined(separator: ","))]"#)
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// A JSON string literal.
+    public static func quote(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data()
+        let array = String(decoding: data, as: UTF8.self)
+        return String(array.dropFirst().dropLast())
+    }
+}

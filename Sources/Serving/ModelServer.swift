@@ -1,0 +1,154 @@
+import Foundation
+import Hummingbird
+import MLOpsCore
+import Pipeline
+
+/// `mlops serve`: one model over HTTP, the Open Inference Protocol v2 (KServe V2) REST API.
+///
+/// | verb | path | answer |
+/// |---|---|---|
+/// | GET | `/v2` | server metadata `{name, version, extensions}` |
+/// | GET | `/v2/health/live`, `/v2/health/ready` | `{"live": true}`, `{"ready": bool}` |
+/// | GET | `/v2/models/{name}[/versions/{v}]` | model metadata: the raw inputs and their datatypes |
+/// | GET | `/v2/models/{name}[/versions/{v}]/ready` | `{name, ready}` |
+/// | POST | `/v2/models/{name}[/versions/{v}]/infer` | predictions (``InferenceResponse``) |
+///
+/// Every refusal is a 4xx with `{"error": "…"}`: malformed JSON, a missing, unknown or
+/// mistyped feature, a shape mismatch, too many rows (400); an unknown model (404); a body
+/// over the size limit (413, never read whole).
+public struct ModelServer: Sendable {
+    public struct Limits: Sendable {
+        public var maxBodyBytes = 4 << 20
+        public var maxRows = 10_000
+        public init() {}
+    }
+
+    public let model: ServableModel
+    public let name: String
+    public let version: String?
+    public let limits: Limits
+    /// Set once the model has answered its warm-up prediction.
+    let readiness: OnceFlag
+
+    public init(model: ServableModel, name: String, version: String? = nil, limits: Limits = Limits()) {
+        self.model = model
+        self.name = name
+        self.version = version
+        self.limits = limits
+        readiness = OnceFlag()
+    }
+
+    public var isReady: Bool { readiness.isRaised }
+
+    /// Predicts one row with every feature missing: the model loads, the transform applies,
+    /// XGBoost answers with finite values. Only then is the server ready.
+    public func warmUp() throws {
+        let columns = model.requiredInputs.map { input -> Column in
+            switch input.type {
+            case .bytes: Column(name: input.name, texts: [nil])
+            case .int: Column(name: input.name, integers: [nil])
+            case .float: Column(name: input.name, numbers: [.nan])
+            }
+        }
+        let predictions = try model.predict(DataTable(file: "warm-up", columns: columns, rowCount: 1))
+        guard predictions.columns.allSatisfy({ ($0.numbers ?? [0]).allSatisfy(\.isFinite) }) else {
+            throw ServingError(.badModel(folder: model.folder.path, detail: "the warm-up prediction is not finite"))
+        }
+        readiness.raise()
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v2") { _, _ in
+            Self.json(
+                .ok, #"{"name":"mlops","version":\#(InferenceResponse.quote(MLOpsVersion.current)),"extensions":[]}"#)
+        }
+        router.get("/v2/health/live") { _, _ in Self.json(.ok, #"{"live":true}"#) }
+        router.get("/v2/health/ready") { _, _ in
+            Self.json(isReady ? .ok : .serviceUnavailable, #"{"ready":\#(isReady)}"#)
+        }
+        for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
+            router.get(RouterPath(prefix)) { _, context in
+                if let refusal = check(context) { return refusal }
+                return Self.json(.ok, metadata())
+            }
+            router.get(RouterPath(prefix + "/ready")) { _, context in
+                if let refusal = check(context) { return refusal }
+                return Self.json(
+                    isReady ? .ok : .serviceUnavailable,
+                    #"{"name":\#(InferenceResponse.quote(name)),"ready":\#(isReady)}"#)
+            }
+            router.post(RouterPath(prefix + "/infer")) { request, context in
+                if let refusal = check(context) { return refusal }
+                let body: ByteBuffer
+                do {
+                    body = try await request.body.collect(upTo: limits.maxBodyBytes)
+                } catch {
+                    return Self.error(.contentTooLarge, "the body is over \(limits.maxBodyBytes) bytes")
+                }
+                do {
+                    let parsed = try InferenceRequest(
+                        json: Data(body.readableBytesView), model: model, maxRows: limits.maxRows)
+                    let predictions = try model.predict(parsed.table)
+                    return Self.json(
+                        .ok, InferenceResponse.json(predictions, model: name, version: version, id: parsed.id))
+                } catch let refusal as RequestError {
+                    return Self.error(.init(code: refusal.status), refusal.message)
+                } catch let error as TransformError {
+                    return Self.error(.badRequest, error.message)
+                } catch {
+                    return Self.error(.internalServerError, "prediction failed: \(error)")
+                }
+            }
+        }
+        return router
+    }
+
+    /// A refusal when the path names another model or version than this server's.
+    func check(_ context: BasicRequestContext) -> Response? {
+        let asked = context.parameters.get("model") ?? ""
+        guard asked == name else {
+            return Self.error(.notFound, "model '\(asked)' is not served here; this server serves '\(name)'")
+        }
+        if let askedVersion = context.parameters.get("version"), askedVersion != (version ?? "1") {
+            return Self.error(
+                .notFound, "model '\(name)' has no version '\(askedVersion)'; it serves version \(version ?? "1")")
+        }
+        return nil
+    }
+
+    /// OIP model metadata: the raw inputs (one per feature the transform reads) and the outputs.
+    func metadata() -> String {
+        let inputs = model.requiredInputs.map { input in
+            let datatype = input.type == .bytes ? "BYTES" : input.type == .int ? "INT64" : "FP64"
+            return #"{"name":\#(InferenceResponse.quote(input.name)),"datatype":"\#(datatype)","shape":[-1]}"#
+        }
+        let outputs: [String] =
+            switch model.task {
+            case "regression": [#"{"name":"predictions","datatype":"FP32","shape":[-1]}"#]
+            case "multiclass":
+                [
+                    #"{"name":"probabilities","datatype":"FP32","shape":[-1,-1]}"#,
+                    #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,
+                ]
+            default:
+                [
+                    #"{"name":"probabilities","datatype":"FP32","shape":[-1]}"#,
+                    #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,
+                ]
+            }
+        return #"{"name":\#(InferenceResponse.quote(name)),"versions":[\#(InferenceResponse.quote(version ?? "1"))],"#
+            + #""platform":"xgboost_json","inputs":[\#(inputs.joined(separator: ","))],"#
+            + #""outputs":[\#(outputs.joined(separator: ","))]}"#
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        json(status, #"{"error":\#(InferenceResponse.quote(message))}"#)
+    }
+}

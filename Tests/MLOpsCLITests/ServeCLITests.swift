@@ -1,0 +1,97 @@
+import Foundation
+import MLOpsTestSupport
+import Pipeline
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `mlops serve` as a process: ready, real rows over HTTP equal to `mlops infer`, SIGTERM exits 0.
+@Suite struct ServeCLITests {
+    func request(_ url: URL, body: Data? = nil) async throws -> (Int, Data) {
+        var request = URLRequest(url: url)
+        if let body {
+            request.httpMethod = "POST"
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    @Test func servedPredictionsEqualBulkOnesAndSIGTERMStopsCleanly() async throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        #expect(try MLOpsProcess.run(["train"], in: dir).status == 0)
+        // Twenty rows of the data, as a client would send them.
+        let lines = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+            .split(separator: "\n").prefix(21)
+        let sample = try repo.write("sample.csv", lines.joined(separator: "\n") + "\n")
+        let bulk = try MLOpsProcess.run(["infer", "latest", "--input", "sample.csv", "--format", "jsonl"], in: dir)
+        #expect(bulk.status == 0, "\(bulk.stderr)")
+        let expected = try bulk.stdout.split(separator: "\n").map { line in
+            try #require(
+                (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["probability"] as? Double)
+        }
+
+        let process = Process()
+        process.executableURL = MLOpsProcess.binary
+        process.arguments = ["serve", "latest", "--port", "0", "--name", "taxi"]
+        process.currentDirectoryURL = dir
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The first line names the port.
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) })
+        let base = try #require(URL(string: "http://127.0.0.1:\(port)"))
+
+        #expect(try await request(base.appendingPathComponent("v2/health/ready")).0 == 200)
+        let (_, metadataBody) = try await request(base.appendingPathComponent("v2/models/taxi"))
+        let metadata = try #require(try JSONSerialization.jsonObject(with: metadataBody) as? [String: Any])
+        let inputs = try #require(metadata["inputs"] as? [[String: Any]])
+        var options = CSVOptions()
+        for input in inputs where input["datatype"] as? String == "BYTES" {
+            options.types[input["name"] as! String] = .bytes
+        }
+        let table = try CSVReader.read(path: sample.path, options: options)
+        var tensors: [[String: Any]] = []
+        for input in inputs {
+            let name = try #require(input["name"] as? String)
+            let column = try #require(table.column(name))
+            let values: [Any] = (0..<table.rowCount).map { row -> Any in
+                guard column.present[row] else { return NSNull() }
+                switch column.values {
+                case .int(let values): return values[row]
+                case .float(let values): return values[row]
+                case .bytes(let dictionary, let codes): return dictionary[Int(codes[row])]
+                }
+            }
+            tensors.append([
+                "name": name, "datatype": input["datatype"] ?? "FP64", "shape": [table.rowCount], "data": values,
+            ])
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["id": "e2e", "inputs": tensors])
+        let (status, answer) = try await request(base.appendingPathComponent("v2/models/taxi/infer"), body: body)
+        #expect(status == 200, "\(String(decoding: answer, as: UTF8.self))")
+        let json = try #require(try JSONSerialization.jsonObject(with: answer) as? [String: Any])
+        let outputs = try #require(json["outputs"] as? [[String: Any]])
+        let served = try #require(outputs.first { $0["name"] as? String == "probabilities" }?["data"] as? [Double])
+        #expect(served.map(Float.init) == expected.map(Float.init))  // served = bulk, bit for bit
+        let (bad, _) = try await request(base.appendingPathComponent("v2/models/taxi/infer"), body: Data("{".utf8))
+        #expect(bad == 400)
+
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MLOpsTestSupport
+import Pipeline
+import Serving
+import Testing
+import XGBoostKit
+
+/// A model folder made in place: a fitted transform (a number, a text and a dropped column;
+/// the label derived from a training-only column) and a small XGBoost model.
+func modelFolder() throws -> TemporaryDirectory {
+    var random = SplitMix64(seed: 4)
+    var text = "size,colour,note,tips\n"
+    for _ in 0..<400 {
+        let size = random.unit() * 10
+        let colour = ["red", "green", "blue"][random.int(in: 0...2)]
+        let tips = size / 10 + (colour == "red" ? 0.4 : 0) + random.unit() * 0.3
+        text += "\(String(format: "%.3f", size)),\(colour),n\(random.int(in: 0...9)),\(String(format: "%.3f", tips))\n"
+    }
+    let dir = try TemporaryDirectory()
+    let csv = try dir.write("data.csv", text)
+    let table = try CSVReader.read(path: csv.path)
+    let config = try MLOpsConfig.parse(
+        yaml: """
+            pipeline: {name: t}
+            data: {sources: ["data.csv"]}
+            transform:
+              derive: {big: tips > 0.8}
+              training_only: [tips]
+              features: {size: [zscore], note: [drop]}
+            trainer: {label: big}
+
+            """, file: "mlops.yaml", root: nil)
+    let transform = try FittedTransform.fit(config.transform, label: "big", on: table)
+    let (features, labels) = try transform.apply(to: table)
+    let matrix = try DMatrix(values: features, rows: table.rowCount, columns: transform.featureNames.count)
+    try matrix.setLabels(try #require(labels).map(Float.init))
+    let booster = try Booster(
+        parameters: [("objective", "binary:logistic"), ("max_depth", "3"), ("nthread", "1"), ("seed", "0")],
+        cache: [matrix])
+    for round in 0..<10 { try booster.update(iteration: round, train: matrix) }
+    let model = dir.appending("model")
+    try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+    try booster.save(to: model.appendingPathComponent("model.json").path)
+    try JSONEncoder().encode(transform).write(to: model.appendingPathComponent("transform.json"))
+    try Data(
+        #"{"task":"binary","objective":"binary:logistic","metric":"auc","best_round":9,"rounds":[],"features":[]}"#.utf8
+    ).write(to: model.appendingPathComponent("history.json"))
+    return dir
+}
+
+@Suite struct ModelServerTests {
+    func withServer(
+        limits: ModelServer.Limits = .init(),
+        _ body: @escaping @Sendable (any TestClientProtocol, ServableModel) async throws -> Void
+    ) async throws {
+        let dir = try modelFolder()
+        let model = try ServableModel(folder: dir.appending("model"), threads: 1)
+        let server = ModelServer(model: model, name: "tips", limits: limits)
+        try server.warmUp()
+        let app = Application(router: server.router())
+        try await app.test(.router) { client in try await body(client, model) }
+    }
+
+    static func post(_ client: any TestClientProtocol, _ body: String, path: String = "/v2/models/tips/infer")
+        async throws -> (HTTPResponse.Status, String)
+    {
+        try await client.execute(uri: path, method: .post, body: ByteBuffer(string: body)) { response in
+            (response.status, String(buffer: response.body))
+        }
+    }
+
+    static let valid = #"""
+        {"id":"a1","inputs":[
+          {"name":"size","datatype":"FP64","shape":[3],"data":[1.5,9.0,null]},
+          {"name":"colour","datatype":"BYTES","shape":[3,1],"data":[["red"],["blue"],[null]]}]}
+        """#
+
+    @Test func healthMetadataAndPredictionsAsTheModelMakesThem() async throws {
+        try await withServer { client, model in
+            try await client.execute(uri: "/v2/health/live", method: .get) {
+                #expect(String(buffer: $0.body) == #"{"live":true}"#)
+            }
+            try await client.execute(uri: "/v2/health/ready", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"ready":true}"#)
+            }
+            try await client.execute(uri: "/v2", method: .get) {
+                #expect(String(buffer: $0.body).contains(#""name":"mlops""#))
+            }
+            try await client.execute(uri: "/v2/models/tips", method: .get) { response in
+                let json =
+                    try JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8)) as? [String: Any]
+                let inputs = (json?["inputs"] as? [[String: Any]])?.map {
+                    "\($0["name"] ?? ""):\($0["datatype"] ?? "")"
+                }
+                // The dropped column and the training-only one are not asked for.
+                #expect(inputs == ["size:FP64", "colour:BYTES"])
+            }
+            try await client.execute(uri: "/v2/models/tips/versions/1/ready", method: .get) {
+                #expect($0.status == .ok)
+            }
+
+            let (status, body) = try await Self.post(client, Self.valid)
+            #expect(status == .ok, "\(body)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            #expect(json["model_name"] as? String == "tips" && json["id"] as? String == "a1")
+            let outputs = try #require(json["outputs"] as? [[String: Any]])
+            let probabilities = try #require(outputs.first { $0["name"] as? String == "probabilities" })
+            #expect(probabilities["shape"] as? [Int] == [3])
+            let served = (probabilities["data"] as? [Double] ?? []).map(Float.init)
+            // The same rows through the library: the same floats, bit for bit.
+            let table = DataTable(
+                file: "t",
+                columns: [
+                    Column(name: "size", numbers: [1.5, 9, .nan]), Column(name: "colour", texts: ["red", "blue", nil]),
+                ],
+                rowCount: 3)
+            let offline = try model.predict(table).columns[0].numbers?.map(Float.init)
+            #expect(served == offline)
+            let classes = try #require(outputs.first { $0["name"] as? String == "predicted_class" })
+            #expect(classes["datatype"] as? String == "INT64")
+            #expect(classes["data"] as? [Int] == served.map { $0 >= 0.5 ? 1 : 0 })
+        }
+    }
+
+    @Test func badRequestsGetA4xxNamingTheProblem() async throws {
+        var limits = ModelServer.Limits()
+        limits.maxRows = 2
+        limits.maxBodyBytes = 2000
+        try await withServer(limits: limits) { client, _ in
+            let cases: [(String, HTTPResponse.Status, String)] = [
+                ("{not json", .badRequest, "not valid JSON"),
+                (#"{"inputs":[]}"#, .badRequest, "no 'inputs'"),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[1],"data":[1]}]}"#, .badRequest,
+                    "input 'colour' is missing"
+                ),
+                (
+                    #"{"inputs":[{"name":"sise","datatype":"FP64","shape":[1],"data":[1]}]}"#, .badRequest,
+                    "unknown input 'sise' (did you mean 'size'?)"
+                ),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"BYTES","shape":[1],"data":["1"]}]}"#, .badRequest,
+                    "input 'size' must be FP64 or INT64"
+                ),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[1],"data":["big"]}]}"#, .badRequest,
+                    "input 'size' row 0: expected a number, found a string"
+                ),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[2],"data":[1]}]}"#, .badRequest,
+                    "input 'size' has shape [2] but 1 values"
+                ),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[1],"data":[1]},{"name":"colour","datatype":"BYTES","shape":[2],"data":["red","red"]}]}"#,
+                    .badRequest, "input 'colour' has 2 rows; the inputs before it have 1"
+                ),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[3],"data":[1,2,3]}]}"#, .badRequest,
+                    "3 rows is more than this server takes in one request (2)"
+                ),
+                (
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[2,2],"data":[1,2,3,4]}]}"#, .badRequest,
+                    "must have shape [N] or [N, 1]"
+                ),
+            ]
+            for (body, status, message) in cases {
+                let (got, text) = try await Self.post(client, body)
+                #expect(got == status, "\(body) → \(text)")
+                #expect(text.hasPrefix(#"{"error":"#) && text.contains(message), "\(body) → \(text)")
+            }
+            let (tooLarge, text) = try await Self.post(client, String(repeating: " ", count: 5000) + "{}")
+            #expect(tooLarge == .contentTooLarge, "\(text)")
+            let (unknown, other) = try await Self.post(client, Self.valid, path: "/v2/models/other/infer")
+            #expect(unknown == .notFound && other.contains("this server serves 'tips'"))
+            let (version, _) = try await Self.post(client, Self.valid, path: "/v2/models/tips/versions/7/infer")
+            #expect(version == .notFound)
+            // After all of that, a good request is still answered.
+            #expect(
+                try await Self.post(
+                    client,
+                    #"{"inputs":[{"name":"size","datatype":"FP64","shape":[1],"data":[2]},{"name":"colour","datatype":"BYTES","shape":[1],"data":["red"]}]}"#
+                ).0 == .ok)
+        }
+    }
+
+    @Test func aModelFolderWithoutItsFilesIsRefused() throws {
+        let dir = try modelFolder()
+        try FileManager.default.removeItem(at: dir.appending("model/transform.json"))
+        #expect(throws: ServingError(.missingFile(folder: dir.appending("model").path, file: "transform.json"))) {
+            try ServableModel(folder: dir.appending("model"))
+        }
+    }
+}
