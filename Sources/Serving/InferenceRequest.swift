@@ -183,9 +183,5 @@ public enum InferenceResponse {
     }
 
     /// A JSON string literal.
-    public static func quote(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data()
-        let array = String(decoding: data, as: UTF8.self)
-        return String(array.dropFirst().dropLast())
-    }
+    public static func quote(_ text: String) -> String { BulkInference.jsonString(text) }
 }

@@ -102,7 +102,8 @@ public enum BulkInference {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    static func jsonString(_ text: String) -> String {
+    /// A JSON string literal (RFC 8259 escapes), for the JSON this module writes by hand.
+    public static func jsonString(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
