@@ -90,9 +90,12 @@ public struct InferenceRequest: Sendable {
         }
     }
 
-    static func column(_ name: String, _ datatype: String, _ values: [Any], type: FeatureType) throws(RequestError)
+    /// A feature's values as a column of the type the model reads it as. `datatype` is the
+    /// tensor's (OIP); nil for row and column formats without one, where the values decide.
+    static func column(_ name: String, _ datatype: String?, _ values: [Any], type: FeatureType) throws(RequestError)
         -> Column
     {
+        let datatype = datatype ?? (type == .bytes ? "BYTES" : "FP64")
         switch (type, datatype) {
         case (.bytes, "BYTES"):
             var texts: [String?] = []

@@ -13,6 +13,16 @@ import Pipeline
 /// | GET | `/v2/models/{name}[/versions/{v}]/ready` | `{name, ready}` |
 /// | POST | `/v2/models/{name}[/versions/{v}]/infer` | predictions (``InferenceResponse``) |
 ///
+/// TensorFlow Serving's REST API and MLflow's scoring server take the same rows as JSON
+/// objects or columns (``RowRequest``):
+///
+/// | verb | path | body → answer |
+/// |---|---|---|
+/// | GET | `/v1/models/{name}[/versions/{v}]` | TF Serving model status (version `1`, `AVAILABLE`) |
+/// | POST | `/v1/models/{name}[/versions/{v}]:predict` | `instances` (rows) → `predictions` (an object per row); `inputs` (columns) → `outputs` (columns) |
+/// | POST | `/invocations` | MLflow: `dataframe_split`, `dataframe_records`, `instances` or `inputs` → `predictions` |
+/// | GET | `/ping`, `/health` | MLflow's liveness check |
+///
 /// Every refusal is a 4xx with `{"error": "…"}`: malformed JSON, a missing, unknown or
 /// mistyped feature, a shape mismatch, too many rows (400); an unknown model (404); a body
 /// over the size limit (413, never read whole).
@@ -101,16 +111,117 @@ public struct ModelServer: Sendable {
                 }
             }
         }
+        // TensorFlow Serving REST: the verb follows the name after a colon (`taxi:predict`).
+        for path in ["/v1/models/:model", "/v1/models/:model/versions/:version"] {
+            router.get(RouterPath(path)) { _, context in
+                if let refusal = check(context) { return refusal }
+                return Self.json(
+                    isReady ? .ok : .serviceUnavailable,
+                    #"{"model_version_status":[{"version":\#(InferenceResponse.quote(version ?? "1")),"state":"\#(isReady ? "AVAILABLE" : "LOADING")","status":{"error_code":"OK","error_message":""}}]}"#
+                )
+            }
+            router.post(RouterPath(path)) { request, context in
+                // The last segment ends in the verb: `taxi:predict` or `1:predict`.
+                let versioned = context.parameters.get("version") != nil
+                let last = (versioned ? context.parameters.get("version") : context.parameters.get("model")) ?? ""
+                guard let colon = last.lastIndex(of: ":"), last[last.index(after: colon)...] == "predict" else {
+                    return Self.error(.notFound, "only :predict is served (not TF Serving's classify or regress)")
+                }
+                let named = String(last[..<colon])
+                let refusal =
+                    versioned
+                    ? check(model: context.parameters.get("model") ?? "", version: named)
+                    : check(model: named, version: nil)
+                if let refusal { return refusal }
+                return await respond(request) { body throws(RequestError) in
+                    guard let object = body as? [String: Any] else {
+                        throw RequestError(400, "the body must be an object with 'instances' or 'inputs'")
+                    }
+                    switch (object["instances"] as? [Any], object["inputs"]) {
+                    case (.some, .some): throw RequestError(400, "send 'instances' or 'inputs', not both")
+                    case (let instances?, nil):
+                        let predictions = try predict(
+                            try RowRequest.rows(instances, model: model, maxRows: limits.maxRows))
+                        return #"{"predictions":\#(RowRequest.perRow(predictions))}"#
+                    case (nil, let inputs as [String: Any]):
+                        let predictions = try predict(
+                            try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows))
+                        return #"{"outputs":\#(RowRequest.perColumn(predictions))}"#
+                    default:
+                        throw RequestError(400, "the body needs 'instances' (a list of rows) or 'inputs' (columns)")
+                    }
+                }
+            }
+        }
+        // MLflow's scoring server.
+        router.get("/ping") { _, _ in Self.json(isReady ? .ok : .serviceUnavailable, "{}") }
+        router.get("/health") { _, _ in Self.json(isReady ? .ok : .serviceUnavailable, "{}") }
+        router.post("/invocations") { request, _ in
+            await respond(request) { body throws(RequestError) in
+                guard let object = body as? [String: Any] else {
+                    throw RequestError(
+                        400, "the body must be an object with dataframe_split, dataframe_records, instances or inputs")
+                }
+                let table: DataTable
+                if let split = object["dataframe_split"] as? [String: Any] {
+                    table = try RowRequest.split(split, model: model, maxRows: limits.maxRows)
+                } else if let records = (object["dataframe_records"] ?? object["instances"]) as? [Any] {
+                    table = try RowRequest.rows(records, model: model, maxRows: limits.maxRows)
+                } else if let inputs = object["inputs"] as? [String: Any] {
+                    table = try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows)
+                } else {
+                    throw RequestError(
+                        400, "the body needs dataframe_split, dataframe_records, instances or inputs (MLflow's formats)"
+                    )
+                }
+                return #"{"predictions":\#(RowRequest.perRow(try predict(table)))}"#
+            }
+        }
         return router
+    }
+
+    /// The model's predictions; a transform refusal is the client's fault (400).
+    func predict(_ table: DataTable) throws(RequestError) -> Predictions {
+        do { return try model.predict(table) } catch let error as TransformError {
+            throw RequestError(400, error.message)
+        } catch {
+            throw RequestError(500, "prediction failed: \(error)")
+        }
+    }
+
+    /// Reads the body (413 over the limit), parses its JSON (400) and answers with `answer`'s
+    /// JSON, or the refusal it throws.
+    func respond(_ request: Request, _ answer: (Any) throws(RequestError) -> String) async -> Response {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch {
+            return Self.error(.contentTooLarge, "the body is over \(limits.maxBodyBytes) bytes")
+        }
+        do throws(RequestError) {
+            let body: Any
+            do {
+                body = try JSONSerialization.jsonObject(
+                    with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
+            } catch {
+                throw RequestError(400, "the body is not valid JSON: \((error as NSError).localizedDescription)")
+            }
+            return Self.json(.ok, try answer(body))
+        } catch {
+            return Self.error(.init(code: error.status), error.message)
+        }
     }
 
     /// A refusal when the path names another model or version than this server's.
     func check(_ context: BasicRequestContext) -> Response? {
-        let asked = context.parameters.get("model") ?? ""
+        check(model: context.parameters.get("model") ?? "", version: context.parameters.get("version"))
+    }
+
+    func check(model asked: String, version askedVersion: String?) -> Response? {
         guard asked == name else {
             return Self.error(.notFound, "model '\(asked)' is not served here; this server serves '\(name)'")
         }
-        if let askedVersion = context.parameters.get("version"), askedVersion != (version ?? "1") {
+        if let askedVersion, askedVersion != (version ?? "1") {
             return Self.error(
                 .notFound, "model '\(name)' has no version '\(askedVersion)'; it serves version \(version ?? "1")")
         }

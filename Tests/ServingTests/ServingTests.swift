@@ -186,6 +186,69 @@ func modelFolder() throws -> TemporaryDirectory {
         }
     }
 
+    @Test func tfServingAndMLflowFormatsGiveTheSamePredictions() async throws {
+        try await withServer { client, model in
+            let table = DataTable(
+                file: "t",
+                columns: [Column(name: "size", numbers: [1.5, 9]), Column(name: "colour", texts: ["red", nil])],
+                rowCount: 2)
+            let expected = try #require(model.predict(table).columns[0].numbers).map { "\(Float($0))" }
+            let rows = #"[{"size":[1.5],"colour":"red"},{"size":9,"colour":null}]"#
+            let requests: [(String, String, String)] = [
+                ("/v1/models/tips:predict", #"{"instances":\#(rows)}"#, #"{"predictions":[{"probability":"#),
+                ("/v1/models/tips/versions/1:predict", #"{"instances":\#(rows)}"#, #"{"predictions":["#),
+                (
+                    "/v1/models/tips:predict", #"{"inputs":{"size":[1.5,9],"colour":["red",null]}}"#,
+                    #"{"outputs":{"probability":["#
+                ),
+                (
+                    "/invocations", #"{"dataframe_split":{"columns":["size","colour"],"data":[[1.5,"red"],[9,null]]}}"#,
+                    "{\"predictions\":["
+                ),
+                ("/invocations", #"{"dataframe_records":\#(rows)}"#, "{\"predictions\":["),
+                ("/invocations", #"{"instances":\#(rows)}"#, "{\"predictions\":["),
+                ("/invocations", #"{"inputs":{"size":[1.5,9],"colour":["red",null]}}"#, "{\"predictions\":["),
+            ]
+            for (path, body, prefix) in requests {
+                let (status, text) = try await Self.post(client, body, path: path)
+                #expect(status == .ok, "\(path) \(body) → \(text)")
+                #expect(text.hasPrefix(prefix), "\(path) → \(text)")
+                // Both rows' probabilities, as the model gives them, whatever the format.
+                for value in expected { #expect(text.contains(value), "\(path) → \(text) lacks \(value)") }
+            }
+            try await client.execute(uri: "/v1/models/tips", method: .get) { response in
+                #expect(String(buffer: response.body).contains(#""state":"AVAILABLE""#))
+            }
+            try await client.execute(uri: "/ping", method: .get) { #expect($0.status == .ok) }
+
+            let refusals: [(String, String, HTTPResponse.Status, String)] = [
+                ("/v1/models/tips:classify", "{}", .notFound, "only :predict is served"),
+                ("/v1/models/other:predict", #"{"instances":\#(rows)}"#, .notFound, "this server serves 'tips'"),
+                ("/v1/models/tips:predict", #"{"instances":\#(rows),"inputs":{}}"#, .badRequest, "not both"),
+                (
+                    "/v1/models/tips:predict", #"{"instances":[{"size":"big","colour":"red"}]}"#, .badRequest,
+                    "input 'size' row 0: expected a number"
+                ),
+                (
+                    "/v1/models/tips:predict", #"{"instances":[{"size":1,"colur":"red"}]}"#, .badRequest,
+                    "unknown input 'colur' (did you mean 'colour'?)"
+                ),
+                ("/v1/models/tips:predict", #"{"instances":[{"size":1}]}"#, .badRequest, "input 'colour' is missing"),
+                (
+                    "/invocations", #"{"dataframe_split":{"columns":["size","colour"],"data":[[1.5]]}}"#, .badRequest,
+                    "row 0 must have 2 values"
+                ),
+                ("/invocations", #"{"rows":[]}"#, .badRequest, "MLflow's formats"),
+                ("/invocations", "[1,", .badRequest, "not valid JSON"),
+            ]
+            for (path, body, status, message) in refusals {
+                let (got, text) = try await Self.post(client, body, path: path)
+                #expect(got == status, "\(path) \(body) → \(text)")
+                #expect(text.contains(message), "\(path) \(body) → \(text)")
+            }
+        }
+    }
+
     @Test func aModelFolderWithoutItsFilesIsRefused() throws {
         let dir = try modelFolder()
         try FileManager.default.removeItem(at: dir.appending("model/transform.json"))

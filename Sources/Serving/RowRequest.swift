@@ -1,0 +1,122 @@
+import Foundation
+import MLOpsCore
+import Pipeline
+
+/// Rows sent as JSON objects or columns, the shapes TF Serving's REST predict and MLflow's
+/// scoring server take, turned into raw rows for the model:
+/// - rows: `[{"fare": 12.5, "payment_type": "Cash"}, …]` (TF Serving `instances`, MLflow
+///   `dataframe_records` and `instances`);
+/// - columns: `{"fare": [12.5, 3.0], "payment_type": ["Cash", null]}` (TF Serving `inputs`,
+///   MLflow `inputs`);
+/// - a split frame: `{"columns": ["fare", …], "data": [[12.5, …], …]}` (MLflow `dataframe_split`).
+/// A value may be wrapped in a one-element list (`"fare": [12.5]`, as TF Serving examples write
+/// it); `null` or an absent key is a missing value in a row object.
+enum RowRequest {
+    static func rows(_ objects: [Any], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
+        var records: [[String: Any]] = []
+        for (index, object) in objects.enumerated() {
+            guard let record = object as? [String: Any] else {
+                throw RequestError(400, "row \(index) must be an object of feature values")
+            }
+            records.append(record)
+        }
+        let names = Set(records.flatMap(\.keys))
+        var columns: [String: [Any]] = [:]
+        for name in names { columns[name] = records.map { $0[name].map(unwrap) ?? NSNull() } }
+        return try table(columns, rows: records.count, model: model, maxRows: maxRows)
+    }
+
+    static func columns(_ object: [String: Any], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
+        var columns: [String: [Any]] = [:]
+        var rows: Int?
+        for (name, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard let list = value as? [Any] else {
+                throw RequestError(400, "input '\(name)' must be a list of values, one per row")
+            }
+            if let rows, rows != list.count {
+                throw RequestError(400, "input '\(name)' has \(list.count) values; the inputs before it have \(rows)")
+            }
+            rows = list.count
+            columns[name] = list.map(unwrap)
+        }
+        return try table(columns, rows: rows ?? 0, model: model, maxRows: maxRows)
+    }
+
+    static func split(_ object: [String: Any], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
+        guard let names = object["columns"] as? [String], let data = object["data"] as? [Any] else {
+            throw RequestError(400, "dataframe_split needs 'columns' (names) and 'data' (rows of values)")
+        }
+        var columns: [String: [Any]] = [:]
+        for name in names { columns[name] = [] }
+        for (index, item) in data.enumerated() {
+            guard let row = item as? [Any], row.count == names.count else {
+                throw RequestError(400, "dataframe_split row \(index) must have \(names.count) values, one per column")
+            }
+            for (name, value) in zip(names, row) { columns[name, default: []].append(unwrap(value)) }
+        }
+        return try table(columns, rows: data.count, model: model, maxRows: maxRows)
+    }
+
+    static func unwrap(_ value: Any) -> Any {
+        if let list = value as? [Any], list.count == 1 { return list[0] }
+        return value
+    }
+
+    static func table(_ columns: [String: [Any]], rows: Int, model: ServableModel, maxRows: Int) throws(RequestError)
+        -> DataTable
+    {
+        guard rows > 0 else { throw RequestError(400, "the request has no rows") }
+        guard rows <= maxRows else {
+            throw RequestError(400, "\(rows) rows is more than this server takes in one request (\(maxRows))")
+        }
+        let types = Dictionary(model.transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        for name in columns.keys.sorted() where types[name] == nil {
+            let hint = Suggestions.nearest(to: name, in: Array(types.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+            throw RequestError(400, "unknown input '\(name)'\(hint)")
+        }
+        var built: [Column] = []
+        for input in model.requiredInputs {
+            guard let values = columns[input.name] else {
+                throw RequestError(400, "input '\(input.name)' is missing: the model needs it (send null for missing)")
+            }
+            built.append(try InferenceRequest.column(input.name, nil, values, type: input.type))
+        }
+        return DataTable(file: "request", columns: built, rowCount: rows)
+    }
+
+    /// Predictions as one JSON object per row: `{"probability": 0.41, "predicted_class": 0}`
+    /// (the columns `mlops infer` appends).
+    static func perRow(_ predictions: Predictions) -> String {
+        var rows: [String] = []
+        rows.reserveCapacity(predictions.rows)
+        for row in 0..<predictions.rows {
+            let fields = predictions.columns.map { column -> String in
+                let value: String
+                if let texts = column.texts {
+                    value = BulkInference.jsonString(texts[row])
+                } else if let number = column.numbers?[row] {
+                    value = column.name == "predicted_class" ? String(Int(number)) : "\(Float(number))"
+                } else {
+                    value = "null"
+                }
+                return BulkInference.jsonString(column.name) + ":" + value
+            }
+            rows.append("{" + fields.joined(separator: ",") + "}")
+        }
+        return "[" + rows.joined(separator: ",") + "]"
+    }
+
+    /// Predictions as columns: `{"probability": [...], "predicted_class": [...]}`.
+    static func perColumn(_ predictions: Predictions) -> String {
+        let fields = predictions.columns.map { column -> String in
+            let values: [String] =
+                if let texts = column.texts {
+                    texts.map(BulkInference.jsonString)
+                } else {
+                    (column.numbers ?? []).map { column.name == "predicted_class" ? String(Int($0)) : "\(Float($0))" }
+                }
+            return BulkInference.jsonString(column.name) + ":[" + values.joined(separator: ",") + "]"
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}
