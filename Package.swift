@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -66,7 +68,11 @@ let package = Package(
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
         .target(
             name: "Serving",
-            dependencies: ["Pipeline", "MLOpsCore", .product(name: "Hummingbird", package: "hummingbird")]),
+            dependencies: [
+                "Pipeline", "MLOpsCore", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
 
         // MARK: The executable: parsing, output, exit codes
         .executableTarget(

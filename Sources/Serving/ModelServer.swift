@@ -37,6 +37,7 @@ public struct ModelServer: Sendable {
     public let name: String
     public let version: String?
     public let limits: Limits
+    public let metrics: ServerMetrics
     /// Set once the model has answered its warm-up prediction.
     let readiness: OnceFlag
 
@@ -45,6 +46,7 @@ public struct ModelServer: Sendable {
         self.name = name
         self.version = version
         self.limits = limits
+        metrics = ServerMetrics()
         readiness = OnceFlag()
     }
 
@@ -53,6 +55,8 @@ public struct ModelServer: Sendable {
     /// Predicts one row with every feature missing: the model loads, the transform applies,
     /// XGBoost answers with finite values. Only then is the server ready.
     public func warmUp() throws {
+        let started = ContinuousClock.now
+        defer { metrics.load.record((ContinuousClock.now - started).inSeconds) }
         let columns = model.requiredInputs.map { input -> Column in
             switch input.type {
             case .bytes: Column(name: input.name, texts: [nil])
@@ -69,6 +73,12 @@ public struct ModelServer: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
         router.get("/v2") { _, _ in
             Self.json(
                 .ok, #"{"name":"mlops","version":\#(InferenceResponse.quote(MLOpsVersion.current)),"extensions":[]}"#)
@@ -99,7 +109,7 @@ public struct ModelServer: Sendable {
                 do {
                     let parsed = try InferenceRequest(
                         json: Data(body.readableBytesView), model: model, maxRows: limits.maxRows)
-                    let predictions = try model.predict(parsed.table)
+                    let predictions = try predict(parsed.table)
                     return Self.json(
                         .ok, InferenceResponse.json(predictions, model: name, version: version, id: parsed.id))
                 } catch let refusal as RequestError {
@@ -182,7 +192,11 @@ public struct ModelServer: Sendable {
 
     /// The model's predictions; a transform refusal is the client's fault (400).
     func predict(_ table: DataTable) throws(RequestError) -> Predictions {
-        do { return try model.predict(table) } catch let error as TransformError {
+        do {
+            let predictions = try model.predict(table)
+            metrics.rows.increment(by: predictions.rows)
+            return predictions
+        } catch let error as TransformError {
             throw RequestError(400, error.message)
         } catch {
             throw RequestError(500, "prediction failed: \(error)")

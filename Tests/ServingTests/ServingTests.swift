@@ -122,6 +122,19 @@ func modelFolder() throws -> TemporaryDirectory {
             let classes = try #require(outputs.first { $0["name"] as? String == "predicted_class" })
             #expect(classes["datatype"] as? String == "INT64")
             #expect(classes["data"] as? [Int] == served.map { $0 >= 0.5 ? 1 : 0 })
+
+            // Prometheus' text format: the request above by route and code, its latency, the rows.
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                #expect(
+                    text.contains(
+                        #"mlops_http_requests_total{route="/v2/models/{model}/infer",method="POST",code="200"} 1"#))
+                #expect(
+                    text.contains(#"mlops_http_request_duration_seconds_count{route="/v2/models/{model}/infer"} 1"#))
+                #expect(text.contains("mlops_rows_predicted_total 3\n"), "\(text)")
+                #expect(text.contains("mlops_model_load_seconds "))
+            }
         }
     }
 
@@ -177,6 +190,12 @@ func modelFolder() throws -> TemporaryDirectory {
             #expect(unknown == .notFound && other.contains("this server serves 'tips'"))
             let (version, _) = try await Self.post(client, Self.valid, path: "/v2/models/tips/versions/7/infer")
             #expect(version == .notFound)
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"method="POST",code="413"} 1"#), "\(text)")
+                #expect(text.contains(#"route="/v2/models/{model}/infer",method="POST",code="400"} 10"#), "\(text)")
+                #expect(text.contains("mlops_rows_predicted_total 0\n"))
+            }
             // After all of that, a good request is still answered.
             #expect(
                 try await Self.post(

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import Metrics
+import Prometheus
+
+/// The server's metrics, through swift-metrics onto a Prometheus registry of its own (so
+/// several servers in one process, as in tests, keep theirs apart), served at `/metrics` in
+/// Prometheus' text format:
+///
+/// - `mlops_http_requests_total{route, method, code}`: requests by matched route and status;
+/// - `mlops_http_request_duration_seconds{route}`: a latency histogram;
+/// - `mlops_rows_predicted_total`: rows through the model;
+/// - `mlops_model_load_seconds`: how long loading and the warm-up took.
+public final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+    let rows: Metrics.Counter
+    let load: Metrics.Gauge
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // From half a millisecond: a one-row prediction takes about that.
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .milliseconds(2500),
+        ]
+        self.factory = factory
+        rows = Metrics.Counter(label: "mlops_rows_predicted_total", factory: factory)
+        load = Metrics.Gauge(label: "mlops_model_load_seconds", factory: factory)
+    }
+
+    func request(route: String, method: String, code: Int, nanoseconds: Int64) {
+        Metrics.Counter(
+            label: "mlops_http_requests_total",
+            dimensions: [("route", route), ("method", method), ("code", String(code))],
+            factory: factory
+        ).increment()
+        Metrics.Timer(label: "mlops_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordNanoseconds(nanoseconds)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func text() -> String {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(4096)
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// Counts every request and its latency by the route it matched (Hummingbird's `NotFound` for none).
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let started = ContinuousClock.now
+        func record(_ code: Int) {
+            let elapsed = ContinuousClock.now - started
+            let nanoseconds =
+                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+            metrics.request(
+                route: context.endpointPath ?? "unmatched", method: request.method.rawValue, code: code,
+                nanoseconds: nanoseconds)
+        }
+        do {
+            let response = try await next(request, context)
+            record(response.status.code)
+            return response
+        } catch let error as HTTPResponseError {
+            record(error.status.code)
+            throw error
+        } catch {
+            record(500)
+            throw error
+        }
+    }
+}
