@@ -158,7 +158,7 @@ public enum InferenceResponse {
             var data: [String] = []
             data.reserveCapacity(rows * probabilities.count)
             for row in 0..<rows {
-                for column in probabilities { data.append("\(Float(column.numbers?[row] ?? .nan))") }
+                for column in probabilities { data.append(column.json(row)) }
             }
             let shape = probabilities.count == 1 ? "[\(rows)]" : "[\(rows),\(probabilities.count)]"
             outputs.append(
@@ -166,16 +166,13 @@ public enum InferenceResponse {
             )
         }
         if let classes = predictions.columns.first(where: { $0.name == "predicted_class" }) {
-            if let texts = classes.texts {
-                let data = texts.map(quote).joined(separator: ",")
-                outputs.append(#"{"name":"predicted_class","datatype":"BYTES","shape":[\#(rows)],"data":[\#(data)]}"#)
-            } else {
-                let data = (classes.numbers ?? []).map { String(Int($0)) }.joined(separator: ",")
-                outputs.append(#"{"name":"predicted_class","datatype":"INT64","shape":[\#(rows)],"data":[\#(data)]}"#)
-            }
+            let data = (0..<rows).map(classes.json).joined(separator: ",")
+            let datatype = classes.texts != nil ? "BYTES" : "INT64"
+            outputs.append(
+                #"{"name":"predicted_class","datatype":"\#(datatype)","shape":[\#(rows)],"data":[\#(data)]}"#)
         }
-        if let values = predictions.columns.first(where: { $0.name == "prediction" })?.numbers {
-            let data = values.map { "\(Float($0))" }.joined(separator: ",")
+        if let values = predictions.columns.first(where: { $0.name == "prediction" }) {
+            let data = (0..<rows).map(values.json).joined(separator: ",")
             outputs.append(#"{"name":"predictions","datatype":"FP32","shape":[\#(rows)],"data":[\#(data)]}"#)
         }
         var fields = [#""model_name":\#(quote(model))"#]

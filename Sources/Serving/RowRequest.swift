@@ -90,17 +90,7 @@ enum RowRequest {
         var rows: [String] = []
         rows.reserveCapacity(predictions.rows)
         for row in 0..<predictions.rows {
-            let fields = predictions.columns.map { column -> String in
-                let value: String
-                if let texts = column.texts {
-                    value = BulkInference.jsonString(texts[row])
-                } else if let number = column.numbers?[row] {
-                    value = column.name == "predicted_class" ? String(Int(number)) : "\(Float(number))"
-                } else {
-                    value = "null"
-                }
-                return BulkInference.jsonString(column.name) + ":" + value
-            }
+            let fields = predictions.columns.map { BulkInference.jsonString($0.name) + ":" + $0.json(row) }
             rows.append("{" + fields.joined(separator: ",") + "}")
         }
         return "[" + rows.joined(separator: ",") + "]"
@@ -108,14 +98,9 @@ enum RowRequest {
 
     /// Predictions as columns: `{"probability": [...], "predicted_class": [...]}`.
     static func perColumn(_ predictions: Predictions) -> String {
-        let fields = predictions.columns.map { column -> String in
-            let values: [String] =
-                if let texts = column.texts {
-                    texts.map(BulkInference.jsonString)
-                } else {
-                    (column.numbers ?? []).map { column.name == "predicted_class" ? String(Int($0)) : "\(Float($0))" }
-                }
-            return BulkInference.jsonString(column.name) + ":[" + values.joined(separator: ",") + "]"
+        let fields = predictions.columns.map { column in
+            BulkInference.jsonString(column.name) + ":["
+                + (0..<predictions.rows).map(column.json).joined(separator: ",") + "]"
         }
         return "{" + fields.joined(separator: ",") + "}"
     }

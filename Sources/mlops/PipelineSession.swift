@@ -27,6 +27,21 @@ struct PipelineSession {
         try openStore(root: try workTree(context).root, create: false)
     }
 
+    /// A model folder named on the command line: a path, or `latest`, the `model` output of
+    /// the newest successful Trainer execution in this project's store.
+    static func modelFolder(_ reference: String, _ context: CommandContext) throws -> URL {
+        guard reference == "latest", !FileManager.default.fileExists(atPath: reference) else {
+            return URL(fileURLWithPath: reference)
+        }
+        let root = try workTree(context).root
+        let store = try openStore(root: root, create: false)
+        defer { try? store.close() }
+        guard let execution = try store.lastSuccessful(component: Component.trainer.rawValue),
+            let artifact = try store.artifacts(of: execution.id, "OUTPUT")["model"]
+        else { throw ServingError(.noModel) }
+        return root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
+    }
+
     private static func workTree(_ context: CommandContext) throws -> (repository: Repository, root: URL) {
         let repository = try context.repository()
         guard let workdir = repository.workingDirectory else {

@@ -56,15 +56,8 @@ public enum BulkInference {
             var cells: [String?] = table.columns.map { cell($0, row) }
             var quoted: [Bool] = table.columns.map { $0.type == .bytes }
             for column in predictions.columns {
-                if let numbers = column.numbers {
-                    let value = numbers[row]
-                    cells.append(
-                        value.isNaN ? nil : column.name == "predicted_class" ? String(Int(value)) : "\(Float(value))")
-                    quoted.append(false)
-                } else {
-                    cells.append(column.texts?[row])
-                    quoted.append(true)
-                }
+                cells.append(column.text(row))
+                quoted.append(column.texts != nil)
             }
             switch format {
             case .csv:

@@ -91,6 +91,20 @@ public struct Predictions: Sendable {
         public let name: String
         public let numbers: [Double]?
         public let texts: [String]?
+
+        /// Row `row` as text, nil when missing: a class index as an integer, a probability or
+        /// prediction in its shortest float form, a label as it was in training.
+        public func text(_ row: Int) -> String? {
+            if let texts { return texts[row] }
+            guard let value = numbers?[row], !value.isNaN else { return nil }
+            return name == "predicted_class" ? String(Int(value)) : "\(Float(value))"
+        }
+
+        /// Row `row` as a JSON value: a number, a quoted label, or null.
+        public func json(_ row: Int) -> String {
+            guard let text = text(row) else { return "null" }
+            return texts != nil ? BulkInference.jsonString(text) : text
+        }
     }
 
     public let rows: Int

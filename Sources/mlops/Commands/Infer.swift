@@ -62,7 +62,7 @@ extension MLOps {
             guard output != nil || console.mode != .json else {
                 throw ValidationError("--json needs --output: the predictions and the JSON summary would share stdout")
             }
-            let folder = try Self.modelFolder(model, context)
+            let folder = try PipelineSession.modelFolder(model, context)
             let start = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
             let table = try BulkInference.read(
@@ -94,22 +94,5 @@ extension MLOps {
             // With the predictions on stdout, the summary goes to stderr.
             if output == nil { console.note(text) } else { console.line(text) }
         }
-    }
-}
-
-extension MLOps.Infer {
-    /// A model folder named on the command line: a path, or `latest`, the `model` output of
-    /// the newest successful Trainer execution in this project's store.
-    static func modelFolder(_ reference: String, _ context: CommandContext) throws -> URL {
-        guard reference == "latest", !FileManager.default.fileExists(atPath: reference) else {
-            return URL(fileURLWithPath: reference)
-        }
-        let root = try context.projectRoot()
-        let store = try PipelineSession.openStore(context)
-        defer { try? store.close() }
-        guard let execution = try store.lastSuccessful(component: Component.trainer.rawValue),
-            let artifact = try store.artifacts(of: execution.id, "OUTPUT")["model"]
-        else { throw ServingError(.noModel) }
-        return root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
     }
 }

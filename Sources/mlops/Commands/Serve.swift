@@ -52,7 +52,7 @@ extension MLOps {
         }
 
         func run(context: CommandContext) async throws {
-            let folder = try MLOps.Infer.modelFolder(model, context)
+            let folder = try PipelineSession.modelFolder(model, context)
             let started = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
             var limits = ModelServer.Limits()
