@@ -60,7 +60,8 @@ public struct FileWriter {
     /// Bytes written so far, buffered or not.
     public private(set) var offset = 0
 
-    init(descriptor: Int32, path: String) {
+    /// Writes to `descriptor` (left open), naming `path` in errors.
+    public init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
         buffer.reserveCapacity(Self.bufferSize)
@@ -93,7 +94,8 @@ public struct FileWriter {
         if remainder != 0 { try write([UInt8](repeating: 0, count: alignment - remainder)) }
     }
 
-    mutating func flush() throws(FileError) {
+    /// Writes what is buffered.
+    public mutating func flush() throws(FileError) {
         guard !buffer.isEmpty else { return }
         let pending = buffer
         buffer.removeAll(keepingCapacity: true)

@@ -192,7 +192,7 @@ func strings(_ column: Column?) -> [String?] {
         #expect(error?.kind == .raggedRow(expected: 2, found: 1))
         #expect(
             error?.description
-                == "t.csv:3: row has 1 field, the header has 2\n  hint: fix the row, or set `data.on_bad_rows: skip` to skip and count such rows"
+                == "t.csv:3: row has 1 field, the header has 2\n  hint: fix the row, or skip and count such rows (`data.on_bad_rows: skip`; `--on-bad-rows skip` for mlops infer)"
         )
         #expect(error?.exitStatus == .dataError)
         var options = CSVOptions()
@@ -260,5 +260,57 @@ func strings(_ column: Column?) -> [String?] {
         #expect(t.column("payment_type")?.type == .bytes)
         #expect(t.column("company")?.type == .bytes)
         #expect(t.column("tips")?.presentCount == t.rowCount)
+    }
+
+    @Test func strictTypesRefuseAWrongTypeWithItsLineAndFieldOrSkipTheRow() throws {
+        let text = "id,size,colour\n1,2.5,red\n2,big,blue\n3,4,\"green, light\"\n4,x,red\n"
+        var options = CSVOptions()
+        options.types = ["size": .float, "colour": .bytes]
+        options.strictTypes = true
+        let error = csvError(Array(text.utf8), options)
+        #expect(error?.kind == .wrongType(column: "size", expected: .float, value: "big"))
+        #expect(error?.line == 3 && error?.field == 2)
+        #expect(error?.description.hasPrefix("t.csv:3:2: column 'size' must be a number, not 'big'") == true)
+        // Skipped: the row's earlier columns are taken back, so every column keeps its rows.
+        options.onBadRows = .skip
+        options.recordRanges = true
+        let t = try table(text, options)
+        #expect(t.rowCount == 2)
+        #expect(t.skipped.map(\.line) == [3, 5])
+        #expect(t.skipped[0].reason == "column 'size' must be a number, not 'big'")
+        guard case .int(let ids)? = t.column("id")?.values, case .float(let sizes)? = t.column("size")?.values else {
+            Issue.record("unexpected types")
+            return
+        }
+        #expect(ids == [1, 3] && sizes == [2.5, 4])
+        // Each kept row's bytes as written, without the line end (a quoted last field included).
+        let bytes = Array(text.utf8)
+        #expect(t.records.map { String(decoding: bytes[$0], as: UTF8.self) } == ["1,2.5,red", "3,4,\"green, light\""])
+        // Without strictTypes a wrong type under a schema is a missing value, as before.
+        options.strictTypes = false
+        #expect(try table(text, options).column("size")?.presentCount == 2)
+    }
+
+    @Test func onlyTheColumnsAskedForAreStoredAndRowsParseWithoutAHeader() throws {
+        var options = CSVOptions()
+        options.columns = ["b"]
+        options.recordRanges = true
+        let t = try table("a,b,c\n1,2,3\nx,4,y\n", options)
+        #expect(t.columns.map(\.name) == ["b"])
+        #expect(t.rowCount == 2)
+        // A part of a file cut at a line end: its lines numbered from where it starts.
+        let rows = Array("5,6,7\n8,9\n".utf8)
+        let error = rows.withUnsafeBytes { buffer -> CSVError? in
+            do {
+                _ = try CSVReader.parseRows(buffer, names: ["a", "b", "c"], file: "t.csv", firstLine: 40)
+                return nil
+            } catch { return error as? CSVError }
+        }
+        #expect(error?.kind == .raggedRow(expected: 3, found: 2) && error?.line == 41)
+        let parsed = try Array("5,6,7\n\n8,9,10\n".utf8).withUnsafeBytes { buffer in
+            try CSVReader.parseRows(buffer, names: ["a", "b", "c"], file: "t.csv", firstLine: 1, options: options)
+        }
+        #expect(parsed.table.rowCount == 2 && parsed.lines == 3)
+        #expect(parsed.table.records == [0..<5, 7..<13])
     }
 }

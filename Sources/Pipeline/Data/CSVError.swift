@@ -7,6 +7,10 @@ public struct CSVError: MLOpsError, Equatable {
         case duplicateHeader(name: String, firstColumn: Int)
         case emptyHeader(column: Int)
         case raggedRow(expected: Int, found: Int)
+        /// A value that is not of its column's type, where the type is required (serving).
+        case wrongType(column: String, expected: FeatureType, value: String)
+        /// A value the schema's domain does not allow, where that refuses the row.
+        case outOfDomain(column: String, detail: String)
         case unterminatedQuote
         case textAfterClosingQuote
         case nulByte
@@ -40,6 +44,9 @@ public struct CSVError: MLOpsError, Equatable {
         case .emptyHeader(let column): "header column \(column) has no name"
         case .raggedRow(let expected, let found):
             "row has \(found) field\(found == 1 ? "" : "s"), the header has \(expected)"
+        case .wrongType(let column, let expected, let value):
+            "column '\(column)' must be \(expected == .int ? "an integer" : "a number"), not '\(value)'"
+        case .outOfDomain(let column, let detail): "column '\(column)': \(detail)"
         case .unterminatedQuote: "a quoted field opened here is never closed before the end of the file"
         case .textAfterClosingQuote: "text follows the closing quote of a field"
         case .nulByte: "the file contains a NUL byte (is it binary, or UTF-16?)"
@@ -52,7 +59,10 @@ public struct CSVError: MLOpsError, Equatable {
 
     public var hint: String? {
         switch kind {
-        case .raggedRow: "fix the row, or set `data.on_bad_rows: skip` to skip and count such rows"
+        case .raggedRow, .wrongType:
+            "fix the row, or skip and count such rows (`data.on_bad_rows: skip`; `--on-bad-rows skip` for mlops infer)"
+        case .outOfDomain:
+            "fix the row, skip such rows (`--on-bad-rows skip`), or read the value as missing (`--out-of-domain missing`)"
         case .unterminatedQuote, .textAfterClosingQuote:
             "inside a quoted field write a quote as two quotes (\"\"), as RFC 4180 says"
         case .duplicateHeader: "rename one of the columns"

@@ -71,13 +71,20 @@ public struct DataTable: Sendable {
     public let skipped: [SkippedRow]
     /// Each row's ``SplitHash`` when ``CSVOptions/rowHash`` asked for it, else empty.
     public let rowHashes: [UInt64]
+    /// Each row's bytes in what was read, without the line end, when
+    /// ``CSVOptions/recordRanges`` asked for them, else empty.
+    public let records: [Range<Int>]
 
-    public init(file: String, columns: [Column], rowCount: Int, skipped: [SkippedRow] = [], rowHashes: [UInt64] = []) {
+    public init(
+        file: String, columns: [Column], rowCount: Int, skipped: [SkippedRow] = [], rowHashes: [UInt64] = [],
+        records: [Range<Int>] = []
+    ) {
         self.file = file
         self.columns = columns
         self.rowCount = rowCount
         self.skipped = skipped
         self.rowHashes = rowHashes
+        self.records = records
     }
 
     public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
@@ -97,6 +104,14 @@ public struct CSVOptions: Sendable {
     public var rowHash: SplitHash.Key?
     /// Called now and then from any thread with the number of bytes read since the last call.
     public var progress: (@Sendable (Int) -> Void)?
+    /// The columns to store, nil for all; the others are read for their field count only.
+    public var columns: Set<String>?
+    /// A value that is not of its column's type in `types` makes its row bad (`wrongType`):
+    /// the read fails, or under `onBadRows: skip` the row is skipped. Otherwise such a value
+    /// is missing, for the validator to count.
+    public var strictTypes = false
+    /// Record where each row's bytes are (``DataTable/records``), to copy rows as written.
+    public var recordRanges = false
 
     public init() {}
 }
@@ -133,27 +148,12 @@ public enum CSVReader {
     public static func parse(_ bytes: UnsafeRawBufferPointer, file: String, options: CSVOptions = CSVOptions())
         throws(CSVError) -> DataTable
     {
+        let header = try readHeader(bytes, file: file, options: options)
+        let names = header.names
+        let dataStart = header.end
         var scanner = Scanner(bytes: bytes, file: file, options: options)
-        let dataStart: Int
-        var names: [String] = []
-        do {
-            var header: [Span] = []
-            guard try scanner.nextRecord(into: &header), !(header.count == 1 && header[0].isEmpty) else {
-                throw CSVError(.empty, file: file, line: 1)
-            }
-            for (index, span) in header.enumerated() {
-                let name = String(decoding: scanner.text(span), as: UTF8.self)
-                guard !name.isEmpty else {
-                    throw CSVError(.emptyHeader(column: index + 1), file: file, line: 1, field: index + 1)
-                }
-                if let first = names.firstIndex(of: name) {
-                    throw CSVError(
-                        .duplicateHeader(name: name, firstColumn: first + 1), file: file, line: 1, field: index + 1)
-                }
-                names.append(name)
-            }
-            dataStart = scanner.position
-        }
+        scanner.position = header.end
+        scanner.line = header.lines + 1
         var hashColumn: Int?
         switch options.rowHash {
         case nil: hashColumn = nil
@@ -179,45 +179,112 @@ public enum CSVReader {
         } else {
             parts = [try parseRows(&scanner, names: names, hashColumn: hashColumn, options: options)]
         }
+        return try assemble(
+            &parts, names: names, bytes: bytes, dataStart: dataStart, startLine: startLine, file: file,
+            options: options)
+    }
+
+    /// The header: the column names, where the rows start and how many lines it took.
+    public static func readHeader(_ bytes: UnsafeRawBufferPointer, file: String, options: CSVOptions = CSVOptions())
+        throws(CSVError) -> (names: [String], end: Int, lines: Int)
+    {
+        var scanner = Scanner(bytes: bytes, file: file, options: options)
+        var header: [Span] = []
+        guard try scanner.nextRecord(into: &header), !(header.count == 1 && header[0].isEmpty) else {
+            throw CSVError(.empty, file: file, line: 1)
+        }
+        var names: [String] = []
+        for (index, span) in header.enumerated() {
+            let name = String(decoding: scanner.text(span), as: UTF8.self)
+            guard !name.isEmpty else {
+                throw CSVError(.emptyHeader(column: index + 1), file: file, line: 1, field: index + 1)
+            }
+            if let first = names.firstIndex(of: name) {
+                throw CSVError(
+                    .duplicateHeader(name: name, firstColumn: first + 1), file: file, line: 1, field: index + 1)
+            }
+            names.append(name)
+        }
+        return (names, scanner.position, scanner.line - 1)
+    }
+
+    /// Parses rows without a header, in one pass: a part of a file cut at a line end, whose
+    /// columns are `names` and whose first line is `firstLine` (for messages). Also returns
+    /// the number of lines read. ``DataTable/records`` are offsets into `bytes`.
+    public static func parseRows(
+        _ bytes: UnsafeRawBufferPointer, names: [String], file: String, firstLine: Int,
+        options: CSVOptions = CSVOptions()
+    ) throws(CSVError) -> (table: DataTable, lines: Int) {
+        var scanner = Scanner(bytes: bytes, file: file, options: options, skipBOM: false)
+        scanner.line = firstLine
+        var parts = [try parseRows(&scanner, names: names, hashColumn: nil, options: options)]
+        let lines = parts[0].lines
+        let table = try assemble(
+            &parts, names: names, bytes: bytes, dataStart: 0, startLine: firstLine, file: file, options: options)
+        return (table, lines)
+    }
+
+    /// The columns to store, as indices into the header.
+    static func stored(_ names: [String], _ options: CSVOptions) -> [Int] {
+        guard let wanted = options.columns else { return Array(names.indices) }
+        return names.indices.filter { wanted.contains(names[$0]) }
+    }
+
+    /// One table from the parts read: their columns merged, and text read again for the
+    /// columns that became text after numbers.
+    private static func assemble(
+        _ parts: inout [RowsResult], names: [String], bytes: UnsafeRawBufferPointer, dataStart: Int, startLine: Int,
+        file: String, options: CSVOptions
+    ) throws(CSVError) -> DataTable {
+        let stored = stored(names, options)
         let rowCount = parts.reduce(0) { $0 + $1.rows }
         let skipped = parts.flatMap(\.skipped)
         let rowHashes = parts.count == 1 ? parts[0].hashes : parts.flatMap(\.hashes)
+        let records = parts.count == 1 ? parts[0].records : parts.flatMap(\.records)
         // Take every chunk's columns out and drop the chunks, so each column's arrays are
         // uniquely owned and merging appends to the first chunk's arrays in place.
-        var pieces = names.indices.map { index in parts.map { $0.builders[index] } }
+        var pieces = stored.indices.map { slot in parts.map { $0.builders[slot] } }
         parts.removeAll()
-        let forced = names.map { options.types[$0] }
+        let forced = stored.map { options.types[names[$0]] }
         var builders = pieces.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let columns = buffer  // each column's pieces are merged by one thread
-            return concurrentMap(names.count) { index in
-                defer { columns[index] = [] }
-                return ColumnBuilder.merge(&columns[index], forced: forced[index])
+            return concurrentMap(stored.count) { slot in
+                defer { columns[slot] = [] }
+                return ColumnBuilder.merge(&columns[slot], forced: forced[slot])
             }
         }
-        // Columns that became text after numbers: read their text again.
+        // Columns that became text after numbers: read their text again (skipping the rows
+        // the first pass skipped).
         let rereads = builders.indices.filter { builders[$0].needsTextPass }
         if !rereads.isEmpty {
-            for index in rereads { builders[index] = ColumnBuilder(forced: .bytes, name: names[index], file: file) }
-            var second = Scanner(bytes: bytes, file: file, options: options)
+            for slot in rereads {
+                builders[slot] = ColumnBuilder(forced: .bytes, name: names[stored[slot]], file: file)
+            }
+            let skippedLines = Set(skipped.map(\.line))
+            var second = Scanner(bytes: bytes, file: file, options: options, skipBOM: dataStart == 0)
             second.position = dataStart
             second.line = startLine
             var ignored: [DataTable.SkippedRow] = []
             try readRows(&second, width: names.count, policy: options.onBadRows, skipped: &ignored) {
-                (record, line, reader) throws(CSVError) in
-                for index in rereads {
-                    try builders[index].append(record[index], bytes: reader.bytes, line: line)
+                (record, line, _, reader) throws(CSVError) in
+                if skippedLines.contains(line) { return }
+                for slot in rereads {
+                    try builders[slot].append(record[stored[slot]], bytes: reader.bytes, line: line)
                 }
             }
         }
-        let columns = zip(names, builders).map { name, builder in builder.finish(name: name) }
-        return DataTable(file: file, columns: columns, rowCount: rowCount, skipped: skipped, rowHashes: rowHashes)
+        let columns = zip(stored, builders).map { index, builder in builder.finish(name: names[index]) }
+        return DataTable(
+            file: file, columns: columns, rowCount: rowCount, skipped: skipped, rowHashes: rowHashes, records: records)
     }
 
     struct RowsResult {
+        /// One per stored column.
         var builders: [ColumnBuilder]
         var rows: Int
         var skipped: [DataTable.SkippedRow]
         var hashes: [UInt64]
+        var records: [Range<Int>]
         /// Line ends read.
         var lines: Int
     }
@@ -226,25 +293,45 @@ public enum CSVReader {
     private static func parseRows(
         _ scanner: inout Scanner, names: [String], hashColumn: Int?, options: CSVOptions
     ) throws(CSVError) -> RowsResult {
-        var builders = names.map { ColumnBuilder(forced: options.types[$0], name: $0, file: scanner.file) }
+        let stored = stored(names, options)
+        var builders = stored.map { index in
+            ColumnBuilder(
+                forced: options.types[names[index]], name: names[index], file: scanner.file,
+                strictField: options.strictTypes ? index + 1 : nil)
+        }
         var skipped: [DataTable.SkippedRow] = []
         var hashes: [UInt64] = []
+        var records: [Range<Int>] = []
         var rows = 0
         let progress = options.progress
         let start = scanner.position
         let startLine = scanner.line
         var reported = start
         let width = names.count
+        let skipBadValues = options.onBadRows == .skip
+        var refusedRows: [DataTable.SkippedRow] = []  // skipped for a value, beside the ragged ones
         try readRows(&scanner, width: width, policy: options.onBadRows, skipped: &skipped) {
-            (record, line, reader) throws(CSVError) in
-            let appended: Result<Void, CSVError> = builders.withUnsafeMutableBufferPointer { columns in
-                Result { () throws(CSVError) in
-                    for column in 0..<width {
-                        try columns[column].append(record[column], bytes: reader.bytes, line: line)
+            (record, line, recordStart, reader) throws(CSVError) in
+            // The column reached and the error, when a value is refused.
+            let refused: (slot: Int, error: CSVError)? = builders.withUnsafeMutableBufferPointer { columns in
+                for slot in 0..<stored.count {
+                    do throws(CSVError) {
+                        try columns[slot].append(record[stored[slot]], bytes: reader.bytes, line: line)
+                    } catch {
+                        return (slot, error)
                     }
                 }
+                return nil
             }
-            try appended.get()
+            if let refused {
+                guard skipBadValues, case .wrongType = refused.error.kind else { throw refused.error }
+                for slot in 0..<refused.slot { builders[slot].removeLast() }
+                refusedRows.append(.init(line: line, reason: refused.error.message))
+                return
+            }
+            if options.recordRanges, let last = record.last {
+                records.append(recordStart..<(last.end + (last.quoted ? 1 : 0)))
+            }
             if let hashColumn {
                 hashes.append(SplitHash.hash(record, column: hashColumn, in: reader.bytes))
             }
@@ -261,8 +348,10 @@ public enum CSVReader {
             }
         }
         progress?(scanner.position - reported)
+        if !refusedRows.isEmpty { skipped = (skipped + refusedRows).sorted { $0.line < $1.line } }
         return RowsResult(
-            builders: builders, rows: rows, skipped: skipped, hashes: hashes, lines: scanner.line - startLine)
+            builders: builders, rows: rows, skipped: skipped, hashes: hashes, records: records,
+            lines: scanner.line - startLine)
     }
 
     /// Cuts the rows (which hold no quotes) at newlines into `chunks` parts and parses them at
@@ -306,6 +395,10 @@ public enum CSVReader {
             switch result {
             case .success(var part):
                 part.skipped = part.skipped.map { DataTable.SkippedRow(line: $0.line + shift, reason: $0.reason) }
+                let offset = cuts[parts.count]
+                if offset != 0 {
+                    part.records = part.records.map { ($0.lowerBound + offset)..<($0.upperBound + offset) }
+                }
                 line += part.lines
                 parts.append(part)
             case .failure(let error):
@@ -315,15 +408,17 @@ public enum CSVReader {
         return parts
     }
 
-    /// Calls `body` with each well-formed record and its line; ragged rows fail or are skipped.
+    /// Calls `body` with each well-formed record, its line and where it starts; ragged rows
+    /// fail or are skipped.
     private static func readRows(
         _ scanner: inout Scanner, width: Int, policy: BadRowPolicy, skipped: inout [DataTable.SkippedRow],
-        _ body: ([Span], Int, Scanner) throws(CSVError) -> Void
+        _ body: ([Span], Int, Int, Scanner) throws(CSVError) -> Void
     ) throws(CSVError) {
         var record: [Span] = []
         record.reserveCapacity(width)
         while true {
             let line = scanner.line
+            let start = scanner.position
             guard try scanner.nextRecord(into: &record) else { return }
             // A blank line is skipped, except in a one-column file, where it is a missing value.
             if width > 1 && record.count == 1 && record[0].isEmpty && !record[0].quoted { continue }
@@ -334,7 +429,7 @@ public enum CSVReader {
                 }
                 throw CSVError(.raggedRow(expected: width, found: record.count), file: scanner.file, line: line)
             }
-            try body(record, line, scanner)
+            try body(record, line, start, scanner)
         }
     }
 
@@ -356,15 +451,18 @@ public enum CSVReader {
         final class Context: Sendable {
             let name: String
             let file: String
-            init(name: String, file: String) {
+            /// The column's field number when a wrong type is an error (`strictTypes`).
+            let strictField: Int?
+            init(name: String, file: String, strictField: Int?) {
                 self.name = name
                 self.file = file
+                self.strictField = strictField
             }
         }
         let context: Context
 
-        init(forced: FeatureType?, name: String, file: String) {
-            self.context = Context(name: name, file: file)
+        init(forced: FeatureType?, name: String, file: String, strictField: Int? = nil) {
+            self.context = Context(name: name, file: file, strictField: strictField)
             self.forced = forced
             switch forced {
             case .int?, nil: state = .int
@@ -395,6 +493,7 @@ public enum CSVReader {
                     return
                 }
                 if forced == .int {  // under a schema a value of the wrong type is missing
+                    try refuse(span, bytes: bytes, line: line, expected: .int)
                     ints.append(0)
                     present.append(false)
                     return
@@ -409,6 +508,7 @@ public enum CSVReader {
                     return
                 }
                 if forced == .float {
+                    try refuse(span, bytes: bytes, line: line, expected: .float)
                     floats.append(.nan)
                     present.append(false)
                     return
@@ -426,6 +526,26 @@ public enum CSVReader {
                 }
                 codes.append(code)
                 present.append(true)
+            }
+        }
+
+        /// Under `strictTypes`, a value of the wrong type is an error naming it.
+        func refuse(_ span: Span, bytes: UnsafeRawBufferPointer, line: Int, expected: FeatureType) throws(CSVError) {
+            guard let field = context.strictField else { return }
+            let value = String(decoding: Scanner.text(span, in: bytes).prefix(40), as: UTF8.self)
+            throw CSVError(
+                .wrongType(column: context.name, expected: expected, value: value), file: context.file, line: line,
+                field: field)
+        }
+
+        /// Takes back the last value appended (a row refused after this column took its value).
+        mutating func removeLast() {
+            guard !needsTextPass, !present.isEmpty else { return }
+            present.removeLast()
+            switch state {
+            case .int: ints.removeLast()
+            case .float: floats.removeLast()
+            case .bytes: codes.removeLast()
             }
         }
 
