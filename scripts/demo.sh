@@ -80,13 +80,19 @@ sed -i -e '/^  hyperparameters: /,/^    tree_method: hist$/c\  hyperparameters: 
 gitc checkout -q -- mlops.yaml
 
 step "mlops infer latest --input data/data.csv -o predictions.csv  # bulk inference with the newest model"
-"$mlops" infer latest --input data/data.csv -o predictions.csv
-head -n 3 predictions.csv | cut -d, -f2,19-  # fare, then the appended columns
+status=0
+"$mlops" infer latest --input data/data.csv -o predictions.csv || status=$?
+echo "(exit status $status: a value outside the schema's domain is a bad row, and nothing was written)"
+[ "$status" -eq 65 ] && [ ! -e predictions.csv ]
+
+step "mlops infer latest --input data/data.csv -o predictions.csv --on-bad-rows skip  # skip and count them"
+"$mlops" infer latest --input data/data.csv -o predictions.csv --on-bad-rows skip
+head -n 3 predictions.csv | cut -d, -f2,19-  # fare as written, then the appended columns
 
 step "mlops serve latest --port 0 --name taxi  # the model over HTTP: Open Inference Protocol v2"
 "$mlops" serve latest --port 0 --name taxi > serve.log 2>&1 &
 server=$!
-for _ in $(seq 100); do grep -q "listening on" serve.log && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "^ready" serve.log && break; sleep 0.1; done
 cat serve.log
 url=$(grep -o 'http://[0-9.:]*' serve.log)
 echo "\$ curl $url/v2/health/ready"
@@ -107,9 +113,12 @@ row='{"id":"demo","inputs":[
   {"name":"dropoff_latitude","datatype":"FP64","shape":[1],"data":[41.879]},
   {"name":"dropoff_longitude","datatype":"FP64","shape":[1],"data":[-87.626]},
   {"name":"payment_type","datatype":"BYTES","shape":[1],"data":["Credit Card"]},
-  {"name":"company","datatype":"BYTES","shape":[1],"data":["Flash Cab"]}]}'
+  {"name":"company","datatype":"BYTES","shape":[1],"data":["Taxi Affiliation Services"]}]}'
 echo "\$ curl -X POST $url/v2/models/taxi/infer -d '{\"inputs\": [one tensor per feature]}'"
 curl -s -X POST "$url/v2/models/taxi/infer" -H 'Content-Type: application/json' -d "$row"; echo
+echo "\$ curl -X POST $url/v2/models/taxi/infer -d '{...a company the schema does not list...}'"
+curl -s -X POST "$url/v2/models/taxi/infer" -H 'Content-Type: application/json' \
+  -d "${row/Taxi Affiliation Services/Flash Cab}" -w ' (HTTP %{http_code})'; echo
 kill -TERM "$server"
 status=0; wait "$server" || status=$?
 echo "(SIGTERM: mlops serve finished its requests and exited with status $status)"

@@ -24,39 +24,41 @@ import Pipeline
 /// | GET | `/ping`, `/health` | MLflow's liveness check |
 ///
 /// Every refusal is a 4xx with `{"error": "…"}`: malformed JSON, a missing, unknown or
-/// mistyped feature, a shape mismatch, too many rows (400); an unknown model (404); a body
-/// over the size limit (413, never read whole).
+/// mistyped feature, a value outside the schema's domain (under `reject`), a shape mismatch,
+/// too many rows (400); an unknown model (404); a body over the size limit (413, never read
+/// whole). Until the model is loaded, the model's routes answer 503.
 public struct ModelServer: Sendable {
     public struct Limits: Sendable {
         public var maxBodyBytes = 4 << 20
         public var maxRows = 10_000
+        /// A value outside the schema's domain: a 400 (`reject`), missing, or kept.
+        public var outOfDomain = OutOfDomain.reject
         public init() {}
     }
 
-    public let model: ServableModel
     public let name: String
     public let version: String?
     public let limits: Limits
     public let metrics: ServerMetrics
-    /// Set once the model has answered its warm-up prediction.
-    let readiness: OnceFlag
+    /// The model, once loaded and warmed up: the server is ready.
+    let slot: ModelSlot
 
-    public init(model: ServableModel, name: String, version: String? = nil, limits: Limits = Limits()) {
-        self.model = model
+    /// A server with no model yet: live, not ready, until ``load(_:)``.
+    public init(name: String, version: String? = nil, limits: Limits = Limits()) {
         self.name = name
         self.version = version
         self.limits = limits
         metrics = ServerMetrics()
-        readiness = OnceFlag()
+        slot = ModelSlot()
     }
 
-    public var isReady: Bool { readiness.isRaised }
+    public var isReady: Bool { slot.model != nil }
 
-    /// Predicts one row with every feature missing: the model loads, the transform applies,
-    /// XGBoost answers with finite values. Only then is the server ready.
-    public func warmUp() throws {
+    /// Loads the model with `make`, then predicts one row with every feature missing: the
+    /// transform applies and XGBoost answers with finite values. Only then is the server ready.
+    public func load(_ make: () throws -> ServableModel) throws {
         let started = ContinuousClock.now
-        defer { metrics.load.record((ContinuousClock.now - started).inSeconds) }
+        let model = try make()
         let columns = model.requiredInputs.map { input -> Column in
             switch input.type {
             case .bytes: Column(name: input.name, texts: [nil])
@@ -68,7 +70,14 @@ public struct ModelServer: Sendable {
         guard predictions.columns.allSatisfy({ ($0.numbers ?? [0]).allSatisfy(\.isFinite) }) else {
             throw ServingError(.badModel(folder: model.folder.path, detail: "the warm-up prediction is not finite"))
         }
-        readiness.raise()
+        metrics.load.record((ContinuousClock.now - started).inSeconds)
+        slot.install(model)
+    }
+
+    /// The model, or a 503 while it loads.
+    func loaded() throws(RequestError) -> ServableModel {
+        guard let model = slot.model else { throw RequestError(503, "the model is still loading; try again shortly") }
+        return model
     }
 
     public func router() -> Router<BasicRequestContext> {
@@ -90,7 +99,11 @@ public struct ModelServer: Sendable {
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             router.get(RouterPath(prefix)) { _, context in
                 if let refusal = check(context) { return refusal }
-                return Self.json(.ok, metadata())
+                do throws(RequestError) {
+                    return Self.json(.ok, metadata(try loaded()))
+                } catch {
+                    return Self.error(.init(code: error.status), error.message)
+                }
             }
             router.get(RouterPath(prefix + "/ready")) { _, context in
                 if let refusal = check(context) { return refusal }
@@ -107,9 +120,10 @@ public struct ModelServer: Sendable {
                     return Self.error(.contentTooLarge, "the body is over \(limits.maxBodyBytes) bytes")
                 }
                 do {
+                    let model = try loaded()
                     let parsed = try InferenceRequest(
                         json: Data(body.readableBytesView), model: model, maxRows: limits.maxRows)
-                    let predictions = try predict(parsed.table)
+                    let predictions = try predict(parsed.table, model)
                     return Self.json(
                         .ok, InferenceResponse.json(predictions, model: name, version: version, id: parsed.id))
                 } catch let refusal as RequestError {
@@ -144,6 +158,7 @@ public struct ModelServer: Sendable {
                     : check(model: named, version: nil)
                 if let refusal { return refusal }
                 return await respond(request) { body throws(RequestError) in
+                    let model = try loaded()
                     guard let object = body as? [String: Any] else {
                         throw RequestError(400, "the body must be an object with 'instances' or 'inputs'")
                     }
@@ -151,11 +166,11 @@ public struct ModelServer: Sendable {
                     case (.some, .some): throw RequestError(400, "send 'instances' or 'inputs', not both")
                     case (let instances?, nil):
                         let predictions = try predict(
-                            try RowRequest.rows(instances, model: model, maxRows: limits.maxRows))
+                            try RowRequest.rows(instances, model: model, maxRows: limits.maxRows), model)
                         return #"{"predictions":\#(RowRequest.perRow(predictions))}"#
                     case (nil, let inputs as [String: Any]):
                         let predictions = try predict(
-                            try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows))
+                            try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows), model)
                         return #"{"outputs":\#(RowRequest.perColumn(predictions))}"#
                     default:
                         throw RequestError(400, "the body needs 'instances' (a list of rows) or 'inputs' (columns)")
@@ -168,6 +183,7 @@ public struct ModelServer: Sendable {
         router.get("/health") { _, _ in Self.json(isReady ? .ok : .serviceUnavailable, "{}") }
         router.post("/invocations") { request, _ in
             await respond(request) { body throws(RequestError) in
+                let model = try loaded()
                 guard let object = body as? [String: Any] else {
                     throw RequestError(
                         400, "the body must be an object with dataframe_split, dataframe_records, instances or inputs")
@@ -184,16 +200,21 @@ public struct ModelServer: Sendable {
                         400, "the body needs dataframe_split, dataframe_records, instances or inputs (MLflow's formats)"
                     )
                 }
-                return #"{"predictions":\#(RowRequest.perRow(try predict(table)))}"#
+                return #"{"predictions":\#(RowRequest.perRow(try predict(table, model)))}"#
             }
         }
         return router
     }
 
-    /// The model's predictions; a transform refusal is the client's fault (400).
-    func predict(_ table: DataTable) throws(RequestError) -> Predictions {
+    /// The model's predictions, after the schema's domains are checked; a refused value or a
+    /// transform refusal is the client's fault (400).
+    func predict(_ table: DataTable, _ model: ServableModel) throws(RequestError) -> Predictions {
+        let checked = model.domain.apply(table, policy: limits.outOfDomain)
+        if let refusal = checked.refusals.first {
+            throw RequestError(400, "input '\(refusal.column)' row \(refusal.row): \(refusal.detail)")
+        }
         do {
-            let predictions = try model.predict(table)
+            let predictions = try model.predict(checked.table)
             metrics.rows.increment(by: predictions.rows)
             return predictions
         } catch let error as TransformError {
@@ -243,7 +264,7 @@ public struct ModelServer: Sendable {
     }
 
     /// OIP model metadata: the raw inputs (one per feature the transform reads) and the outputs.
-    func metadata() -> String {
+    func metadata(_ model: ServableModel) -> String {
         let inputs = model.requiredInputs.map { input in
             let datatype = input.type == .bytes ? "BYTES" : input.type == .int ? "INT64" : "FP64"
             return #"{"name":\#(InferenceResponse.quote(input.name)),"datatype":"\#(datatype)","shape":[-1]}"#
@@ -275,5 +296,24 @@ public struct ModelServer: Sendable {
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
         json(status, #"{"error":\#(InferenceResponse.quote(message))}"#)
+    }
+}
+
+/// The served model, set once when it is loaded and warmed up.
+final class ModelSlot: @unchecked Sendable {
+    // `stored` is only touched under `lock`; hence @unchecked Sendable.
+    private let lock = NSLock()
+    private var stored: ServableModel?
+
+    var model: ServableModel? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+
+    func install(_ model: ServableModel) {
+        lock.lock()
+        stored = model
+        lock.unlock()
     }
 }

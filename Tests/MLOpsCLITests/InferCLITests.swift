@@ -22,7 +22,18 @@ import XGBoostKit
         for file in ["model.json", "transform.json", "schema.pbtxt", "history.json"] {
             #expect(FileManager.default.fileExists(atPath: model.appendingPathComponent(file).path), "\(file)")
         }
-        let result = try MLOpsProcess.run(["infer", "latest", "--input", "data/data.csv", "-o", "preds.csv"], in: dir)
+        // TFX's curated taxi schema lists fewer companies than the data has: by default such a
+        // row is refused with its line and field.
+        let refused = try MLOpsProcess.run(["infer", "latest", "--input", "data/data.csv", "-o", "preds.csv"], in: dir)
+        #expect(refused.status == 65)
+        #expect(
+            refused.stderr.contains(
+                "data/data.csv:205:15: column 'company': '6057 - 24657 Richard Addo' is not among the schema's 50 values"
+            ), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("preds.csv").path))
+        // Kept, the value goes to the transform as it would in training (an OOV bucket).
+        let result = try MLOpsProcess.run(
+            ["infer", "latest", "--input", "data/data.csv", "-o", "preds.csv", "--out-of-domain", "keep"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("15002 rows predicted (binary: probability, predicted_class)"))
 
@@ -52,7 +63,8 @@ import XGBoostKit
         #expect(zip(probabilities, classes).allSatisfy { ($0 >= 0.5 ? 1 : 0) == $1 })
         #expect(fares.elementsEqual(inputFares) { $0 == $1 || ($0.isNaN && $1.isNaN) })  // the input order
 
-        let lines = try MLOpsProcess.run(["infer", "latest", "--input", "data/data.csv", "--format", "jsonl"], in: dir)
+        let lines = try MLOpsProcess.run(
+            ["infer", "latest", "--input", "data/data.csv", "--format", "jsonl", "--out-of-domain", "keep"], in: dir)
         #expect(lines.status == 0, "\(lines.stderr)")
         let objects = lines.stdout.split(separator: "\n")
         #expect(objects.count == 15002)

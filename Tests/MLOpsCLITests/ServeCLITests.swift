@@ -44,9 +44,9 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        // The first line names the port.
+        // The first line names the port; the second says the model is loaded and ready.
         var text = ""
-        while !text.contains("\n") {
+        while !text.contains("ready: model 'taxi' (binary) loaded in ") {
             let chunk = output.fileHandleForReading.availableData
             guard !chunk.isEmpty else { break }
             text += String(decoding: chunk, as: UTF8.self)

@@ -7,9 +7,19 @@ import Serving
 import Testing
 import XGBoostKit
 
+/// A schema for ``modelFolder(schema:)``: `size` in [0, 10], `colour` one of three.
+let sizeAndColourDomains = """
+    feature { name: "size" type: FLOAT float_domain { min: 0 max: 10 } }
+    feature { name: "colour" type: BYTES string_domain { value: "red" value: "green" value: "blue" } }
+    feature { name: "note" type: BYTES }
+    feature { name: "tips" type: FLOAT }
+
+    """
+
 /// A model folder made in place: a fitted transform (a number, a text and a dropped column;
-/// the label derived from a training-only column) and a small XGBoost model.
-func modelFolder() throws -> TemporaryDirectory {
+/// the label derived from a training-only column), a small XGBoost model, and `schema` as its
+/// schema.pbtxt when given. `data.csv` beside it holds the 400 rows it was trained on.
+func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
     var random = SplitMix64(seed: 4)
     var text = "size,colour,note,tips\n"
     for _ in 0..<400 {
@@ -47,18 +57,19 @@ func modelFolder() throws -> TemporaryDirectory {
     try Data(
         #"{"task":"binary","objective":"binary:logistic","metric":"auc","best_round":9,"rounds":[],"features":[]}"#.utf8
     ).write(to: model.appendingPathComponent("history.json"))
+    if let schema { try Data(schema.utf8).write(to: model.appendingPathComponent("schema.pbtxt")) }
     return dir
 }
 
 @Suite struct ModelServerTests {
     func withServer(
-        limits: ModelServer.Limits = .init(),
+        limits: ModelServer.Limits = .init(), schema: String? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServableModel) async throws -> Void
     ) async throws {
-        let dir = try modelFolder()
+        let dir = try modelFolder(schema: schema)
         let model = try ServableModel(folder: dir.appending("model"), threads: 1)
-        let server = ModelServer(model: model, name: "tips", limits: limits)
-        try server.warmUp()
+        let server = ModelServer(name: "tips", limits: limits)
+        try server.load { model }
         let app = Application(router: server.router())
         try await app.test(.router) { client in try await body(client, model) }
     }
@@ -268,11 +279,199 @@ func modelFolder() throws -> TemporaryDirectory {
         }
     }
 
+    @Test func theServerIsLiveBeforeTheModelIsLoadedAndReadyAfter() async throws {
+        let dir = try modelFolder()
+        let server = ModelServer(name: "tips")
+        let app = Application(router: server.router())
+        try await app.test(.router) { client in
+            for path in ["/v2/health/ready", "/v2/models/tips", "/v2/models/tips/ready", "/ping", "/v1/models/tips"] {
+                try await client.execute(uri: path, method: .get) {
+                    #expect($0.status == .serviceUnavailable, "\(path)")
+                }
+            }
+            try await client.execute(uri: "/v2/health/live", method: .get) { #expect($0.status == .ok) }
+            let (status, text) = try await Self.post(client, Self.valid)
+            #expect(status == .serviceUnavailable && text.contains("still loading"), "\(text)")
+            let (tf, _) = try await Self.post(client, #"{"instances":[]}"#, path: "/v1/models/tips:predict")
+            #expect(tf == .serviceUnavailable)
+
+            try server.load { try ServableModel(folder: dir.appending("model"), threads: 1) }
+            try await client.execute(uri: "/v2/health/ready", method: .get) { #expect($0.status == .ok) }
+            #expect(try await Self.post(client, Self.valid).0 == .ok)
+        }
+        // A model whose warm-up fails never makes the server ready.
+        let broken = ModelServer(name: "tips")
+        #expect(throws: ServingError.self) {
+            try broken.load { try ServableModel(folder: dir.appending("missing")) }
+        }
+        #expect(!broken.isReady)
+    }
+
+    @Test func valuesOutsideTheSchemasDomainAreRefusedReadAsMissingOrKept() async throws {
+        let body: @Sendable (String, String) -> String = { size, colour in
+            #"{"inputs":[{"name":"size","datatype":"FP64","shape":[2],"data":[2,\#(size)]},"#
+                + #"{"name":"colour","datatype":"BYTES","shape":[2],"data":["red",\#(colour)]}]}"#
+        }
+        try await withServer(schema: sizeAndColourDomains) { client, _ in
+            let refused: [(String, String)] = [
+                (body("3", #""purple""#), "input 'colour' row 1: 'purple' is not among the schema's 3 values"),
+                (body("11", #""blue""#), "input 'size' row 1: 11.0 is above the schema's maximum 10.0"),
+                (body("-1", #""blue""#), "input 'size' row 1: -1.0 is below the schema's minimum 0.0"),
+            ]
+            for (request, message) in refused {
+                let (status, text) = try await Self.post(client, request)
+                #expect(status == .badRequest && text.contains(message), "\(text)")
+            }
+            let (rows, text) = try await Self.post(
+                client, #"{"instances":[{"size":1,"colour":"red"},{"size":1,"colour":"teal"}]}"#,
+                path: "/v1/models/tips:predict")
+            #expect(rows == .badRequest && text.contains("input 'colour' row 1: 'teal'"), "\(text)")
+            // Missing values and values inside the domain pass.
+            #expect(try await Self.post(client, body("null", "null")).0 == .ok)
+        }
+        @Sendable func probabilities(_ text: String) throws -> [Double] {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let outputs = try #require(json["outputs"] as? [[String: Any]])
+            return try #require(outputs.first { $0["name"] as? String == "probabilities" }?["data"] as? [Double])
+        }
+        for (policy, unknownColour) in [(OutOfDomain.missing, nil), (.keep, "purple")] as [(OutOfDomain, String?)] {
+            var limits = ModelServer.Limits()
+            limits.outOfDomain = policy
+            try await withServer(limits: limits, schema: sizeAndColourDomains) { client, model in
+                let (status, text) = try await Self.post(client, body("3", #""purple""#))
+                #expect(status == .ok, "\(policy): \(text)")
+                // `missing` predicts as if the value were not sent; `keep` as sent (an OOV bucket).
+                let table = DataTable(
+                    file: "t",
+                    columns: [
+                        Column(name: "size", numbers: [2, 3]), Column(name: "colour", texts: ["red", unknownColour]),
+                    ],
+                    rowCount: 2)
+                let expected = try #require(model.predict(table).columns[0].numbers)
+                #expect(try probabilities(text).map(Float.init) == expected.map(Float.init), "\(policy)")
+            }
+        }
+    }
+
     @Test func aModelFolderWithoutItsFilesIsRefused() throws {
         let dir = try modelFolder()
         try FileManager.default.removeItem(at: dir.appending("model/transform.json"))
         #expect(throws: ServingError(.missingFile(folder: dir.appending("model").path, file: "transform.json"))) {
             try ServableModel(folder: dir.appending("model"))
         }
+    }
+}
+
+/// `BulkInference` through the library: batches, bad rows with their lines, domains, JSON Lines.
+@Suite struct BulkInferenceTests {
+    /// Runs bulk inference of `input` into `output` (read back), or returns the error.
+    func infer(
+        _ model: ServableModel, _ input: URL, _ output: URL,
+        _ configure: (inout BulkInference.Options) -> Void = { _ in }
+    ) throws -> (summary: BulkInference.Summary, text: String) {
+        var options = BulkInference.Options()
+        configure(&options)
+        let summary = try BulkInference.run(input: input.path, model: model, output: output, options: options)
+        return (summary, try String(contentsOf: output, encoding: .utf8))
+    }
+
+    @Test func smallBatchesGiveTheSameRowsAsWrittenWithTheirPredictions() throws {
+        let dir = try modelFolder()
+        let model = try ServableModel(folder: dir.appending("model"), threads: 1)
+        let input = dir.appending("data.csv")
+        let whole = try infer(model, input, dir.appending("whole.csv"))
+        let batched = try infer(model, input, dir.appending("batched.csv")) { $0.batchBytes = 100 }
+        #expect(whole.summary.rows == 400 && batched.summary.rows == 400)
+        #expect(whole.text == batched.text)
+        // Each input row as written, then the predictions the model gives that row.
+        let inputLines = try String(contentsOf: input, encoding: .utf8).split(separator: "\n")
+        let outputLines = whole.text.split(separator: "\n")
+        #expect(outputLines[0] == inputLines[0] + ",probability,predicted_class")
+        let table = try CSVReader.read(
+            path: input.path,
+            options: {
+                var o = CSVOptions(); o.types = model.readTypes; return o
+            }())
+        let expected = try #require(model.predict(table).columns[0].numbers)
+        for row in 0..<400 {
+            let line = outputLines[row + 1]
+            #expect(line.hasPrefix(inputLines[row + 1] + ","))
+            let fields = line.split(separator: ",")
+            #expect(Float(String(fields[fields.count - 2])) == Float(expected[row]))
+        }
+    }
+
+    @Test func badRowsFailWithTheirLineAcrossBatchesOrAreSkipped() throws {
+        let dir = try modelFolder(schema: sizeAndColourDomains)
+        let model = try ServableModel(folder: dir.appending("model"), threads: 1)
+        var lines = try String(contentsOf: dir.appending("data.csv"), encoding: .utf8).split(separator: "\n").map(
+            String.init)
+        lines[299] = "big,red,n1,0.5"  // line 300: a text size
+        lines[249] = "2.000,purple,n1,0.5"  // line 250: a colour outside the schema
+        lines[349] = "1.000,red"  // line 350: a field short
+        let input = try dir.write("bad.csv", lines.joined(separator: "\n") + "\n")
+        let output = dir.appending("out.csv")
+        let failures: [(BadRowPolicy, OutOfDomain, Int, CSVError.Kind)] = [
+            (
+                .fail, .reject, 250,
+                .outOfDomain(column: "colour", detail: "'purple' is not among the schema's 3 values")
+            ),
+            (.fail, .keep, 300, .wrongType(column: "size", expected: .float, value: "big")),
+        ]
+        for (rows, domain, line, kind) in failures {
+            #expect {
+                _ = try infer(model, input, output) {
+                    $0.batchBytes = 200
+                    $0.onBadRows = rows
+                    $0.outOfDomain = domain
+                }
+            } throws: { error in
+                let error = error as? CSVError
+                return error?.kind == kind && error?.line == line && error?.file == input.path
+            }
+            #expect(!FileManager.default.fileExists(atPath: output.path))  // nothing half-written
+        }
+        let skipped = try infer(model, input, output) {
+            $0.batchBytes = 200
+            $0.onBadRows = .skip
+        }
+        #expect(skipped.summary.rows == 397)
+        #expect(skipped.summary.skipped.map(\.line) == [250, 300, 350])
+        #expect(skipped.summary.skipped[0].reason == "column 'colour': 'purple' is not among the schema's 3 values")
+        #expect(!skipped.text.contains("purple") && !skipped.text.contains("big,"))
+        // Read as missing: the row stays, predicted as with no colour.
+        let missing = try infer(model, input, output) {
+            $0.onBadRows = .skip
+            $0.outOfDomain = .missing
+        }
+        #expect(missing.summary.rows == 398)
+        let row = try #require(missing.text.split(separator: "\n").first { $0.hasPrefix("2.000,purple,") })
+        let alone = DataTable(
+            file: "t", columns: [Column(name: "size", numbers: [2]), Column(name: "colour", texts: [nil])], rowCount: 1)
+        let probability = try #require(model.predict(alone).columns[0].numbers?.first)
+        #expect(row.hasSuffix(",\(Float(probability)),\(probability >= 0.5 ? 1 : 0)"))
+    }
+
+    @Test func jsonLinesKeepTextAsTextAndNumbersAsWritten() throws {
+        let dir = try modelFolder(schema: sizeAndColourDomains)
+        let model = try ServableModel(folder: dir.appending("model"), threads: 1)
+        let input = try dir.write(
+            "rows.csv", "size,colour,note,id,tips\n2.50,red,007,007,nan\n,\"bl\"\"ue\",12,12,\n1e1,green,,x,1\n")
+        let result = try infer(model, input, dir.appending("out.jsonl")) {
+            $0.format = .jsonl
+            $0.outOfDomain = .keep
+        }
+        let objects = try result.text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(objects.count == 3)
+        #expect(
+            result.text.hasPrefix(#"{"size":2.50,"colour":"red","note":"007","id":"007","tips":null,"probability":"#))
+        #expect(objects[1]["size"] is NSNull && objects[1]["colour"] as? String == #"bl"ue"#)
+        #expect(objects[1]["note"] as? String == "12")  // BYTES in the schema: text
+        #expect(objects[1]["id"] as? Int == 12)  // unknown to the model: a number when it is one
+        #expect(
+            objects[2]["size"] as? Double == 10 && objects[2]["note"] is NSNull && objects[2]["id"] as? String == "x")
+        #expect(objects.allSatisfy { $0["predicted_class"] is Int })
     }
 }

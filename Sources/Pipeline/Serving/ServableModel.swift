@@ -21,6 +21,10 @@ public final class ServableModel: @unchecked Sendable {
     public let schema: Schema?
     /// `binary`, `multiclass` or `regression`.
     public let task: String
+    /// The schema's domains for the inputs (``DomainCheck``).
+    public let domain: DomainCheck
+    /// XGBoost's outputs per row (the class count of a multiclass model, else 1).
+    let outputsPerRow: Int
     private let booster: Booster
     private let lock = NSLock()
 
@@ -55,6 +59,19 @@ public final class ServableModel: @unchecked Sendable {
         guard ["binary", "multiclass", "regression"].contains(task) else {
             throw ServingError(.badModel(folder: folder.path, detail: "unknown task '\(task)' in history.json"))
         }
+        domain = DomainCheck(schema: schema, inputs: transform.neededInputs)
+        // One row of missing features tells the output width (and that the model predicts).
+        let probe = try booster.predict(
+            try DMatrix(values: [Float](repeating: .nan, count: count), rows: 1, columns: count))
+        guard !probe.isEmpty else { throw ServingError(.badModel(folder: folder.path, detail: "it predicts nothing")) }
+        outputsPerRow = probe.count
+    }
+
+    /// The prediction columns, by task (``Predictions``).
+    public var outputNames: [String] {
+        (try? Predictions(
+            task: task, rows: 0, output: [], perRow: outputsPerRow, classNames: transform.labelValues))?.columns.map(
+                \.name) ?? []
     }
 
     /// The raw columns a row must have (``FittedTransform/neededInputs``).
@@ -79,7 +96,8 @@ public final class ServableModel: @unchecked Sendable {
             defer { lock.unlock() }
             output = try booster.predict(matrix)
         }
-        return try Predictions(task: task, rows: rows, output: output, classNames: transform.labelValues)
+        return try Predictions(
+            task: task, rows: rows, output: output, perRow: outputsPerRow, classNames: transform.labelValues)
     }
 }
 
@@ -110,10 +128,9 @@ public struct Predictions: Sendable {
     public let rows: Int
     public let columns: [Column]
 
-    init(task: String, rows: Int, output: [Float], classNames: [String]?) throws {
+    init(task: String, rows: Int, output: [Float], perRow: Int, classNames: [String]?) throws {
         self.rows = rows
-        let perRow = rows == 0 ? 0 : output.count / rows
-        guard rows == 0 || perRow * rows == output.count else {
+        guard perRow * rows == output.count else {
             throw InternalError("XGBoost gave \(output.count) values for \(rows) rows")
         }
         func className(_ index: Int) -> String {

@@ -34,12 +34,23 @@ extension MLOps {
 
         @Option(
             name: .customLong("on-bad-rows"),
-            help: "fail (exit 65) or skip rows whose field count differs from the header.")
+            help: """
+                fail (exit 65) or skip bad rows: a wrong field count, a value of the wrong type, a value \
+                outside the schema's domain (under --out-of-domain reject).
+                """)
         var onBadRows: String = "fail"
+
+        @Option(
+            name: .customLong("out-of-domain"),
+            help: "A value outside the schema's domain: reject (a bad row), missing (read as missing) or keep.")
+        var outOfDomain: String = "reject"
 
         func validate() throws {
             if BulkInference.Format(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
             if BadRowPolicy(rawValue: onBadRows) == nil { throw ValidationError("--on-bad-rows must be fail or skip") }
+            if OutOfDomain(rawValue: outOfDomain) == nil {
+                throw ValidationError("--out-of-domain must be reject, missing or keep")
+            }
         }
 
         struct Output: Encodable {
@@ -65,11 +76,16 @@ extension MLOps {
             let folder = try PipelineSession.modelFolder(model, context)
             let start = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
-            let table = try BulkInference.read(
-                input, model: servable, onBadRows: BadRowPolicy(rawValue: onBadRows) ?? .fail)
+            var options = BulkInference.Options()
+            options.format = BulkInference.Format(rawValue: format) ?? .csv
+            options.onBadRows = BadRowPolicy(rawValue: onBadRows) ?? .fail
+            options.outOfDomain = OutOfDomain(rawValue: outOfDomain) ?? .reject
+            let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
+            let bar = size >= ProgressBar.threshold ? ProgressBar(console: console, label: "infer", total: size) : nil
+            if let bar { options.progress = { bar.advance(by: $0) } }
             let summary = try BulkInference.run(
-                table, model: servable, output: output.map { URL(fileURLWithPath: $0) },
-                format: BulkInference.Format(rawValue: format) ?? .csv)
+                input: input, model: servable, output: output.map { URL(fileURLWithPath: $0) }, options: options)
+            bar?.finish()
             let seconds = start.duration(to: .now).inSeconds
             if !summary.skipped.isEmpty {
                 let first = summary.skipped.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")

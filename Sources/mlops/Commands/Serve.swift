@@ -12,12 +12,14 @@ extension MLOps {
         static let configuration = CommandConfiguration(
             abstract: "Serve a model over HTTP: the Open Inference Protocol v2 (KServe V2) REST API.",
             discussion: """
-                MODEL is a model folder or `latest` (as for `mlops infer`). The model is loaded and \
-                answers a warm-up prediction before the server reports ready; the address is printed \
-                as `listening on http://HOST:PORT` once the socket is open (`--port 0` picks a free \
-                port). Raw feature rows go in, one input tensor per feature, through the fitted \
-                transform and the model in-process. SIGTERM or SIGINT stops accepting, finishes the \
-                requests in flight and exits 0 (docs/serving.md).
+                MODEL is a model folder or `latest` (as for `mlops infer`). The address is printed as \
+                `listening on http://HOST:PORT` once the socket is open (`--port 0` picks a free \
+                port): /v2/health/live answers from then on, while the model loads; /v2/health/ready \
+                answers 200 once the model is loaded and has answered a warm-up prediction, and \
+                `ready` is printed. Raw feature rows go in, through the fitted transform and the \
+                model in-process, each value checked against the schema's domain (--out-of-domain). \
+                SIGTERM or SIGINT stops accepting, finishes the requests in flight and exits 0 \
+                (docs/serving.md).
                 """)
         static let jsonSchema = "mlops.serve/v1"
 
@@ -41,10 +43,18 @@ extension MLOps {
         @Option(name: .customLong("max-body-bytes"), help: "The largest request body read; a larger one gets 413.")
         var maxBodyBytes: Int = 4 << 20
 
+        @Option(
+            name: .customLong("out-of-domain"),
+            help: "A value outside the schema's domain: reject (400), missing (read as missing) or keep.")
+        var outOfDomain: String = "reject"
+
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
             guard maxRows > 0, maxBodyBytes > 0 else {
                 throw ValidationError("--max-rows and --max-body-bytes must be positive")
+            }
+            guard OutOfDomain(rawValue: outOfDomain) != nil else {
+                throw ValidationError("--out-of-domain must be reject, missing or keep")
             }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                 throw ValidationError("--name must be letters, digits, '-', '_' or '.'")
@@ -53,15 +63,14 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let folder = try PipelineSession.modelFolder(model, context)
-            let started = ContinuousClock.now
-            let servable = try ServableModel(folder: folder)
             var limits = ModelServer.Limits()
             limits.maxRows = maxRows
             limits.maxBodyBytes = maxBodyBytes
-            let server = ModelServer(model: servable, name: name, limits: limits)
-            try server.warmUp()
-            let loaded = started.duration(to: .now).inSeconds
+            limits.outOfDomain = OutOfDomain(rawValue: outOfDomain) ?? .reject
+            let server = ModelServer(name: name, limits: limits)
             let console = context.console
+            // The model starts loading once the socket is open: `listening` comes before `ready`.
+            let (listening, opened) = AsyncStream<Void>.makeStream()
             let host = host
             let name = name
             var logger = Logger(label: "mlops.serve")
@@ -73,9 +82,9 @@ extension MLOps {
                     let port = channel.localAddress?.port ?? 0
                     // One line a script can wait for; flushed at once.
                     FileHandle.standardOutput.write(
-                        Data(
-                            ("listening on http://\(host):\(port)  (model '\(name)', \(servable.task), "
-                                + String(format: "loaded in %.2f s", loaded) + ")\n").utf8))
+                        Data("listening on http://\(host):\(port)  (model '\(name)')\n".utf8))
+                    opened.yield()
+                    opened.finish()
                 },
                 logger: logger)
             console.detail("serving \(folder.path)")
@@ -87,7 +96,51 @@ extension MLOps {
                 guard count == 1 else { SignalWatcher.die(of: number) }
                 Task { await group.triggerGracefulShutdown() }
             }
+            // The model loads while the server is already live; a model that cannot be loaded
+            // stops the server and is the command's error.
+            let failure = LoadFailure()
+            let loading = Task.detached {
+                for await _ in listening { break }
+                guard !Task.isCancelled else { return }
+                let started = ContinuousClock.now
+                do {
+                    var task = ""
+                    try server.load {
+                        let model = try ServableModel(folder: folder)
+                        task = model.task
+                        return model
+                    }
+                    FileHandle.standardOutput.write(
+                        Data(
+                            ("ready: model '\(name)' (\(task)) loaded in "
+                                + String(format: "%.2f s", started.duration(to: .now).inSeconds) + "\n").utf8))
+                } catch {
+                    failure.error = error
+                    await group.triggerGracefulShutdown()
+                }
+            }
             try await group.run()
+            loading.cancel()
+            if let error = failure.error { throw error }
+        }
+    }
+}
+
+/// The error of a model load that failed in the background.
+private final class LoadFailure: @unchecked Sendable {
+    // Written once by the loading task before the shutdown it triggers, read after the group ends.
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    var error: (any Error)? {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+        set {
+            lock.lock()
+            stored = newValue
+            lock.unlock()
         }
     }
 }
