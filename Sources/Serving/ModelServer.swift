@@ -114,10 +114,9 @@ public struct ModelServer: Sendable {
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 if let refusal = check(context) { return refusal }
                 let body: ByteBuffer
-                do {
-                    body = try await request.body.collect(upTo: limits.maxBodyBytes)
-                } catch {
-                    return Self.error(.contentTooLarge, "the body is over \(limits.maxBodyBytes) bytes")
+                switch await read(request) {
+                case .success(let buffer): body = buffer
+                case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
                 }
                 do {
                     let model = try loaded()
@@ -228,10 +227,9 @@ public struct ModelServer: Sendable {
     /// JSON, or the refusal it throws.
     func respond(_ request: Request, _ answer: (Any) throws(RequestError) -> String) async -> Response {
         let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch {
-            return Self.error(.contentTooLarge, "the body is over \(limits.maxBodyBytes) bytes")
+        switch await read(request) {
+        case .success(let body): buffer = body
+        case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
         }
         do throws(RequestError) {
             let body: Any
@@ -244,6 +242,21 @@ public struct ModelServer: Sendable {
             return Self.json(.ok, try answer(body))
         } catch {
             return Self.error(.init(code: error.status), error.message)
+        }
+    }
+
+    /// The request's body: 413 over the limit (not read further), 400 when it cannot be read
+    /// (a broken chunked encoding).
+    func read(_ request: Request) async -> Result<ByteBuffer, RequestError> {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limits.maxBodyBytes {
+            return .failure(RequestError(413, "the body is over \(limits.maxBodyBytes) bytes"))
+        }
+        do {
+            return .success(try await request.body.collect(upTo: limits.maxBodyBytes))
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return .failure(RequestError(413, "the body is over \(limits.maxBodyBytes) bytes"))
+        } catch {
+            return .failure(RequestError(400, "the body could not be read: \(error)"))
         }
     }
 

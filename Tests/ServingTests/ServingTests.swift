@@ -7,6 +7,10 @@ import Serving
 import Testing
 import XGBoostKit
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A schema for ``modelFolder(schema:)``: `size` in [0, 10], `colour` one of three.
 let sizeAndColourDomains = """
     feature { name: "size" type: FLOAT float_domain { min: 0 max: 10 } }
@@ -350,6 +354,61 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
                 let expected = try #require(model.predict(table).columns[0].numbers)
                 #expect(try probabilities(text).map(Float.init) == expected.map(Float.init), "\(policy)")
             }
+        }
+    }
+
+    /// Sends `bytes` on a new connection to `port` and returns what comes back (up to 64 KB or
+    /// 5 s of silence).
+    static func raw(_ bytes: [UInt8], port: Int) throws -> String {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+        _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let count = recv(socket, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+    }
+
+    @Test func malformedHTTPGetsA4xxAndTheServerGoesOn() async throws {
+        let dir = try modelFolder()
+        var limits = ModelServer.Limits()
+        limits.maxBodyBytes = 1000
+        let server = ModelServer(name: "tips", limits: limits)
+        try server.load { try ServableModel(folder: dir.appending("model"), threads: 1) }
+        let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let post = "POST /v2/models/tips/infer HTTP/1.1\r\nHost: t\r\n"
+            let cases: [(String, String)] = [
+                ("GARBAGE\r\n\r\n", "HTTP/1.1 400"),
+                (post + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n", "the body could not be read"),
+                (
+                    post + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: " ", count: 2048),
+                    "HTTP/1.1 413"
+                ),
+                // A declared length over the limit is refused before the body arrives.
+                (post + "Content-Length: 5000\r\n\r\n{", "the body is over 1000 bytes"),
+                (post + "Content-Length: 99999999999999999999999\r\n\r\n", "HTTP/1.1 400"),
+                (String(repeating: "\u{1}\u{2}\u{FF}", count: 100), "HTTP/1.1 400"),
+            ]
+            for (request, expected) in cases {
+                let answer = try Self.raw(Array(request.utf8), port: port)
+                #expect(answer.contains(expected), "\(request.prefix(80)) → \(answer)")
+            }
+            let answer = try Self.raw(Array("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\n\r\n".utf8), port: port)
+            #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix(#"{"ready":true}"#), "\(answer)")
         }
     }
 
