@@ -13,10 +13,12 @@ public struct RequestError: Error, Sendable, Equatable {
     }
 }
 
-/// An Open Inference Protocol v2 inference request turned into raw rows: one input tensor per
-/// raw feature (`BYTES` for text, `FP64`/`FP32`/`INT64`/`INT32` for numbers; shape `[N]` or
-/// `[N, 1]`; `data` flat or nested, `null` for a missing value), checked against the columns
-/// the model's transform reads.
+/// An Open Inference Protocol v2 inference request turned into raw rows, checked against the
+/// columns the model's transform reads. Either one input tensor per raw feature (`BYTES` for
+/// text, `FP64`/`FP32`/`INT64`/`INT32` for numbers; shape `[N]` or `[N, 1]`; `data` flat or
+/// nested, `null` for a missing value), or one batch tensor of any other name, shape `[N, F]`,
+/// the F features in the order the model's metadata lists them: `BYTES` (numbers may be
+/// written as strings; an empty string is missing) or, when every feature is numeric, `FP64`.
 public struct InferenceRequest: Sendable {
     public let id: String?
     public let table: DataTable
@@ -41,6 +43,12 @@ public struct InferenceRequest: Sendable {
         // Any column of the training data may be sent (one the model does not need is ignored).
         let types = Dictionary(model.transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         let known = Set(types.keys)
+        if inputs.count == 1, let tensor = inputs[0] as? [String: Any], let name = tensor["name"] as? String,
+            !known.contains(name), let shape = tensor["shape"] as? [Int], shape.count == 2
+        {
+            table = try Self.batch(tensor, name: name, shape: shape, model: model, maxRows: maxRows)
+            return
+        }
         var columns: [Column] = []
         var rows: Int?
         var seen: Set<String> = []
@@ -80,6 +88,58 @@ public struct InferenceRequest: Sendable {
             throw RequestError(400, "input '\(missing)' is missing: the model needs it (send null values for missing)")
         }
         table = DataTable(file: "request", columns: columns, rowCount: rows ?? 0)
+    }
+
+    /// The batch form: one `[N, F]` tensor, the features in the metadata's order.
+    static func batch(_ tensor: [String: Any], name: String, shape: [Int], model: ServableModel, maxRows: Int)
+        throws(RequestError) -> DataTable
+    {
+        let features = model.requiredInputs
+        guard shape[0] >= 0, shape[1] == features.count else {
+            throw RequestError(
+                400,
+                "input '\(name)' has shape \(shape): a batch is [N, \(features.count)], one value per feature in this "
+                    + "order: \(features.map(\.name).joined(separator: ", "))")
+        }
+        guard shape[0] <= maxRows else {
+            throw RequestError(400, "\(shape[0]) rows is more than this server takes in one request (\(maxRows))")
+        }
+        let datatype = tensor["datatype"] as? String ?? ""
+        guard datatype == "BYTES" || numericTypes.contains(datatype) else {
+            throw RequestError(400, "input '\(name)': a batch is BYTES, or FP64 when every feature is numeric")
+        }
+        if datatype != "BYTES", let text = features.first(where: { $0.type == .bytes }) {
+            throw RequestError(
+                400, "input '\(name)' is \(datatype), but the model reads text ('\(text.name)'): send a BYTES batch")
+        }
+        var values: [Any] = []
+        flatten(tensor["data"] ?? [Any](), into: &values)
+        guard values.count == shape[0] * shape[1] else {
+            throw RequestError(400, "input '\(name)' has shape \(shape) but \(values.count) values")
+        }
+        var columns: [Column] = []
+        for (index, feature) in features.enumerated() {
+            var column: [Any] = []
+            column.reserveCapacity(shape[0])
+            for row in 0..<shape[0] {
+                let value = values[row * shape[1] + index]
+                guard datatype == "BYTES", feature.type != .bytes, let text = value as? String else {
+                    column.append(value)
+                    continue
+                }
+                if text.isEmpty {
+                    column.append(NSNull())
+                } else if let number = Double(text) {
+                    column.append(NSNumber(value: number))
+                } else {
+                    throw RequestError(
+                        400, "input '\(name)' row \(row): feature '\(feature.name)' must be a number, not '\(text)'")
+                }
+            }
+            let kind = datatype == "BYTES" ? (feature.type == .bytes ? "BYTES" : "FP64") : datatype
+            columns.append(try Self.column(feature.name, kind, column, type: feature.type))
+        }
+        return DataTable(file: "request", columns: columns, rowCount: shape[0])
     }
 
     static func flatten(_ value: Any, into values: inout [Any]) {

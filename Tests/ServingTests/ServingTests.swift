@@ -220,6 +220,41 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
         }
     }
 
+    @Test func oneBatchTensorInTheMetadatasOrderGivesTheSamePredictions() async throws {
+        try await withServer { client, _ in
+            let (_, perFeature) = try await Self.post(client, Self.valid)
+            let batch = #"""
+                {"id":"a1","inputs":[{"name":"rows","datatype":"BYTES","shape":[3,2],
+                  "data":[["1.5","red"],[9,"blue"],["",null]]}]}
+                """#
+            let (status, text) = try await Self.post(client, batch)
+            #expect(status == .ok, "\(text)")
+            #expect(text == perFeature)  // the same rows, the same answer
+            let refusals: [(String, String)] = [
+                (
+                    #"{"inputs":[{"name":"rows","datatype":"BYTES","shape":[1,3],"data":["1","red","x"]}]}"#,
+                    "a batch is [N, 2], one value per feature in this order: size, colour"
+                ),
+                (
+                    #"{"inputs":[{"name":"rows","datatype":"FP64","shape":[1,2],"data":[1,2]}]}"#,
+                    "the model reads text ('colour'): send a BYTES batch"
+                ),
+                (
+                    #"{"inputs":[{"name":"rows","datatype":"BYTES","shape":[1,2],"data":["big","red"]}]}"#,
+                    "input 'rows' row 0: feature 'size' must be a number, not 'big'"
+                ),
+                (
+                    #"{"inputs":[{"name":"rows","datatype":"BYTES","shape":[2,2],"data":["1","red"]}]}"#,
+                    "has shape [2, 2] but 2 values"
+                ),
+            ]
+            for (body, message) in refusals {
+                let (got, answer) = try await Self.post(client, body)
+                #expect(got == .badRequest && answer.contains(message), "\(body) → \(answer)")
+            }
+        }
+    }
+
     @Test func tfServingAndMLflowFormatsGiveTheSamePredictions() async throws {
         try await withServer { client, model in
             let table = DataTable(
