@@ -28,23 +28,27 @@ public struct InferenceRequest: Sendable {
     ]
 
     public init(json data: Data, model: ServableModel, maxRows: Int) throws(RequestError) {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
-            throw RequestError(400, "the body is not valid JSON: \((error as NSError).localizedDescription)")
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(data) } catch {
+            throw RequestError(400, "the body is not valid JSON: \(error.message)")
         }
-        guard let body = object as? [String: Any] else {
+        try self.init(parsed, model: model, maxRows: maxRows)
+    }
+
+    init(_ parsed: JSONValue, model: ServableModel, maxRows: Int) throws(RequestError) {
+        guard let body = parsed.object else {
             throw RequestError(400, "the body must be a JSON object with an 'inputs' list")
         }
-        id = body["id"] as? String
-        guard let inputs = body["inputs"] as? [Any], !inputs.isEmpty else {
+        id = body["id"]?.string
+        guard let inputs = body["inputs"]?.array, !inputs.isEmpty else {
             throw RequestError(400, "the request has no 'inputs': send one tensor per feature")
         }
         let expected = Set(model.requiredInputs.map(\.name))
         // Any column of the training data may be sent (one the model does not need is ignored).
         let types = Dictionary(model.transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         let known = Set(types.keys)
-        if inputs.count == 1, let tensor = inputs[0] as? [String: Any], let name = tensor["name"] as? String,
-            !known.contains(name), let shape = tensor["shape"] as? [Int], shape.count == 2
+        if inputs.count == 1, let tensor = inputs[0].object, let name = tensor["name"]?.string,
+            !known.contains(name), let shape = Self.shape(tensor["shape"]), shape.count == 2
         {
             table = try Self.batch(tensor, name: name, shape: shape, model: model, maxRows: maxRows)
             return
@@ -53,7 +57,7 @@ public struct InferenceRequest: Sendable {
         var rows: Int?
         var seen: Set<String> = []
         for (index, item) in inputs.enumerated() {
-            guard let tensor = item as? [String: Any], let name = tensor["name"] as? String else {
+            guard let tensor = item.object, let name = tensor["name"]?.string else {
                 throw RequestError(400, "inputs[\(index)] must be an object with a 'name'")
             }
             guard known.contains(name) else {
@@ -62,16 +66,16 @@ public struct InferenceRequest: Sendable {
                     400, "unknown input '\(name)'\(hint); the model reads: \(known.sorted().joined(separator: ", "))")
             }
             guard seen.insert(name).inserted else { throw RequestError(400, "input '\(name)' is given twice") }
-            guard let datatype = tensor["datatype"] as? String else {
+            guard let datatype = tensor["datatype"]?.string else {
                 throw RequestError(400, "input '\(name)' has no 'datatype' (BYTES, FP64 or INT64)")
             }
-            guard let shape = tensor["shape"] as? [Int], !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }),
+            guard let shape = Self.shape(tensor["shape"]), !shape.isEmpty, shape.allSatisfy({ $0 >= 0 }),
                 shape.count == 1 || (shape.count == 2 && shape[1] == 1)
             else {
                 throw RequestError(400, "input '\(name)' must have shape [N] or [N, 1]: one value per row")
             }
-            var values: [Any] = []
-            Self.flatten(tensor["data"] ?? [Any](), into: &values)
+            var values: [JSONValue] = []
+            Self.flatten(tensor["data"] ?? .array([]), into: &values)
             guard values.count == shape[0] else {
                 throw RequestError(400, "input '\(name)' has shape \(shape) but \(values.count) values")
             }
@@ -90,8 +94,19 @@ public struct InferenceRequest: Sendable {
         table = DataTable(file: "request", columns: columns, rowCount: rows ?? 0)
     }
 
+    /// A tensor's shape: a list of whole numbers, nil otherwise.
+    static func shape(_ value: JSONValue?) -> [Int]? {
+        guard let list = value?.array else { return nil }
+        var shape: [Int] = []
+        for item in list {
+            guard case .number(let number) = item, number == number.rounded(), abs(number) < 1e15 else { return nil }
+            shape.append(Int(number))
+        }
+        return shape
+    }
+
     /// The batch form: one `[N, F]` tensor, the features in the metadata's order.
-    static func batch(_ tensor: [String: Any], name: String, shape: [Int], model: ServableModel, maxRows: Int)
+    static func batch(_ tensor: [String: JSONValue], name: String, shape: [Int], model: ServableModel, maxRows: Int)
         throws(RequestError) -> DataTable
     {
         let features = model.requiredInputs
@@ -104,7 +119,7 @@ public struct InferenceRequest: Sendable {
         guard shape[0] <= maxRows else {
             throw RequestError(400, "\(shape[0]) rows is more than this server takes in one request (\(maxRows))")
         }
-        let datatype = tensor["datatype"] as? String ?? ""
+        let datatype = tensor["datatype"]?.string ?? ""
         guard datatype == "BYTES" || numericTypes.contains(datatype) else {
             throw RequestError(400, "input '\(name)': a batch is BYTES, or FP64 when every feature is numeric")
         }
@@ -112,25 +127,25 @@ public struct InferenceRequest: Sendable {
             throw RequestError(
                 400, "input '\(name)' is \(datatype), but the model reads text ('\(text.name)'): send a BYTES batch")
         }
-        var values: [Any] = []
-        flatten(tensor["data"] ?? [Any](), into: &values)
+        var values: [JSONValue] = []
+        flatten(tensor["data"] ?? .array([]), into: &values)
         guard values.count == shape[0] * shape[1] else {
             throw RequestError(400, "input '\(name)' has shape \(shape) but \(values.count) values")
         }
         var columns: [Column] = []
         for (index, feature) in features.enumerated() {
-            var column: [Any] = []
+            var column: [JSONValue] = []
             column.reserveCapacity(shape[0])
             for row in 0..<shape[0] {
                 let value = values[row * shape[1] + index]
-                guard datatype == "BYTES", feature.type != .bytes, let text = value as? String else {
+                guard datatype == "BYTES", feature.type != .bytes, case .string(let text) = value else {
                     column.append(value)
                     continue
                 }
                 if text.isEmpty {
-                    column.append(NSNull())
+                    column.append(.null)
                 } else if let number = Double(text) {
-                    column.append(NSNumber(value: number))
+                    column.append(.number(number))
                 } else {
                     throw RequestError(
                         400, "input '\(name)' row \(row): feature '\(feature.name)' must be a number, not '\(text)'")
@@ -142,8 +157,8 @@ public struct InferenceRequest: Sendable {
         return DataTable(file: "request", columns: columns, rowCount: shape[0])
     }
 
-    static func flatten(_ value: Any, into values: inout [Any]) {
-        if let list = value as? [Any] {
+    static func flatten(_ value: JSONValue, into values: inout [JSONValue]) {
+        if case .array(let list) = value {
             for item in list { flatten(item, into: &values) }
         } else {
             values.append(value)
@@ -152,7 +167,8 @@ public struct InferenceRequest: Sendable {
 
     /// A feature's values as a column of the type the model reads it as. `datatype` is the
     /// tensor's (OIP); nil for row and column formats without one, where the values decide.
-    static func column(_ name: String, _ datatype: String?, _ values: [Any], type: FeatureType) throws(RequestError)
+    static func column(_ name: String, _ datatype: String?, _ values: [JSONValue], type: FeatureType)
+        throws(RequestError)
         -> Column
     {
         let datatype = datatype ?? (type == .bytes ? "BYTES" : "FP64")
@@ -160,22 +176,22 @@ public struct InferenceRequest: Sendable {
         case (.bytes, "BYTES"):
             var texts: [String?] = []
             for (row, value) in values.enumerated() {
-                if value is NSNull { texts.append(nil); continue }
-                guard let text = value as? String else {
-                    throw RequestError(400, "input '\(name)' row \(row): expected a string, found \(describe(value))")
+                switch value {
+                case .null: texts.append(nil)
+                case .string(let text): texts.append(text)
+                default: throw RequestError(400, "input '\(name)' row \(row): expected a string, found \(value.kind)")
                 }
-                texts.append(text)
             }
             return Column(name: name, texts: texts)
         case (.int, let datatype) where numericTypes.contains(datatype),
             (.float, let datatype) where numericTypes.contains(datatype):
             var numbers: [Double] = []
             for (row, value) in values.enumerated() {
-                if value is NSNull { numbers.append(.nan); continue }
-                guard let number = value as? NSNumber, !(value is String) else {
-                    throw RequestError(400, "input '\(name)' row \(row): expected a number, found \(describe(value))")
+                switch value {
+                case .null: numbers.append(.nan)
+                case .number(let number): numbers.append(number)
+                default: throw RequestError(400, "input '\(name)' row \(row): expected a number, found \(value.kind)")
                 }
-                numbers.append(number.doubleValue)
             }
             if type == .int {
                 var integers: [Int64?] = []
@@ -193,16 +209,6 @@ public struct InferenceRequest: Sendable {
             let wanted = type == .bytes ? "BYTES" : "FP64 or INT64"
             throw RequestError(
                 400, "input '\(name)' must be \(wanted) (the model reads it as \(type.rawValue)), not \(datatype)")
-        }
-    }
-
-    static func describe(_ value: Any) -> String {
-        switch value {
-        case is String: "a string"
-        case is NSNumber: "a number"
-        case is [Any]: "a list"
-        case is [String: Any]: "an object"
-        default: "\(type(of: value))"
         }
     }
 }

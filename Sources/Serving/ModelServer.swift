@@ -120,8 +120,7 @@ public struct ModelServer: Sendable {
                 }
                 do {
                     let model = try loaded()
-                    let parsed = try InferenceRequest(
-                        json: Data(body.readableBytesView), model: model, maxRows: limits.maxRows)
+                    let parsed = try InferenceRequest(try Self.json(body), model: model, maxRows: limits.maxRows)
                     let predictions = try predict(parsed.table, model)
                     return Self.json(
                         .ok, InferenceResponse.json(predictions, model: name, version: version, id: parsed.id))
@@ -158,16 +157,16 @@ public struct ModelServer: Sendable {
                 if let refusal { return refusal }
                 return await respond(request) { body throws(RequestError) in
                     let model = try loaded()
-                    guard let object = body as? [String: Any] else {
+                    guard let object = body.object else {
                         throw RequestError(400, "the body must be an object with 'instances' or 'inputs'")
                     }
-                    switch (object["instances"] as? [Any], object["inputs"]) {
+                    switch (object["instances"]?.array, object["inputs"]) {
                     case (.some, .some): throw RequestError(400, "send 'instances' or 'inputs', not both")
                     case (let instances?, nil):
                         let predictions = try predict(
                             try RowRequest.rows(instances, model: model, maxRows: limits.maxRows), model)
                         return #"{"predictions":\#(RowRequest.perRow(predictions))}"#
-                    case (nil, let inputs as [String: Any]):
+                    case (nil, .object(let inputs)?):
                         let predictions = try predict(
                             try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows), model)
                         return #"{"outputs":\#(RowRequest.perColumn(predictions))}"#
@@ -183,16 +182,16 @@ public struct ModelServer: Sendable {
         router.post("/invocations") { request, _ in
             await respond(request) { body throws(RequestError) in
                 let model = try loaded()
-                guard let object = body as? [String: Any] else {
+                guard let object = body.object else {
                     throw RequestError(
                         400, "the body must be an object with dataframe_split, dataframe_records, instances or inputs")
                 }
                 let table: DataTable
-                if let split = object["dataframe_split"] as? [String: Any] {
+                if let split = object["dataframe_split"]?.object {
                     table = try RowRequest.split(split, model: model, maxRows: limits.maxRows)
-                } else if let records = (object["dataframe_records"] ?? object["instances"]) as? [Any] {
+                } else if let records = (object["dataframe_records"] ?? object["instances"])?.array {
                     table = try RowRequest.rows(records, model: model, maxRows: limits.maxRows)
-                } else if let inputs = object["inputs"] as? [String: Any] {
+                } else if let inputs = object["inputs"]?.object {
                     table = try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows)
                 } else {
                     throw RequestError(
@@ -225,21 +224,14 @@ public struct ModelServer: Sendable {
 
     /// Reads the body (413 over the limit), parses its JSON (400) and answers with `answer`'s
     /// JSON, or the refusal it throws.
-    func respond(_ request: Request, _ answer: (Any) throws(RequestError) -> String) async -> Response {
+    func respond(_ request: Request, _ answer: (JSONValue) throws(RequestError) -> String) async -> Response {
         let buffer: ByteBuffer
         switch await read(request) {
         case .success(let body): buffer = body
         case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
         }
         do throws(RequestError) {
-            let body: Any
-            do {
-                body = try JSONSerialization.jsonObject(
-                    with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
-            } catch {
-                throw RequestError(400, "the body is not valid JSON: \((error as NSError).localizedDescription)")
-            }
-            return Self.json(.ok, try answer(body))
+            return Self.json(.ok, try answer(try Self.json(buffer)))
         } catch {
             return Self.error(.init(code: error.status), error.message)
         }
@@ -257,6 +249,17 @@ public struct ModelServer: Sendable {
             return .failure(RequestError(413, "the body is over \(limits.maxBodyBytes) bytes"))
         } catch {
             return .failure(RequestError(400, "the body could not be read: \(error)"))
+        }
+    }
+
+    /// The body parsed as JSON (400 when it is not).
+    static func json(_ body: ByteBuffer) throws(RequestError) -> JSONValue {
+        let parsed: Result<JSONValue, JSONSyntaxError> = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(JSONSyntaxError) in try JSONValue.parse(bytes) }
+        }
+        switch parsed {
+        case .success(let value): return value
+        case .failure(let error): throw RequestError(400, "the body is not valid JSON: \(error.message)")
         }
     }
 

@@ -12,25 +12,27 @@ import Pipeline
 /// A value may be wrapped in a one-element list (`"fare": [12.5]`, as TF Serving examples write
 /// it); `null` or an absent key is a missing value in a row object.
 enum RowRequest {
-    static func rows(_ objects: [Any], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
-        var records: [[String: Any]] = []
+    static func rows(_ objects: [JSONValue], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
+        var records: [[String: JSONValue]] = []
         for (index, object) in objects.enumerated() {
-            guard let record = object as? [String: Any] else {
+            guard let record = object.object else {
                 throw RequestError(400, "row \(index) must be an object of feature values")
             }
             records.append(record)
         }
         let names = Set(records.flatMap(\.keys))
-        var columns: [String: [Any]] = [:]
-        for name in names { columns[name] = records.map { $0[name].map(unwrap) ?? NSNull() } }
+        var columns: [String: [JSONValue]] = [:]
+        for name in names { columns[name] = records.map { $0[name].map(unwrap) ?? .null } }
         return try table(columns, rows: records.count, model: model, maxRows: maxRows)
     }
 
-    static func columns(_ object: [String: Any], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
-        var columns: [String: [Any]] = [:]
+    static func columns(_ object: [String: JSONValue], model: ServableModel, maxRows: Int) throws(RequestError)
+        -> DataTable
+    {
+        var columns: [String: [JSONValue]] = [:]
         var rows: Int?
         for (name, value) in object.sorted(by: { $0.key < $1.key }) {
-            guard let list = value as? [Any] else {
+            guard let list = value.array else {
                 throw RequestError(400, "input '\(name)' must be a list of values, one per row")
             }
             if let rows, rows != list.count {
@@ -42,14 +44,17 @@ enum RowRequest {
         return try table(columns, rows: rows ?? 0, model: model, maxRows: maxRows)
     }
 
-    static func split(_ object: [String: Any], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
-        guard let names = object["columns"] as? [String], let data = object["data"] as? [Any] else {
+    static func split(_ object: [String: JSONValue], model: ServableModel, maxRows: Int) throws(RequestError)
+        -> DataTable
+    {
+        let names = object["columns"]?.array?.compactMap(\.string) ?? []
+        guard let data = object["data"]?.array, !names.isEmpty, names.count == object["columns"]?.array?.count else {
             throw RequestError(400, "dataframe_split needs 'columns' (names) and 'data' (rows of values)")
         }
-        var columns: [String: [Any]] = [:]
+        var columns: [String: [JSONValue]] = [:]
         for name in names { columns[name] = [] }
         for (index, item) in data.enumerated() {
-            guard let row = item as? [Any], row.count == names.count else {
+            guard let row = item.array, row.count == names.count else {
                 throw RequestError(400, "dataframe_split row \(index) must have \(names.count) values, one per column")
             }
             for (name, value) in zip(names, row) { columns[name, default: []].append(unwrap(value)) }
@@ -57,12 +62,13 @@ enum RowRequest {
         return try table(columns, rows: data.count, model: model, maxRows: maxRows)
     }
 
-    static func unwrap(_ value: Any) -> Any {
-        if let list = value as? [Any], list.count == 1 { return list[0] }
+    static func unwrap(_ value: JSONValue) -> JSONValue {
+        if case .array(let list) = value, list.count == 1 { return list[0] }
         return value
     }
 
-    static func table(_ columns: [String: [Any]], rows: Int, model: ServableModel, maxRows: Int) throws(RequestError)
+    static func table(_ columns: [String: [JSONValue]], rows: Int, model: ServableModel, maxRows: Int)
+        throws(RequestError)
         -> DataTable
     {
         guard rows > 0 else { throw RequestError(400, "the request has no rows") }

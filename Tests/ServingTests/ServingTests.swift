@@ -3,9 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import MLOpsTestSupport
 import Pipeline
-import Serving
 import Testing
 import XGBoostKit
+
+@testable import Serving
 
 #if canImport(Glibc)
     import Glibc
@@ -567,5 +568,62 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
         #expect(
             objects[2]["size"] as? Double == 10 && objects[2]["note"] is NSNull && objects[2]["id"] as? String == "x")
         #expect(objects.allSatisfy { $0["predicted_class"] is Int })
+    }
+}
+
+/// The request bodies' JSON parser: RFC 8259, typed values, refusals with where.
+@Suite struct JSONValueTests {
+    func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue { try JSONValue.parse(Data(text.utf8)) }
+
+    func refusal(_ text: String) -> String? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch { return error.message }
+    }
+
+    @Test func documentsParseToTypedValues() throws {
+        let value = try parse(
+            #" {"a": [1, -0.5, 2.5e2, 1E-2, 0], "b": {"c": null, "d": true, "e": false}, "s": "x\"\\\/\n\t\u00e9\ud83d\ude00"} "#
+        )
+        #expect(
+            value
+                == .object([
+                    "a": .array([.number(1), .number(-0.5), .number(250), .number(0.01), .number(0)]),
+                    "b": .object(["c": .null, "d": .bool(true), "e": .bool(false)]),
+                    "s": .string("x\"\\/\n\té😀"),
+                ]))
+        #expect(try parse("[]") == .array([]))
+        #expect(try parse("{}") == .object([:]))
+        #expect(try parse("\"é\"") == .string("é"))
+        // The deepest nesting taken, and one level more.
+        let deep = String(repeating: "[", count: JSONValue.maxDepth) + String(repeating: "]", count: JSONValue.maxDepth)
+        #expect(throws: Never.self) { try parse(deep) }
+        #expect(refusal("[" + deep + "]")?.hasPrefix("nesting deeper than 64 levels") == true)
+    }
+
+    @Test func malformedDocumentsAreRefusedSayingWhere() {
+        let cases: [(String, String)] = [
+            ("", "unexpected end at byte 1"),
+            ("{", "expected a quoted key at byte 2"),
+            (#"{"a" 1}"#, "expected ':' at byte 6"),
+            ("[1,]", "unexpected character at byte 4"),
+            ("[1 2]", "expected ',' or ']' at byte 4"),
+            ("01", "text after the JSON value at byte 2"),
+            ("1.", "a digit must follow the decimal point at byte 3"),
+            (".5", "unexpected character at byte 1"),
+            ("1e", "a digit must follow the exponent at byte 3"),
+            ("1e999", "a number out of range at byte 6"),
+            (#""abc"#, "an unterminated string at byte 5"),
+            ("\"a\u{1}b\"", "a control character inside a string at byte 3"),
+            (#""\ud83d""#, #"a lone surrogate in \u escape"#),
+            (#""\x""#, "an unknown escape at byte 4"),
+            ("tru", "unexpected character at byte 1"),
+            ("nul", "unexpected character at byte 1"),
+            ("{} {}", "text after the JSON value at byte 4"),
+        ]
+        for (text, message) in cases {
+            #expect(refusal(text)?.hasPrefix(message) == true, "\(text) → \(refusal(text) ?? "parsed")")
+        }
     }
 }

@@ -59,7 +59,8 @@ public final class ServableModel: @unchecked Sendable {
         guard ["binary", "multiclass", "regression"].contains(task) else {
             throw ServingError(.badModel(folder: folder.path, detail: "unknown task '\(task)' in history.json"))
         }
-        domain = DomainCheck(schema: schema, inputs: transform.neededInputs)
+        requiredInputs = transform.neededInputs
+        domain = DomainCheck(schema: schema, inputs: requiredInputs)
         // One row of missing features tells the output width (and that the model predicts).
         let probe = try booster.predict(
             try DMatrix(values: [Float](repeating: .nan, count: count), rows: 1, columns: count))
@@ -75,7 +76,7 @@ public final class ServableModel: @unchecked Sendable {
     }
 
     /// The raw columns a row must have (``FittedTransform/neededInputs``).
-    public var requiredInputs: [FittedTransform.Input] { transform.neededInputs }
+    public let requiredInputs: [FittedTransform.Input]
 
     /// Column types to read raw rows with: the schema's BYTES features stay text (`007`).
     public var readTypes: [String: FeatureType] {
@@ -86,15 +87,14 @@ public final class ServableModel: @unchecked Sendable {
 
     /// Predictions for every row of `table`, in order.
     public func predict(_ table: DataTable) throws -> Predictions {
-        let features = try transform.apply(to: table).features
+        let features = try transform.apply(to: table, label: false).features
         let rows = table.rowCount
         let width = transform.featureNames.count
         var output: [Float] = []
         if rows > 0 {
-            let matrix = try DMatrix(values: features, rows: rows, columns: width)
             lock.lock()
             defer { lock.unlock() }
-            output = try booster.predict(matrix)
+            output = try booster.predict(values: features, rows: rows, columns: width)
         }
         return try Predictions(
             task: task, rows: rows, output: output, perRow: outputsPerRow, classNames: transform.labelValues)

@@ -80,15 +80,21 @@ public struct FittedTransform: Sendable, Codable, Equatable {
     // MARK: - Applying
 
     /// The features of every row of `table`, row-major (`rows × featureNames.count`), as
-    /// 32-bit floats with NaN for missing, the way XGBoost takes them; and the label as
-    /// doubles when `table` has what it needs. Columns only training has may be absent.
-    public func apply(to table: DataTable) throws(TransformError) -> (features: [Float], label: [Double]?) {
+    /// 32-bit floats with NaN for missing, the way XGBoost takes them; and, with `label`, the
+    /// label as doubles when `table` has what it needs. Columns only training has may be
+    /// absent. Without `label` (serving), derived columns no feature reads are not computed.
+    /// A large table is transformed a feature per core; a small one (a served request) on
+    /// the calling thread.
+    public func apply(to table: DataTable, label withLabel: Bool = true) throws(TransformError) -> (
+        features: [Float], label: [Double]?
+    ) {
         for input in neededInputs where table.column(input.name) == nil {
             throw TransformError(.missingInput(input.name, available: table.columns.map(\.name)))
         }
         var computed: [String: Expression.Values] = [:]
         var extended = table
-        for derived in derived {
+        let sources = Set(features.map(\.source))
+        for derived in derived where withLabel || sources.contains(derived.name) {
             let expression: Expression
             do { expression = try Expression.parse(derived.expression) } catch {
                 throw TransformError(.badExpression(derived.name, error))
@@ -101,14 +107,14 @@ public struct FittedTransform: Sendable, Codable, Equatable {
         }
         let rows = table.rowCount
         let width = featureNames.count
-        var sources: [Source] = []
+        var inputs: [Source] = []
         var offsets: [Int] = []
         var offset = 0
         for feature in features {
             if let values = computed[feature.source] {
-                sources.append(.values(values))
+                inputs.append(.values(values))
             } else if let column = table.column(feature.source) {
-                sources.append(.column(column))
+                inputs.append(.column(column))
             } else {
                 throw TransformError(.missingInput(feature.source, available: table.columns.map(\.name)))
             }
@@ -118,8 +124,8 @@ public struct FittedTransform: Sendable, Codable, Equatable {
         var matrix = [Float](repeating: .nan, count: rows * width)
         let written = matrix.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let matrix = buffer  // each feature writes only its own columns
-            return concurrentMap(features.count) { index in
-                let produced = Self.run(features[index].steps, on: sources[index], rows: rows)
+            let feature = { (index: Int) -> Bool in
+                let produced = Self.run(features[index].steps, on: inputs[index], rows: rows)
                 // A transform.json whose outputs disagree with its steps writes nothing.
                 guard produced.count == features[index].outputs.count else { return false }
                 for (position, column) in produced.enumerated() {
@@ -128,13 +134,15 @@ public struct FittedTransform: Sendable, Codable, Equatable {
                 }
                 return true
             }
+            return rows >= 4096 ? concurrentMap(features.count, feature) : features.indices.map(feature)
         }
         if let bad = written.firstIndex(of: false) {
             throw TransformError(.inconsistent(feature: features[bad].source))
         }
         let classes = Dictionary(
             (labelValues ?? []).enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { first, _ in first })
-        let labelSource = label.flatMap { computed[$0] ?? table.column($0).map(Expression.Values.init) }
+        let labelSource =
+            withLabel ? label.flatMap { computed[$0] ?? table.column($0).map(Expression.Values.init) } : nil
         let label = labelSource.map { values -> [Double] in
             switch values {
             case .numbers(let numbers): return numbers

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MLOpsCore
+import NIOPosix
 import Pipeline
 import ServiceLifecycle
 import Serving
@@ -44,12 +45,21 @@ extension MLOps {
         var maxBodyBytes: Int = 4 << 20
 
         @Option(
+            name: .customLong("io-threads"),
+            help: """
+                Threads for network I/O (SwiftNIO event loops). Predictions run on a pool of one \
+                thread per core; one I/O thread keeps tail latency low on small machines.
+                """)
+        var ioThreads: Int = 1
+
+        @Option(
             name: .customLong("out-of-domain"),
             help: "A value outside the schema's domain: reject (400), missing (read as missing) or keep.")
         var outOfDomain: String = "reject"
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+            guard (1...256).contains(ioThreads) else { throw ValidationError("--io-threads must be 1…256") }
             guard maxRows > 0, maxBodyBytes > 0 else {
                 throw ValidationError("--max-rows and --max-body-bytes must be positive")
             }
@@ -86,6 +96,9 @@ extension MLOps {
                     opened.yield()
                     opened.finish()
                 },
+                eventLoopGroupProvider: .shared(
+                    MultiThreadedEventLoopGroup(
+                        numberOfThreads: ioThreads)),
                 logger: logger)
             console.detail("serving \(folder.path)")
             // SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0; a second
@@ -106,7 +119,8 @@ extension MLOps {
                 do {
                     var task = ""
                     try server.load {
-                        let model = try ServableModel(folder: folder)
+                        // One thread: a served request is a few rows, and OpenMP's hand-offs would cost more.
+                        let model = try ServableModel(folder: folder, threads: 1)
                         task = model.task
                         return model
                     }
