@@ -43,12 +43,10 @@ public struct InferenceRequest: Sendable {
         guard let inputs = body["inputs"]?.array, !inputs.isEmpty else {
             throw RequestError(400, "the request has no 'inputs': send one tensor per feature")
         }
-        let expected = Set(model.requiredInputs.map(\.name))
         // Any column of the training data may be sent (one the model does not need is ignored).
-        let types = Dictionary(model.transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        let known = Set(types.keys)
+        let types = model.inputTypes
         if inputs.count == 1, let tensor = inputs[0].object, let name = tensor["name"]?.string,
-            !known.contains(name), let shape = Self.shape(tensor["shape"]), shape.count == 2
+            types[name] == nil, let shape = Self.shape(tensor["shape"]), shape.count == 2
         {
             table = try Self.batch(tensor, name: name, shape: shape, model: model, maxRows: maxRows)
             return
@@ -60,8 +58,9 @@ public struct InferenceRequest: Sendable {
             guard let tensor = item.object, let name = tensor["name"]?.string else {
                 throw RequestError(400, "inputs[\(index)] must be an object with a 'name'")
             }
-            guard known.contains(name) else {
-                let hint = Suggestions.nearest(to: name, in: Array(known)).map { " (did you mean '\($0)'?)" } ?? ""
+            guard types[name] != nil else {
+                let known = Array(types.keys)
+                let hint = Suggestions.nearest(to: name, in: known).map { " (did you mean '\($0)'?)" } ?? ""
                 throw RequestError(
                     400, "unknown input '\(name)'\(hint); the model reads: \(known.sorted().joined(separator: ", "))")
             }
@@ -88,7 +87,7 @@ public struct InferenceRequest: Sendable {
             rows = shape[0]
             columns.append(try Self.column(name, datatype, values, type: types[name] ?? .float))
         }
-        if let missing = expected.sorted().first(where: { !seen.contains($0) }) {
+        if let missing = model.requiredInputs.map(\.name).filter({ !seen.contains($0) }).min() {
             throw RequestError(400, "input '\(missing)' is missing: the model needs it (send null values for missing)")
         }
         table = DataTable(file: "request", columns: columns, rowCount: rows ?? 0)
@@ -106,7 +105,7 @@ public struct InferenceRequest: Sendable {
     }
 
     /// The batch form: one `[N, F]` tensor, the features in the metadata's order.
-    static func batch(_ tensor: [String: JSONValue], name: String, shape: [Int], model: ServableModel, maxRows: Int)
+    static func batch(_ tensor: JSONObject, name: String, shape: [Int], model: ServableModel, maxRows: Int)
         throws(RequestError) -> DataTable
     {
         let features = model.requiredInputs

@@ -9,7 +9,7 @@ enum JSONValue: Sendable, Equatable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     static let maxDepth = 64
 
@@ -42,7 +42,7 @@ enum JSONValue: Sendable, Equatable {
         }
     }
 
-    var object: [String: JSONValue]? {
+    var object: JSONObject? {
         if case .object(let object) = self { return object }
         return nil
     }
@@ -78,7 +78,7 @@ enum JSONValue: Sendable, Equatable {
             switch bytes[position] {
             case UInt8(ascii: "{"):
                 position += 1
-                var object: [String: JSONValue] = [:]
+                var object = JSONObject()
                 skipSpace()
                 if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
                     position += 1
@@ -93,7 +93,7 @@ enum JSONValue: Sendable, Equatable {
                     skipSpace()
                     try expect(UInt8(ascii: ":"))
                     skipSpace()
-                    object[key] = try value(depth: depth + 1)
+                    object.members.append((key, try value(depth: depth + 1)))
                     skipSpace()
                     if try endOf(UInt8(ascii: "}")) { return .object(object) }
                 }
@@ -264,6 +264,40 @@ enum JSONValue: Sendable, Equatable {
             }
             return value
         }
+    }
+}
+
+/// A JSON object's members in the order written: a request's objects are small, so a scan finds
+/// a key sooner than a hash table is built. A key written twice means its last value.
+struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    var members: [(key: String, value: JSONValue)] = []
+
+    init() {}
+
+    init(dictionaryLiteral elements: (String, JSONValue)...) {
+        members = elements.map { (key: $0.0, value: $0.1) }
+    }
+
+    subscript(key: String) -> JSONValue? {
+        members.last { $0.key == key }?.value
+    }
+
+    /// Each key once, with its last value, in the order first written.
+    var entries: [(key: String, value: JSONValue)] {
+        var seen: Set<String> = []
+        return members.indices.compactMap { index in
+            let key = members[index].key
+            guard seen.insert(key).inserted else { return nil }
+            return (key, self[key] ?? .null)
+        }
+    }
+
+    var keys: [String] { entries.map(\.key) }
+
+    static func == (left: JSONObject, right: JSONObject) -> Bool {
+        let a = left.entries, b = right.entries
+        guard a.count == b.count else { return false }
+        return a.allSatisfy { entry in right[entry.key] == entry.value }
     }
 }
 

@@ -13,7 +13,7 @@ import Pipeline
 /// it); `null` or an absent key is a missing value in a row object.
 enum RowRequest {
     static func rows(_ objects: [JSONValue], model: ServableModel, maxRows: Int) throws(RequestError) -> DataTable {
-        var records: [[String: JSONValue]] = []
+        var records: [JSONObject] = []
         for (index, object) in objects.enumerated() {
             guard let record = object.object else {
                 throw RequestError(400, "row \(index) must be an object of feature values")
@@ -26,12 +26,12 @@ enum RowRequest {
         return try table(columns, rows: records.count, model: model, maxRows: maxRows)
     }
 
-    static func columns(_ object: [String: JSONValue], model: ServableModel, maxRows: Int) throws(RequestError)
+    static func columns(_ object: JSONObject, model: ServableModel, maxRows: Int) throws(RequestError)
         -> DataTable
     {
         var columns: [String: [JSONValue]] = [:]
         var rows: Int?
-        for (name, value) in object.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in object.entries.sorted(by: { $0.key < $1.key }) {
             guard let list = value.array else {
                 throw RequestError(400, "input '\(name)' must be a list of values, one per row")
             }
@@ -44,7 +44,7 @@ enum RowRequest {
         return try table(columns, rows: rows ?? 0, model: model, maxRows: maxRows)
     }
 
-    static func split(_ object: [String: JSONValue], model: ServableModel, maxRows: Int) throws(RequestError)
+    static func split(_ object: JSONObject, model: ServableModel, maxRows: Int) throws(RequestError)
         -> DataTable
     {
         let names = object["columns"]?.array?.compactMap(\.string) ?? []
@@ -75,7 +75,7 @@ enum RowRequest {
         guard rows <= maxRows else {
             throw RequestError(400, "\(rows) rows is more than this server takes in one request (\(maxRows))")
         }
-        let types = Dictionary(model.transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        let types = model.inputTypes
         for name in columns.keys.sorted() where types[name] == nil {
             let hint = Suggestions.nearest(to: name, in: Array(types.keys)).map { " (did you mean '\($0)'?)" } ?? ""
             throw RequestError(400, "unknown input '\(name)'\(hint)")

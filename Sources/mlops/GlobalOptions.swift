@@ -77,11 +77,7 @@ extension MLOpsCommand {
         let console = Console.detect(json: global.json, verbosity: global.verbosity)
         console.installColorSetting()
         let level: Logger.Level = global.verbose ? .debug : .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
         let context = CommandContext(console: console, global: global, logger: Logger(label: "mlops"))
         do {
             try LibArchive.ensureReady()  // process-wide C set-up, once, before any work

@@ -60,6 +60,7 @@ public final class ServableModel: @unchecked Sendable {
             throw ServingError(.badModel(folder: folder.path, detail: "unknown task '\(task)' in history.json"))
         }
         requiredInputs = transform.neededInputs
+        inputTypes = Dictionary(transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
         domain = DomainCheck(schema: schema, inputs: requiredInputs)
         // One row of missing features tells the output width (and that the model predicts).
         let probe = try booster.predict(
@@ -77,6 +78,8 @@ public final class ServableModel: @unchecked Sendable {
 
     /// The raw columns a row must have (``FittedTransform/neededInputs``).
     public let requiredInputs: [FittedTransform.Input]
+    /// The type of every raw column the transform knows (the training-only ones too).
+    public let inputTypes: [String: FeatureType]
 
     /// Column types to read raw rows with: the schema's BYTES features stay text (`007`).
     public var readTypes: [String: FeatureType] {

@@ -88,8 +88,12 @@ public struct FittedTransform: Sendable, Codable, Equatable {
     public func apply(to table: DataTable, label withLabel: Bool = true) throws(TransformError) -> (
         features: [Float], label: [Double]?
     ) {
-        for input in neededInputs where table.column(input.name) == nil {
-            throw TransformError(.missingInput(input.name, available: table.columns.map(\.name)))
+        // Serving has checked its rows' columns against the needed inputs already (which parses
+        // the derived expressions: not once per request).
+        if withLabel {
+            for input in neededInputs where table.column(input.name) == nil {
+                throw TransformError(.missingInput(input.name, available: table.columns.map(\.name)))
+            }
         }
         var computed: [String: Expression.Values] = [:]
         var extended = table
@@ -217,11 +221,19 @@ public struct FittedTransform: Sendable, Codable, Equatable {
                     return Double(low)
                 }
             case .vocabulary(let values, let oovBuckets):
-                let index = Dictionary(values.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { a, _ in a })
                 let source = texts ?? Expression.Values.numbers(numbers).texts
+                // A few values to look up (a served row's): a scan of the vocabulary costs less
+                // than building its index.
+                let index: [String: Double] =
+                    source.count <= 8
+                    ? [:] : Dictionary(values.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { a, _ in a })
                 numbers = source.map { text in
                     guard let text else { return .nan }
-                    if let known = index[text] { return known }
+                    if source.count <= 8 {
+                        if let position = values.firstIndex(of: text) { return Double(position) }
+                    } else if let known = index[text] {
+                        return known
+                    }
                     guard oovBuckets > 0 else { return .nan }
                     let hash = Array(text.utf8).withUnsafeBytes { SplitHash.fnv1a($0) }
                     return Double(values.count) + Double(hash % UInt64(oovBuckets))
