@@ -23,6 +23,8 @@ extension MLOps {
                 (docs/serving.md).
                 """)
         static let jsonSchema = "mlops.serve/v1"
+        /// How long a shutdown waits for the requests in flight.
+        static let drainSeconds = 10
 
         @OptionGroup var global: GlobalOptions
 
@@ -103,8 +105,10 @@ extension MLOps {
             console.detail("serving \(folder.path)")
             // SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0; a second
             // signal stops at once.
-            let group = ServiceGroup(
-                configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+            // Requests still running 10 s after the signal are cut (task cancellation).
+            var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
+            configuration.maximumGracefulShutdownDuration = .seconds(Self.drainSeconds)
+            let group = ServiceGroup(configuration: configuration)
             SignalWatcher.watch { number, count in
                 guard count == 1 else { SignalWatcher.die(of: number) }
                 Task { await group.triggerGracefulShutdown() }
