@@ -30,13 +30,22 @@ public final class SQLiteDatabase: @unchecked Sendable {
         configuration.journalMode = readOnly ? .default : .wal
         configuration.foreignKeysEnabled = true
         configuration.label = "mlops-store"
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            // Touch the file so that "not a database" shows up now, not at the first query.
-            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
-            self.queue = queue
-        } catch {
-            throw StoreError.wrap(error, path: path)
+        // Opening sets the journal mode, which SQLite refuses at once (SQLITE_BUSY, no busy
+        // handler) while another process is opening or writing the same new file: retry for
+        // as long as a write would wait.
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                // Touch the file so that "not a database" shows up now, not at the first query.
+                _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+                self.queue = queue
+                return
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.02)
+            } catch {
+                throw StoreError.wrap(error, path: path)
+            }
         }
     }
 
