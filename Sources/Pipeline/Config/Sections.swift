@@ -755,6 +755,11 @@ public struct SliceSpec: Sendable, Hashable, Encodable {
     /// Bucket edges for a numeric feature (only with a single feature).
     public var buckets: [Double]?
 
+    public init(features: [String], buckets: [Double]? = nil) {
+        self.features = features
+        self.buckets = buckets
+    }
+
     enum Key: String, ConfigKey { case feature, features, buckets }
 
     static func parse(_ node: Node, _ reader: ConfigReader, _ path: String) -> SliceSpec? {

@@ -1,0 +1,193 @@
+import Foundation
+
+/// The Evaluator's metrics, computed exactly from predictions and labels, by task. Names are
+/// those `evaluation.thresholds` takes (`MetricNames` in the config).
+///
+/// Conventions, stated once:
+/// - A binary prediction is the probability of class 1; the predicted class is 1 when the
+///   probability is at least the decision threshold.
+/// - AUC is the trapezoidal ROC area: the chance that a random positive scores above a random
+///   negative, a tie counting half. PR-AUC is average precision: the precision at each distinct
+///   score, weighted by the recall it adds (a step curve, no interpolation; tied scores move
+///   together). Both are NaN when a class is absent.
+/// - Precision is NaN when nothing is predicted positive, recall when nothing is positive, F1
+///   when both are zero or NaN.
+/// - Log loss clips probabilities to [1e-15, 1 − 1e-15]. Calibration error is the expected
+///   calibration error over 10 equal-width probability bins.
+/// - MAPE is in percent over the rows whose label is not zero (NaN when none is).
+public enum Metrics {
+    /// Binary classification at `threshold`, with the confusion matrix `[[tn, fp], [fn, tp]]`.
+    public static func binary(probabilities: [Double], labels: [Double], threshold: Double = 0.5) -> MetricSet {
+        precondition(probabilities.count == labels.count, "one label per prediction")
+        let count = labels.count
+        var values: [String: Double] = ["example_count": Double(count)]
+        var tp = 0, fp = 0, tn = 0, fn = 0
+        var logLoss = 0.0, brier = 0.0
+        for (p, y) in zip(probabilities, labels) {
+            let positive = y >= 0.5
+            switch (p >= threshold, positive) {
+            case (true, true): tp += 1
+            case (true, false): fp += 1
+            case (false, false): tn += 1
+            case (false, true): fn += 1
+            }
+            let clipped = min(max(p, 1e-15), 1 - 1e-15)
+            logLoss -= positive ? log(clipped) : log(1 - clipped)
+            brier += (p - (positive ? 1 : 0)) * (p - (positive ? 1 : 0))
+        }
+        let n = Double(count)
+        values["accuracy"] = count == 0 ? .nan : Double(tp + tn) / n
+        let precision = tp + fp == 0 ? Double.nan : Double(tp) / Double(tp + fp)
+        let recall = tp + fn == 0 ? Double.nan : Double(tp) / Double(tp + fn)
+        values["precision"] = precision
+        values["recall"] = recall
+        values["f1"] = f1(precision, recall)
+        values["log_loss"] = count == 0 ? .nan : logLoss / n
+        values["brier_score"] = count == 0 ? .nan : brier / n
+        values["calibration_error"] = calibrationError(probabilities, labels)
+        let (auc, prAUC) = rankingAreas(probabilities, labels)
+        values["auc"] = auc
+        values["pr_auc"] = prAUC
+        return MetricSet(values: values, confusion: [[tn, fp], [fn, tp]], classes: ["0", "1"])
+    }
+
+    /// Multiclass: `probabilities` is row-major `rows × classes`; a label is a class index.
+    /// Per-class precision and recall are `precision_<class>` and `recall_<class>`.
+    public static func multiclass(probabilities: [Double], labels: [Int], classes: [String]) -> MetricSet {
+        let k = classes.count
+        precondition(k > 0 && probabilities.count == labels.count * k, "rows × classes probabilities")
+        let count = labels.count
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
+        var logLoss = 0.0
+        for (row, label) in labels.enumerated() {
+            let base = row * k
+            // The most probable class; the first on a tie, as argmax does.
+            var predicted = 0
+            for index in 1..<k where probabilities[base + index] > probabilities[base + predicted] {
+                predicted = index
+            }
+            if (0..<k).contains(label) {
+                confusion[label][predicted] += 1
+                logLoss -= log(min(max(probabilities[base + label], 1e-15), 1 - 1e-15))
+            }
+        }
+        var values: [String: Double] = ["example_count": Double(count)]
+        let correct = (0..<k).reduce(0) { $0 + confusion[$1][$1] }
+        values["accuracy"] = count == 0 ? .nan : Double(correct) / Double(count)
+        values["log_loss"] = count == 0 ? .nan : logLoss / Double(count)
+        var f1s: [Double] = []
+        var support: [Int] = []
+        for index in 0..<k {
+            let truePositives = confusion[index][index]
+            let predicted = (0..<k).reduce(0) { $0 + confusion[$1][index] }
+            let actual = confusion[index].reduce(0, +)
+            let precision = predicted == 0 ? Double.nan : Double(truePositives) / Double(predicted)
+            let recall = actual == 0 ? Double.nan : Double(truePositives) / Double(actual)
+            values["precision_\(classes[index])"] = precision
+            values["recall_\(classes[index])"] = recall
+            f1s.append(f1(precision, recall))
+            support.append(actual)
+        }
+        // Over the classes present in the labels; a class never predicted has F1 0.
+        let present = (0..<k).filter { support[$0] > 0 }
+        let scored = present.map { f1s[$0].isNaN ? 0 : f1s[$0] }
+        values["macro_f1"] = present.isEmpty ? .nan : scored.reduce(0, +) / Double(present.count)
+        let total = present.reduce(0) { $0 + support[$1] }
+        values["weighted_f1"] =
+            total == 0 ? .nan : zip(present, scored).reduce(0) { $0 + Double(support[$1.0]) * $1.1 } / Double(total)
+        return MetricSet(values: values, confusion: confusion, classes: classes)
+    }
+
+    /// Regression.
+    public static func regression(predictions: [Double], labels: [Double]) -> MetricSet {
+        precondition(predictions.count == labels.count, "one label per prediction")
+        let count = labels.count
+        let n = Double(count)
+        var squared = 0.0, absolute = 0.0, percent = 0.0, percentRows = 0
+        for (p, y) in zip(predictions, labels) {
+            squared += (p - y) * (p - y)
+            absolute += abs(p - y)
+            if y != 0 {
+                percent += abs((y - p) / y)
+                percentRows += 1
+            }
+        }
+        let mean = count == 0 ? .nan : labels.reduce(0, +) / n
+        let total = labels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+        return MetricSet(
+            values: [
+                "example_count": n,
+                "rmse": count == 0 ? .nan : (squared / n).squareRoot(),
+                "mae": count == 0 ? .nan : absolute / n,
+                "r2": total == 0 ? .nan : 1 - squared / total,
+                "mape": percentRows == 0 ? .nan : 100 * percent / Double(percentRows),
+            ], confusion: nil, classes: nil)
+    }
+
+    static func f1(_ precision: Double, _ recall: Double) -> Double {
+        guard !precision.isNaN, !recall.isNaN, precision + recall > 0 else { return .nan }
+        return 2 * precision * recall / (precision + recall)
+    }
+
+    /// ROC AUC and average precision over the scores sorted high to low, a group of tied
+    /// scores at a time.
+    static func rankingAreas(_ scores: [Double], _ labels: [Double]) -> (auc: Double, prAUC: Double) {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let positives = labels.reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) }
+        let negatives = labels.count - positives
+        guard positives > 0, negatives > 0 else { return (.nan, .nan) }
+        var area = 0.0
+        var precisionSum = 0.0
+        var positivesAbove = 0
+        var seen = 0
+        var start = 0
+        while start < order.count {
+            var end = start
+            var groupPositives = 0
+            while end < order.count, scores[order[end]] == scores[order[start]] {
+                if labels[order[end]] >= 0.5 { groupPositives += 1 }
+                end += 1
+            }
+            let groupNegatives = end - start - groupPositives
+            // Each negative here ranks below every positive above and ties with this group's.
+            area += Double(groupNegatives) * (Double(positivesAbove) + Double(groupPositives) / 2)
+            positivesAbove += groupPositives
+            seen += end - start
+            // Precision at this threshold, times the recall this group adds.
+            precisionSum += Double(groupPositives) * Double(positivesAbove) / Double(seen)
+            start = end
+        }
+        return (area / (Double(positives) * Double(negatives)), precisionSum / Double(positives))
+    }
+
+    /// Expected calibration error over 10 equal-width bins of the probability.
+    static func calibrationError(_ probabilities: [Double], _ labels: [Double], bins: Int = 10) -> Double {
+        guard !probabilities.isEmpty else { return .nan }
+        var counts = [Int](repeating: 0, count: bins)
+        var sums = [Double](repeating: 0, count: bins)
+        var positives = [Double](repeating: 0, count: bins)
+        for (p, y) in zip(probabilities, labels) {
+            let bin = min(bins - 1, max(0, Int(p * Double(bins))))
+            counts[bin] += 1
+            sums[bin] += p
+            positives[bin] += y >= 0.5 ? 1 : 0
+        }
+        let n = Double(probabilities.count)
+        return (0..<bins).reduce(0) { total, bin in
+            guard counts[bin] > 0 else { return total }
+            let size = Double(counts[bin])
+            return total + size / n * abs(sums[bin] / size - positives[bin] / size)
+        }
+    }
+}
+
+/// Metric values by name, with the confusion matrix (rows: actual class, columns: predicted)
+/// for classification.
+public struct MetricSet: Sendable, Codable, Equatable {
+    public let values: [String: Double]
+    public let confusion: [[Int]]?
+    /// The confusion matrix's class names, in its order.
+    public let classes: [String]?
+
+    public subscript(name: String) -> Double? { values[name] }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Gates
+import MLOpsCore
+import Pipeline
+import Testing
+
+/// The Evaluator's metrics against hand-computed values and straightforward computations.
+@Suite struct MetricsTests {
+    func close(_ a: Double?, _ b: Double, _ tolerance: Double = 1e-12) -> Bool {
+        guard let a else { return false }
+        return abs(a - b) <= tolerance
+    }
+
+    @Test func binaryMetricsOnAHandComputedExampleWithATie() {
+        // Positives score 0.9, 0.8 and 0.1; negatives 0.8 (tied with a positive) and 0.3.
+        let m = Metrics.binary(probabilities: [0.9, 0.8, 0.8, 0.3, 0.1], labels: [1, 1, 0, 0, 1])
+        #expect(close(m["auc"], 3.5 / 6))  // 6 pairs: 3 won, 1 tied (a half), 2 lost
+        #expect(close(m["pr_auc"], (1.0 / 3) * 1 + (1.0 / 3) * (2.0 / 3) + (1.0 / 3) * (3.0 / 5)))
+        #expect(m.confusion == [[1, 1], [1, 2]])  // tn fp / fn tp at 0.5
+        #expect(close(m["accuracy"], 0.6) && close(m["precision"], 2.0 / 3) && close(m["recall"], 2.0 / 3))
+        #expect(close(m["f1"], 2.0 / 3))
+        let logLoss = -(log(0.9) + log(0.8) + log(0.2) + log(0.7) + log(0.1)) / 5
+        #expect(close(m["log_loss"], logLoss))
+        #expect(close(m["brier_score"], (0.01 + 0.04 + 0.64 + 0.09 + 0.81) / 5))
+        #expect(close(m["calibration_error"], (0.1 + 2 * 0.3 + 0.3 + 0.9) / 5))
+        #expect(m["example_count"] == 5)
+        // Another decision threshold moves the confusion matrix, not the ranking metrics.
+        let strict = Metrics.binary(
+            probabilities: [0.9, 0.8, 0.8, 0.3, 0.1], labels: [1, 1, 0, 0, 1], threshold: 0.85)
+        #expect(strict.confusion == [[2, 0], [2, 1]] && strict["auc"] == m["auc"])
+    }
+
+    @Test func aSliceWithOneClassOrNoRowsHasUndefinedMetricsNotZeros() {
+        let one = Metrics.binary(probabilities: [0.2, 0.7], labels: [1, 1])
+        #expect(one["auc"]!.isNaN && one["pr_auc"]!.isNaN)
+        #expect(one["recall"] == 0.5 && one["precision"] == 1)
+        let none = Metrics.binary(probabilities: [], labels: [])
+        #expect(none["example_count"] == 0 && none["accuracy"]!.isNaN && none["log_loss"]!.isNaN)
+        let nothingPredicted = Metrics.binary(probabilities: [0.1, 0.2], labels: [1, 0])
+        #expect(nothingPredicted["precision"]!.isNaN && nothingPredicted["f1"]!.isNaN)
+    }
+
+    @Test func aucAndAveragePrecisionEqualStraightforwardComputationsWithManyTies() {
+        var random = SplitMix64(seed: 11)
+        let count = 2000
+        // Scores on a grid of 21 values: most rows tie with many others.
+        let scores = (0..<count).map { _ in Double(random.int(in: 0...20)) / 20 }
+        let labels = scores.map { random.unit() < 0.2 + 0.6 * $0 ? 1.0 : 0.0 }
+        let m = Metrics.binary(probabilities: scores, labels: labels)
+        // AUC over every positive–negative pair.
+        var wins = 0.0
+        var pairs = 0.0
+        for i in 0..<count where labels[i] == 1 {
+            for j in 0..<count where labels[j] == 0 {
+                pairs += 1
+                wins += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0
+            }
+        }
+        #expect(close(m["auc"], wins / pairs, 1e-9))
+        // Average precision over the distinct thresholds, high to low.
+        var ap = 0.0
+        var previousRecall = 0.0
+        let positives = labels.reduce(0, +)
+        for threshold in Set(scores).sorted(by: >) {
+            let predicted = (0..<count).filter { scores[$0] >= threshold }
+            let truePositives = predicted.reduce(0.0) { $0 + labels[$1] }
+            let recall = truePositives / positives
+            ap += (recall - previousRecall) * truePositives / Double(predicted.count)
+            previousRecall = recall
+        }
+        #expect(close(m["pr_auc"], ap, 1e-9))
+    }
+
+    @Test func multiclassMetricsOnAHandComputedExample() {
+        // Actual → predicted: a→a, a→b, b→b, c→c, c→b, c→c.
+        let p: [[Double]] = [
+            [0.7, 0.2, 0.1], [0.3, 0.6, 0.1], [0.1, 0.8, 0.1], [0.1, 0.2, 0.7], [0.2, 0.5, 0.3], [0, 0.1, 0.9],
+        ]
+        let m = Metrics.multiclass(
+            probabilities: p.flatMap { $0 }, labels: [0, 0, 1, 2, 2, 2], classes: ["a", "b", "c"])
+        #expect(m.confusion == [[1, 1, 0], [0, 1, 0], [0, 1, 2]])
+        #expect(close(m["accuracy"], 4.0 / 6))
+        #expect(close(m["precision_b"], 1.0 / 3) && close(m["recall_c"], 2.0 / 3) && close(m["recall_a"], 0.5))
+        // Per class F1: a (precision 1, recall 1/2), b (1/3, 1), c (1, 2/3).
+        let f1a: Double = 2.0 / 3
+        let f1b: Double = 0.5
+        let f1c: Double = 0.8
+        #expect(close(m["macro_f1"], (f1a + f1b + f1c) / 3))
+        let weighted: Double = (2 * f1a + f1b + 3 * f1c) / 6
+        #expect(close(m["weighted_f1"], weighted))
+        let losses: [Double] = [log(0.7), log(0.3), log(0.8), log(0.7), log(0.3), log(0.9)]
+        #expect(close(m["log_loss"], -losses.reduce(0, +) / 6))
+    }
+
+    @Test func regressionMetricsOnAHandComputedExample() {
+        let m = Metrics.regression(predictions: [2, 3, 5, 1], labels: [1, 3, 4, 0])
+        #expect(close(m["rmse"], (3.0 / 4).squareRoot()) && close(m["mae"], 0.75))
+        // Mean label 2; total sum of squares 1 + 1 + 4 + 4.
+        #expect(close(m["r2"], 1 - 3.0 / 10))
+        #expect(close(m["mape"], 100 * (1.0 + 0 + 0.25) / 3))  // the zero label is left out
+        #expect(Metrics.regression(predictions: [1], labels: [0])["mape"]!.isNaN)
+    }
+}
+
+@Suite struct SlicingTests {
+    let table = DataTable(
+        file: "eval",
+        columns: [
+            Column(name: "payment", texts: ["Cash", "Card", nil, "Cash", "Card", "Cash"]),
+            Column(name: "hour", integers: [1, 7, 13, 19, 23, nil]),
+        ], rowCount: 6)
+
+    @Test func slicesByValueByBucketAndByTwoFeatures() throws {
+        let slices = try Slicing.slices(
+            of: table,
+            specs: [
+                SliceSpec(features: ["payment"]), SliceSpec(features: ["hour"], buckets: [6, 12, 18]),
+                SliceSpec(features: ["payment", "hour"]),
+            ])
+        let byName = Dictionary(uniqueKeysWithValues: slices.map { ($0.name, $0.rows) })
+        #expect(slices[0] == Slicing.Slice(name: "overall", rows: [0, 1, 2, 3, 4, 5]))
+        #expect(slices.dropFirst().prefix(3).map(\.name) == ["payment=Card", "payment=Cash", "payment=(missing)"])
+        #expect(byName["payment=Cash"] == [0, 3, 5])
+        #expect(
+            slices[4...8].map(\.name) == ["hour=< 6", "hour=[6, 12)", "hour=[12, 18)", "hour=>= 18", "hour=(missing)"])
+        #expect(byName["hour=>= 18"] == [3, 4] && byName["hour=(missing)"] == [5])
+        #expect(byName["payment=Cash, hour=19"] == [3])
+        #expect(throws: SliceError(feature: "paymnt", available: ["payment", "hour"])) {
+            try Slicing.slices(of: table, specs: [SliceSpec(features: ["paymnt"])])
+        }
+    }
+
+    @Test func smallSlicesAreReportedNotGatedAndBootstrapIntervalsRepeat() throws {
+        var random = SplitMix64(seed: 3)
+        let count = 600
+        let scores = (0..<count).map { _ in random.unit() }
+        let labels = scores.map { random.unit() < $0 ? 1.0 : 0.0 }
+        let outcomes = Outcomes.binary(probabilities: scores, labels: labels)
+        let slices = [
+            Slicing.Slice(name: "overall", rows: Array(0..<count)), Slicing.Slice(name: "tiny", rows: [0, 1]),
+        ]
+        let first = Evaluation.evaluate(
+            outcomes, slices: slices, minSliceSize: 30, threshold: 0.5, bootstrapSamples: 200, seed: 7)
+        #expect(first.map(\.gated) == [true, false])
+        #expect(first[1].intervals == nil && first[1].size == 2)
+        let auc = try #require(first[0].metrics["auc"])
+        let interval = try #require(first[0].intervals?["auc"])
+        #expect(interval.lower < auc && auc < interval.upper && interval.upper - interval.lower < 0.15)
+        let again = Evaluation.evaluate(
+            outcomes, slices: slices, minSliceSize: 30, threshold: 0.5, bootstrapSamples: 200, seed: 7)
+        #expect(again == first)  // the same seed, the same intervals
+    }
+}
