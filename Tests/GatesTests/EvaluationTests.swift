@@ -151,3 +151,87 @@ import Testing
         #expect(again == first)  // the same seed, the same intervals
     }
 }
+
+@Suite struct ThresholdCheckTests {
+    func slice(_ name: String, size: Int = 100, gated: Bool = true, _ values: [String: Double]) -> SliceMetrics {
+        SliceMetrics(
+            slice: name, size: size, gated: gated, metrics: MetricSet(values: values, confusion: nil, classes: nil),
+            intervals: nil)
+    }
+
+    @Test func valueBoundsPassOrFailWithTheValue() {
+        let results = ThresholdChecks.check(
+            [
+                ThresholdSpec(metric: "auc", lowerBound: 0.75),
+                ThresholdSpec(metric: "log_loss", upperBound: 0.4),
+            ],
+            candidate: [slice("overall", ["auc": 0.8123456789, "log_loss": 0.45])], baseline: nil)
+        #expect(results.map(\.name) == ["auc >= 0.75", "log_loss <= 0.4"])
+        #expect(results.map(\.outcome) == [.passed, .failed])
+        #expect(results[0].detail == "auc = 0.812346" && results[1].detail == "log_loss = 0.45")
+        #expect(results.allSatisfy { $0.className == "mlops.gate.evaluation.overall" })
+        #expect(!GateVerdict(checks: results).passed)
+    }
+
+    @Test func changeThresholdsNeedABaselineAndNameBothValues() {
+        let threshold = ThresholdSpec(
+            metric: "auc", lowerBound: 0.7, change: .init(direction: .higherIsBetter, absolute: -0.01, relative: -0.02))
+        let candidate = [slice("overall", ["auc": 0.80])]
+        let none = ThresholdChecks.check([threshold], candidate: candidate, baseline: nil)
+        #expect(none.map(\.outcome) == [.passed, .skipped, .skipped])
+        #expect(none[1].detail == "no baseline: change thresholds were not checked")
+        #expect(GateVerdict(checks: none).passed)  // value thresholds alone can bless
+
+        let worse = ThresholdChecks.check(
+            [threshold], candidate: candidate, baseline: [slice("overall", ["auc": 0.82])])
+        #expect(worse[1].name == "auc change >= -0.01 vs baseline" && worse[1].outcome == .failed)
+        #expect(worse[1].detail == "auc 0.8 against the baseline's 0.82: change -0.02 (-2.43902%)")
+        #expect(worse[2].name == "auc relative change >= -2% vs baseline" && worse[2].outcome == .failed)
+        let close = ThresholdChecks.check(
+            [threshold], candidate: candidate, baseline: [slice("overall", ["auc": 0.805])])
+        #expect(close.map(\.outcome) == [.passed, .passed, .passed])
+        // Lower is better: a log loss may rise by at most 5%.
+        let loss = ThresholdSpec(metric: "log_loss", change: .init(direction: .lowerIsBetter, relative: 0.05))
+        let rising = ThresholdChecks.check(
+            [loss], candidate: [slice("overall", ["log_loss": 0.5])], baseline: [slice("overall", ["log_loss": 0.45])])
+        #expect(rising.map(\.outcome) == [.failed] && rising[0].name == "log_loss relative change <= +5% vs baseline")
+    }
+
+    @Test func whatCannotBeMeasuredNeverPasses() {
+        let candidate = [
+            slice("overall", ["auc": 0.8]), slice("payment_type=Cash", ["auc": .nan]),
+            slice("payment_type=Dispute", size: 3, gated: false, ["auc": 1]),
+        ]
+        let thresholds = [
+            ThresholdSpec(metric: "auc", slice: "payment_type=Cash", lowerBound: 0.7),
+            ThresholdSpec(metric: "auc", slice: "payment_type=Bitcoin", lowerBound: 0.7),
+            ThresholdSpec(metric: "auc", slice: "payment_type=Dispute", lowerBound: 0.7),
+            ThresholdSpec(metric: "rmse", upperBound: 1),
+        ]
+        let results = ThresholdChecks.check(thresholds, candidate: candidate, baseline: nil)
+        #expect(results.map(\.outcome) == [.failed, .failed, .skipped, .failed])
+        #expect(results[0].detail.hasPrefix("auc is undefined on this slice"))
+        #expect(
+            results[1].detail == "the slice 'payment_type=Bitcoin' has no eval rows: the threshold cannot be checked")
+        #expect(results[2].detail == "the slice has 3 rows, fewer than evaluation.min_slice_size")
+        #expect(results[3].detail == "rmse is not computed for this model's task")
+        // `*`: every gated slice.
+        let every = ThresholdChecks.check(
+            [ThresholdSpec(metric: "auc", slice: "*", lowerBound: 0.7)], candidate: candidate, baseline: nil)
+        #expect(every.map(\.className) == ["mlops.gate.evaluation.overall", "mlops.gate.evaluation.payment_type=Cash"])
+    }
+
+    @Test func noThresholdsBlessesNothingUnlessAllowedAndPolicyCanWarn() {
+        let candidate = [slice("overall", ["auc": 0.6])]
+        let none = ThresholdChecks.check([], candidate: candidate, baseline: nil)
+        #expect(
+            none.map(\.outcome) == [.failed] && none[0].detail.hasPrefix("a gate without thresholds blesses nothing"))
+        #expect(!GateVerdict(checks: none).passed)
+        let allowed = ThresholdChecks.check([], candidate: candidate, baseline: nil, allowNoThresholds: true)
+        #expect(allowed.map(\.outcome) == [.skipped])
+        let warned = ThresholdChecks.check(
+            [ThresholdSpec(metric: "auc", lowerBound: 0.7)], candidate: candidate, baseline: nil, policy: .warn)
+        #expect(warned.map(\.outcome) == [.warned] && warned[0].detail == "auc = 0.6 (gates.policy.metrics: warn)")
+        #expect(!GateVerdict(checks: warned).strict().passed)
+    }
+}

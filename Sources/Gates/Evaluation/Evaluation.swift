@@ -47,6 +47,14 @@ public struct SliceMetrics: Sendable, Codable, Equatable {
     public let metrics: MetricSet
     /// The central 95% of each metric over the bootstrap samples.
     public let intervals: [String: ConfidenceInterval]?
+
+    public init(slice: String, size: Int, gated: Bool, metrics: MetricSet, intervals: [String: ConfidenceInterval]?) {
+        self.slice = slice
+        self.size = size
+        self.gated = gated
+        self.metrics = metrics
+        self.intervals = intervals
+    }
 }
 
 public struct ConfidenceInterval: Sendable, Codable, Equatable {

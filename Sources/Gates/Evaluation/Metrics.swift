@@ -189,5 +189,11 @@ public struct MetricSet: Sendable, Codable, Equatable {
     /// The confusion matrix's class names, in its order.
     public let classes: [String]?
 
+    public init(values: [String: Double], confusion: [[Int]]?, classes: [String]?) {
+        self.values = values
+        self.confusion = confusion
+        self.classes = classes
+    }
+
     public subscript(name: String) -> Double? { values[name] }
 }

@@ -800,6 +800,12 @@ public struct ThresholdSpec: Sendable, Hashable, Encodable {
         public var direction: ChangeDirection
         public var absolute: Double?
         public var relative: Double?
+
+        public init(direction: ChangeDirection, absolute: Double? = nil, relative: Double? = nil) {
+            self.direction = direction
+            self.absolute = absolute
+            self.relative = relative
+        }
     }
 
     public var metric: String
@@ -808,6 +814,17 @@ public struct ThresholdSpec: Sendable, Hashable, Encodable {
     public var lowerBound: Double?
     public var upperBound: Double?
     public var change: Change?
+
+    public init(
+        metric: String, slice: String = "overall", lowerBound: Double? = nil, upperBound: Double? = nil,
+        change: Change? = nil
+    ) {
+        self.metric = metric
+        self.slice = slice
+        self.lowerBound = lowerBound
+        self.upperBound = upperBound
+        self.change = change
+    }
 
     enum Key: String, ConfigKey { case metric, slice, lowerBound = "lower_bound", upperBound = "upper_bound", change }
     enum ChangeKey: String, ConfigKey { case direction, absolute, relative }
