@@ -94,8 +94,10 @@ let package = Package(
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit", "MLOpsTestSupport"]),
         .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit", "MLOpsTestSupport"]),
         .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "GatesTests", dependencies: ["Gates"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "GatesTests", dependencies: ["Gates", "MLOpsTestSupport"]),
         .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
         .testTarget(
             name: "ServingTests",
@@ -103,7 +105,9 @@ let package = Package(
                 "Serving", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
-        .testTarget(name: "MLOpsCLITests", dependencies: [
+        .testTarget(
+            name: "MLOpsCLITests",
+            dependencies: [
                 "mlops", "GitKit", "SQLiteKit", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),

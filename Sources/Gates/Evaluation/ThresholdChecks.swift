@@ -141,7 +141,7 @@ public enum ThresholdChecks {
     }
 
     /// A value in its shortest form up to 6 significant digits: `0.75`, `0.812345`.
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }
         var text = String(format: "%.6g", value)
         if text.contains("e") { return text }

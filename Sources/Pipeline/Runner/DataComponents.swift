@@ -66,8 +66,8 @@ public struct ExampleGenComponent: PipelineComponent {
     }
 }
 
-/// The splits of an Examples artifact, from its `examples.json`.
-func exampleSplits(_ examples: ResolvedArtifact) throws -> [(name: String, url: URL)] {
+/// The splits of an Examples artifact, from its `examples.json`: each split's name and file.
+public func exampleSplits(_ examples: ResolvedArtifact) throws -> [(name: String, url: URL)] {
     let result = try readArtifactJSON(
         ExampleGen.Result.self, examples.url.appendingPathComponent(ExampleGen.metadataFile))
     return result.splits.map { ($0.name, examples.url.appendingPathComponent($0.file)) }
