@@ -4,7 +4,8 @@
 # commits it, shows what `mlops changes` says a threshold change and a data change affect, and
 # runs the data components: ExampleGen, StatisticsGen per split and ExampleValidator, then
 # `mlops train` three times (first run, fully cached, one changed CSV line) and `mlops explain`.
-# Later stages (test, train, gate, release, promote, serve) join as they land.
+# Then the tuner, `mlops gate` twice (a first model blessed; a worse one refused), bulk
+# inference and serving. Later stages (test, release, promote) join as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug
@@ -77,6 +78,19 @@ step "mlops train  # with the tuner section switched on: 8 trials, the Trainer t
 sed -i -e '/^  hyperparameters: /,/^    tree_method: hist$/c\  hyperparameters: from_tuner' \
   -e '/^# tuner:/,/^$/s/^# //' -e 's/^  trials: 12$/  trials: 8/' mlops.yaml
 "$mlops" train
+gitc checkout -q -- mlops.yaml
+
+step "mlops gate  # Evaluator and InfraValidator: the first model, no baseline yet"
+"$mlops" gate | grep -v '^ *\(ran because\|cached:\)'
+sed -n '1,4p' .mlops/reports/gate.md
+
+step "mlops gate  # a worse model (1 stump) against the blessed one: exit 1, and the report says why"
+sed -i -e 's/^  rounds: 100$/  rounds: 1/' -e 's/^    max_depth: 6$/    max_depth: 1/' mlops.yaml
+status=0
+"$mlops" gate > gate.log || status=$?
+grep -v '^ *\(ran because\|cached:\)' gate.log
+echo "(exit status $status: 1 means a gate failed; .mlops/reports has gate.md, junit.xml and gate.json)"
+[ "$status" -eq 1 ]
 gitc checkout -q -- mlops.yaml
 
 step "mlops infer latest --input data/data.csv -o predictions.csv  # bulk inference with the newest model"

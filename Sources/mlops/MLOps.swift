@@ -25,7 +25,7 @@ struct MLOps: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Config.self, Changes.self, DataCommand.self, PipelineCommand.self, Train.self, Explain.self,
-            Runs.self, Lineage.self, Infer.self, Serve.self,
+            Runs.self, Lineage.self, Infer.self, Serve.self, Gate.self,
         ]
     )
 

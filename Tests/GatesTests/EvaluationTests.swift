@@ -235,3 +235,42 @@ import Testing
         #expect(!GateVerdict(checks: warned).strict().passed)
     }
 }
+
+@Suite struct GateReportTests {
+    @Test func reportsEscapeWhatMarkdownAndXMLWouldMisread() throws {
+        let evaluation = EvaluationReport(
+            task: "binary", rows: 10,
+            candidate: [
+                SliceMetrics(
+                    slice: "overall", size: 10, gated: true,
+                    metrics: MetricSet(values: ["auc": 0.5], confusion: nil, classes: nil), intervals: nil)
+            ],
+            baseline: nil, baselineMetrics: nil,
+            checks: [
+                CheckResult(
+                    className: "mlops.gate.evaluation.company=A|B <&>", name: "auc >= 0.7", outcome: .failed,
+                    detail: "auc = 0.5 \"quoted\" 'single'\u{1}")
+            ], blessed: false)
+        let report = GateReport(
+            pipeline: "p", commit: "abc", run: 1, strict: false, evaluation: evaluation, infra: nil,
+            dataFindings: ["warn eval: company ENUM_TYPE_UNEXPECTED_STRING_VALUES: x"])
+        #expect(!report.blessed)  // no infra blessing, and a failed check
+        let markdown = report.markdown()
+        #expect(markdown.hasPrefix(GateReport.marker + "\n## ❌ mlops gate: not blessed — 1 check failed\n"))
+        #expect(markdown.contains("| company=A\\|B <&> | auc >= 0.7 | failed |"))
+        #expect(markdown.contains("InfraValidator did not run."))
+        let xml = report.junit()
+        #expect(xml.contains(#"classname="mlops.gate.evaluation.company=A|B &lt;&amp;&gt;" name="auc &gt;= 0.7""#))
+        #expect(xml.contains(#"message="auc = 0.5 &quot;quoted&quot; &apos;single&apos;""#))
+        #expect(xml.contains(#"<testsuite name="mlops.gate.data" tests="1" failures="0" errors="0" skipped="0">"#))
+        #expect(
+            xml.hasPrefix(
+                #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+                    + #"<testsuites name="mlops gate" tests="2" failures="1""#))
+        // --strict: the data warning fails too.
+        let strict = GateReport(
+            pipeline: "p", commit: nil, run: 1, strict: true, evaluation: evaluation, infra: nil,
+            dataFindings: ["warn eval: x"])
+        #expect(strict.checks.filter { $0.outcome == .failed }.count == 2)
+    }
+}

@@ -29,6 +29,19 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public let baselineMetrics: [SliceMetrics]?
     public let checks: [CheckResult]
     public let blessed: Bool
+
+    public init(
+        task: String, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
+        checks: [CheckResult], blessed: Bool
+    ) {
+        self.task = task
+        self.rows = rows
+        self.candidate = candidate
+        self.baseline = baseline
+        self.baselineMetrics = baselineMetrics
+        self.checks = checks
+        self.blessed = blessed
+    }
 }
 
 /// Evaluator (TFX's): scores the candidate model, and the baseline when there is one, on the

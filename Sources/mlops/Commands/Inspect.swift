@@ -332,10 +332,11 @@ extension MLOps {
                 let root = try context.projectRoot()
                 let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
                 let graph = ComponentGraph(config: config)
+                // What `mlops train` runs, and the two gates `mlops gate` adds.
                 let implemented = Set(
-                    (try? config.dataComponents(root: root).map(\.id)) ?? [
+                    ((try? config.dataComponents(root: root).map(\.id)) ?? [
                         .exampleGen, .statisticsGen, .schemaGen, .importSchemaGen, .exampleValidator,
-                    ])
+                    ]) + [.evaluator, .infraValidator])
                 let present = Set(graph.components)
                 var entries: [Entry] = graph.components.map { component in
                     Entry(

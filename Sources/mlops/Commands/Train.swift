@@ -14,8 +14,9 @@ extension MLOps {
                 (its version, parameters, input fingerprints and the git fingerprints of the paths it \
                 reads) matches an earlier execution is not run again; each line says "cached", or why it \
                 ran. Exits 1 when ExampleValidator finds anomalies the gate policy fails (the run stops \
-                before the components after it). Implemented so far: ExampleGen, StatisticsGen, \
-                SchemaGen or ImportSchemaGen, ExampleValidator, Transform, Trainer (built in).
+                before the components after it). Runs ExampleGen, StatisticsGen, SchemaGen or \
+                ImportSchemaGen, ExampleValidator, Transform, Tuner and Trainer; `mlops gate` runs the \
+                Evaluator and InfraValidator after them.
                 """)
         static let jsonSchema = "mlops.run/v1"
 
@@ -128,8 +129,8 @@ extension MLOps {
                 let cached = report.stages.filter { $0.outcome == .cached }.count
                 if !pending.isEmpty, !report.verdictFailed {
                     console.line(
-                        console.style("note:", .dim) + " not implemented yet, so the run ends here: "
-                            + pending.joined(separator: ", "))
+                        console.style("note:", .dim) + " the run ends at the model; `mlops gate` runs "
+                            + pending.joined(separator: " and "))
                 }
                 console.line(
                     "run \(report.run): \(report.stages.count) components, \(ran) ran, \(cached) cached in \(String(format: "%.2f", report.seconds)) s"

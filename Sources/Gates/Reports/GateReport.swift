@@ -1,0 +1,227 @@
+import Foundation
+import MLOpsCore
+
+/// Everything `mlops gate` decided, and the reports made from it: `gate.json` (this value),
+/// `gate.md` (for the pull request) and `junit.xml` (one test case per check).
+public struct GateReport: Sendable, Codable, Equatable {
+    public static let schemaName = "mlops.gate/v1"
+    /// The first line of `gate.md`: CI finds its earlier comment by it and edits it in place.
+    public static let marker = "<!-- mlops-gate-report -->"
+
+    public let schema: String
+    public let pipeline: String
+    public let commit: String?
+    public let run: Int64
+    public let blessed: Bool
+    public let strict: Bool
+    public let evaluation: EvaluationReport?
+    public let infra: InfraReport?
+    /// Data findings from ExampleValidator (`warn …` / `fail …` lines), as checks.
+    public let data: [CheckResult]
+    /// Every check, evaluation, infra and data, after `--strict`.
+    public let checks: [CheckResult]
+
+    public init(
+        pipeline: String, commit: String?, run: Int64, strict: Bool, evaluation: EvaluationReport?,
+        infra: InfraReport?, dataFindings: [String]
+    ) {
+        schema = Self.schemaName
+        self.pipeline = pipeline
+        self.commit = commit
+        self.run = run
+        self.strict = strict
+        self.evaluation = evaluation
+        self.infra = infra
+        data = dataFindings.map { finding in
+            let failed = finding.hasPrefix("fail ")
+            let text = finding.hasPrefix("fail ") || finding.hasPrefix("warn ") ? String(finding.dropFirst(5)) : finding
+            return CheckResult(
+                className: "mlops.gate.data", name: String(text.prefix(120)),
+                outcome: failed ? .failed : .warned, detail: text)
+        }
+        var verdict = GateVerdict(checks: (evaluation?.checks ?? []) + (infra?.checks ?? []) + data)
+        if strict { verdict = verdict.strict() }
+        checks = verdict.checks
+        // Both blessings, and no failed check (a data failure, or a warning under --strict).
+        blessed =
+            evaluation?.blessed == true && infra?.blessed == true && !verdict.checks.contains { $0.outcome == .failed }
+    }
+
+    // MARK: - gate.md
+
+    public func markdown() -> String {
+        var lines = [Self.marker]
+        let failed = checks.filter { $0.outcome == .failed }
+        lines.append(
+            blessed
+                ? "## ✅ mlops gate: blessed"
+                : "## ❌ mlops gate: not blessed — \(failed.count) check\(failed.count == 1 ? "" : "s") failed")
+        lines.append("")
+        if let evaluation {
+            if let baseline = evaluation.baseline {
+                lines.append("Baseline: `\(baseline.folder)` (\(baseline.reason)).")
+            } else {
+                lines.append("**No baseline**: change thresholds were not checked; only value thresholds apply.")
+            }
+        } else {
+            lines.append("The Evaluator did not run.")
+        }
+        if infra == nil { lines.append("InfraValidator did not run.") }
+        lines.append("")
+        if !failed.isEmpty {
+            lines.append("### Failed")
+            lines.append("")
+            for check in failed {
+                lines.append("- **\(Self.cell(check.name))** (`\(check.className)`): \(Self.cell(check.detail))")
+            }
+            lines.append("")
+        }
+        if let evaluation, let overall = evaluation.candidate.first {
+            lines.append("### Metrics (\(evaluation.task), \(evaluation.rows) eval rows)")
+            lines.append("")
+            lines.append("| metric | candidate | baseline | delta | threshold | |")
+            lines.append("|---|---:|---:|---:|---|---|")
+            let baseline = evaluation.baselineMetrics?.first
+            for name in overall.metrics.values.keys.sorted() where name != "example_count" {
+                let value = overall.metrics[name] ?? .nan
+                let reference = baseline?.metrics[name]
+                let delta = reference.map { value - $0 }
+                let relevant = evaluation.checks.filter {
+                    $0.className == "mlops.gate.evaluation.overall" && $0.name.hasPrefix(name + " ")
+                }
+                let mark =
+                    relevant.contains { $0.outcome == .failed }
+                    ? "❌" : relevant.contains { $0.outcome == .warned } ? "⚠️" : relevant.isEmpty ? "" : "✅"
+                lines.append(
+                    "| \(name) | \(Self.number(value)) | \(reference.map(Self.number) ?? "—") | "
+                        + "\(delta.map { ($0 >= 0 ? "+" : "") + Self.number($0) } ?? "—") | "
+                        + "\(relevant.map { Self.cell($0.name) }.joined(separator: "<br>")) | \(mark) |")
+            }
+            lines.append("")
+            let sliceChecks = evaluation.checks.filter {
+                $0.className != "mlops.gate.evaluation.overall" && $0.className.hasPrefix("mlops.gate.evaluation.")
+                    && $0.outcome != .passed
+            }
+            if !sliceChecks.isEmpty {
+                lines.append("### Slices")
+                lines.append("")
+                lines.append("| slice | check | result | detail |")
+                lines.append("|---|---|---|---|")
+                for check in sliceChecks {
+                    let slice = String(check.className.dropFirst("mlops.gate.evaluation.".count))
+                    lines.append(
+                        "| \(Self.cell(slice)) | \(Self.cell(check.name)) | \(check.outcome.rawValue) | \(Self.cell(check.detail)) |"
+                    )
+                }
+                lines.append("")
+            }
+        }
+        if let infra {
+            lines.append("### Infra validation (\(infra.mode))")
+            lines.append("")
+            lines.append("| check | result | detail |")
+            lines.append("|---|---|---|")
+            for check in infra.checks {
+                lines.append("| \(Self.cell(check.name)) | \(check.outcome.rawValue) | \(Self.cell(check.detail)) |")
+            }
+            lines.append("")
+        }
+        if !data.isEmpty {
+            lines.append("### Data")
+            lines.append("")
+            for check in data { lines.append("- \(check.outcome == .failed ? "❌" : "⚠️") \(Self.cell(check.detail))") }
+            lines.append("")
+        }
+        lines.append("Pipeline `\(pipeline)`, run \(run), commit `\(commit.map { String($0.prefix(12)) } ?? "none")`.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Text safe inside a Markdown table cell.
+    static func cell(_ text: String) -> String {
+        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+
+    static func number(_ value: Double) -> String {
+        value.isNaN ? "n/a" : String(format: "%.4f", value)
+    }
+
+    // MARK: - junit.xml
+
+    /// JUnit XML as GitLab and Jenkins read it: one `testsuite` per class name, one
+    /// `testcase` per check; a failed check has a `failure` with its detail, a skipped one
+    /// `skipped`, a warning passes with its detail in `system-out`.
+    public func junit() -> String {
+        var suites: [(name: String, checks: [CheckResult])] = []
+        for check in checks {
+            if let index = suites.firstIndex(where: { $0.name == check.className }) {
+                suites[index].checks.append(check)
+            } else {
+                suites.append((check.className, [check]))
+            }
+        }
+        let failures = checks.filter { $0.outcome == .failed }.count
+        let skipped = checks.filter { $0.outcome == .skipped }.count
+        var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
+        xml +=
+            #"<testsuites name="mlops gate" tests="\#(checks.count)" failures="\#(failures)" errors="0" skipped="\#(skipped)">"#
+        xml += "\n"
+        for suite in suites {
+            let suiteFailures = suite.checks.filter { $0.outcome == .failed }.count
+            let suiteSkipped = suite.checks.filter { $0.outcome == .skipped }.count
+            xml +=
+                #"  <testsuite name="\#(Self.xml(suite.name))" tests="\#(suite.checks.count)" failures="\#(suiteFailures)" errors="0" skipped="\#(suiteSkipped)">"#
+                + "\n"
+            for check in suite.checks {
+                let open = #"    <testcase classname="\#(Self.xml(check.className))" name="\#(Self.xml(check.name))""#
+                switch check.outcome {
+                case .passed:
+                    xml += open + "/>\n"
+                case .warned:
+                    xml +=
+                        open + ">\n      <system-out>warning: \(Self.xml(check.detail))</system-out>\n    </testcase>\n"
+                case .skipped:
+                    xml += open + ">\n      <skipped message=\"\(Self.xml(check.detail))\"/>\n    </testcase>\n"
+                case .failed:
+                    xml +=
+                        open
+                        + ">\n      <failure message=\"\(Self.xml(check.detail))\" type=\"\(Self.xml(check.className))\">"
+                        + "\(Self.xml(check.detail))</failure>\n    </testcase>\n"
+                }
+            }
+            xml += "  </testsuite>\n"
+        }
+        return xml + "</testsuites>\n"
+    }
+
+    /// XML character data and attribute text: the five entities, control characters dropped.
+    static func xml(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n", "\t": out += " "
+            default:
+                if scalar.value >= 0x20 { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+
+    // MARK: - writing
+
+    /// Writes `gate.json`, `gate.md` and `junit.xml` into `folder`, each atomically.
+    public func write(to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("gate.json"))
+        try AtomicFile.write(Data(markdown().utf8), to: folder.appendingPathComponent("gate.md"))
+        try AtomicFile.write(Data(junit().utf8), to: folder.appendingPathComponent("junit.xml"))
+    }
+}

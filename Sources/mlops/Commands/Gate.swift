@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Gates
+import MLOpsCore
+import Pipeline
+
+extension MLOps {
+    struct Gate: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate and infra-validate the model: the pass/fail gate for CI, with reports.",
+            discussion: """
+                Runs what `mlops train` has not (cached otherwise), then the Evaluator (the candidate and \
+                the baseline on the same eval rows, per slice, against evaluation.thresholds) and \
+                InfraValidator (the real `mlops serve` with the candidate, its answers checked against \
+                offline predictions). Writes .mlops/reports/gate.md, junit.xml and gate.json every time, \
+                pass or fail. Exit 0 when the model is blessed by both, 1 when a gate fails; other codes \
+                only when it could not evaluate (docs/gates.md).
+                """)
+        static let jsonSchema = GateReport.schemaName
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(
+            help: ArgumentHelp(
+                "The model to compare with: production, latest-blessed, none, or a model folder (default: evaluation.baseline).",
+                valueName: "baseline"))
+        var baseline: String?
+
+        @Flag(help: "Treat warnings as failures.")
+        var strict = false
+
+        func run(context: CommandContext) async throws {
+            let console = context.console
+            let session = try PipelineSession.open(context)
+            let (config, snapshot, store) = (session.config, session.snapshot, session.store)
+            defer { try? store.close() }
+            guard let evaluation = config.evaluation, config.trainer != nil else {
+                throw ValidationError("mlops.yaml has no trainer or evaluation section: there is nothing to gate")
+            }
+            let chosen = try Self.baseline(baseline ?? evaluation.baseline.rawValue, store: store, root: session.root)
+            let base = try session.runner(strict: strict || config.gates.strict, console: console)
+            let runner = PipelineRunner(
+                root: session.root, store: store,
+                components: base.components + [
+                    try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: chosen)
+                ]
+                    + (config.infra.enabled
+                        ? [try InfraValidatorComponent(section: config.infra, executable: Self.executable)] : []),
+                commit: snapshot.commit, fingerprint: { try snapshot.fingerprint($0) })
+            SignalWatcher.watch { number, count in
+                guard count == 1 else { SignalWatcher.die(of: number) }
+                console.warning("interrupted: stopping the model server and the components that are running")
+                runner.cancel()
+            }
+            if console.mode != .json {
+                console.line(
+                    console.style("mlops gate", .cyan, bold: true) + "  \(config.pipeline.name) @ "
+                        + (snapshot.commit.map { String($0.prefix(8)) } ?? "no commit") + "  baseline: "
+                        + (chosen.map { "\($0.reason)" } ?? "none"))
+            }
+            let width = Component.allCases.map(\.rawValue.count).max() ?? 16
+            let report = try runner.run(
+                pipeline: config.pipeline.name,
+                properties: ["commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "command": "gate"],
+                options: PipelineRunner.Options(),
+                onStage: { stage in
+                    ProgressBar.clearLine(console: console)
+                    Train.print(stage, width: width, on: console)
+                })
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+                positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+            func read<T: Decodable>(_ type: T.Type, _ component: Component, _ output: String, _ file: String) throws
+                -> T?
+            {
+                guard let stage = report.stages.first(where: { $0.component == component.rawValue }),
+                    let execution = stage.execution,
+                    let artifact = try store.artifacts(of: execution, "OUTPUT")[output]
+                else { return nil }
+                let url = session.root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
+                    .appendingPathComponent(file)
+                return try decoder.decode(T.self, from: Data(contentsOf: url))
+            }
+            let findings = report.stages.first { $0.component == Component.exampleValidator.rawValue }?.findings ?? []
+            let gate = GateReport(
+                pipeline: config.pipeline.name, commit: snapshot.commit, run: report.run,
+                strict: strict || config.gates.strict,
+                evaluation: try read(EvaluationReport.self, .evaluator, "evaluation", EvaluationReport.fileName),
+                infra: try read(InfraReport.self, .infraValidator, "blessing", InfraReport.fileName),
+                dataFindings: findings)
+            let folder = session.root.appendingPathComponent(".mlops/reports", isDirectory: true)
+            try gate.write(to: folder)
+            if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty,
+                let handle = FileHandle(forWritingAtPath: summary)
+            {
+                handle.seekToEndOfFile()
+                handle.write(Data(gate.markdown().utf8))
+                try? handle.close()
+            }
+            try store.close()
+            if console.mode == .json {
+                try console.json(JSONOutput(schema: Self.jsonSchema, ok: gate.blessed, result: gate))
+            } else {
+                for check in gate.checks where check.outcome == .failed {
+                    console.line(console.style("  ✗ ", .red) + "\(check.className): \(check.name) — \(check.detail)")
+                }
+                console.line(
+                    (gate.blessed
+                        ? console.style("blessed", .green, bold: true)
+                        : console.style("not blessed", .red, bold: true))
+                        + "  reports: \(folder.path)/gate.md, junit.xml, gate.json")
+            }
+            if !gate.blessed { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
+        }
+
+        /// The running mlops, which InfraValidator starts as `mlops serve`.
+        static var executable: URL {
+            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        }
+
+        /// The baseline `choice` names: a model folder, `none`, or the latest blessed model in
+        /// the store (`production` and `auto` too, until release channels exist).
+        static func baseline(_ choice: String, store: MetadataStore, root: URL) throws -> Baseline? {
+            switch choice {
+            case "none":
+                return nil
+            case "auto", "production", "latest-blessed":
+                for execution in try store.allExecutions().reversed()
+                where execution.component == Component.evaluator.rawValue && execution.state == .complete {
+                    guard try store.artifacts(of: execution.id, "OUTPUT")["blessing"]?.properties["blessed"] == "1",
+                        let model = try store.artifacts(of: execution.id, "INPUT")["model"]
+                    else { continue }
+                    let folder = root.appendingPathComponent(".mlops").appendingPathComponent(model.uri)
+                    let why = choice == "latest-blessed" ? "" : "; no release channels yet"
+                    return Baseline(
+                        folder: folder.path, reason: "latest blessed model (execution \(execution.id)\(why))",
+                        identity: model.fingerprint)
+                }
+                return nil
+            default:
+                let folder = URL(fileURLWithPath: choice)
+                guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.json").path) else {
+                    throw ValidationError("--baseline: '\(choice)' is not a model folder (no model.json)")
+                }
+                // The model's and transform's bytes identify it (FNV-1a): a changed folder evaluates again.
+                var hash = SplitHash.offsetBasis
+                for file in ["model.json", "transform.json"] {
+                    let data = (try? Data(contentsOf: folder.appendingPathComponent(file))) ?? Data()
+                    hash = data.withUnsafeBytes { SplitHash.fnv1a($0, hash) }
+                }
+                return Baseline(
+                    folder: folder.standardizedFileURL.path, reason: "--baseline \(choice)",
+                    identity: "folder:" + String(hash, radix: 16))
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import MLOpsTestSupport
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// `mlops gate` on the taxi template: a first model blessed on value thresholds with no
+/// baseline, a worse one failing the change threshold against it, reports every time.
+@Suite struct GateCLITests {
+    /// The names of the `testcase` elements of a JUnit file and of those with a `failure`;
+    /// nil when it is not well-formed XML.
+    final class JUnit: NSObject, XMLParserDelegate {
+        var cases: [String] = []
+        var failed: [String] = []
+
+        static func read(_ url: URL) -> JUnit? {
+            guard let parser = XMLParser(contentsOf: url) else { return nil }
+            let junit = JUnit()
+            parser.delegate = junit
+            return parser.parse() ? junit : nil
+        }
+
+        func parser(
+            _ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String]
+        ) {
+            if element == "testcase" {
+                cases.append((attributes["classname"] ?? "") + " " + (attributes["name"] ?? ""))
+            }
+            if element == "failure", let last = cases.last { failed.append(last) }
+        }
+    }
+
+    @Test func aFirstModelIsBlessedAndAWorseOneFailsTheChangeThreshold() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let reports = dir.appendingPathComponent(".mlops/reports")
+        let first = try MLOpsProcess.run(["gate"], in: dir)
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(first.stdout.contains("baseline: none"))
+        #expect(first.stdout.contains("Evaluator") && first.stdout.contains("InfraValidator"))
+        #expect(first.stdout.contains("blessed  reports: "))
+        let markdown = try String(contentsOf: reports.appendingPathComponent("gate.md"), encoding: .utf8)
+        #expect(markdown.hasPrefix("<!-- mlops-gate-report -->\n## ✅ mlops gate: blessed\n"))
+        #expect(markdown.contains("**No baseline**: change thresholds were not checked"))
+        #expect(markdown.contains("| served predictions equal offline within 1e-06 | passed |"))
+        let junit = try #require(JUnit.read(reports.appendingPathComponent("junit.xml")))
+        #expect(junit.cases.contains("mlops.gate.evaluation.overall auc >= 0.75"))
+        #expect(junit.cases.contains { $0.hasPrefix("mlops.gate.infra ") } && junit.failed.isEmpty)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("gate.json")))
+                as? [String: Any])
+        #expect(json["schema"] as? String == "mlops.gate/v1" && json["blessed"] as? Bool == true)
+
+        // One stump instead of a hundred trees: worse, and compared with the blessed model.
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml",
+            yaml.replacingOccurrences(of: "  rounds: 100", with: "  rounds: 1")
+                .replacingOccurrences(of: "max_depth: 6", with: "max_depth: 1"))
+        let second = try MLOpsProcess.run(["gate"], in: dir)
+        #expect(second.status == 1, "\(second.stdout)\n\(second.stderr)")
+        #expect(second.stdout.contains("baseline: latest blessed model"))
+        #expect(second.stdout.contains("✗ mlops.gate.evaluation.overall: auc change >= -0.01 vs baseline — auc 0."))
+        let failed = try String(contentsOf: reports.appendingPathComponent("gate.md"), encoding: .utf8)
+        #expect(failed.contains("## ❌ mlops gate: not blessed"))
+        #expect(failed.contains("- **auc change >= -0.01 vs baseline** (`mlops.gate.evaluation.overall`): auc 0."))
+        #expect(failed.contains("against the baseline's 0.9"))
+        let failedJUnit = try #require(JUnit.read(reports.appendingPathComponent("junit.xml")))
+        #expect(failedJUnit.failed.contains("mlops.gate.evaluation.overall auc change >= -0.01 vs baseline"))
+        // --baseline none: the change is not checked; the value thresholds still decide.
+        let alone = try MLOpsProcess.run(["gate", "--baseline", "none", "--json"], in: dir)
+        let result = try #require(
+            try JSONSerialization.jsonObject(with: Data(alone.stdout.utf8)) as? [String: Any])
+        #expect(result["schema"] as? String == "mlops.gate/v1")
+        #expect(try MLOpsProcess.run(["gate", "--baseline", "/nowhere"], in: dir).status == 64)
+    }
+}
