@@ -274,3 +274,39 @@ import Testing
         #expect(strict.checks.filter { $0.outcome == .failed }.count == 2)
     }
 }
+
+@Suite struct HTMLReportTests {
+    @Test func theReportIsOneSelfContainedPageWithItsPlotsAndEscapedText() {
+        var random = SplitMix64(seed: 5)
+        let scores = (0..<300).map { _ in random.unit() }
+        let labels = scores.map { random.unit() < $0 ? 1.0 : 0.0 }
+        let curves = Curves.binary(probabilities: scores, labels: labels)
+        #expect(curves?.roc.first == [0, 0] && curves?.roc.last == [1, 1])
+        #expect((curves?.calibration.reduce(0) { $0 + $1.count }) == 300)
+        let metrics = Metrics.binary(probabilities: scores, labels: labels)
+        let evaluation = EvaluationReport(
+            task: "binary", rows: 300,
+            candidate: [
+                SliceMetrics(slice: "overall", size: 300, gated: true, metrics: metrics, intervals: nil),
+                SliceMetrics(slice: "company=<b>&Co", size: 12, gated: false, metrics: metrics, intervals: nil),
+            ],
+            baseline: nil, baselineMetrics: nil,
+            checks: [
+                CheckResult(
+                    className: "mlops.gate.evaluation.overall", name: "auc >= 0.99", outcome: .failed,
+                    detail: "auc = 0.8")
+            ],
+            blessed: false, curves: curves)
+        let gate = GateReport(
+            pipeline: "taxi <test>", commit: nil, run: 3, strict: false, evaluation: evaluation, infra: nil,
+            dataFindings: [])
+        let html = HTMLReport.render(gate, history: nil, statistics: nil)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("FAIL</span> mlops gate: not blessed — 1 check failed"))
+        #expect(html.contains(#"aria-label="ROC curve""#) && html.contains(#"aria-label="Precision–recall""#))
+        #expect(html.contains(#"aria-label="Calibration (10 bins)""#) && html.contains(#"aria-label="auc per slice""#))
+        #expect(html.contains("company=&lt;b&gt;&amp;Co (12, not gated)") && html.contains("taxi &lt;test&gt;"))
+        // Nothing to fetch, nothing to run.
+        #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("http"))
+    }
+}

@@ -53,6 +53,9 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("gate.json")))
                 as? [String: Any])
         #expect(json["schema"] as? String == "mlops.gate/v1" && json["blessed"] as? Bool == true)
+        let html = try String(contentsOf: reports.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("PASS</span> mlops gate: blessed") && html.contains(#"aria-label="ROC curve""#))
+        #expect(html.contains("Training: auc per round") && html.contains("Features: train against eval"))
 
         // One stump instead of a hundred trees: worse, and compared with the blessed model.
         let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
@@ -68,6 +71,8 @@ import Testing
         #expect(failed.contains("## ❌ mlops gate: not blessed"))
         #expect(failed.contains("- **auc change >= -0.01 vs baseline** (`mlops.gate.evaluation.overall`): auc 0."))
         #expect(failed.contains("against the baseline's 0.9"))
+        let failedHTML = try String(contentsOf: reports.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(failedHTML.contains("FAIL</span> mlops gate: not blessed"))
         let failedJUnit = try #require(JUnit.read(reports.appendingPathComponent("junit.xml")))
         #expect(failedJUnit.failed.contains("mlops.gate.evaluation.overall auc change >= -0.01 vs baseline"))
         // --baseline none: the change is not checked; the value thresholds still decide.

@@ -29,11 +29,16 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public let baselineMetrics: [SliceMetrics]?
     public let checks: [CheckResult]
     public let blessed: Bool
+    /// The candidate's curves on every eval row (binary models).
+    public let curves: Curves?
+    public let baselineCurves: Curves?
 
     public init(
         task: String, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
-        checks: [CheckResult], blessed: Bool
+        checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil
     ) {
+        self.curves = curves
+        self.baselineCurves = baselineCurves
         self.task = task
         self.rows = rows
         self.candidate = candidate
@@ -59,7 +64,7 @@ public struct EvaluatorComponent: PipelineComponent {
     }
 
     public let id = Component.evaluator
-    public let version = "1"
+    public let version = "2"
     public let parameters: Parameters
     public let inputs = ["examples": InputBinding(.exampleGen, "examples"), "model": InputBinding(.trainer, "model")]
     public let outputs = ["evaluation": "ModelEvaluation", "blessing": "ModelBlessing"]
@@ -96,14 +101,21 @@ public struct EvaluatorComponent: PipelineComponent {
         let labels = label.enumerated().filter { !unlabeled.contains($0.offset) }.map(\.element)
         let slices = try Slicing.slices(of: table, specs: section.slices)
         let seed = UInt64(section.seed)
-        func score(_ model: ServableModel) throws -> [SliceMetrics] {
-            Evaluation.evaluate(
-                try Self.outcomes(model.predict(table), task: candidate.task, labels: labels),
-                slices: slices, minSliceSize: section.minSliceSize, threshold: section.decisionThreshold,
-                bootstrapSamples: section.bootstrapSamples, seed: seed)
+        func score(_ model: ServableModel) throws -> (metrics: [SliceMetrics], curves: Curves?) {
+            let outcomes = try Self.outcomes(model.predict(table), task: candidate.task, labels: labels)
+            var curves: Curves?
+            if case .binary(let probabilities, let labels) = outcomes {
+                curves = Curves.binary(probabilities: probabilities, labels: labels)
+            }
+            return (
+                Evaluation.evaluate(
+                    outcomes, slices: slices, minSliceSize: section.minSliceSize, threshold: section.decisionThreshold,
+                    bootstrapSamples: section.bootstrapSamples, seed: seed), curves
+            )
         }
-        let metrics = try score(candidate)
+        let (metrics, curves) = try score(candidate)
         var baselineMetrics: [SliceMetrics]?
+        var baselineCurves: Curves?
         if let baseline {
             let model = try ServableModel(folder: URL(fileURLWithPath: baseline.folder))
             guard model.task == candidate.task else {
@@ -112,7 +124,7 @@ public struct EvaluatorComponent: PipelineComponent {
                         folder: baseline.folder,
                         detail: "the baseline is a \(model.task) model; the candidate is \(candidate.task)"))
             }
-            baselineMetrics = try score(model)
+            (baselineMetrics, baselineCurves) = try score(model)
         }
         let checks = ThresholdChecks.check(
             section.thresholds, candidate: metrics, baseline: baselineMetrics,
@@ -121,7 +133,8 @@ public struct EvaluatorComponent: PipelineComponent {
         let blessed = verdict.passed || (section.allowNoThresholds && section.thresholds.isEmpty)
         let report = EvaluationReport(
             task: candidate.task, rows: table.rowCount, candidate: metrics, baseline: baseline,
-            baselineMetrics: baselineMetrics, checks: checks, blessed: blessed)
+            baselineMetrics: baselineMetrics, checks: checks, blessed: blessed, curves: curves,
+            baselineCurves: baselineCurves)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

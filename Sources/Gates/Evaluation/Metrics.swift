@@ -197,3 +197,56 @@ public struct MetricSet: Sendable, Codable, Equatable {
 
     public subscript(name: String) -> Double? { values[name] }
 }
+
+/// The points of a binary model's curves, for plots: ROC (false positive rate, true positive
+/// rate) and precision–recall at each distinct score (thinned to about 200 points), and the
+/// calibration of 10 equal-width probability bins.
+public struct Curves: Sendable, Codable, Equatable {
+    public struct Bin: Sendable, Codable, Equatable {
+        public let meanProbability: Double
+        public let fractionPositive: Double
+        public let count: Int
+    }
+
+    public let roc: [[Double]]
+    public let precisionRecall: [[Double]]
+    public let calibration: [Bin]
+
+    public static func binary(probabilities: [Double], labels: [Double]) -> Curves? {
+        let positives = labels.reduce(0) { $0 + ($1 >= 0.5 ? 1 : 0) }
+        let negatives = labels.count - positives
+        guard positives > 0, negatives > 0 else { return nil }
+        let order = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }
+        var roc: [[Double]] = [[0, 0]]
+        var pr: [[Double]] = []
+        var truePositives = 0, falsePositives = 0, start = 0
+        while start < order.count {
+            var end = start
+            while end < order.count, probabilities[order[end]] == probabilities[order[start]] {
+                if labels[order[end]] >= 0.5 { truePositives += 1 } else { falsePositives += 1 }
+                end += 1
+            }
+            roc.append([Double(falsePositives) / Double(negatives), Double(truePositives) / Double(positives)])
+            pr.append([Double(truePositives) / Double(positives), Double(truePositives) / Double(end)])
+            start = end
+        }
+        var bins: [Bin] = []
+        for bin in 0..<10 {
+            let rows = probabilities.indices.filter { min(9, max(0, Int(probabilities[$0] * 10))) == bin }
+            guard !rows.isEmpty else { continue }
+            bins.append(
+                Bin(
+                    meanProbability: rows.reduce(0) { $0 + probabilities[$1] } / Double(rows.count),
+                    fractionPositive: Double(rows.filter { labels[$0] >= 0.5 }.count) / Double(rows.count),
+                    count: rows.count))
+        }
+        return Curves(roc: thin(roc), precisionRecall: thin(pr), calibration: bins)
+    }
+
+    /// At most about 200 points, the first and last kept.
+    static func thin(_ points: [[Double]]) -> [[Double]] {
+        guard points.count > 200 else { return points }
+        let step = Double(points.count - 1) / 199
+        return (0..<200).map { points[Int((Double($0) * step).rounded())] }
+    }
+}

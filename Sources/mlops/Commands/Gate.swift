@@ -12,7 +12,7 @@ extension MLOps {
                 Runs what `mlops train` has not (cached otherwise), then the Evaluator (the candidate and \
                 the baseline on the same eval rows, per slice, against evaluation.thresholds) and \
                 InfraValidator (the real `mlops serve` with the candidate, its answers checked against \
-                offline predictions). Writes .mlops/reports/gate.md, junit.xml and gate.json every time, \
+                offline predictions). Writes .mlops/reports/gate.md, junit.xml, gate.json and report.html every time, \
                 pass or fail. Exit 0 when the model is blessed by both, 1 when a gate fails; other codes \
                 only when it could not evaluate (docs/gates.md).
                 """)
@@ -90,6 +90,10 @@ extension MLOps {
                 dataFindings: findings)
             let folder = session.root.appendingPathComponent(".mlops/reports", isDirectory: true)
             try gate.write(to: folder)
+            let html = HTMLReport.render(
+                gate, history: try? read(TrainingHistory.self, .trainer, "model", TrainingHistory.fileName),
+                statistics: try? read(StatisticsList.self, .statisticsGen, "statistics", StatisticsList.fileName))
+            try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("report.html"))
             if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty,
                 let handle = FileHandle(forWritingAtPath: summary)
             {
@@ -108,7 +112,7 @@ extension MLOps {
                     (gate.blessed
                         ? console.style("blessed", .green, bold: true)
                         : console.style("not blessed", .red, bold: true))
-                        + "  reports: \(folder.path)/gate.md, junit.xml, gate.json")
+                        + "  reports: \(folder.path)/gate.md, junit.xml, gate.json, report.html")
             }
             if !gate.blessed { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
         }
