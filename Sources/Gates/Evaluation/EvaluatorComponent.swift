@@ -135,10 +135,7 @@ public struct EvaluatorComponent: PipelineComponent {
             task: candidate.task, rows: table.rowCount, candidate: metrics, baseline: baseline,
             baselineMetrics: baselineMetrics, checks: checks, blessed: blessed, curves: curves,
             baselineCurves: baselineCurves)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let encoder = artifactEncoder
         for name in ["evaluation", "blessing"] {
             try FileManager.default.createDirectory(at: context.output(name), withIntermediateDirectories: true)
         }

@@ -140,10 +140,7 @@ public struct InfraValidatorComponent: PipelineComponent {
             mode: section.mode.rawValue, blessed: blessed, checks: checks, loadSeconds: probe?.loadSeconds,
             requests: queried ? count : 0, p50Milliseconds: p50, p99Milliseconds: p99, largestDifference: difference,
             failedTries: failedTries)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let encoder = artifactEncoder
         try FileManager.default.createDirectory(at: context.output("blessing"), withIntermediateDirectories: true)
         try AtomicFile.write(
             try encoder.encode(report), to: context.output("blessing").appendingPathComponent(InfraReport.fileName))

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Pipeline
 
 /// Everything `mlops gate` decided, and the reports made from it: `gate.json` (this value),
 /// `gate.md` (for the pull request) and `junit.xml` (one test case per check).
@@ -216,10 +217,7 @@ public struct GateReport: Sendable, Codable, Equatable {
     /// Writes `gate.json`, `gate.md` and `junit.xml` into `folder`, each atomically.
     public func write(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let encoder = artifactEncoder
         try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("gate.json"))
         try AtomicFile.write(Data(markdown().utf8), to: folder.appendingPathComponent("gate.md"))
         try AtomicFile.write(Data(junit().utf8), to: folder.appendingPathComponent("junit.xml"))

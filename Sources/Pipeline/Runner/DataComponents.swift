@@ -74,7 +74,7 @@ public func exampleSplits(_ examples: ResolvedArtifact) throws -> [(name: String
 }
 
 /// How mlops writes an artifact's JSON: key-sorted, indented, NaN and infinities as strings.
-let artifactEncoder: JSONEncoder = {
+public let artifactEncoder: JSONEncoder = {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(
@@ -83,7 +83,7 @@ let artifactEncoder: JSONEncoder = {
 }()
 
 /// A JSON file of an artifact, decoded as mlops writes it (NaN and infinities as strings).
-func readArtifactJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {
+public func readArtifactJSON<T: Decodable>(_ type: T.Type, _ url: URL) throws -> T {
     let data: Data
     do {
         data = try Data(contentsOf: url)

@@ -67,9 +67,6 @@ extension MLOps {
                     ProgressBar.clearLine(console: console)
                     Train.print(stage, width: width, on: console)
                 })
-            let decoder = JSONDecoder()
-            decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-                positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
             func read<T: Decodable>(_ type: T.Type, _ component: Component, _ output: String, _ file: String) throws
                 -> T?
             {
@@ -79,7 +76,7 @@ extension MLOps {
                 else { return nil }
                 let url = session.root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
                     .appendingPathComponent(file)
-                return try decoder.decode(T.self, from: Data(contentsOf: url))
+                return try readArtifactJSON(T.self, url)
             }
             let findings = report.stages.first { $0.component == Component.exampleValidator.rawValue }?.findings ?? []
             let gate = GateReport(
