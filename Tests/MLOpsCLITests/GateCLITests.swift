@@ -65,7 +65,8 @@ import Testing
                 .replacingOccurrences(of: "max_depth: 6", with: "max_depth: 1"))
         let second = try MLOpsProcess.run(["gate"], in: dir)
         #expect(second.status == 1, "\(second.stdout)\n\(second.stderr)")
-        #expect(second.stdout.contains("baseline: latest blessed model"))
+        // The first model was blessed at this very commit, the merge-base of HEAD with main.
+        #expect(second.stdout.contains("baseline: blessed at the merge-base "), "\(second.stdout)")
         #expect(second.stdout.contains("✗ mlops.gate.evaluation.overall: auc change >= -0.01 vs baseline — auc 0."))
         let failed = try String(contentsOf: reports.appendingPathComponent("gate.md"), encoding: .utf8)
         #expect(failed.contains("## ❌ mlops gate: not blessed"))
@@ -75,6 +76,15 @@ import Testing
         #expect(failedHTML.contains("FAIL</span> mlops gate: not blessed"))
         let failedJUnit = try #require(JUnit.read(reports.appendingPathComponent("junit.xml")))
         #expect(failedJUnit.failed.contains("mlops.gate.evaluation.overall auc change >= -0.01 vs baseline"))
+        // On a new commit nothing is blessed at the merge-base (HEAD, on main): the latest blessed
+        // model is the baseline, and the report says why.
+        _ = try repo.commitAll("a worse model")
+        let third = try MLOpsProcess.run(["gate"], in: dir)
+        #expect(third.status == 1)
+        #expect(third.stdout.contains("baseline: latest blessed model (execution "), "\(third.stdout)")
+        #expect(third.stdout.contains("none blessed at the merge-base "))
+        let named = try MLOpsProcess.run(["gate", "--baseline", "latest-blessed"], in: dir)
+        #expect(named.stdout.contains("baseline: latest blessed model (execution ") && named.status == 1)
         // --baseline none: the change is not checked; the value thresholds still decide.
         let alone = try MLOpsProcess.run(["gate", "--baseline", "none", "--json"], in: dir)
         let result = try #require(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gates
+import GitKit
 import MLOpsCore
 import Pipeline
 
@@ -37,7 +38,9 @@ extension MLOps {
             guard let evaluation = config.evaluation, config.trainer != nil else {
                 throw ValidationError("mlops.yaml has no trainer or evaluation section: there is nothing to gate")
             }
-            let chosen = try Self.baseline(baseline ?? evaluation.baseline.rawValue, store: store, root: session.root)
+            let chosen = try Self.baseline(
+                baseline ?? evaluation.baseline.rawValue, store: store, root: session.root,
+                repository: session.repository)
             let base = try session.runner(strict: strict || config.gates.strict, console: console)
             let runner = PipelineRunner(
                 root: session.root, store: store,
@@ -119,25 +122,49 @@ extension MLOps {
             URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         }
 
-        /// The baseline `choice` names: a model folder, `none`, or the latest blessed model in
-        /// the store (`production` and `auto` too, until release channels exist).
-        static func baseline(_ choice: String, store: MetadataStore, root: URL) throws -> Baseline? {
+        /// The baseline `choice` names: a model folder, `none`, the latest blessed model in the
+        /// store (`latest-blessed`), or (`auto`, and `production` until release channels exist)
+        /// the model blessed at the merge-base of the change, else the latest blessed one.
+        static func baseline(_ choice: String, store: MetadataStore, root: URL, repository: Repository) throws
+            -> Baseline?
+        {
             switch choice {
             case "none":
                 return nil
             case "auto", "production", "latest-blessed":
+                // Blessed candidates, newest first, with the commit each was evaluated at.
+                var blessed: [(execution: StoredExecution, model: StoredArtifact)] = []
                 for execution in try store.allExecutions().reversed()
                 where execution.component == Component.evaluator.rawValue && execution.state == .complete {
                     guard try store.artifacts(of: execution.id, "OUTPUT")["blessing"]?.properties["blessed"] == "1",
                         let model = try store.artifacts(of: execution.id, "INPUT")["model"]
                     else { continue }
-                    let folder = root.appendingPathComponent(".mlops").appendingPathComponent(model.uri)
-                    let why = choice == "latest-blessed" ? "" : "; no release channels yet"
-                    return Baseline(
-                        folder: folder.path, reason: "latest blessed model (execution \(execution.id)\(why))",
-                        identity: model.fingerprint)
+                    blessed.append((execution, model))
                 }
-                return nil
+                func pick(_ entry: (execution: StoredExecution, model: StoredArtifact), _ reason: String) -> Baseline {
+                    Baseline(
+                        folder: root.appendingPathComponent(".mlops").appendingPathComponent(entry.model.uri).path,
+                        reason: reason, identity: entry.model.fingerprint)
+                }
+                guard let newest = blessed.first else { return nil }
+                if choice == "latest-blessed" {
+                    return pick(newest, "latest blessed model (execution \(newest.execution.id))")
+                }
+                let channels = "no release channels yet"
+                // The base of the change, as `mlops changes` finds it ($GITHUB_BASE_REF, --base's
+                // default, the default branch).
+                let mergeBase = try? ChangeBase.resolve(
+                    in: repository, head: try repository.head(), explicit: nil,
+                    environment: ProcessInfo.processInfo.environment
+                ).mergeBase
+                if let mergeBase, let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
+                    return pick(
+                        match,
+                        "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))")
+                }
+                let none = mergeBase.map { "none blessed at the merge-base \($0.short)" } ?? "no merge-base"
+                return pick(
+                    newest, "latest blessed model (execution \(newest.execution.id); \(none); \(channels))")
             default:
                 let folder = URL(fileURLWithPath: choice)
                 guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.json").path) else {
