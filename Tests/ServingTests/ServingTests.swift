@@ -441,7 +441,11 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
             ]
             for (request, expected) in cases {
                 let answer = try Self.raw(Array(request.utf8), port: port)
-                #expect(answer.contains(expected), "\(request.prefix(80)) → \(answer)")
+                // A request the HTTP parser refuses is answered 400 and the connection closed
+                // with the rest of the request unread, so the kernel may reset it and the 400
+                // never reaches the client: what matters there is that the server goes on.
+                let parserLevel = expected == "HTTP/1.1 400" && answer.isEmpty
+                #expect(answer.contains(expected) || parserLevel, "\(request.prefix(80)) → \(answer)")
             }
             let answer = try Self.raw(Array("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\n\r\n".utf8), port: port)
             #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix(#"{"ready":true}"#), "\(answer)")
