@@ -27,14 +27,6 @@ public struct InferenceRequest: Sendable {
         "FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8",
     ]
 
-    public init(json data: Data, model: ServableModel, maxRows: Int) throws(RequestError) {
-        let parsed: JSONValue
-        do { parsed = try JSONValue.parse(data) } catch {
-            throw RequestError(400, "the body is not valid JSON: \(error.message)")
-        }
-        try self.init(parsed, model: model, maxRows: maxRows)
-    }
-
     init(_ parsed: JSONValue, model: ServableModel, maxRows: Int) throws(RequestError) {
         guard let body = parsed.object else {
             throw RequestError(400, "the body must be a JSON object with an 'inputs' list")
@@ -240,13 +232,11 @@ public enum InferenceResponse {
             let data = (0..<rows).map(values.json).joined(separator: ",")
             outputs.append(#"{"name":"predictions","datatype":"FP32","shape":[\#(rows)],"data":[\#(data)]}"#)
         }
-        var fields = [#""model_name":\#(quote(model))"#]
-        if let version { fields.append(#""model_version":\#(quote(version))"#) }
-        if let id { fields.append(#""id":\#(quote(id))"#) }
+        var fields = [#""model_name":\#(StringLiteral.json(model))"#]
+        if let version { fields.append(#""model_version":\#(StringLiteral.json(version))"#) }
+        if let id { fields.append(#""id":\#(StringLiteral.json(id))"#) }
         fields.append(#""outputs":[\#(outputs.joined(separator: ","))]"#)
         return "{" + fields.joined(separator: ",") + "}"
     }
 
-    /// A JSON string literal.
-    public static func quote(_ text: String) -> String { BulkInference.jsonString(text) }
 }

@@ -90,7 +90,7 @@ public struct ModelServer: Sendable {
         }
         router.get("/v2") { _, _ in
             Self.json(
-                .ok, #"{"name":"mlops","version":\#(InferenceResponse.quote(MLOpsVersion.current)),"extensions":[]}"#)
+                .ok, #"{"name":"mlops","version":\#(StringLiteral.json(MLOpsVersion.current)),"extensions":[]}"#)
         }
         router.get("/v2/health/live") { _, _ in Self.json(.ok, #"{"live":true}"#) }
         router.get("/v2/health/ready") { _, _ in
@@ -109,27 +109,15 @@ public struct ModelServer: Sendable {
                 if let refusal = check(context) { return refusal }
                 return Self.json(
                     isReady ? .ok : .serviceUnavailable,
-                    #"{"name":\#(InferenceResponse.quote(name)),"ready":\#(isReady)}"#)
+                    #"{"name":\#(StringLiteral.json(name)),"ready":\#(isReady)}"#)
             }
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 if let refusal = check(context) { return refusal }
-                let body: ByteBuffer
-                switch await read(request) {
-                case .success(let buffer): body = buffer
-                case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
-                }
-                do {
+                return await respond(request) { body throws(RequestError) in
                     let model = try loaded()
-                    let parsed = try InferenceRequest(try Self.json(body), model: model, maxRows: limits.maxRows)
-                    let predictions = try predict(parsed.table, model)
-                    return Self.json(
-                        .ok, InferenceResponse.json(predictions, model: name, version: version, id: parsed.id))
-                } catch let refusal as RequestError {
-                    return Self.error(.init(code: refusal.status), refusal.message)
-                } catch let error as TransformError {
-                    return Self.error(.badRequest, error.message)
-                } catch {
-                    return Self.error(.internalServerError, "prediction failed: \(error)")
+                    let parsed = try InferenceRequest(body, model: model, maxRows: limits.maxRows)
+                    return InferenceResponse.json(
+                        try predict(parsed.table, model), model: name, version: version, id: parsed.id)
                 }
             }
         }
@@ -139,7 +127,7 @@ public struct ModelServer: Sendable {
                 if let refusal = check(context) { return refusal }
                 return Self.json(
                     isReady ? .ok : .serviceUnavailable,
-                    #"{"model_version_status":[{"version":\#(InferenceResponse.quote(version ?? "1")),"state":"\#(isReady ? "AVAILABLE" : "LOADING")","status":{"error_code":"OK","error_message":""}}]}"#
+                    #"{"model_version_status":[{"version":\#(StringLiteral.json(version ?? "1")),"state":"\#(isReady ? "AVAILABLE" : "LOADING")","status":{"error_code":"OK","error_message":""}}]}"#
                 )
             }
             router.post(RouterPath(path)) { request, context in
@@ -283,7 +271,7 @@ public struct ModelServer: Sendable {
     func metadata(_ model: ServableModel) -> String {
         let inputs = model.requiredInputs.map { input in
             let datatype = input.type == .bytes ? "BYTES" : input.type == .int ? "INT64" : "FP64"
-            return #"{"name":\#(InferenceResponse.quote(input.name)),"datatype":"\#(datatype)","shape":[-1]}"#
+            return #"{"name":\#(StringLiteral.json(input.name)),"datatype":"\#(datatype)","shape":[-1]}"#
         }
         let outputs: [String] =
             switch model.task {
@@ -299,7 +287,7 @@ public struct ModelServer: Sendable {
                     #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,
                 ]
             }
-        return #"{"name":\#(InferenceResponse.quote(name)),"versions":[\#(InferenceResponse.quote(version ?? "1"))],"#
+        return #"{"name":\#(StringLiteral.json(name)),"versions":[\#(StringLiteral.json(version ?? "1"))],"#
             + #""platform":"xgboost_json","inputs":[\#(inputs.joined(separator: ","))],"#
             + #""outputs":[\#(outputs.joined(separator: ","))]}"#
     }
@@ -311,7 +299,7 @@ public struct ModelServer: Sendable {
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        json(status, #"{"error":\#(InferenceResponse.quote(message))}"#)
+        json(status, #"{"error":\#(StringLiteral.json(message))}"#)
     }
 }
 

@@ -96,7 +96,7 @@ enum RowRequest {
         var rows: [String] = []
         rows.reserveCapacity(predictions.rows)
         for row in 0..<predictions.rows {
-            let fields = predictions.columns.map { BulkInference.jsonString($0.name) + ":" + $0.json(row) }
+            let fields = predictions.columns.map { StringLiteral.json($0.name) + ":" + $0.json(row) }
             rows.append("{" + fields.joined(separator: ",") + "}")
         }
         return "[" + rows.joined(separator: ",") + "]"
@@ -105,7 +105,7 @@ enum RowRequest {
     /// Predictions as columns: `{"probability": [...], "predicted_class": [...]}`.
     static func perColumn(_ predictions: Predictions) -> String {
         let fields = predictions.columns.map { column in
-            BulkInference.jsonString(column.name) + ":["
+            StringLiteral.json(column.name) + ":["
                 + (0..<predictions.rows).map(column.json).joined(separator: ",") + "]"
         }
         return "{" + fields.joined(separator: ",") + "}"

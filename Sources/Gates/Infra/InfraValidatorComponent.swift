@@ -207,39 +207,32 @@ struct Probe {
             errors.fileHandleForReading.readabilityHandler = nil
         }
         let deadline = started.advanced(by: .milliseconds(Int(loadingSeconds * 1000)))
+        /// Polls `done` until it holds; the server exiting, the deadline (`late` says what was
+        /// missing) and a cancelled run end the wait.
+        func wait(_ late: String, _ done: () -> Bool) throws {
+            while !done() {
+                guard process.isRunning else {
+                    throw StartFailure(
+                        reason: "the server exited with status \(process.terminationStatus): \(lines.lastError)")
+                }
+                guard ContinuousClock.now < deadline else {
+                    throw StartFailure(reason: "\(late) within \(loadingSeconds) s")
+                }
+                try context.checkCancellation()
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
         // The address, then readiness, both before the loading deadline.
         var base: URL?
-        while base == nil {
-            if let match = lines.text.firstMatch(of: /listening on (http:\/\/[0-9.]+:[0-9]+)/) {
-                base = URL(string: String(match.1))
-                break
+        try wait("no address") {
+            base = lines.text.firstMatch(of: /listening on (http:\/\/[0-9.]+:[0-9]+)/).flatMap {
+                URL(string: String($0.1))
             }
-            guard process.isRunning else {
-                throw StartFailure(
-                    reason: "the server exited with status \(process.terminationStatus): \(lines.lastError)")
-            }
-            guard ContinuousClock.now < deadline else {
-                throw StartFailure(reason: "no address within \(loadingSeconds) s")
-            }
-            try context.checkCancellation()
-            Thread.sleep(forTimeInterval: 0.01)
+            return base != nil
         }
         guard let base else { throw StartFailure(reason: "no address printed") }
-        while true {
-            if let answer = try? HTTP.send(base.appendingPathComponent("v2/health/ready"), body: nil),
-                answer.status == 200
-            {
-                break
-            }
-            guard process.isRunning else {
-                throw StartFailure(
-                    reason: "the server exited with status \(process.terminationStatus): \(lines.lastError)")
-            }
-            guard ContinuousClock.now < deadline else {
-                throw StartFailure(reason: "not ready within \(loadingSeconds) s")
-            }
-            try context.checkCancellation()
-            Thread.sleep(forTimeInterval: 0.02)
+        try wait("not ready") {
+            (try? HTTP.send(base.appendingPathComponent("v2/health/ready"), body: nil))?.status == 200
         }
         let loadSeconds = started.duration(to: .now).inSeconds
         guard let rows else { return Probe(loadSeconds: loadSeconds, answers: []) }
@@ -273,11 +266,11 @@ struct Probe {
                 value = column.present[row] && values[row].isFinite ? "\(values[row])" : "null"
                 datatype = "FP64"
             case .bytes(let dictionary, let codes):
-                value = codes[row] < 0 ? "null" : BulkInference.jsonString(dictionary[Int(codes[row])])
+                value = codes[row] < 0 ? "null" : StringLiteral.json(dictionary[Int(codes[row])])
                 datatype = "BYTES"
             }
             return
-                #"{"name":\#(BulkInference.jsonString(input.name)),"datatype":"\#(datatype)","shape":[1],"data":[\#(value)]}"#
+                #"{"name":\#(StringLiteral.json(input.name)),"datatype":"\#(datatype)","shape":[1],"data":[\#(value)]}"#
         }
         return #"{"inputs":[\#(tensors.joined(separator: ","))]}"#
     }

@@ -90,33 +90,12 @@ public struct TextProto: Sendable, Equatable {
             case .message(let message):
                 out += pad + field.name + " {\n" + message.text(indent: indent + 1) + pad + "}\n"
             case .string(let text):
-                out += pad + field.name + ": " + Self.quote(text) + "\n"
+                out += pad + field.name + ": " + StringLiteral.textProto(text) + "\n"
             case .number(let text), .identifier(let text):
                 out += pad + field.name + ": " + text + "\n"
             }
         }
         return out
-    }
-
-    /// A double-quoted string literal with C escapes; non-ASCII text is written as UTF-8.
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\%03o", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -119,7 +119,7 @@ public enum BulkInference {
                 case nil: return .auto
                 }
             }
-            keys = (names + model.outputNames).map { Array((BulkInference.jsonString($0) + ":").utf8) }
+            keys = (names + model.outputNames).map { Array((StringLiteral.json($0) + ":").utf8) }
         }
 
         /// The batches: cut at line ends every `batchBytes`, or the whole file when it quotes.
@@ -278,7 +278,7 @@ public enum BulkInference {
                 return
             }
         }
-        output.append(contentsOf: jsonString(String(decoding: text, as: UTF8.self)).utf8)
+        output.append(contentsOf: StringLiteral.json(String(decoding: text, as: UTF8.self)).utf8)
     }
 
     /// RFC 8259's number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
@@ -312,26 +312,5 @@ public enum BulkInference {
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// A JSON string literal (RFC 8259 escapes), for the JSON this module writes by hand.
-    public static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

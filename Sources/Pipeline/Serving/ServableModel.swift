@@ -124,7 +124,7 @@ public struct Predictions: Sendable {
         /// Row `row` as a JSON value: a number, a quoted label, or null.
         public func json(_ row: Int) -> String {
             guard let text = text(row) else { return "null" }
-            return texts != nil ? BulkInference.jsonString(text) : text
+            return texts != nil ? StringLiteral.json(text) : text
         }
     }
 
