@@ -253,12 +253,14 @@ import Testing
             ], blessed: false)
         let report = GateReport(
             pipeline: "p", commit: "abc", run: 1, strict: false, evaluation: evaluation, infra: nil,
-            dataFindings: ["warn eval: company ENUM_TYPE_UNEXPECTED_STRING_VALUES: x"])
+            dataChecks: dataChecks(warning: "ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
         #expect(!report.blessed)  // no infra blessing, and a failed check
         let markdown = report.markdown()
         #expect(markdown.hasPrefix(GateReport.marker + "\n## ❌ mlops gate: not blessed — 1 check failed\n"))
         #expect(markdown.contains("| company=A\\|B <&> | auc >= 0.7 | failed |"))
         #expect(markdown.contains("InfraValidator did not run."))
+        #expect(markdown.contains("Drift: not measured (no earlier span of the data sources to compare with)."))
+        #expect(markdown.contains("| ⚠️ eval: company ENUM_TYPE_UNEXPECTED_STRING_VALUES | warned | x |"))
         let xml = report.junit()
         #expect(xml.contains(#"classname="mlops.gate.evaluation.company=A|B &lt;&amp;&gt;" name="auc &gt;= 0.7""#))
         #expect(xml.contains(#"message="auc = 0.5 &quot;quoted&quot; &apos;single&apos;""#))
@@ -270,13 +272,55 @@ import Testing
         // --strict: the data warning fails too.
         let strict = GateReport(
             pipeline: "p", commit: nil, run: 1, strict: true, evaluation: evaluation, infra: nil,
-            dataFindings: ["warn eval: x"])
+            dataChecks: dataChecks(warning: "SCHEMA_NEW_COLUMN"))
         #expect(strict.checks.filter { $0.outcome == .failed }.count == 2)
     }
 }
 
+/// ExampleValidator's checks with one anomaly of `reason` on `company` in the eval split, warned.
+func dataChecks(warning reason: String) -> DataChecks {
+    let anomalies = Anomalies(
+        features: [
+            "company": .init(
+                severity: .error, reasons: [.init(type: reason, shortDescription: "short", description: "x")])
+        ], dataset: nil)
+    return DataChecks(
+        spans: [0], previousSpan: nil, serving: nil, comparedSplit: "train",
+        checks: DataChecks.checks(split: "eval", anomalies: anomalies) { _, _ in .warn })
+}
+
 @Suite struct HTMLReportTests {
-    @Test func theReportIsOneSelfContainedPageWithItsPlotsAndEscapedText() {
+    func table(_ text: String) throws -> DataTable {
+        try Array(text.utf8).withUnsafeBytes { try CSVReader.parse($0, file: "t.csv") }
+    }
+
+    @Test func featuresAreComparedOnSharedBuckets() throws {
+        // Same values in a different order: no distance at all, whatever the range.
+        let values = (0..<200).map { Double($0 * $0) / 7 }
+        let same = FeatureComparison.compare(
+            train: try table("x\n" + values.map { "\($0)" }.joined(separator: "\n") + "\n"),
+            eval: try table("x\n" + values.reversed().map { "\($0)" }.joined(separator: "\n") + "\n"))
+        #expect(same.first?.distance == 0)
+        // Disjoint: the whole way apart.
+        let apart = FeatureComparison.compare(
+            train: try table("x\n1.5\n2.5\n3.5\n"), eval: try table("x\n100.5\n200.5\n"))
+        #expect(apart.first?.distance == 1)
+        // Small integers get one bucket each, over both splits' values.
+        let hours = FeatureComparison.compare(
+            train: try table("h\n0\n1\n1\n2\n"), eval: try table("h\n0\n1\n3\n"))
+        #expect(hours.first?.buckets == .numeric(edges: [-0.5, 0.5, 1.5, 2.5, 3.5]))
+        #expect(hours.first?.train == [0.25, 0.5, 0.25, 0] && hours.first?.eval == [1.0 / 3, 1.0 / 3, 0, 1.0 / 3])
+        // Categories: the most common train values, then the rest; L∞ over every value.
+        let letters = (0..<10).map { String(UnicodeScalar(UInt8(65 + $0))) }
+        let categories = FeatureComparison.compare(
+            train: try table("c\n" + letters.joined(separator: "\n") + "\nA\n"), eval: try table("c\nA\nA\nJ\nZ\n"))
+        let first = try #require(categories.first)
+        #expect(first.buckets == .categorical(values: ["A", "B", "C", "D", "E", "F", "G", "H", "(other)"]))
+        #expect(abs(first.distance - (0.5 - 2.0 / 11)) < 1e-12)
+        #expect(abs(first.train.reduce(0, +) - 1) < 1e-12 && abs(first.eval.last! - 0.5) < 1e-12)
+    }
+
+    @Test func theReportIsOneSelfContainedPageWithItsPlotsAndEscapedText() throws {
         var random = SplitMix64(seed: 5)
         let scores = (0..<300).map { _ in random.unit() }
         let labels = scores.map { random.unit() < $0 ? 1.0 : 0.0 }
@@ -299,13 +343,17 @@ import Testing
             blessed: false, curves: curves)
         let gate = GateReport(
             pipeline: "taxi <test>", commit: nil, run: 3, strict: false, evaluation: evaluation, infra: nil,
-            dataFindings: [])
-        let html = HTMLReport.render(gate, history: nil, statistics: nil)
+            dataChecks: nil)
+        let train = try table("hour,company\n1,A\n2,B\n2,<b>\n3,A\n")
+        let eval = try table("hour,company\n1,A\n2,A\n3,A\n")
+        let html = HTMLReport.render(gate, history: nil, features: FeatureComparison.compare(train: train, eval: eval))
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("FAIL</span> mlops gate: not blessed — 1 check failed"))
         #expect(html.contains(#"aria-label="ROC curve""#) && html.contains(#"aria-label="Precision–recall""#))
         #expect(html.contains(#"aria-label="Calibration (10 bins)""#) && html.contains(#"aria-label="auc per slice""#))
         #expect(html.contains("company=&lt;b&gt;&amp;Co (12, not gated)") && html.contains("taxi &lt;test&gt;"))
+        #expect(html.contains(#"aria-label="hour""#) && html.contains(">JS 0.") && html.contains(">L∞ 0.500<"))
+        #expect(html.contains(">&lt;b&gt;</text>"))
         // Nothing to fetch, nothing to run.
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("http"))
     }

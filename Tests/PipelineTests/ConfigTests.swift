@@ -35,6 +35,11 @@ let minimal = """
         let found = problems(yaml)
         #expect(found.contains { $0.contains("'data.delimiter' must be a single ASCII character") })
         #expect(found.contains { $0.contains("split name '../x' may hold only letters, digits, '_' and '-'") })
+        #expect(
+            problems(minimal.replacingOccurrences(of: "  sources:", with: "  serving: ../serving/*.csv\n  sources:"))
+                == [
+                    "mlops.yaml:4:12: serving data '../serving/*.csv' must stay inside the repository (no '..')"
+                ])
     }
 }
 

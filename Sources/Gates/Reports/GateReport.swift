@@ -17,15 +17,21 @@ public struct GateReport: Sendable, Codable, Equatable {
     public let strict: Bool
     public let evaluation: EvaluationReport?
     public let infra: InfraReport?
-    /// Data findings from ExampleValidator (`warn …` / `fail …` lines), as checks.
+    /// ExampleValidator's checks (anomalies, drift and skew measurements) as gate checks.
     public let data: [CheckResult]
+    /// What drift and skew were measured against (nil when ExampleValidator did not run).
+    public let dataComparison: String?
+    /// The data read: each source file's fingerprint (`git:<blob>` or `sha256:<digest>`),
+    /// and the examples artifact's.
+    public let dataFingerprints: [String: String]
     /// Every check, evaluation, infra and data, after `--strict`.
     public let checks: [CheckResult]
 
     public init(
         pipeline: String, commit: String?, run: Int64, strict: Bool, evaluation: EvaluationReport?,
-        infra: InfraReport?, dataFindings: [String]
+        infra: InfraReport?, dataChecks: DataChecks?, dataFingerprints: [String: String] = [:]
     ) {
+        self.dataFingerprints = dataFingerprints
         schema = Self.schemaName
         self.pipeline = pipeline
         self.commit = commit
@@ -33,19 +39,28 @@ public struct GateReport: Sendable, Codable, Equatable {
         self.strict = strict
         self.evaluation = evaluation
         self.infra = infra
-        data = dataFindings.map { finding in
-            let failed = finding.hasPrefix("fail ")
-            let text = finding.hasPrefix("fail ") || finding.hasPrefix("warn ") ? String(finding.dropFirst(5)) : finding
-            return CheckResult(
-                className: "mlops.gate.data", name: String(text.prefix(120)),
-                outcome: failed ? .failed : .warned, detail: text)
-        }
+        data = (dataChecks?.checks ?? []).map(Self.check)
+        dataComparison = dataChecks?.comparisonSummary
         var verdict = GateVerdict(checks: (evaluation?.checks ?? []) + (infra?.checks ?? []) + data)
         if strict { verdict = verdict.strict() }
         checks = verdict.checks
         // Both blessings, and no failed check (a data failure, or a warning under --strict).
         blessed =
             evaluation?.blessed == true && infra?.blessed == true && !verdict.checks.contains { $0.outcome == .failed }
+    }
+
+    /// One ExampleValidator check as a gate check (`ignored` by the policy is `skipped`).
+    static func check(_ check: DataChecks.Check) -> CheckResult {
+        let outcome: CheckResult.Outcome =
+            switch check.outcome {
+            case .passed: .passed
+            case .failed: .failed
+            case .warned: .warned
+            case .ignored: .skipped
+            }
+        let policy = check.outcome == .ignored ? " (ignored by gates.policy)" : ""
+        return CheckResult(
+            className: "mlops.gate.data", name: check.name, outcome: outcome, detail: check.detail + policy)
     }
 
     // MARK: - gate.md
@@ -60,7 +75,11 @@ public struct GateReport: Sendable, Codable, Equatable {
         lines.append("")
         if let evaluation {
             if let baseline = evaluation.baseline {
-                lines.append("Baseline: `\(baseline.folder)` (\(baseline.reason)).")
+                // A store artifact is named from the repository root, as a reviewer finds it.
+                let folder =
+                    baseline.folder.range(of: "/.mlops/").map { ".mlops/" + baseline.folder[$0.upperBound...] }
+                    ?? baseline.folder
+                lines.append("Baseline: `\(folder)` (\(baseline.reason)).")
             } else {
                 lines.append("**No baseline**: change thresholds were not checked; only value thresholds apply.")
             }
@@ -127,14 +146,43 @@ public struct GateReport: Sendable, Codable, Equatable {
             }
             lines.append("")
         }
-        if !data.isEmpty {
+        if let dataComparison {
             lines.append("### Data")
             lines.append("")
-            for check in data { lines.append("- \(check.outcome == .failed ? "❌" : "⚠️") \(Self.cell(check.detail))") }
+            lines.append(dataComparison)
             lines.append("")
+            if !data.isEmpty {
+                lines.append("| check | result | detail |")
+                lines.append("|---|---|---|")
+                for check in data {
+                    lines.append(
+                        "| \(Self.mark(check.outcome)) \(Self.cell(check.name)) | \(check.outcome.rawValue) | \(Self.cell(check.detail)) |"
+                    )
+                }
+                lines.append("")
+            }
         }
         lines.append("Pipeline `\(pipeline)`, run \(run), commit `\(commit.map { String($0.prefix(12)) } ?? "none")`.")
+        if !dataFingerprints.isEmpty {
+            lines.append("")
+            lines.append("<details><summary>Data fingerprints</summary>")
+            lines.append("")
+            for (path, fingerprint) in dataFingerprints.sorted(by: { $0.key < $1.key }) {
+                lines.append("- `\(Self.cell(path))` `\(fingerprint)`")
+            }
+            lines.append("")
+            lines.append("</details>")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func mark(_ outcome: CheckResult.Outcome) -> String {
+        switch outcome {
+        case .passed: "✅"
+        case .failed: "❌"
+        case .warned: "⚠️"
+        case .skipped: "➖"
+        }
     }
 
     /// Text safe inside a Markdown table cell.

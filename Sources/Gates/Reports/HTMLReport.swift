@@ -6,7 +6,7 @@ import Pipeline
 /// baseline), the training curve, per-slice bars and per-feature histograms of train against
 /// eval. The plots are drawn here as SVG.
 public enum HTMLReport {
-    public static func render(_ gate: GateReport, history: TrainingHistory?, statistics: StatisticsList?) -> String {
+    public static func render(_ gate: GateReport, history: TrainingHistory?, features: [FeatureComparison]) -> String {
         var body: [String] = []
         let failed = gate.checks.filter { $0.outcome == .failed }
         body.append(
@@ -86,25 +86,16 @@ public enum HTMLReport {
         if let infra = gate.infra {
             body.append("<h2>Infra validation (\(text(infra.mode)))</h2>" + checksTable(infra.checks))
         }
-        if let statistics, let train = statistics.datasets.first(where: { $0.name == "train" }),
-            let eval = statistics.datasets.first(where: { $0.name == "eval" })
-        {
-            var plots: [String] = []
-            for feature in train.features {
-                guard let a = feature.numeric?.histograms.first(where: { $0.type == .standard }),
-                    let b = eval.features.first(where: { $0.name == feature.name })?.numeric?.histograms.first(where: {
-                        $0.type == .standard
-                    })
-                else { continue }
-                plots.append(Plot.histogram(title: feature.name, train: a, eval: b))
-            }
-            if !plots.isEmpty {
-                body.append(
-                    "<h2>Features: train against eval</h2><div class=\"grid small\">" + plots.joined() + "</div>")
-            }
+        if !features.isEmpty {
+            body.append(
+                "<h2>Features: train against eval</h2><p class=\"facts\">Each split's share of its values on shared "
+                    + "buckets. JS: Jensen–Shannon divergence of numeric features; L∞: the largest difference in "
+                    + "a value's share. 0 is the same distribution, 1 no overlap.</p>"
+                    + "<div class=\"grid small\">" + features.map(Plot.comparison).joined() + "</div>")
         }
-        if !gate.data.isEmpty {
-            body.append("<h2>Data findings</h2>" + checksTable(gate.data))
+        if let comparison = gate.dataComparison {
+            body.append("<h2>Data: anomalies, drift and skew</h2><p class=\"facts\">\(text(comparison))</p>")
+            if !gate.data.isEmpty { body.append(checksTable(gate.data)) }
         }
         return """
             <!DOCTYPE html>
@@ -117,7 +108,7 @@ public enum HTMLReport {
             td.num{text-align:right;font-variant-numeric:tabular-nums}.failed li{color:#cf222e}
             .ok{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}.skip{color:#57606a}
             .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:1em}.small{grid-template-columns:repeat(auto-fill,minmax(250px,1fr))}
-            svg{background:#fff;border:1px solid #d0d7de;border-radius:6px}svg text{font:11px system-ui,sans-serif;fill:#1f2328}
+            svg{background:#fff;border:1px solid #d0d7de;border-radius:6px}svg text{font:11px system-ui,sans-serif;fill:#1f2328}svg text.note{fill:#57606a}
             </style></head><body>
             \(body.joined(separator: "\n"))
             </body></html>
@@ -260,38 +251,54 @@ enum Plot {
         return svg + "</svg>"
     }
 
-    /// Two splits' equal-width histograms as densities on one axis.
-    static func histogram(title: String, train: Histogram, eval: Histogram) -> String {
-        let width = 250.0, height = 150.0, left = 8.0, right = 8.0, top = 22.0, bottom = 22.0
-        let buckets = train.buckets + eval.buckets
-        guard let low = buckets.map(\.lowValue).min(), let high = buckets.map(\.highValue).max(), high > low else {
-            return ""
-        }
-        func density(_ histogram: Histogram) -> [(Double, Double, Double)] {
-            let total = max(histogram.buckets.reduce(0) { $0 + $1.sampleCount }, 1)
-            return histogram.buckets.map { bucket in
-                let span = max(bucket.highValue - bucket.lowValue, (high - low) / 1000)
-                return (bucket.lowValue, bucket.highValue, bucket.sampleCount / total / span)
-            }
-        }
-        let a = density(train), b = density(eval)
-        let peak = max((a + b).map(\.2).max() ?? 1, 1e-12)
-        func px(_ v: Double) -> Double { left + (v - low) / (high - low) * (width - left - right) }
-        func py(_ v: Double) -> Double { height - bottom - v / peak * (height - top - bottom) }
-        var svg =
-            #"<svg viewBox="0 0 \#(Int(width)) \#(Int(height))" width="\#(Int(width))" height="\#(Int(height))" role="img" aria-label="\#(HTMLReport.text(title))">"#
-        svg += #"<text x="\#(left)" y="14" font-weight="600">\#(HTMLReport.text(title))</text>"#
-        for (bars, color, opacity) in [(a, colors[0], 0.55), (b, colors[1], 0.55)] {
-            for (x0, x1, d) in bars where d > 0 {
-                svg +=
-                    #"<rect x="\#(px(x0))" y="\#(py(d))" width="\#(max(0.5, px(x1) - px(x0)))" height="\#(height - bottom - py(d))" fill="\#(color)" fill-opacity="\#(opacity)"/>"#
-            }
-        }
-        svg += #"<text x="\#(left)" y="\#(height - 6)">\#(label(low))</text>"#
-        svg += #"<text x="\#(width - right)" y="\#(height - 6)" text-anchor="end">\#(label(high))</text>"#
-        svg +=
+    /// One feature in two splits: overlaid histograms on shared buckets (numeric), or paired
+    /// bars per value (categorical), titled with the distance between them.
+    static func comparison(_ feature: FeatureComparison) -> String {
+        let width = 250.0, left = 8.0, right = 8.0, top = 22.0, bottom = 22.0
+        let note = feature.measure + " " + String(format: "%.3f", feature.distance)
+        let peak = max((feature.train + feature.eval).max() ?? 1, 1e-12)
+        let legend =
             #"<text x="\#(width - right)" y="14" text-anchor="end"><tspan fill="\#(colors[0])">■ train</tspan> <tspan fill="\#(colors[1])">■ eval</tspan></text>"#
-        return svg + "</svg>"
+        func frame(_ height: Double) -> String {
+            #"<svg viewBox="0 0 \#(Int(width)) \#(Int(height))" width="\#(Int(width))" height="\#(Int(height))" role="img" aria-label="\#(HTMLReport.text(feature.feature))">"#
+                + #"<text x="\#(left)" y="14" font-weight="600">\#(HTMLReport.text(feature.feature))</text>"# + legend
+                + #"<text x="\#(width / 2)" y="\#(height - 6)" text-anchor="middle" class="note">\#(HTMLReport.text(note))</text>"#
+        }
+        switch feature.buckets {
+        case .numeric:
+            let height = 150.0
+            let count = Double(feature.train.count)
+            func px(_ index: Double) -> Double { left + index / count * (width - left - right) }
+            func py(_ share: Double) -> Double { height - bottom - share / peak * (height - top - bottom) }
+            var svg = frame(height)
+            for (shares, color) in [(feature.train, colors[0]), (feature.eval, colors[1])] {
+                for (index, share) in shares.enumerated() where share > 0 {
+                    svg +=
+                        #"<rect x="\#(px(Double(index)))" y="\#(py(share))" width="\#(max(0.5, px(1) - px(0) - 0.5))" height="\#(height - bottom - py(share))" fill="\#(color)" fill-opacity="0.55"/>"#
+                }
+            }
+            if let range = feature.range {
+                svg += #"<text x="\#(left)" y="\#(height - 6)">\#(label(range.lowerBound))</text>"#
+                svg +=
+                    #"<text x="\#(width - right)" y="\#(height - 6)" text-anchor="end">\#(label(range.upperBound))</text>"#
+            }
+            return svg + "</svg>"
+        case .categorical(let values):
+            let row = 16.0, labelWidth = 96.0
+            let height = top + 4 + row * Double(values.count) + bottom
+            var svg = frame(height)
+            for (index, value) in values.enumerated() {
+                let y = top + 4 + row * Double(index)
+                let name = value.count > 14 ? String(value.prefix(13)) + "…" : value
+                svg += #"<text x="\#(left)" y="\#(y + 11)">\#(HTMLReport.text(name))</text>"#
+                for (offset, shares, color) in [(0.0, feature.train, colors[0]), (6.0, feature.eval, colors[1])] {
+                    let length = shares[index] / peak * (width - left - right - labelWidth)
+                    svg +=
+                        #"<rect x="\#(left + labelWidth)" y="\#(y + 2 + offset)" width="\#(max(0.5, length))" height="5" fill="\#(color)"/>"#
+                }
+            }
+            return svg + "</svg>"
+        }
     }
 
     /// A tick label with as many decimals as the step between ticks needs.

@@ -165,6 +165,9 @@ public struct DataSection: ConfigSection {
         self.splits = OrderedPairs(splits)
         partitionColumn = f.string(.partitionColumn)
         serving = f.string(.serving)
+        if let serving, let problem = PathPattern.problem(serving) ?? SpanPattern.problem(serving) {
+            f.reader.report(f.value(.serving), f.keyPath(.serving), "serving data '\(serving)' \(problem)")
+        }
     }
 }
 

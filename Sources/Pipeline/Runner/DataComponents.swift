@@ -216,83 +216,117 @@ public struct SchemaGenComponent: PipelineComponent {
     }
 }
 
-/// ExampleValidator: anomalies of every split against the schema, with the gate policy
-/// deciding which findings fail (output `anomalies`, with a `verdict`).
+/// ExampleValidator: anomalies of every split against the schema, drift of the train split
+/// against the previous span and skew against serving data (thresholds from the schema's
+/// comparators), with the gate policy deciding which findings fail (output `anomalies`, with
+/// a `verdict`, and `checks.json` for the gate).
 public struct ExampleValidatorComponent: PipelineComponent {
     public struct Parameters: Codable, Hashable, Sendable {
         /// Finding (a TFDV reason or a category) → fail, warn or ignore, from `gates.policy`.
         public let policy: [String: String]
         public let strict: Bool
+        /// The span drift is measured against, and the serving data pattern.
+        public let previousSpan: Int?
+        public let serving: String?
+        public let delimiter: String
+    }
+
+    /// What the driver found to compare with (their files enter the cache key).
+    public struct Comparisons: Sendable {
+        public var spans: [Int] = []
+        public var previous: SpanFiles?
+        public var serving: SpanFiles?
+        public var servingPattern: String?
+        public var csv = CSVOptions()
+        public init() {}
     }
 
     public let id = Component.exampleValidator
-    public let version = "1"
+    public let version = "2"
     public let parameters: Parameters
     public let inputs: [String: InputBinding]
     public let outputs = ["anomalies": "ExampleAnomalies"]
+    let comparisons: Comparisons
+    /// The split compared with the previous span and with serving data.
+    static let comparedSplit = "train"
 
-    public init(gates: GatesSection, schemaFrom producer: Component, strict: Bool = false) {
+    public init(
+        gates: GatesSection, schemaFrom producer: Component, strict: Bool = false,
+        comparisons: Comparisons = Comparisons()
+    ) {
         var policy: [String: String] = [:]
         for pair in gates.policy { policy[pair.name] = pair.value.rawValue }
-        parameters = Parameters(policy: policy, strict: strict || gates.strict)
+        parameters = Parameters(
+            policy: policy, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
+            serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)))
+        self.comparisons = comparisons
         inputs = [
             "examples": InputBinding(.exampleGen, "examples"), "statistics": InputBinding(.statisticsGen, "statistics"),
             "schema": InputBinding(producer, "schema"),
         ]
     }
 
-    public func readPaths(root: URL) throws -> [String] { [] }
+    public func readPaths(root: URL) throws -> [String] {
+        (comparisons.previous?.files ?? []) + (comparisons.serving?.files ?? [])
+    }
 
-    /// The action for one reason: its own policy entry, else its category's, else fail.
-    /// (Comparator reasons come from drift; skew against serving data is not checked in the
-    /// pipeline yet.)
-    func action(for reason: String) -> String {
-        if let action = parameters.policy[reason] { return action }
-        let category = reason.hasPrefix("COMPARATOR_") ? "drift" : "anomalies"
-        let action = parameters.policy[category] ?? "fail"
-        return parameters.strict && action == "warn" ? "fail" : action
+    /// The action for one finding: its reason's policy entry, else its category's, else fail;
+    /// `--strict` makes a warning a failure.
+    func action(reason: String, category: String) -> GateAction {
+        let named = parameters.policy[reason] ?? parameters.policy[category]
+        let action = named.flatMap(GateAction.init(rawValue:)) ?? .fail
+        return parameters.strict && action == .warn ? .fail : action
     }
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
         let schemaURL = try context.input("schema").url.appendingPathComponent("schema.pbtxt")
         let schema = try Schema.load(path: schemaURL.path)
         let statistics = try StatisticsList.read(try context.input("statistics"))
+        // The other datasets, read as ExampleGen reads the sources (the schema's text columns as text).
+        var csv = comparisons.csv
+        for feature in schema.features where feature.type == .bytes { csv.types[feature.name] = .bytes }
+        func comparison(_ files: SpanFiles?) throws -> ExampleValidator.Comparison? {
+            guard let files else { return nil }
+            var options = ExampleGen.Options()
+            options.csv = csv
+            let table = try ExampleGen.read(spans: [files], root: context.root, options: options).table
+            return ExampleValidator.Comparison(
+                table: table, statistics: StatisticsGenerator.statistics(of: table, name: "span \(files.span)"))
+        }
+        let previous = try comparison(comparisons.previous)
+        let serving = try comparison(comparisons.serving)
         var bySplit: [String: Anomalies] = [:]
-        var findings: [String] = []
-        var failing = 0
-        var warnings = 0
+        var checks: [DataChecks.Check] = []
         for (name, url) in try exampleSplits(try context.input("examples")) {
             guard let stats = statistics.datasets.first(where: { $0.name == name }) else { continue }
+            let compared = name == Self.comparedSplit
             let anomalies = ExampleValidator.validate(
-                table: try ExamplesFile.read(url), statistics: stats, schema: schema)
+                table: try ExamplesFile.read(url), statistics: stats, schema: schema,
+                previous: compared ? previous : nil, serving: compared ? serving : nil)
             bySplit[name] = anomalies
-            var entries = anomalies.features.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            if let dataset = anomalies.dataset { entries.append(("(dataset)", dataset)) }
-            for (feature, info) in entries {
-                for reason in info.reasons {
-                    let action = action(for: reason.type)
-                    guard action != "ignore" else { continue }
-                    if action == "fail" { failing += 1 } else { warnings += 1 }
-                    let description =
-                        reason.description.count > 160
-                        ? String(reason.description.prefix(157)) + "…" : reason.description
-                    findings.append("\(action) \(name): \(feature) \(reason.type): \(description)")
-                }
-            }
+            checks += DataChecks.checks(split: name, anomalies: anomalies, action: action)
         }
+        let result = DataChecks(
+            spans: comparisons.spans, previousSpan: comparisons.previous?.span, serving: comparisons.servingPattern,
+            comparedSplit: Self.comparedSplit, checks: checks)
         let folder = context.output("anomalies")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(
             try artifactEncoder.encode(bySplit), to: folder.appendingPathComponent("anomalies.json"))
-        let summary =
+        try AtomicFile.write(try artifactEncoder.encode(result), to: folder.appendingPathComponent(DataChecks.fileName))
+        let failing = checks.filter { $0.outcome == .failed }.count
+        let warnings = checks.filter { $0.outcome == .warned }.count
+        let measured = checks.filter { $0.measure != nil }.count
+        var summary =
             failing + warnings == 0
             ? "no anomalies"
             : "\(failing) failing, \(warnings) warning finding\(failing + warnings == 1 ? "" : "s") (gates.policy)"
+        if measured > 0 { summary += "; \(measured) drift/skew measurement\(measured == 1 ? "" : "s")" }
         return ExecutorOutput(
             properties: [
                 "anomalies": [
                     "verdict": failing > 0 ? "fail" : "pass", "failing": String(failing),
-                    "warnings": String(warnings), "findings": findings.joined(separator: "\n"),
+                    "warnings": String(warnings), "findings": result.findings.joined(separator: "\n"),
                 ]
             ], summary: summary)
     }
@@ -314,9 +348,13 @@ extension MLOpsConfig {
             components.append(SchemaGenComponent(label: trainer?.label))
             schemaProducer = .schemaGen
         }
-        components.append(try ExampleGenComponent(data: data, root: root, textColumns: textColumns))
+        let exampleGen = try ExampleGenComponent(data: data, root: root, textColumns: textColumns)
+        components.append(exampleGen)
         components.append(StatisticsGenComponent())
-        components.append(ExampleValidatorComponent(gates: gates, schemaFrom: schemaProducer, strict: strict))
+        components.append(
+            ExampleValidatorComponent(
+                gates: gates, schemaFrom: schemaProducer, strict: strict,
+                comparisons: try comparisons(current: exampleGen.spans, root: root)))
         if self.components.contains(Component.transform.rawValue) {
             components.append(try TransformComponent(section: transform, label: trainer?.label))
         }
@@ -329,5 +367,25 @@ extension MLOpsConfig {
                     trainer: trainer, code: paths.code, schemaPath: schemaPath, root: root, schemaFrom: schemaProducer))
         }
         return components
+    }
+}
+
+extension MLOpsConfig {
+    /// What ExampleValidator compares the data with: the latest span before the earliest one
+    /// read (when the sources have `{SPAN}`), and the files of `data.serving`.
+    func comparisons(current: [SpanFiles], root: URL) throws -> ExampleValidatorComponent.Comparisons {
+        var comparisons = ExampleValidatorComponent.Comparisons()
+        comparisons.spans = current.map(\.span)
+        comparisons.csv.delimiter = data.delimiter.utf8.first ?? UInt8(ascii: ",")
+        comparisons.csv.onBadRows = data.onBadRows
+        if data.sources.contains(where: { SpanPattern($0).hasSpan }), let first = current.map(\.span).min() {
+            let all = try SpanResolver.resolve(patterns: data.sources, selection: .all, root: root)
+            comparisons.previous = all.last { $0.span < first }
+        }
+        if let serving = data.serving {
+            comparisons.servingPattern = serving
+            comparisons.serving = try SpanResolver.resolve(patterns: [serving], selection: .latest, root: root).last
+        }
+        return comparisons
     }
 }

@@ -70,29 +70,34 @@ extension MLOps {
                     ProgressBar.clearLine(console: console)
                     Train.print(stage, width: width, on: console)
                 })
-            func read<T: Decodable>(_ type: T.Type, _ component: Component, _ output: String, _ file: String) throws
-                -> T?
-            {
+            /// A file of the artifact `output` of `component`'s execution in this run.
+            func file(_ component: Component, _ output: String, _ name: String) throws -> URL? {
                 guard let stage = report.stages.first(where: { $0.component == component.rawValue }),
                     let execution = stage.execution,
                     let artifact = try store.artifacts(of: execution, "OUTPUT")[output]
                 else { return nil }
-                let url = session.root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
-                    .appendingPathComponent(file)
-                return try readArtifactJSON(T.self, url)
+                return session.root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
+                    .appendingPathComponent(name)
             }
-            let findings = report.stages.first { $0.component == Component.exampleValidator.rawValue }?.findings ?? []
+            func read<T: Decodable>(_ type: T.Type, _ component: Component, _ output: String, _ name: String) throws
+                -> T?
+            {
+                try file(component, output, name).map { try readArtifactJSON(T.self, $0) }
+            }
             let gate = GateReport(
                 pipeline: config.pipeline.name, commit: snapshot.commit, run: report.run,
                 strict: strict || config.gates.strict,
                 evaluation: try read(EvaluationReport.self, .evaluator, "evaluation", EvaluationReport.fileName),
                 infra: try read(InfraReport.self, .infraValidator, "blessing", InfraReport.fileName),
-                dataFindings: findings)
+                dataChecks: try read(DataChecks.self, .exampleValidator, "anomalies", DataChecks.fileName),
+                dataFingerprints: try Self.dataFingerprints(report, store: store))
             let folder = session.root.appendingPathComponent(".mlops/reports", isDirectory: true)
             try gate.write(to: folder)
             let html = HTMLReport.render(
                 gate, history: try? read(TrainingHistory.self, .trainer, "model", TrainingHistory.fileName),
-                statistics: try? read(StatisticsList.self, .statisticsGen, "statistics", StatisticsList.fileName))
+                features: (try? file(.exampleGen, "examples", ExampleGen.metadataFile)).flatMap {
+                    $0.map(Self.featureComparisons)
+                } ?? [])
             try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("report.html"))
             if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty,
                 let handle = FileHandle(forWritingAtPath: summary)
@@ -115,6 +120,30 @@ extension MLOps {
                         + "  reports: \(folder.path)/gate.md, junit.xml, gate.json, report.html")
             }
             if !gate.blessed { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
+        }
+
+        /// Train against eval, feature by feature, from the examples ExampleGen wrote (`metadata`
+        /// is its `examples.json`); none when either split is missing or unreadable.
+        static func featureComparisons(metadata: URL) -> [FeatureComparison] {
+            guard let result = try? readArtifactJSON(ExampleGen.Result.self, metadata) else { return [] }
+            let folder = metadata.deletingLastPathComponent()
+            func split(_ name: String) -> DataTable? {
+                result.splits.first { $0.name == name }.flatMap {
+                    try? ExamplesFile.read(folder.appendingPathComponent($0.file))
+                }
+            }
+            guard let train = split("train"), let eval = split("eval") else { return [] }
+            return FeatureComparison.compare(train: train, eval: eval)
+        }
+
+        /// The data files ExampleGen read with their fingerprints, and its examples artifact's.
+        static func dataFingerprints(_ report: RunReport, store: MetadataStore) throws -> [String: String] {
+            guard let stage = report.stages.first(where: { $0.component == Component.exampleGen.rawValue }),
+                let id = stage.execution
+            else { return [:] }
+            var fingerprints = try store.execution(id)?.manifest?.paths ?? [:]
+            if let examples = stage.outputs["examples"] { fingerprints["(examples artifact)"] = examples }
+            return fingerprints
         }
 
         /// The running mlops, which InfraValidator starts as `mlops serve`.

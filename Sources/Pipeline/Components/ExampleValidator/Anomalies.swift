@@ -11,12 +11,23 @@ public struct Anomalies: Sendable, Codable, Equatable {
         public let shortDescription: String
         public let description: String
 
+        public init(type: String, shortDescription: String, description: String) {
+            self.type = type
+            self.shortDescription = shortDescription
+            self.description = description
+        }
+
         enum CodingKeys: String, CodingKey { case type, shortDescription = "short_description", description }
     }
 
     public struct Info: Sendable, Codable, Equatable {
         public let severity: Severity
         public let reasons: [Reason]
+
+        public init(severity: Severity, reasons: [Reason]) {
+            self.severity = severity
+            self.reasons = reasons
+        }
 
         enum CodingKeys: String, CodingKey { case severity, reasons = "reason" }
     }

@@ -46,8 +46,14 @@ public enum Distribution {
             }
             return counts
         }
-        let p = normalized(rebucket(a))
-        let q = normalized(rebucket(b))
+        return jensenShannon(counts: rebucket(a), rebucket(b))
+    }
+
+    /// Jensen–Shannon divergence (log base 2, in [0, 1]) of two distributions given as counts
+    /// over the same buckets.
+    public static func jensenShannon(counts a: [Double], _ b: [Double]) -> Double {
+        let p = normalized(a)
+        let q = normalized(b)
         var divergence = 0.0
         for (x, y) in zip(p, q) {
             let m = (x + y) / 2
