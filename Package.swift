@@ -65,7 +65,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "Gates", dependencies: ["Pipeline", "MLOpsCore"]),
-        .target(name: "Release", dependencies: ["Pipeline", "MLOpsCore", "ArchiveKit"]),
+        .target(
+            name: "Release",
+            dependencies: [
+                "Pipeline", "Gates", "MLOpsCore", "ArchiveKit", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
         .target(
             name: "Serving",

@@ -27,6 +27,8 @@ public final class ArchiveReader {
     private var handle: OpaquePointer?
     public let path: String
     private var currentEntry: String?
+    /// The current entry's header, owned by the handle and valid until the next `next()`.
+    private var currentHeader: OpaquePointer?
 
     public init(path: String) throws(ArchiveError) {
         try LibArchive.ensureReady()
@@ -80,6 +82,7 @@ public final class ArchiveReader {
         }
         let name = cString(archive_entry_pathname_utf8(entry)) ?? cString(archive_entry_pathname(entry)) ?? ""
         currentEntry = name
+        currentHeader = entry
         let type = UInt32(archive_entry_filetype(entry))
         let kind: ArchiveEntry.Kind
         let hardlink = cString(archive_entry_hardlink(entry))
@@ -105,34 +108,94 @@ public final class ArchiveReader {
 
     /// The current entry's data, refusing to read more than `limit` bytes whatever the header says.
     public func readData(limit: Int64) throws(ArchiveError) -> Data {
+        var data = Data()
+        try streamData(limit: limit) { data.append(contentsOf: $0) }
+        return data
+    }
+
+    /// The current entry's data block by block, refusing more than `limit` bytes whatever the
+    /// header says. Sparse holes are given as zeros.
+    public func streamData(limit: Int64, _ body: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void)
+        throws(ArchiveError)
+    {
+        try blocks(limit: limit) { (block, _) throws(ArchiveError) in try body(block) }
+    }
+
+    /// Writes the current entry, a regular file, to `destination` (an absolute path whose
+    /// folder exists) through libarchive's disk writer with its secure options, never
+    /// overwriting, with mode 0644 whatever the archive says; `body` sees every block on the
+    /// way, for hashing.
+    public func extract(
+        to destination: String, with disk: ArchiveDiskWriter, limit: Int64,
+        _ body: (UnsafeRawBufferPointer) throws(ArchiveError) -> Void
+    ) throws(ArchiveError) {
+        guard let header = currentHeader, let handle = disk.handle else {
+            throw ArchiveError(
+                code: .closed, function: "archive_write_header", detail: "no current entry or a closed disk writer",
+                archive: path, entry: currentEntry)
+        }
+        archive_entry_set_pathname_utf8(header, destination)
+        archive_entry_set_perm(header, 0o644)
+        try check(
+            archive_write_header(handle, header), "archive_write_header", handle, archive: path, entry: currentEntry)
+        try blocks(limit: limit) { (block, offset) throws(ArchiveError) in
+            try body(block)
+            let written = archive_write_data_block(handle, block.baseAddress, block.count, offset)
+            if written < 0 {
+                try check(
+                    min(Int32(written), ARCHIVE_FAILED), "archive_write_data_block", handle, archive: path,
+                    entry: currentEntry)
+            }
+        }
+        try check(
+            archive_write_finish_entry(handle), "archive_write_finish_entry", handle, archive: path, entry: currentEntry
+        )
+    }
+
+    private func blocks(limit: Int64, _ body: (UnsafeRawBufferPointer, Int64) throws(ArchiveError) -> Void)
+        throws(ArchiveError)
+    {
         guard let handle else {
             throw ArchiveError(
                 code: .closed, function: "archive_read_data", detail: "the reader was closed", archive: path)
         }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var total: Int64 = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { archive_read_data(handle, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                // WARN and RETRY are negative too: none of them may pass as "end of data".
+            var buffer: UnsafeRawPointer?
+            var size = 0
+            var offset: la_int64_t = 0
+            let status = archive_read_data_block(handle, &buffer, &size, &offset)
+            if status == ARCHIVE_EOF { break }
+            // WARN and RETRY are not "data": none of them may pass as a block.
+            if status != ARCHIVE_OK {
                 try check(
-                    min(Int32(count), ARCHIVE_FAILED), "archive_read_data", handle, archive: path, entry: currentEntry)
+                    min(status, ARCHIVE_FAILED), "archive_read_data_block", handle, archive: path, entry: currentEntry)
             }
-            if Int64(data.count) + Int64(count) > limit {
+            // A block's end, not its size, is what a sparse entry's holes add up to.
+            let end = Int64(offset) + Int64(size)
+            if end > limit {
                 throw ArchiveError(
                     code: .tooLarge(limit: limit), function: "archive_read_data",
                     detail: "entry is larger than the limit of \(limit) bytes", archive: path, entry: currentEntry)
             }
-            data.append(contentsOf: buffer[0..<count])
+            if Int64(offset) > total {
+                // A hole: zeros, as a reader of the extracted file would see them.
+                let zeros = [UInt8](repeating: 0, count: Int(Int64(offset) - total))
+                let filled: Result<Void, ArchiveError> = zeros.withUnsafeBytes { raw in
+                    Result { () throws(ArchiveError) in try body(raw, total) }
+                }
+                try filled.get()
+            }
+            try body(UnsafeRawBufferPointer(start: buffer, count: size), Int64(offset))
+            total = max(total, end)
         }
-        return data
     }
 
     /// Closes the reader and reports a failure; idempotent.
     public func close() throws(ArchiveError) {
         guard let handle else { return }
         self.handle = nil
+        currentHeader = nil
         let status = archive_read_close(handle)
         let detail = cString(archive_error_string(handle))
         archive_read_free(handle)
@@ -141,5 +204,34 @@ public final class ArchiveReader {
                 code: .library(status: status, errno: 0), function: "archive_read_close",
                 detail: detail ?? "status \(status)", archive: path)
         }
+    }
+}
+
+/// libarchive's disk writer with the secure extraction options: no symbolic link is
+/// followed on the way to an entry, no `..` in a path, no existing file overwritten, and no
+/// owner, time or ACL taken from the archive.
+public final class ArchiveDiskWriter {
+    // Owned archive_write_disk handle.
+    fileprivate(set) var handle: OpaquePointer?
+
+    public init() throws(ArchiveError) {
+        try LibArchive.ensureReady()
+        guard let handle = archive_write_disk_new() else {
+            throw ArchiveError(
+                code: .library(status: ARCHIVE_FATAL, errno: 0), function: "archive_write_disk_new",
+                detail: "out of memory", archive: "(disk)")
+        }
+        self.handle = handle
+        // Paths are made absolute (the destination folder) by the caller after its own checks,
+        // so ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS would refuse every entry; the caller
+        // refuses absolute entry names itself.
+        let options = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_NO_OVERWRITE
+        try check(
+            archive_write_disk_set_options(handle, options), "archive_write_disk_set_options", handle, archive: "(disk)"
+        )
+    }
+
+    deinit {
+        if let handle { archive_write_free(handle) }
     }
 }

@@ -184,6 +184,28 @@ public final class Repository {
         return true
     }
 
+    /// A commit's committer time, in seconds since 1970 (UTC).
+    public func commitTime(_ id: ObjectID) throws(GitError) -> Int64 {
+        var oid = id.oid
+        var commit: OpaquePointer?
+        try check(git_commit_lookup(&commit, handle, &oid), "git_commit_lookup", object: id.hex)
+        defer { git_commit_free(commit) }
+        return Int64(git_commit_time(commit))
+    }
+
+    /// A configuration value as git resolves it (repository, then global and system files);
+    /// nil when unset.
+    public func configValue(_ key: String) throws(GitError) -> String? {
+        var config: OpaquePointer?
+        try check(git_repository_config_snapshot(&config, handle), "git_repository_config_snapshot", object: key)
+        defer { git_config_free(config) }
+        var value: UnsafePointer<CChar>?
+        let rc = git_config_get_string(&value, config, key)
+        if rc == GIT_ENOTFOUND.rawValue { return nil }
+        try check(rc, "git_config_get_string", object: key)
+        return string(value)
+    }
+
     /// The names of all references (`refs/heads/main`, `refs/remotes/origin/main`, `refs/tags/v1`).
     public func referenceNames() throws(GitError) -> [String] {
         var array = git_strarray()

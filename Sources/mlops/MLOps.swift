@@ -25,7 +25,8 @@ struct MLOps: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Config.self, Changes.self, DataCommand.self, PipelineCommand.self, Train.self, Explain.self,
-            Runs.self, Lineage.self, Infer.self, Serve.self, Gate.self,
+            Runs.self, Lineage.self, Infer.self, Serve.self, Gate.self, Release.self, Verify.self, Promote.self,
+            Rollback.self, Releases.self, Push.self, Keygen.self,
         ]
     )
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import GitKit
 import MLOpsCore
@@ -27,9 +28,22 @@ struct PipelineSession {
         try openStore(root: try workTree(context).root, create: false)
     }
 
-    /// A model folder named on the command line: a path, or `latest`, the `model` output of
-    /// the newest successful Trainer execution in this project's store.
+    /// A model folder named on the command line: a path; `latest`, the `model` output of the
+    /// newest successful Trainer execution in this project's store; or NAME@CHANNEL /
+    /// NAME@VERSION, a released bundle from the registry, verified and unpacked.
     static func modelFolder(_ reference: String, _ context: CommandContext) throws -> URL {
+        if reference.contains("@"), !FileManager.default.fileExists(atPath: reference) {
+            // NAME@CHANNEL or NAME@VERSION: the released bundle, verified and unpacked once.
+            let session = try RegistrySession.open(context)
+            let (name, selector) = try session.reference(reference)
+            let release = try session.registry.resolve(name, selector, channels: session.channels)
+            return try session.unpacked(release).appendingPathComponent("model", isDirectory: true)
+        }
+        if reference.hasSuffix(".tar.zst"), FileManager.default.fileExists(atPath: reference) {
+            throw ValidationError(
+                "'\(reference)' is a bundle file: serve it from the registry as NAME@VERSION, or unpack it with `mlops push`"
+            )
+        }
         guard reference == "latest", !FileManager.default.fileExists(atPath: reference) else {
             return URL(fileURLWithPath: reference)
         }

@@ -262,11 +262,13 @@ public struct GateReport: Sendable, Codable, Equatable {
 
     // MARK: - writing
 
+    /// `gate.json`'s bytes.
+    public func encoded() throws -> Data { try artifactEncoder.encode(self) }
+
     /// Writes `gate.json`, `gate.md` and `junit.xml` into `folder`, each atomically.
     public func write(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let encoder = artifactEncoder
-        try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("gate.json"))
+        try AtomicFile.write(try encoded(), to: folder.appendingPathComponent("gate.json"))
         try AtomicFile.write(Data(markdown().utf8), to: folder.appendingPathComponent("gate.md"))
         try AtomicFile.write(Data(junit().utf8), to: folder.appendingPathComponent("junit.xml"))
     }

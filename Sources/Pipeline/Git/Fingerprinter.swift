@@ -263,12 +263,4 @@ public protocol ContentHashCache: AnyObject, Sendable {
     func record(path: String, stamp: FileStamp, digest: String)
 }
 
-func hex(_ digest: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var bytes: [UInt8] = []
-    for byte in digest {
-        bytes.append(digits[Int(byte >> 4)])
-        bytes.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
+func hex(_ digest: some Sequence<UInt8>) -> String { Hex.string(digest) }

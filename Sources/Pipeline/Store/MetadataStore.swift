@@ -482,10 +482,18 @@ public final class MetadataStore: @unchecked Sendable {
         }
     }
 
-    /// One execution by id.
+    /// One execution by id, with its run.
     public func execution(_ id: Int64) throws -> StoredExecution? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]).map(Self.execution)
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT executions.*,
+                        (SELECT MIN(context_id) FROM associations JOIN contexts ON contexts.id = context_id
+                         WHERE execution_id = executions.id AND contexts.type = 'run') AS run
+                    FROM executions WHERE id = ?
+                    """, arguments: [id]
+            ).map(Self.execution)
         }
     }
 
@@ -570,7 +578,8 @@ public final class MetadataStore: @unchecked Sendable {
         let manifestText: String? = row["manifest"]
         let finished: Double? = row["finished_at"]
         return StoredExecution(
-            id: row["id"], run: nil, component: row["component"], componentVersion: row["component_version"],
+            id: row["id"], run: row.hasColumn("run") ? row["run"] : nil, component: row["component"],
+            componentVersion: row["component_version"],
             state: ExecutionState(rawValue: row["state"]) ?? .failed, cacheKey: row["cache_key"],
             manifest: try manifestText.map { try KeyManifest.decode($0) }, gitCommit: row["git_commit"],
             reason: row["reason"], error: row["error"],

@@ -4,6 +4,7 @@ import Gates
 import GitKit
 import MLOpsCore
 import Pipeline
+import Release
 
 extension MLOps {
     struct Gate: MLOpsCommand {
@@ -32,92 +33,13 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let session = try PipelineSession.open(context)
-            let (config, snapshot, store) = (session.config, session.snapshot, session.store)
-            defer { try? store.close() }
-            guard let evaluation = config.evaluation, config.trainer != nil else {
-                throw ValidationError("mlops.yaml has no trainer or evaluation section: there is nothing to gate")
-            }
-            let chosen = try Self.baseline(
-                baseline ?? evaluation.baseline.rawValue, store: store, root: session.root,
-                repository: session.repository)
-            let base = try session.runner(strict: strict || config.gates.strict, console: console)
-            let runner = PipelineRunner(
-                root: session.root, store: store,
-                components: base.components + [
-                    try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: chosen)
-                ]
-                    + (config.infra.enabled
-                        ? [try InfraValidatorComponent(section: config.infra, executable: Self.executable)] : []),
-                commit: snapshot.commit, fingerprint: { try snapshot.fingerprint($0) })
-            SignalWatcher.watch { number, count in
-                guard count == 1 else { SignalWatcher.die(of: number) }
-                console.warning("interrupted: stopping the model server and the components that are running")
-                runner.cancel()
-            }
-            if console.mode != .json {
-                console.line(
-                    console.style("mlops gate", .cyan, bold: true) + "  \(config.pipeline.name) @ "
-                        + (snapshot.commit.map { String($0.prefix(8)) } ?? "no commit") + "  baseline: "
-                        + (chosen.map { "\($0.reason)" } ?? "none"))
-            }
-            let width = Component.allCases.map(\.rawValue.count).max() ?? 16
-            let report = try runner.run(
-                pipeline: config.pipeline.name,
-                properties: ["commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "command": "gate"],
-                options: PipelineRunner.Options(),
-                onStage: { stage in
-                    ProgressBar.clearLine(console: console)
-                    Train.print(stage, width: width, on: console)
-                })
-            /// A file of the artifact `output` of `component`'s execution in this run.
-            func file(_ component: Component, _ output: String, _ name: String) throws -> URL? {
-                guard let stage = report.stages.first(where: { $0.component == component.rawValue }),
-                    let execution = stage.execution,
-                    let artifact = try store.artifacts(of: execution, "OUTPUT")[output]
-                else { return nil }
-                return session.root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
-                    .appendingPathComponent(name)
-            }
-            func read<T: Decodable>(_ type: T.Type, _ component: Component, _ output: String, _ name: String) throws
-                -> T?
-            {
-                try file(component, output, name).map { try readArtifactJSON(T.self, $0) }
-            }
-            let gate = GateReport(
-                pipeline: config.pipeline.name, commit: snapshot.commit, run: report.run,
-                strict: strict || config.gates.strict,
-                evaluation: try read(EvaluationReport.self, .evaluator, "evaluation", EvaluationReport.fileName),
-                infra: try read(InfraReport.self, .infraValidator, "blessing", InfraReport.fileName),
-                dataChecks: try read(DataChecks.self, .exampleValidator, "anomalies", DataChecks.fileName),
-                dataFingerprints: try Self.dataFingerprints(report, store: store))
-            let folder = session.root.appendingPathComponent(".mlops/reports", isDirectory: true)
-            try gate.write(to: folder)
-            let html = HTMLReport.render(
-                gate, history: try? read(TrainingHistory.self, .trainer, "model", TrainingHistory.fileName),
-                features: (try? file(.exampleGen, "examples", ExampleGen.metadataFile)).flatMap {
-                    $0.map(Self.featureComparisons)
-                } ?? [])
-            try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("report.html"))
-            if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty,
-                let handle = FileHandle(forWritingAtPath: summary)
-            {
-                handle.seekToEndOfFile()
-                handle.write(Data(gate.markdown().utf8))
-                try? handle.close()
-            }
-            try store.close()
+            let run = try GateRun.perform(context, baseline: baseline, strict: strict, command: "gate")
+            try run.session.store.close()
+            let gate = run.gate
             if console.mode == .json {
                 try console.json(JSONOutput(schema: Self.jsonSchema, ok: gate.blessed, result: gate))
             } else {
-                for check in gate.checks where check.outcome == .failed {
-                    console.line(console.style("  ✗ ", .red) + "\(check.className): \(check.name) — \(check.detail)")
-                }
-                console.line(
-                    (gate.blessed
-                        ? console.style("blessed", .green, bold: true)
-                        : console.style("not blessed", .red, bold: true))
-                        + "  reports: \(folder.path)/gate.md, junit.xml, gate.json, report.html")
+                run.printVerdict(on: console)
             }
             if !gate.blessed { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
         }
@@ -146,6 +68,23 @@ extension MLOps {
             return fingerprints
         }
 
+        /// The model the production channel (the last of release.channels) points at, verified and
+        /// unpacked; nil when the registry has none.
+        static func production(root: URL, context: CommandContext) throws -> Baseline? {
+            guard let session = try? RegistrySession.open(context), let name = session.projectName,
+                let channel = session.channels.last,
+                let pointer = try session.registry.state(name).channel(channel),
+                let release = try session.registry.state(name).release(pointer.version)
+            else { return nil }
+            let unpacked = try session.unpacked(release)
+            let manifest = try? readArtifactJSON(
+                BundleManifest.self, unpacked.appendingPathComponent(BundleManifest.fileName))
+            let commit = manifest?.git.commit.map { ", released from commit \($0.prefix(12))" } ?? ""
+            return Baseline(
+                folder: unpacked.appendingPathComponent("model", isDirectory: true).path,
+                reason: "the \(channel) channel: \(name)@\(release.version)\(commit)", identity: release.identity)
+        }
+
         /// The running mlops, which InfraValidator starts as `mlops serve`.
         static var executable: URL {
             URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -154,9 +93,9 @@ extension MLOps {
         /// The baseline `choice` names: a model folder, `none`, the latest blessed model in the
         /// store (`latest-blessed`), or (`auto`, and `production` until release channels exist)
         /// the model blessed at the merge-base of the change, else the latest blessed one.
-        static func baseline(_ choice: String, store: MetadataStore, root: URL, repository: Repository) throws
-            -> Baseline?
-        {
+        static func baseline(
+            _ choice: String, store: MetadataStore, root: URL, repository: Repository, context: CommandContext
+        ) throws -> Baseline? {
             switch choice {
             case "none":
                 return nil
@@ -175,11 +114,14 @@ extension MLOps {
                         folder: root.appendingPathComponent(".mlops").appendingPathComponent(entry.model.uri).path,
                         reason: reason, identity: entry.model.fingerprint)
                 }
+                if choice != "latest-blessed", let production = try production(root: root, context: context) {
+                    return production
+                }
                 guard let newest = blessed.first else { return nil }
                 if choice == "latest-blessed" {
                     return pick(newest, "latest blessed model (execution \(newest.execution.id))")
                 }
-                let channels = "no release channels yet"
+                let channels = "nothing released to the production channel yet"
                 // The base of the change, as `mlops changes` finds it ($GITHUB_BASE_REF, --base's
                 // default, the default branch).
                 let mergeBase = try? ChangeBase.resolve(

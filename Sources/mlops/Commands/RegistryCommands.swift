@@ -1,0 +1,266 @@
+import ArgumentParser
+import Foundation
+import Gates
+import MLOpsCore
+import Pipeline
+import Release
+
+extension MLOps {
+    struct Verify: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Check a bundle: every file against the manifest, the provenance, the signature, the archive itself.",
+            discussion: """
+                BUNDLE is a .tar.zst file or NAME@VERSION / NAME@CHANNEL in the registry (then its \
+                identity must also be the one recorded when it was released). Nothing is unpacked. \
+                With public keys (release.public_keys or --key) a signature by one of them is \
+                required. Exit 0 when everything matches, 1 naming the first mismatch.
+                """)
+        static let jsonSchema = "mlops.verify/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "A bundle file, or NAME@VERSION or NAME@CHANNEL in the registry.")
+        var bundle: String
+
+        @Option(help: ArgumentHelp("A public key (PEM) to accept; repeatable.", valueName: "file"))
+        var key: [String] = []
+
+        struct Output: Encodable {
+            let bundle: String
+            let name: String
+            let version: String
+            let identity: String
+            let files: Int
+            let signed: Bool
+            let signedBy: String?
+        }
+
+        func run(context: CommandContext) async throws {
+            let verified: BundleReader.Verified
+            let path: String
+            if FileManager.default.fileExists(atPath: bundle) {
+                let root = try context.projectRoot()
+                var keys = try key.map { try SigningKeys.loadPublicKey($0, root: root) }
+                if let session = try? RegistrySession.open(context) { keys += session.keys }
+                path = bundle
+                verified = try BundleReader.open(URL(fileURLWithPath: bundle), keys: keys)
+            } else {
+                let session = try RegistrySession.open(context, extraKeys: key)
+                let (name, selector) = try session.reference(bundle)
+                let event = try session.registry.resolve(name, selector, channels: session.channels)
+                path = session.registry.bundle(event.name, event.version).path
+                verified = try session.verify(event)
+            }
+            let manifest = verified.manifest
+            if context.console.mode == .json {
+                try context.console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema,
+                        result: Output(
+                            bundle: path, name: manifest.name, version: manifest.version, identity: verified.identity,
+                            files: manifest.files.count, signed: verified.signed, signedBy: verified.signedBy)))
+            } else {
+                let signature =
+                    verified.signedBy.map { "signature by key \(String($0.prefix(16))) verified" }
+                    ?? (verified.signed ? "signed, no key configured to check it" : "unsigned")
+                context.console.line(
+                    context.console.style("verified", .green, bold: true)
+                        + " \(manifest.name)@\(manifest.version)  \(verified.identity)")
+                context.console.line(
+                    "  \(manifest.files.count) files match manifest.json; provenance subjects match; \(signature)")
+            }
+        }
+    }
+
+    struct Promote: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Point a channel at a released version, after verifying it and its gates.",
+            discussion: """
+                Verifies the bundle (hashes, provenance, and the signature when public keys are \
+                configured: then it is required), that both gates blessed it, and the channel order \
+                of release.channels: a version enters a channel only after it was in the one before \
+                (staging before production). Records a promote event in the ledger with the evidence \
+                relied on (docs/release.md).
+                """)
+        static let jsonSchema = "mlops.promote/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "NAME@VERSION (or NAME@CHANNEL, to promote what another channel holds).")
+        var reference: String
+
+        @Option(help: "The channel to move.")
+        var to: String
+
+        @Option(help: "Why, for the ledger.")
+        var reason: String?
+
+        func run(context: CommandContext) async throws {
+            let session = try RegistrySession.open(context)
+            let (name, selector) = try session.reference(reference)
+            guard let position = session.channels.firstIndex(of: to) else {
+                throw ReleaseError.unknownChannel(to, channels: session.channels)
+            }
+            let registry = session.registry
+            let event = try registry.withLock(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
+                let release = try registry.resolve(name, selector, channels: session.channels)
+                let verified = try session.verify(release)
+                let gates = verified.manifest.gates
+                guard gates.passed else {
+                    let failed = gates.checks.filter { $0.outcome == .failed }.map { "\($0.className) \($0.name)" }
+                    throw ReleaseError.promotionRefused(
+                        "\(name)@\(release.version) is not blessed (model \(gates.modelBlessed ? "blessed" : "NOT_BLESSED"), "
+                            + "infra \(gates.infraBlessed ? "blessed" : "NOT_BLESSED")"
+                            + (failed.isEmpty ? ")" : "; failed: \(failed.prefix(3).joined(separator: ", ")))"))
+                }
+                let state = try registry.state(name)
+                if position > 0 {
+                    let before = session.channels[position - 1]
+                    guard state.wasPromoted(release.version, to: before) else {
+                        throw ReleaseError.promotionRefused(
+                            "\(name)@\(release.version) was never in '\(before)', which comes before '\(to)' in release.channels"
+                        )
+                    }
+                }
+                let current = state.channel(to)
+                if current?.version == release.version {
+                    throw ReleaseError.promotionRefused("'\(to)' already points at \(name)@\(release.version)")
+                }
+                let event = LedgerEvent(
+                    event: .promote, time: Date(), actor: session.actor, name: name, version: release.version,
+                    identity: verified.identity, channel: to, previous: current?.version, reason: reason,
+                    evidence: LedgerEvent.Evidence(
+                        manifest: verified.manifest, signedBy: verified.signedBy, verified: true))
+                try registry.move(event)
+                return event
+            }
+            try Self.report(event, context: context, schema: Self.jsonSchema)
+        }
+
+        static func report(_ event: LedgerEvent, context: CommandContext, schema: String) throws {
+            if context.console.mode == .json {
+                try context.console.json(JSONOutput(schema: schema, result: event))
+            } else {
+                let from = event.previous.map { " (was \($0))" } ?? " (was empty)"
+                context.console.line(
+                    context.console.style(event.event == .promote ? "promoted" : "rolled back", .green, bold: true)
+                        + " \(event.channel ?? "?") → \(event.name)@\(event.version)\(from)  \(event.identity)")
+            }
+        }
+    }
+
+    struct Rollback: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Point a channel back at the version it held before its last promotion.",
+            discussion: """
+                Each promotion pushes a version on the channel's history and each rollback pops \
+                one, so rolling back twice goes two versions back. The bundle is verified first. \
+                Recorded in the ledger.
+                """)
+        static let jsonSchema = "mlops.rollback/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The channel, or NAME@CHANNEL for another bundle name than this project's.")
+        var channel: String
+
+        @Option(help: "Why, for the ledger.")
+        var reason: String?
+
+        func run(context: CommandContext) async throws {
+            let session = try RegistrySession.open(context)
+            let (name, channel) =
+                channel.contains("@") ? try session.reference(channel) : (session.projectName ?? "", channel)
+            guard !name.isEmpty else { throw ReleaseError.invalidReference(self.channel) }
+            guard session.channels.contains(channel) else {
+                throw ReleaseError.unknownChannel(channel, channels: session.channels)
+            }
+            let registry = session.registry
+            let event = try registry.withLock(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
+                let state = try registry.state(name)
+                let stack = state.channels()[channel] ?? []
+                guard stack.count >= 2, let current = stack.last else {
+                    throw ReleaseError.nothingToRollBack(channel: channel)
+                }
+                let target = stack[stack.count - 2]
+                guard let release = state.release(target.version) else {
+                    throw ReleaseError.notFound("\(name)@\(target.version)", available: [])
+                }
+                let verified = try session.verify(release)
+                let event = LedgerEvent(
+                    event: .rollback, time: Date(), actor: session.actor, name: name, version: target.version,
+                    identity: verified.identity, channel: channel, previous: current.version, reason: reason,
+                    evidence: LedgerEvent.Evidence(
+                        manifest: verified.manifest, signedBy: verified.signedBy, verified: true))
+                try registry.move(event)
+                return event
+            }
+            try Promote.report(event, context: context, schema: Self.jsonSchema)
+        }
+    }
+
+    struct Push: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Unpack a verified bundle into DIR/NAME/VERSION/, the layout model servers watch (TFX Pusher).",
+            discussion: """
+                The bundle is verified, unpacked into a hidden folder beside the destination and \
+                renamed into place, so a watcher sees the whole version or nothing. An existing \
+                version folder is never overwritten.
+                """)
+        static let jsonSchema = "mlops.push/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "NAME@CHANNEL or NAME@VERSION.")
+        var reference: String
+
+        @Option(help: ArgumentHelp("The serving directory.", valueName: "dir"))
+        var to: String
+
+        struct Output: Encodable {
+            let name: String
+            let version: String
+            let identity: String
+            let path: String
+        }
+
+        func run(context: CommandContext) async throws {
+            let session = try RegistrySession.open(context)
+            let (name, selector) = try session.reference(reference)
+            let release = try session.registry.resolve(name, selector, channels: session.channels)
+            let parent = URL(fileURLWithPath: to).appendingPathComponent(name, isDirectory: true)
+            let destination = parent.appendingPathComponent(release.version, isDirectory: true)
+            guard !FileManager.default.fileExists(atPath: destination.path) else {
+                throw ReleaseError.destinationExists(destination.path)
+            }
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+            // Unpacked and verified beside the destination, then renamed into place.
+            let staging = parent.appendingPathComponent(
+                ".\(release.version).push-\(ProcessInfo.processInfo.processIdentifier)")
+            try? FileManager.default.removeItem(at: staging)
+            do {
+                _ = try BundleReader.open(
+                    session.registry.bundle(name, release.version), keys: session.keys, expected: release.identity,
+                    extractTo: staging)
+                guard rename(staging.path, destination.path) == 0 else {
+                    throw ReleaseError.destinationExists(destination.path)
+                }
+            } catch {
+                try? FileManager.default.removeItem(at: staging)
+                throw error
+            }
+            if context.console.mode == .json {
+                try context.console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema,
+                        result: Output(
+                            name: name, version: release.version, identity: release.identity, path: destination.path)))
+            } else {
+                context.console.line(
+                    context.console.style("pushed", .green, bold: true)
+                        + " \(name)@\(release.version) to \(destination.path)")
+            }
+        }
+    }
+}
