@@ -102,7 +102,12 @@ let package = Package(
             name: "PipelineTests",
             dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "GatesTests", dependencies: ["Gates", "MLOpsTestSupport"]),
-        .testTarget(name: "ReleaseTests", dependencies: ["Release", "MLOpsTestSupport"]),
+        .testTarget(
+            name: "ReleaseTests",
+            dependencies: [
+                "Release", "ArchiveKit", "Gates", "MLOpsCore", "MLOpsTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .testTarget(
             name: "ServingTests",
             dependencies: [
@@ -112,7 +117,8 @@ let package = Package(
         .testTarget(
             name: "MLOpsCLITests",
             dependencies: [
-                "mlops", "GitKit", "SQLiteKit", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
+                "mlops", "GitKit", "SQLiteKit", "Pipeline", "XGBoostKit", "MLOpsTestSupport", "Release", "ArchiveKit",
+                "Gates",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ]

@@ -25,6 +25,19 @@ import Testing
         #expect(first == second)
     }
 
+    @Test func commitTimeAndConfigValues() throws {
+        let repo = try TestRepository()
+        try repo.write("a.txt", "one\n")
+        let first = try repo.commitAll("one")
+        try repo.write("a.txt", "two\n")
+        let second = try repo.commitAll("two")
+        #expect(try repo.repository.commitTime(second) - repo.repository.commitTime(first) == 60)
+        #expect(try repo.repository.configValue("mlops.test.unset") == nil)
+        #expect(throws: GitError.self) {
+            try repo.repository.commitTime(ObjectID(hex: String(repeating: "1", count: 40))!)
+        }
+    }
+
     @Test func headBranchAndDetached() throws {
         let repo = try TestRepository()
         try repo.write("a.txt", "one\n")

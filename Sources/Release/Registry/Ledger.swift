@@ -76,18 +76,20 @@ public struct LedgerEvent: Sendable, Codable, Equatable {
     /// ISO 8601 times as people write them: with or without fractional seconds, seconds, a
     /// zone (UTC when absent), or a date alone (its midnight UTC).
     public static func parse(_ text: String) -> Date? {
-        for options: ISO8601DateFormatter.Options in [
+        // "2026-11-17T14:00" (no seconds) and "2026-11-17" (a date alone) first: the formatter
+        // would read a date prefix and ignore the rest.
+        if text.count == 16 { return parse(text + ":00") }
+        var formats: [ISO8601DateFormatter.Options] = [
             [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
             [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate],
-            [.withFullDate],
-        ] {
+        ]
+        if text.count == 10 { formats = [[.withFullDate]] }
+        for options in formats {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = options
             formatter.timeZone = TimeZone(identifier: "UTC")
             if let date = formatter.date(from: text) { return date }
         }
-        // "2026-11-17T14:00" (no seconds).
-        if text.count == 16, let date = parse(text + ":00") { return date }
         return nil
     }
 }

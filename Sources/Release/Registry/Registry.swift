@@ -49,6 +49,12 @@ public struct Registry: Sendable {
         public let events: [LedgerEvent]
         public let warnings: [String]
 
+        public init(name: String, events: [LedgerEvent], warnings: [String]) {
+            self.name = name
+            self.events = events
+            self.warnings = warnings
+        }
+
         /// Released versions, oldest first, with their release event.
         public var releases: [LedgerEvent] { events.filter { $0.event == .release } }
 

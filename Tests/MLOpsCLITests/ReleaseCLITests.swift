@@ -1,0 +1,368 @@
+import ArchiveKit
+import Foundation
+import Gates
+import MLOpsTestSupport
+import Release
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `mlops release`, `promote`, `rollback`, `releases`, `verify`, `push` and `serve NAME@CHANNEL`
+/// on the taxi template, with the registry in the project's `.mlops/registry`.
+@Suite struct ReleaseCLITests {
+    /// A taxi project whose model passed `mlops gate`.
+    func gated() throws -> TestRepository {
+        let repo = try TrainCLITests().project()
+        let gate = try MLOpsProcess.run(["gate"], in: repo.directory.url)
+        #expect(gate.status == 0, "\(gate.stdout)\n\(gate.stderr)")
+        return repo
+    }
+
+    func registry(_ repo: TestRepository) -> URL { repo.directory.url.appendingPathComponent(".mlops/registry") }
+
+    func run(_ arguments: [String], _ repo: TestRepository, environment: [String: String] = [:]) throws
+        -> MLOpsProcess.Result
+    {
+        try MLOpsProcess.run(arguments, in: repo.directory.url, environment: environment)
+    }
+
+    @Test func releasePromoteServeVerifyHistoryDiffAndRollBack() async throws {
+        let repo = try gated()
+        let first = try run(["release", "--reason", "first model"], repo)
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(first.stdout.contains("mlops release  taxi @ "))
+        #expect(first.stdout.contains("released taxi@0.1.0  sha256:"), "\(first.stdout)")
+        let bundle = registry(repo).appendingPathComponent("taxi/0.1.0/taxi-0.1.0.tar.zst")
+        #expect(FileManager.default.fileExists(atPath: bundle.path))
+        // The manifest: files, the commit, data with its fingerprint, both gates' checks.
+        let manifest =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: registry(repo).appendingPathComponent("taxi/0.1.0/manifest.json")))
+            as? [String: Any]
+        #expect(manifest?["schema"] as? String == "mlops.manifest/v1" && manifest?["version"] as? String == "0.1.0")
+        let files = (manifest?["files"] as? [[String: Any]])?.compactMap { $0["path"] as? String } ?? []
+        for path in [
+            "model/model.json", "model/transform.json", "model/schema.pbtxt", "evaluation/evaluation.json",
+            "reports/gate.md", "reports/junit.xml", "reports/report.html", "data/statistics.json",
+        ] {
+            #expect(files.contains(path), "\(files)")
+        }
+        let git = manifest?["git"] as? [String: Any]
+        #expect((git?["commit"] as? String)?.count == 40 && git?["dirty"] as? Bool == false)
+        let sources = (manifest?["data"] as? [String: Any])?["sources"] as? [[String: Any]]
+        #expect(sources?.first?["path"] as? String == "data/data.csv")
+        #expect((sources?.first?["fingerprint"] as? String)?.hasPrefix("git:") == true)
+        let gates = manifest?["gates"] as? [String: Any]
+        #expect(gates?["model_blessed"] as? Bool == true && gates?["infra_blessed"] as? Bool == true)
+        // The same commit released again is the next patch version.
+        let second = try run(["release"], repo)
+        #expect(second.stdout.contains("released taxi@0.1.1"), "\(second.stdout)\n\(second.stderr)")
+        let again = try run(["release", "--version", "0.1.0"], repo)
+        #expect(again.status == 1 && again.stderr.contains("taxi@0.1.0 is already in the registry"))
+
+        let list = try run(["releases", "list"], repo)
+        #expect(list.stdout.contains("  0.1.1 ") && list.stdout.contains("  0.1.0 "), "\(list.stdout)")
+        // Production only after staging.
+        let early = try run(["promote", "taxi@0.1.0", "--to", "production"], repo)
+        #expect(early.status == 1)
+        #expect(early.stderr.contains("taxi@0.1.0 was never in 'staging', which comes before 'production'"))
+        #expect(try run(["promote", "taxi@0.1.0", "--to", "staging", "--reason", "try it"], repo).status == 0)
+        let promoted = try run(["promote", "taxi@0.1.0", "--to", "production"], repo)
+        #expect(promoted.stdout.contains("promoted production → taxi@0.1.0 (was empty)"), "\(promoted.stderr)")
+        try await Task.sleep(for: .milliseconds(1100))
+        let between = ISO8601DateFormatter().string(from: Date())
+        try await Task.sleep(for: .milliseconds(1100))
+        #expect(try run(["promote", "taxi@0.1.1", "--to", "staging"], repo).status == 0)
+        #expect(try run(["promote", "taxi@staging", "--to", "production"], repo).status == 0)
+
+        // Serve what production holds, from the registry.
+        try await serveAnswers("taxi@production", repo)
+        let verify = try run(["verify", "taxi@production"], repo)
+        #expect(verify.status == 0 && verify.stdout.contains("verified taxi@0.1.1"), "\(verify.stderr)")
+        #expect(verify.stdout.contains("files match manifest.json; provenance subjects match; unsigned"))
+        let file = try run(["verify", bundle.path], repo)
+        #expect(file.status == 0 && file.stdout.contains("verified taxi@0.1.0"))
+
+        // What was in production at `between`, and the evidence it relied on.
+        let at = try run(["releases", "history", "--at", between], repo)
+        #expect(at.stdout.contains("  production   0.1.0  since "), "\(at.stdout)")
+        #expect(at.stdout.contains("[model blessed, infra blessed, "), "\(at.stdout)")
+        let history = try run(["releases", "history", "--channel", "staging"], repo)
+        #expect(history.stdout.contains("promote  staging → 0.1.0  by ") && history.stdout.contains(": try it ["))
+        #expect(!history.stdout.contains("production"))
+        let diff = try run(["releases", "diff", "taxi@0.1.0", "taxi@0.1.1"], repo)
+        #expect(diff.status == 0 && diff.stdout.contains("version") && diff.stdout.contains("auc "), "\(diff.stdout)")
+        #expect(diff.stdout.contains("data data/data.csv"))
+        let show = try run(["releases", "show", "taxi@production", "--json"], repo)
+        #expect(
+            show.stdout.contains(#""schema" : "mlops.releases-show/v1""#)
+                || show.stdout.contains(#""schema":"mlops.releases-show/v1""#))
+
+        let back = try run(["rollback", "production", "--reason", "latency"], repo)
+        #expect(back.stdout.contains("rolled back production → taxi@0.1.0 (was 0.1.1)"), "\(back.stderr)")
+        let none = try run(["rollback", "production"], repo)
+        #expect(none.status == 1 && none.stderr.contains("channel 'production' has no earlier version"))
+
+        // Push: the versioned layout model servers watch, never overwritten.
+        let pushed = try run(["push", "taxi@production", "--to", "serving"], repo)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: repo.directory.url.appendingPathComponent("serving/taxi/0.1.0/model/model.json").path))
+        let twice = try run(["push", "taxi@production", "--to", "serving"], repo)
+        #expect(twice.status == 1 && twice.stderr.contains("exists already"))
+    }
+
+    /// `mlops serve REFERENCE` becomes ready and answers a metadata request.
+    func serveAnswers(_ reference: String, _ repo: TestRepository) async throws {
+        let process = Process()
+        process.executableURL = MLOpsProcess.binary
+        process.arguments = ["serve", reference, "--port", "0", "--name", "taxi"]
+        process.currentDirectoryURL = repo.directory.url
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        var text = ""
+        while !text.contains("ready: model 'taxi'") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) })
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)/v2/models/taxi/ready"))
+        let (_, response) = try await URLSession.shared.data(from: url)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+    }
+
+    @Test func aDirtyTreeAnUnblessedModelAndBadReferencesAreRefused() throws {
+        let repo = try gated()
+        _ = try repo.write("notes.txt", "uncommitted\n")
+        let dirty = try run(["release"], repo)
+        #expect(dirty.status == 1 && dirty.stderr.contains("release refused: the working tree has uncommitted changes"))
+        let allowed = try run(["release", "--allow-dirty", "--json"], repo)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains(#""dirty" : true"#) || allowed.stdout.contains(#""dirty":true"#))
+        try repo.remove("notes.txt")
+        // A worse model: the gate fails, nothing is published.
+        let yaml = try String(contentsOf: repo.directory.url.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write("mlops.yaml", yaml.replacingOccurrences(of: "lower_bound: 0.75", with: "lower_bound: 0.999"))
+        _ = try repo.commitAll("an AUC floor no model reaches")
+        let refused = try run(["release"], repo)
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr.contains("release refused: the gate did not bless the model (1 check failed"),
+            "\(refused.stderr)")
+        #expect(try run(["releases", "list", "--json"], repo).stdout.contains(#""0.1.1""#) == false)
+
+        #expect(try run(["promote", "taxi@9.9.9", "--to", "staging"], repo).status == 66)
+        let channel = try run(["promote", "taxi@0.1.0", "--to", "prod"], repo)
+        #expect(channel.status == 64 && channel.stderr.contains("'prod' is not a channel of release.channels"))
+        #expect(try run(["promote", "taxi", "--to", "staging"], repo).status == 64)
+        #expect(try run(["rollback", "staging"], repo).status == 1)
+
+        // A NOT_BLESSED bundle that reached the registry by other means is never promoted.
+        let registry = Registry(directory: registry(repo))
+        let staging = try registry.makeStaging("taxi")
+        let written = try BundleWriter().write(
+            [.init("model/model.json", .data(Data("{}".utf8)))],
+            description: .init(
+                name: "taxi", version: "0.9.0", time: 0,
+                git: .init(commit: nil, branch: nil, remote: nil, dirty: false),
+                data: .init(spans: [], sources: [], examples: nil), configSHA256: "", executions: [],
+                gates: .init(
+                    modelBlessed: false, infraBlessed: true, metrics: [:], baselineMetrics: nil, baseline: nil,
+                    checks: [
+                        CheckResult(
+                            className: "mlops.gate.evaluation.overall", name: "auc >= 0.75", outcome: .failed,
+                            detail: "auc = 0.6")
+                    ]),
+                externalParameters: [:], builder: CIBuilder(environment: [:])),
+            to: staging.appendingPathComponent("taxi-0.9.0.tar.zst"))
+        try registry.publish(
+            staging: staging,
+            event: LedgerEvent(
+                event: .release, time: Date(), actor: "someone", name: "taxi", version: "0.9.0",
+                identity: written.identity,
+                channel: nil, previous: nil, reason: nil, evidence: nil))
+        let unblessed = try run(["promote", "taxi@0.9.0", "--to", "staging"], repo)
+        #expect(unblessed.status == 1)
+        #expect(
+            unblessed.stderr.contains(
+                "taxi@0.9.0 is not blessed (model NOT_BLESSED, infra blessed; failed: mlops.gate.evaluation.overall auc >= 0.75)"
+            ), "\(unblessed.stderr)")
+    }
+
+    @Test func signedBundlesVerifyAndOneChangedByteIsNamedEverywhere() throws {
+        let repo = try gated()
+        let dir = repo.directory.url
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        let keygen = try run(["keygen", "--out", "keys/release"], repo)
+        #expect(keygen.status == 0 && keygen.stdout.contains("key id "), "\(keygen.stderr)")
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("keys/release.key").path)[
+                .posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try run(["keygen", "--out", "keys/release"], repo).status == 1)  // never overwritten
+        let privateKey = try String(contentsOf: dir.appendingPathComponent("keys/release.key"), encoding: .utf8)
+        try repo.remove("keys/release.key")  // the secret lives in CI, not in git
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml",
+            yaml.replacingOccurrences(
+                of: "  channels: [staging, production]    # promotion order\n",
+                with:
+                    "  channels: [staging, production]\n  signing_key: env:MLOPS_SIGNING_KEY\n  public_keys: [keys/release.pub]\n"
+            ))
+        _ = try repo.commitAll("sign releases")
+        let released = try run(["release"], repo, environment: ["MLOPS_SIGNING_KEY": privateKey])
+        #expect(released.status == 0 && released.stdout.contains(", signed)"), "\(released.stdout)\n\(released.stderr)")
+        let verified = try run(["verify", "taxi@0.1.0"], repo)
+        #expect(verified.status == 0 && verified.stdout.contains("signature by key "), "\(verified.stderr)")
+
+        // One byte of the model changed inside the registry's bundle.
+        let bundle = registry(repo).appendingPathComponent("taxi/0.1.0/taxi-0.1.0.tar.zst")
+        let reader = try ArchiveReader(path: bundle.path)
+        var files: [(String, Data)] = []
+        while let entry = try reader.next() { files.append((entry.path, try reader.readData(limit: 1 << 30))) }
+        try reader.close()
+        let index = try #require(files.firstIndex { $0.0 == "model/model.json" })
+        var model = files[index].1
+        let position = try #require(model.firstIndex(of: UInt8(ascii: "5")))
+        model[position] = UInt8(ascii: "6")
+        files[index].1 = model
+        try FileManager.default.removeItem(at: bundle)
+        let writer = try ArchiveWriter(path: bundle.path, compression: .zstd(level: 3))
+        for (path, data) in files { try writer.addFile(path, data: data) }
+        try writer.finish()
+        let tampered = try run(["verify", "taxi@0.1.0"], repo)
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.contains("'model/model.json' does not match manifest.json"), "\(tampered.stderr)")
+        let promote = try run(["promote", "taxi@0.1.0", "--to", "staging"], repo)
+        #expect(promote.status == 1 && promote.stderr.contains("'model/model.json' does not match manifest.json"))
+        let serve = try run(["serve", "taxi@0.1.0", "--port", "0"], repo)
+        #expect(serve.status == 1 && serve.stderr.contains("'model/model.json' does not match manifest.json"))
+        let unpacked =
+            (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(".mlops/bundles").path))
+            ?? []
+        #expect(unpacked.isEmpty, "\(unpacked)")
+    }
+
+    @Test func eightReleasesAtOnceGetEightVersionsAndEightEvents() throws {
+        let repo = try gated()
+        let directory = repo.directory.url
+        // Eight processes started together, each from its own thread.
+        final class Results: @unchecked Sendable {
+            var all = [MLOpsProcess.Result?](repeating: nil, count: 8)
+            let lock = NSLock()
+        }
+        let box = Results()
+        let group = DispatchGroup()
+        for index in 0..<8 {
+            group.enter()
+            Thread.detachNewThread {
+                let result = try? MLOpsProcess.run(
+                    ["release", "--reason", "job \(index)"], in: directory, environment: ["MLOPS_BUSY_TIMEOUT": "120"])
+                box.lock.lock()
+                box.all[index] = result
+                box.lock.unlock()
+                group.leave()
+            }
+        }
+        group.wait()
+        let results = box.all
+        #expect(results.map { $0?.status } == Array(repeating: 0, count: 8), "\(results.map { $0?.stderr ?? "" })")
+        let ledger = try String(contentsOf: registry(repo).appendingPathComponent("taxi/ledger.jsonl"), encoding: .utf8)
+        let lines = ledger.split(separator: "\n")
+        #expect(lines.count == 8)
+        let versions = Set(
+            lines.compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["version"] as? String
+            })
+        #expect(versions == Set((0..<8).map { "0.1.\($0)" }))
+        for version in versions.sorted() {
+            let verify = try run(["verify", "taxi@\(version)"], repo)
+            #expect(verify.status == 0, "\(version): \(verify.stderr)")
+        }
+    }
+
+    @Test func aReleaseKilledMidWriteLeavesNothingAndAnEndedLedgerLineIsReadPast() throws {
+        let repo = try gated()
+        let folder = registry(repo).appendingPathComponent("taxi")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Hold the registry's lock, so the release writes its bundle and then waits for it.
+        let lock = open(folder.appendingPathComponent(".lock").path, O_RDWR | O_CREAT, 0o644)
+        #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        let process = Process()
+        process.executableURL = MLOpsProcess.binary
+        process.arguments = ["release"]
+        process.currentDirectoryURL = repo.directory.url
+        process.environment = ProcessInfo.processInfo.environment.merging(["CI": "true"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The staged bundle and its manifest are written: kill it there.
+        let deadline = Date().addingTimeInterval(120)
+        var staged = false
+        while Date() < deadline, !staged, process.isRunning {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            staged = entries.contains { entry in
+                entry.hasPrefix(".staging-")
+                    && FileManager.default.fileExists(
+                        atPath: folder.appendingPathComponent(entry + "/manifest.json").path)
+            }
+            if !staged { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        #expect(staged)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        flock(lock, LOCK_UN)
+        close(lock)
+        // Nothing listed, nothing visible but the hidden staging folder and the lock.
+        let list = try run(["releases", "list"], repo)
+        #expect(list.stdout.contains("no releases in "), "\(list.stdout)")
+        let visible = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
+        #expect(visible.isEmpty, "\(visible)")
+        // The next release works and clears what the killed one left.
+        let next = try run(["release"], repo)
+        #expect(next.status == 0 && next.stdout.contains("released taxi@0.1.0"), "\(next.stderr)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".staging-") }
+                .isEmpty)
+
+        // A ledger line cut short by a crash: read past with a warning, the next event whole.
+        let handle = try FileHandle(forWritingTo: folder.appendingPathComponent("ledger.jsonl"))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"event":"promote","ti"#.utf8))
+        try handle.close()
+        let warned = try run(["releases", "list"], repo)
+        #expect(warned.stderr.contains("ledger.jsonl:2: an unreadable ledger line"), "\(warned.stderr)")
+        let after = try run(["release"], repo)
+        #expect(after.status == 0 && after.stdout.contains("released taxi@0.1.1"), "\(after.stderr)")
+        let listed = try run(["releases", "list"], repo)
+        #expect(listed.stdout.contains("  0.1.1 ") && listed.stdout.contains("  0.1.0 "))
+    }
+
+    @Test func theSameModelReleasedTwiceIsTheSameBytes() throws {
+        let repo = try gated()
+        let registries = try TemporaryDirectory()
+        let a = registries.url.appendingPathComponent("a")
+        let b = registries.url.appendingPathComponent("b")
+        for target in [a, b] {
+            let result = try run(
+                ["release", "--version", "1.0.0", "--baseline", "none"], repo,
+                environment: ["MLOPS_REGISTRY": target.path])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let first = try Data(contentsOf: a.appendingPathComponent("taxi/1.0.0/taxi-1.0.0.tar.zst"))
+        let second = try Data(contentsOf: b.appendingPathComponent("taxi/1.0.0/taxi-1.0.0.tar.zst"))
+        #expect(first == second && first.count > 1000)
+    }
+}
