@@ -9,7 +9,9 @@ let package = Package(
     name: "mlops",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "mlops", targets: ["mlops"])
+        .executable(name: "mlops", targets: ["mlops"]),
+        // The bundle writer alone, for bench/release (not shipped).
+        .executable(name: "mlops-bundle-bench", targets: ["mlops-bundle-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -90,6 +92,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+
+        .executableTarget(name: "mlops-bundle-bench", dependencies: ["Release"], path: "bench/release/bundle-bench"),
 
         // MARK: Tests
         .target(name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore"], path: "Tests/MLOpsTestSupport"),

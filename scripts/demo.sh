@@ -4,8 +4,9 @@
 # commits it, shows what `mlops changes` says a threshold change and a data change affect, and
 # runs the data components: ExampleGen, StatisticsGen per split and ExampleValidator, then
 # `mlops train` three times (first run, fully cached, one changed CSV line) and `mlops explain`.
-# Then the tuner, `mlops gate` twice (a first model blessed; a worse one refused), bulk
-# inference and serving. Later stages (test, release, promote) join as they land.
+# Then the tuner, `mlops gate` twice (a first model blessed; a worse one refused), `mlops
+# release`, promotion to staging and production, verification and the ledger, bulk inference,
+# and serving the production release. `mlops test` joins as it lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug
@@ -87,11 +88,31 @@ sed -n '1,4p' .mlops/reports/gate.md
 step "mlops gate  # a worse model (1 stump) against the blessed one: exit 1, and the report says why"
 sed -i -e 's/^  rounds: 100$/  rounds: 1/' -e 's/^    max_depth: 6$/    max_depth: 1/' mlops.yaml
 status=0
-"$mlops" gate > gate.log || status=$?
-grep -v '^ *\(ran because\|cached:\)' gate.log
+"$mlops" gate > .mlops/gate.log || status=$?
+grep -v '^ *\(ran because\|cached:\)' .mlops/gate.log
 echo "(exit status $status: 1 means a gate failed; .mlops/reports has gate.md, junit.xml and gate.json)"
 [ "$status" -eq 1 ]
 gitc checkout -q -- mlops.yaml
+
+step "mlops release  # the blessed model as a versioned, reproducible bundle in the registry"
+"$mlops" release | grep -v '^ *\(ran because\|cached:\)' | tail -n 4
+tar --zstd -tf .mlops/registry/taxi/0.1.0/taxi-0.1.0.tar.zst | tr '\n' ' '; echo
+
+step "mlops promote taxi@0.1.0 --to production  # refused: production takes only what was in staging"
+status=0
+"$mlops" promote taxi@0.1.0 --to production || status=$?
+echo "(exit status $status)"
+[ "$status" -eq 1 ]
+
+step "mlops promote taxi@0.1.0 --to staging && mlops promote taxi@0.1.0 --to production"
+"$mlops" promote taxi@0.1.0 --to staging --reason "first model"
+"$mlops" promote taxi@0.1.0 --to production --reason "looked fine in staging"
+
+step "mlops verify taxi@production  # every file against the manifest, offline"
+"$mlops" verify taxi@production
+
+step "mlops releases history  # the ledger: who, when, why, on what evidence"
+"$mlops" releases history
 
 step "mlops infer latest --input data/data.csv -o predictions.csv  # bulk inference with the newest model"
 status=0
@@ -103,8 +124,8 @@ step "mlops infer latest --input data/data.csv -o predictions.csv --on-bad-rows 
 "$mlops" infer latest --input data/data.csv -o predictions.csv --on-bad-rows skip
 head -n 3 predictions.csv | cut -d, -f2,19-  # fare as written, then the appended columns
 
-step "mlops serve latest --port 0 --name taxi  # the model over HTTP: Open Inference Protocol v2"
-"$mlops" serve latest --port 0 --name taxi > serve.log 2>&1 &
+step "mlops serve taxi@production --port 0 --name taxi  # the released model over HTTP: Open Inference Protocol v2"
+"$mlops" serve taxi@production --port 0 --name taxi > serve.log 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q "^ready" serve.log && break; sleep 0.1; done
 cat serve.log

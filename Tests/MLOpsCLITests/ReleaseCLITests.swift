@@ -79,6 +79,12 @@ import Testing
 
         // Serve what production holds, from the registry.
         try await serveAnswers("taxi@production", repo)
+        // The gate now compares with what production holds.
+        let gate = try run(["gate"], repo)
+        #expect(
+            gate.status == 0
+                && gate.stdout.contains("baseline: the production channel: taxi@0.1.1, released from commit "),
+            "\(gate.stdout)")
         let verify = try run(["verify", "taxi@production"], repo)
         #expect(verify.status == 0 && verify.stdout.contains("verified taxi@0.1.1"), "\(verify.stderr)")
         #expect(verify.stdout.contains("files match manifest.json; provenance subjects match; unsigned"))

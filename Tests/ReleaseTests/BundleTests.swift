@@ -34,7 +34,7 @@ struct TarBuilder {
             for index in 0..<8 { header[135 - index] = UInt8(truncatingIfNeeded: size >> (8 * index)) }
         }
         octal(0, at: 136, length: 12)
-        header[156] = UInt8(ascii: type.unicodeScalars.first!)
+        header[156] = type.asciiValue ?? UInt8(ascii: "0")
         put(link, at: 157, length: 100)
         put("ustar", at: 257, length: 6)
         put("00", at: 263, length: 2)

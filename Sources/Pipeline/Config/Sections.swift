@@ -1035,7 +1035,8 @@ public struct ReleaseSection: ConfigSection {
         }
         signingKey = f.string(.signingKey)
         publicKeys = f.strings(.publicKeys, default: [])
-        compressionLevel = f.int(.compressionLevel, default: 19, in: 1...22)
+        // zstd's default level; 19 compresses a 190 MB model 160 times slower for 17% less (bench/release).
+        compressionLevel = f.int(.compressionLevel, default: 3, in: 1...22)
     }
 }
 

@@ -91,8 +91,8 @@ extension MLOps {
         }
 
         /// The baseline `choice` names: a model folder, `none`, the latest blessed model in the
-        /// store (`latest-blessed`), or (`auto`, and `production` until release channels exist)
-        /// the model blessed at the merge-base of the change, else the latest blessed one.
+        /// store (`latest-blessed`), or (`auto`, `production`) the production channel's model,
+        /// else the model blessed at the merge-base of the change, else the latest blessed one.
         static func baseline(
             _ choice: String, store: MetadataStore, root: URL, repository: Repository, context: CommandContext
         ) throws -> Baseline? {
