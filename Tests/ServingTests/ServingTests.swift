@@ -429,6 +429,8 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
             let post = "POST /v2/models/tips/infer HTTP/1.1\r\nHost: t\r\n"
             let cases: [(String, String)] = [
                 ("GARBAGE\r\n\r\n", "HTTP/1.1 400"),
+                // A broken chunk is found by the HTTP decoder: as the handler reads the body
+                // (then it names the problem) or before it starts (a bare 400, or a reset).
                 (post + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n", "the body could not be read"),
                 (
                     post + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + String(repeating: " ", count: 2048),
@@ -444,8 +446,10 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
                 // A request the HTTP parser refuses is answered 400 and the connection closed
                 // with the rest of the request unread, so the kernel may reset it and the 400
                 // never reaches the client: what matters there is that the server goes on.
-                let parserLevel = expected == "HTTP/1.1 400" && answer.isEmpty
-                #expect(answer.contains(expected) || parserLevel, "\(request.prefix(80)) → \(answer)")
+                let decoderLevel = expected == "HTTP/1.1 400" || expected == "the body could not be read"
+                let refused = answer.isEmpty || answer.hasPrefix("HTTP/1.1 400")
+                #expect(answer.contains(expected) || (decoderLevel && refused), "\(request.prefix(80)) → \(answer)")
+                #expect(!answer.hasPrefix("HTTP/1.1 2") && !answer.hasPrefix("HTTP/1.1 5"), "\(answer)")
             }
             let answer = try Self.raw(Array("GET /v2/health/ready HTTP/1.1\r\nHost: t\r\n\r\n".utf8), port: port)
             #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix(#"{"ready":true}"#), "\(answer)")
