@@ -51,6 +51,12 @@ import Testing
         #expect(reasons(anomalies, "score") == ["UNEXPECTED_DATA_TYPE"])
     }
 
+    @Test func aColumnWithNoValueHasNoTypeToComplainAbout() throws {
+        let rows = (0..<10).map { "\(["red", "blue"][$0 % 2]),,0.\($0),1,1" }.joined(separator: "\n")
+        let anomalies = try check("color,count,score,gone,label\n" + rows + "\n")
+        #expect(!reasons(anomalies, "count").contains("UNEXPECTED_DATA_TYPE"), "\(anomalies.features)")
+    }
+
     @Test func servingDataNeedsNoLabelAndCleanDataHasNoAnomalies() throws {
         let rows = (0..<10).map { "\(["red", "blue"][$0 % 2]),\($0),0.\($0),1" }.joined(separator: "\n")
         let serving = try check("color,count,score,gone\n" + rows + "\n", environment: "SERVING")

@@ -50,7 +50,7 @@ public struct GateReport: Sendable, Codable, Equatable {
     }
 
     /// One ExampleValidator check as a gate check (`ignored` by the policy is `skipped`).
-    static func check(_ check: DataChecks.Check) -> CheckResult {
+    public static func check(_ check: DataChecks.Check) -> CheckResult {
         let outcome: CheckResult.Outcome =
             switch check.outcome {
             case .passed: .passed
@@ -196,69 +196,10 @@ public struct GateReport: Sendable, Codable, Equatable {
 
     // MARK: - junit.xml
 
-    /// JUnit XML as GitLab and Jenkins read it: one `testsuite` per class name, one
-    /// `testcase` per check; a failed check has a `failure` with its detail, a skipped one
-    /// `skipped`, a warning passes with its detail in `system-out`.
-    public func junit() -> String {
-        var suites: [(name: String, checks: [CheckResult])] = []
-        for check in checks {
-            if let index = suites.firstIndex(where: { $0.name == check.className }) {
-                suites[index].checks.append(check)
-            } else {
-                suites.append((check.className, [check]))
-            }
-        }
-        let failures = checks.filter { $0.outcome == .failed }.count
-        let skipped = checks.filter { $0.outcome == .skipped }.count
-        var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        xml +=
-            #"<testsuites name="mlops gate" tests="\#(checks.count)" failures="\#(failures)" errors="0" skipped="\#(skipped)">"#
-        xml += "\n"
-        for suite in suites {
-            let suiteFailures = suite.checks.filter { $0.outcome == .failed }.count
-            let suiteSkipped = suite.checks.filter { $0.outcome == .skipped }.count
-            xml +=
-                #"  <testsuite name="\#(Self.xml(suite.name))" tests="\#(suite.checks.count)" failures="\#(suiteFailures)" errors="0" skipped="\#(suiteSkipped)">"#
-                + "\n"
-            for check in suite.checks {
-                let open = #"    <testcase classname="\#(Self.xml(check.className))" name="\#(Self.xml(check.name))""#
-                switch check.outcome {
-                case .passed:
-                    xml += open + "/>\n"
-                case .warned:
-                    xml +=
-                        open + ">\n      <system-out>warning: \(Self.xml(check.detail))</system-out>\n    </testcase>\n"
-                case .skipped:
-                    xml += open + ">\n      <skipped message=\"\(Self.xml(check.detail))\"/>\n    </testcase>\n"
-                case .failed:
-                    xml +=
-                        open
-                        + ">\n      <failure message=\"\(Self.xml(check.detail))\" type=\"\(Self.xml(check.className))\">"
-                        + "\(Self.xml(check.detail))</failure>\n    </testcase>\n"
-                }
-            }
-            xml += "  </testsuite>\n"
-        }
-        return xml + "</testsuites>\n"
-    }
+    /// JUnit XML as GitLab and Jenkins read it (``JUnitXML``).
+    public func junit() -> String { JUnitXML.render(name: "mlops gate", checks: checks) }
 
-    /// XML character data and attribute text: the five entities, control characters dropped.
-    static func xml(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n", "\t": out += " "
-            default:
-                if scalar.value >= 0x20 { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
-    }
+    static func xml(_ text: String) -> String { JUnitXML.escape(text) }
 
     // MARK: - writing
 

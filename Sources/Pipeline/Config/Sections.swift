@@ -952,7 +952,19 @@ public struct InfraSection: ConfigSection {
 
 // MARK: - gates
 
-public enum GateAction: String, Sendable, Codable, CaseIterable { case fail, warn, ignore }
+public enum GateAction: String, Sendable, Codable, CaseIterable {
+    case fail, warn, ignore
+
+    /// The action `policy` (finding → action, as `gates.policy`) gives a finding: its reason's
+    /// entry, else its category's, else fail; `strict` makes a warning a failure.
+    public static func resolve(_ policy: [String: String], reason: String, category: String, strict: Bool)
+        -> GateAction
+    {
+        let named = policy[reason] ?? policy[category]
+        let action = named.flatMap(GateAction.init(rawValue:)) ?? .fail
+        return strict && action == .warn ? .fail : action
+    }
+}
 
 public struct GatesSection: ConfigSection {
     /// Finding → action. Keys are TFDV anomaly reason names (e.g. SCHEMA_NEW_COLUMN) or the
@@ -984,6 +996,13 @@ public struct GatesSection: ConfigSection {
         }
         self.policy = OrderedPairs(policy)
         strict = f.bool(.strict, default: false)
+    }
+
+    /// The policy as finding → action name.
+    public var actions: [String: String] {
+        var actions: [String: String] = [:]
+        for pair in policy { actions[pair.name] = pair.value.rawValue }
+        return actions
     }
 
     static let defaults: [(name: String, value: GateAction)] = [

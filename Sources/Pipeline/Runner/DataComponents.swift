@@ -254,10 +254,8 @@ public struct ExampleValidatorComponent: PipelineComponent {
         gates: GatesSection, schemaFrom producer: Component, strict: Bool = false,
         comparisons: Comparisons = Comparisons()
     ) {
-        var policy: [String: String] = [:]
-        for pair in gates.policy { policy[pair.name] = pair.value.rawValue }
         parameters = Parameters(
-            policy: policy, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
+            policy: gates.actions, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
             serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)))
         self.comparisons = comparisons
         inputs = [
@@ -273,9 +271,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
     /// The action for one finding: its reason's policy entry, else its category's, else fail;
     /// `--strict` makes a warning a failure.
     func action(reason: String, category: String) -> GateAction {
-        let named = parameters.policy[reason] ?? parameters.policy[category]
-        let action = named.flatMap(GateAction.init(rawValue:)) ?? .fail
-        return parameters.strict && action == .warn ? .fail : action
+        GateAction.resolve(parameters.policy, reason: reason, category: category, strict: parameters.strict)
     }
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {

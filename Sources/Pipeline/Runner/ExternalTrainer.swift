@@ -159,3 +159,39 @@ enum ExternalProcess {
     }
 
 }
+
+/// A command line run with `/bin/sh -c` in a folder, its stdout and stderr merged and kept,
+/// killed with its process group when it passes its time limit (`mlops test`'s `tests:`).
+public enum ShellCommand {
+    public struct Result: Sendable {
+        /// The exit status (128 + the signal when killed).
+        public let status: Int32
+        public let timedOut: Bool
+        /// Everything it printed, stdout and stderr in order.
+        public let output: String
+    }
+
+    public static func run(
+        _ command: String, in directory: URL, timeout: TimeInterval, environment: [String: String] = [:]
+    ) throws -> Result {
+        let lines = LineCollector()
+        let outcome = try ExternalProcess.run(
+            command, in: directory, environment: environment, timeout: timeout, output: { lines.append($0) })
+        return Result(status: outcome.status, timedOut: outcome.timedOut, output: lines.text)
+    }
+
+    private final class LineCollector: @unchecked Sendable {
+        private var lines: [String] = []
+        private let lock = NSLock()
+        func append(_ line: String) {
+            lock.lock()
+            lines.append(line)
+            lock.unlock()
+        }
+        var text: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return lines.joined(separator: "\n")
+        }
+    }
+}

@@ -109,7 +109,8 @@ public enum ExampleValidator {
                 continue
             }
             // Types: INT data is acceptable where FLOAT is expected; BYTES features were read as text.
-            if let expectedType = feature.type, stats.type != expectedType,
+            // A column with no value at all says nothing about its type (presence checks it).
+            if let expectedType = feature.type, stats.numNonMissing > 0, stats.type != expectedType,
                 !(expectedType == .float && stats.type == .int)
             {
                 add(

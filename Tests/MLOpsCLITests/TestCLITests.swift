@@ -1,0 +1,132 @@
+import Foundation
+import MLOpsTestSupport
+import Testing
+
+/// `mlops test`, the fast CI stage, on the taxi template in a repository built with libgit2.
+@Suite struct TestCLITests {
+    func run(_ arguments: [String], _ repo: TestRepository) throws -> MLOpsProcess.Result {
+        try MLOpsProcess.run(arguments, in: repo.directory.url)
+    }
+
+    func report(_ repo: TestRepository) throws -> String {
+        try String(contentsOf: repo.directory.url.appendingPathComponent(".mlops/reports/test.md"), encoding: .utf8)
+    }
+
+    @Test func everyCheckRunsWithoutABaseAndTheReportsSayWhat() throws {
+        let repo = try TrainCLITests().project()
+        let result = try run(["test"], repo)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(result.stdout.contains("✓ config: mlops.yaml is valid"))
+        // The template's policy warns about the curated schema's complaints.
+        #expect(result.stdout.contains("! data: data/data.csv: company ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
+        #expect(
+            result.stdout.contains(
+                "✓ sample: the transform fits on a sample — 2000 rows × 16 features, no infinite value"))
+        #expect(
+            result.stdout.contains(
+                "✓ sample: the trainer trains and predicts on a sample — 10 rounds, every prediction finite"))
+        let markdown = try report(repo)
+        #expect(markdown.hasPrefix("<!-- mlops-test-report -->\n## ✅ mlops test: "))
+        #expect(markdown.contains("Base: none (no --base"))
+        let junit = try #require(
+            GateCLITests.JUnit.read(repo.directory.url.appendingPathComponent(".mlops/reports/test-junit.xml")))
+        #expect(
+            junit.cases.contains("mlops.test.sample the trainer trains and predicts on a sample")
+                && junit.failed.isEmpty)
+        // The sample project is gone; the project's own store was never made.
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: repo.directory.url.appendingPathComponent(".mlops/test-sample").path))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: repo.directory.url.appendingPathComponent(".mlops/store.sqlite").path))
+    }
+
+    @Test func aThresholdChangeSkipsTheDataChecksAndDriftedDataIsMeasuredAgainstTheBase() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        try repo.repository.createBranch("threshold", at: try repo.repository.resolveCommit("main"))
+        try repo.repository.checkout(branch: "threshold")
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write("mlops.yaml", yaml.replacingOccurrences(of: "lower_bound: 0.75", with: "lower_bound: 0.8"))
+        _ = try repo.commitAll("raise the AUC floor")
+        let threshold = try run(["test", "--base", "main"], repo)
+        #expect(threshold.status == 0, "\(threshold.stderr)")
+        #expect(
+            threshold.stdout.contains("- data: data sources parse and validate — nothing changed since "),
+            "\(threshold.stdout)")
+        #expect(threshold.stdout.contains("affects ExampleGen or ExampleValidator"))
+        #expect(
+            threshold.stdout.contains("- sample: the transform and trainer run on a sample — nothing changed since "))
+        #expect(try report(repo).contains("| ➖ `mlops.test.data` data sources parse and validate | skipped |"))
+
+        // Fares up 80% and no cash payments; the schema gates payment_type's drift.
+        try repo.repository.checkout(branch: "main")
+        try repo.repository.createBranch("drift", at: try repo.repository.resolveCommit("main"))
+        try repo.repository.checkout(branch: "drift")
+        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        let drifted = lines.compactMap { line -> String? in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard fields[13] != "Cash" else { return nil }
+            fields[1] = String(format: "%.2f", (Double(fields[1]) ?? 0) * 1.8)
+            return fields.joined(separator: ",")
+        }
+        _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
+        let schema = try String(contentsOf: dir.appendingPathComponent("schema/schema.pbtxt"), encoding: .utf8)
+        _ = try repo.write(
+            "schema/schema.pbtxt",
+            schema.replacingOccurrences(
+                of: "  name: \"payment_type\"\n  value_count",
+                with: "  name: \"payment_type\"\n  drift_comparator { infinity_norm { threshold: 0.1 } }\n  value_count"
+            ))
+        _ = try repo.write("mlops.yaml", yaml.replacingOccurrences(of: "    drift: warn\n", with: "    drift: fail\n"))
+        _ = try repo.commitAll("new data")
+        let drift = try run(["test", "--base", "main"], repo)
+        #expect(drift.status == 1, "\(drift.stdout)")
+        #expect(drift.stdout.contains("✓ data: data/data.csv: drift against "), "\(drift.stdout)")
+        #expect(drift.stdout.contains("largest: payment_type L∞ 0."))
+        #expect(
+            drift.stdout.contains(
+                "✗ data: data/data.csv: drift payment_type L_INFTY <= 0.1 — L-infinity distance against data/data.csv@"),
+            "\(drift.stdout)")
+        #expect(try report(repo).contains("## ❌ mlops test: 1 of "))
+        // A base that does not exist: a warning, and every check runs.
+        let nowhere = try run(["test", "--base", "no-such-branch"], repo)
+        #expect(nowhere.stderr.contains("warning: no usable base: "), "\(nowhere.stderr)")
+        #expect(nowhere.stdout.contains("✓ sample: the transform fits on a sample"))
+    }
+
+    @Test func badDataFailingTestsAndABrokenConfigurationAreNamed() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml",
+            yaml
+                + "tests:\n  - echo unit tests pass\n  - {name: failing, run: \"echo boom; exit 3\"}\n  - no-such-test-runner\n"
+        )
+        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        _ = try repo.write("data/data.csv", csv + "1,2,3\n")  // a short last row
+        let result = try run(["test"], repo)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("✗ data: data/data.csv parses — "), "\(result.stdout)")
+        #expect(result.stdout.contains("data/data.csv:15004"), "\(result.stdout)")
+        #expect(result.stdout.contains("✓ tests: echo unit tests pass"))
+        #expect(result.stdout.contains("✗ tests: failing — `echo boom; exit 3` exited 3: boom"))
+        #expect(
+            result.stdout.contains(
+                "✗ tests: no-such-test-runner — `no-such-test-runner` exited 127 (command not found)"))
+        let markdown = try report(repo)
+        #expect(markdown.contains("<details><summary>Output of failing</summary>\n\n```\nboom\n```"))
+        let junit = try String(contentsOf: dir.appendingPathComponent(".mlops/reports/test-junit.xml"), encoding: .utf8)
+        #expect(junit.contains("<system-out>unit tests pass</system-out>"))
+
+        _ = try repo.write("mlops.yaml", yaml.replacingOccurrences(of: "  rounds: 100", with: "  roundz: 100"))
+        let broken = try run(["test"], repo)
+        #expect(broken.status == 78)
+        #expect(broken.stderr.contains("unknown key 'roundz' in 'trainer'"))
+        #expect(try report(repo).contains("| ❌ `mlops.test.config` mlops.yaml is valid | failed |"))
+    }
+}
