@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func aFirstModelIsBlessedAndAWorseOneFailsTheChangeThreshold() throws {
-        let repo = try TrainCLITests().project()
+        let repo = try TrainCLITests().gateableProject()
         let dir = repo.directory.url
         let reports = dir.appendingPathComponent(".mlops/reports")
         let first = try MLOpsProcess.run(["gate"], in: dir)
@@ -97,7 +97,7 @@ import Testing
     /// serving data paid only in cash; the schema measures drift of trip_miles and skew of
     /// payment_type.
     func spannedProject(driftPolicy: String) throws -> TestRepository {
-        let repo = try TrainCLITests().project()
+        let repo = try TrainCLITests().gateableProject()
         let dir = repo.directory.url
         let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
         let lines = csv.split(separator: "\n").map(String.init)

@@ -14,7 +14,7 @@ import Testing
 @Suite struct ReleaseCLITests {
     /// A taxi project whose model passed `mlops gate`.
     func gated() throws -> TestRepository {
-        let repo = try TrainCLITests().project()
+        let repo = try TrainCLITests().gateableProject()
         let gate = try MLOpsProcess.run(["gate"], in: repo.directory.url)
         #expect(gate.status == 0, "\(gate.stdout)\n\(gate.stderr)")
         return repo
