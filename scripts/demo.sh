@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The demo on the bundled taxi example: sets up and builds mlops, then in a scratch
 # directory creates a project with `mlops init`, validates it with `mlops config check`,
-# commits it, shows what `mlops changes` says a threshold change and a data change affect, and
-# runs the data components: ExampleGen, StatisticsGen per split and ExampleValidator, then
-# `mlops train` three times (first run, fully cached, one changed CSV line) and `mlops explain`.
-# Then the tuner, `mlops gate` twice (a first model blessed; a worse one refused), `mlops
-# release`, promotion to staging and production, verification and the ledger, bulk inference,
-# and serving the production release. `mlops test` joins as it lands.
+# commits it, shows what `mlops changes` says a threshold change and a data change affect and
+# what `mlops test --base main` checks for each, and runs the data components: ExampleGen,
+# StatisticsGen per split and ExampleValidator, then `mlops train` three times (first run, fully
+# cached, one changed CSV line). Then the tuner, `mlops gate` twice (a first model blessed; a
+# worse one refused), `mlops release`, promotion to staging and production, verification and the
+# ledger, bulk inference, and serving the production release; `mlops explain` and `mlops runs`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug
@@ -46,9 +46,15 @@ gitc commit -qam "raise the AUC floor to 0.8"
 step "mlops changes --base main  # a branch that only raises a threshold"
 "$mlops" changes --base main
 
+step "mlops test --base main  # the fast CI stage: a threshold change cannot affect the data checks"
+"$mlops" test --base main
+
 step "mlops changes --base main  # ...and new rows in the data, not yet committed"
 tail -n 100 data/data.csv >> data/data.csv
 "$mlops" changes --base main | sed -n '/^changes/,/^fingerprints/p'
+
+step "mlops test --base main  # now the data is checked, with drift against main's version, and trained on a sample"
+"$mlops" test --base main | cut -c1-160
 
 step "mlops data examples  # ExampleGen: the rows split train 2 : eval 1 by a hash, columnar files"
 "$mlops" data examples

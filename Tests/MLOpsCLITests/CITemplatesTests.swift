@@ -1,0 +1,93 @@
+import Foundation
+import MLOpsTestSupport
+import Testing
+
+/// The CI templates `mlops init --ci` copies, validated against GitHub's and GitLab's published
+/// JSON schemas with check-jsonschema (`bash .ci/run` installs it from PyPI; set
+/// MLOPS_CHECK_JSONSCHEMA or put it on PATH to run this suite by hand).
+@Suite struct CITemplatesTests {
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static let templates = [
+        ("github", ".github/workflows/mlops.yml", "vendor.github-workflows"),
+        ("gitlab", ".gitlab-ci.yml", "vendor.gitlab-ci"),
+    ]
+
+    /// check-jsonschema: MLOPS_CHECK_JSONSCHEMA, else on PATH. Missing is a failure, never a skip.
+    static func validator() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["MLOPS_CHECK_JSONSCHEMA"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        for folder in (environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(folder)/check-jsonschema"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw MissingValidator()
+    }
+
+    struct MissingValidator: Error, CustomStringConvertible {
+        var description: String {
+            "check-jsonschema is not installed: `pip install check-jsonschema` (bash .ci/run does it), or set MLOPS_CHECK_JSONSCHEMA"
+        }
+    }
+
+    static func validate(_ file: URL, schema: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try validator())
+        process.arguments = ["--builtin-schema", schema, file.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    @Test(arguments: templates)
+    func theTemplateIsValidAgainstItsProvidersSchema(provider: String, path: String, schema: String) throws {
+        let file = Self.sources.appendingPathComponent("ci/\(provider)/\(path)")
+        let valid = try Self.validate(file, schema: schema)
+        #expect(valid.status == 0 && valid.output.contains("ok -- validation done"), "\(valid.output)")
+        // The validator is live: a misspelled key in a copy is refused.
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let broken = try TemporaryDirectory()
+        let copy = broken.url.appendingPathComponent("broken.yml")
+        let misspelled =
+            provider == "github"
+            ? text.replacingOccurrences(of: "runs-on:", with: "runs_on:")
+            : text.replacingOccurrences(of: "      when: manual", with: "      when: later")
+        try misspelled.write(to: copy, atomically: true, encoding: .utf8)
+        #expect(try Self.validate(copy, schema: schema).status != 0)
+        // What the issue asks of both: history for the merge-base, every stage, the reports.
+        for needed in [
+            "mlops test", "mlops train", "mlops gate", "mlops release", "mlops promote", "<!-- mlops-gate-report -->",
+        ] {
+            #expect(text.contains(needed), "\(provider): \(needed)")
+        }
+        #expect(text.contains(provider == "github" ? "fetch-depth: 0" : #"GIT_DEPTH: "0""#))
+        #expect(text.contains(provider == "github" ? "cron:" : #"$CI_PIPELINE_SOURCE == "schedule""#))
+    }
+
+    @Test func initCopiesTheProvidersFilesAndRefusesAnUnknownOne() throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.url.appendingPathComponent("project")
+        let result = try MLOpsProcess.run(["init", target.path, "--ci", "github", "--ci", "gitlab"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for (_, path, _) in Self.templates {
+            let copied = try String(contentsOf: target.appendingPathComponent(path), encoding: .utf8)
+            let source = try String(
+                contentsOf: Self.sources.appendingPathComponent(
+                    "ci/\(path.hasPrefix(".github") ? "github" : "gitlab")/\(path)"),
+                encoding: .utf8)
+            #expect(copied == source)
+        }
+        let unknown = try MLOpsProcess.run([
+            "init", directory.url.appendingPathComponent("other").path, "--ci", "jenkins",
+        ])
+        #expect(unknown.status == 64 && unknown.stderr.contains("there are no CI files for provider 'jenkins'"))
+        #expect(unknown.stderr.contains("github") && unknown.stderr.contains("gitlab"), "\(unknown.stderr)")
+    }
+}
