@@ -27,6 +27,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var verbosity: Console.Verbosity { quiet ? .quiet : verbose ? .verbose : .normal }
+
+    /// These options as command-line arguments, for a command that runs others (`mlops run`).
+    var arguments: [String] {
+        (repo.map { ["--repo", $0] } ?? []) + (json ? ["--json"] : []) + (verbose ? ["--verbose"] : [])
+            + (quiet ? ["--quiet"] : [])
+    }
 }
 
 /// What a command needs to do its work and report it.

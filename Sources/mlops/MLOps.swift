@@ -24,7 +24,8 @@ struct MLOps: AsyncParsableCommand {
             SQLite \(SQLiteDatabase.libraryVersion), XGBoost \(LibXGBoost.version))
             """,
         subcommands: [
-            Init.self, Config.self, Changes.self, Test.self, DataCommand.self, PipelineCommand.self, Train.self,
+            Init.self, Config.self, Changes.self, Test.self, Run.self, DataCommand.self, PipelineCommand.self,
+            Train.self,
             Explain.self,
             Runs.self, Lineage.self, Infer.self, Serve.self, Gate.self, Release.self, Verify.self, Promote.self,
             Rollback.self, Releases.self, Push.self, Keygen.self,

@@ -129,4 +129,48 @@ import Testing
         #expect(broken.stderr.contains("unknown key 'roundz' in 'trainer'"))
         #expect(try report(repo).contains("| ❌ `mlops.test.config` mlops.yaml is valid | failed |"))
     }
+
+    @Test func mlopsRunTestsGatesAndReleasesACleanTreeOnly() throws {
+        let repo = try TrainCLITests().gateableProject()
+        let clean = try run(["run"], repo)
+        #expect(clean.status == 0, "\(clean.stdout)\n\(clean.stderr)")
+        #expect(clean.stdout.contains("mlops test  taxi @ ") && clean.stdout.contains("passed  "))
+        #expect(clean.stdout.contains("mlops release  taxi @ ") && clean.stdout.contains("released taxi@0.1.0"))
+        _ = try repo.write("notes.txt", "uncommitted\n")
+        let dirty = try run(["run"], repo)
+        #expect(dirty.status == 0, "\(dirty.stderr)")
+        #expect(dirty.stdout.contains("mlops gate  taxi @ ") && dirty.stdout.contains("blessed  reports: "))
+        #expect(dirty.stdout.contains("release left out: the working tree has uncommitted changes"))
+        // A failing step stops the rest with its status.
+        let yaml = try String(contentsOf: repo.directory.url.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write("mlops.yaml", yaml + "tests:\n  - exit 4\n")
+        let failing = try run(["run"], repo)
+        #expect(failing.status == 1 && !failing.stdout.contains("mlops gate  taxi"), "\(failing.stdout)")
+    }
+
+    @Test func theExternalTrainerCommandRunsOnTheSample() throws {
+        // A program that writes a valid model: the built-in trainer's, copied.
+        let builtIn = try TrainCLITests().project()
+        #expect(try MLOpsProcess.run(["train"], in: builtIn.directory.url).status == 0)
+        let folder = builtIn.directory.appending(".mlops/artifacts/Trainer")
+        let model = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).first)
+        let source = folder.appendingPathComponent(model).appendingPathComponent("model.json").path
+        let repo = try ExternalTrainerCLITests().project(
+            script: "echo sample trainer\n" + ExternalTrainerCLITests.modelPath + "\ncp '\(source)' \"$model\"\n")
+        let result = try run(["test"], repo)
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(
+            result.stdout.contains(
+                "✓ sample: the trainer trains and predicts on a sample — the external command's model, every prediction finite"
+            ),
+            "\(result.stdout)")
+        let crash = try ExternalTrainerCLITests().project(script: "echo 'Traceback: boom' >&2\nexit 3\n")
+        let crashed = try run(["test"], crash)
+        #expect(crashed.status == 1)
+        #expect(
+            crashed.stdout.contains(
+                "✗ sample: the trainer trains and predicts on a sample — Trainer failed on the sample: "),
+            "\(crashed.stdout)")
+        #expect(crashed.stdout.contains("Traceback: boom"))
+    }
 }

@@ -301,7 +301,8 @@ struct TestRun {
                     "mlops.test.sample", "the trainer trains and predicts on a sample",
                     model.nonFinite == 0 ? .passed : .failed,
                     model.nonFinite == 0
-                        ? "\(model.rounds) rounds\(model.external ? " (external command)" : ""), every prediction finite (\(model.predictions) rows)"
+                        ? (model.external ? "the external command's model" : "\(model.rounds) rounds")
+                            + ", every prediction finite (\(model.predictions) rows)"
                         : "\(model.nonFinite) of \(model.predictions) rows have a prediction that is not finite")
             }
         } catch let failure as SampleProject.Failure {
