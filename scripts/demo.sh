@@ -6,7 +6,8 @@
 # StatisticsGen per split and ExampleValidator, then `mlops train` three times (first run, fully
 # cached, one changed CSV line). Then the tuner, `mlops gate` twice (a first model blessed; a
 # worse one refused), `mlops release`, promotion to staging and production, verification and the
-# ledger, bulk inference, and serving the production release; `mlops explain` and `mlops runs`.
+# ledger, bulk inference, serving the production release, a pull request with drifted data
+# under `mlops test --base main`, and `mlops explain` and `mlops runs`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug
@@ -165,8 +166,19 @@ status=0; wait "$server" || status=$?
 echo "(SIGTERM: mlops serve finished its requests and exited with status $status)"
 [ "$status" -eq 0 ]
 
+step "mlops test --base main  # a pull request with drifted data: fares up 80%, no cash payments"
+gitc checkout -q main
+gitc checkout -qb drifted-data
+awk -F, -v OFS=, 'NR == 1 || $14 != "Cash" { if (NR > 1) $2 = sprintf("%.2f", $2 * 1.8); print }' \
+  data/data.csv > data/drifted.csv && mv data/drifted.csv data/data.csv
+gitc commit -qam "new data: fares up, no cash"
+"$mlops" test --base main | cut -c1-170
+echo "(the distances against main's version of data/data.csv are reported; a schema's drift_comparator thresholds would gate them)"
+
 step "mlops explain StatisticsGen && mlops runs"
 "$mlops" explain StatisticsGen
 "$mlops" runs
 
 printf '\nThe demo project is in %s\n' "$scratch/taxi"
+printf 'Reports: %s\n' "$scratch/taxi/.mlops/reports/"{test.md,test-junit.xml,gate.md,junit.xml,gate.json,report.html}
+printf 'Release bundle: %s\n' "$scratch/taxi/.mlops/registry/taxi/0.1.0/taxi-0.1.0.tar.zst"
