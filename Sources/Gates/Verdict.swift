@@ -1,8 +1,14 @@
 import MLOpsCore
+import Pipeline
 
 /// What a policy does with a finding: fail the gate, warn, or ignore it.
 public enum PolicyAction: String, Sendable, Codable, CaseIterable {
     case fail, warn, ignore
+
+    /// The action `gates.policy` gives the category `key` (`metrics`, `infra`); fail when unlisted.
+    public init(_ gates: GatesSection, _ key: String) {
+        self = gates.policy[key].flatMap { PolicyAction(rawValue: $0.rawValue) } ?? .fail
+    }
 }
 
 /// The outcome of one check (a metric threshold, a data anomaly, an infra probe).
@@ -24,6 +30,15 @@ public struct CheckResult: Sendable, Codable, Hashable {
         self.name = name
         self.outcome = outcome
         self.detail = detail
+    }
+
+    /// The check under `gates.policy.KEY`: a failure becomes a warning (`warn`) or is skipped
+    /// (`ignore`), saying which policy decided.
+    public func under(_ policy: PolicyAction, _ key: String) -> CheckResult {
+        guard outcome == .failed, policy != .fail else { return self }
+        return CheckResult(
+            className: className, name: name, outcome: policy == .warn ? .warned : .skipped,
+            detail: detail + " (gates.policy.\(key): \(policy.rawValue))")
     }
 }
 

@@ -31,7 +31,11 @@ struct GateRun {
                 try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: chosen)
             ]
                 + (config.infra.enabled
-                    ? [try InfraValidatorComponent(section: config.infra, executable: MLOps.Gate.executable)] : []),
+                    ? [
+                        try InfraValidatorComponent(
+                            section: config.infra, policy: PolicyAction(config.gates, "infra"),
+                            executable: MLOps.Gate.executable)
+                    ] : []),
             commit: snapshot.commit, fingerprint: { try snapshot.fingerprint($0) })
         SignalWatcher.watch { number, count in
             guard count == 1 else { SignalWatcher.die(of: number) }

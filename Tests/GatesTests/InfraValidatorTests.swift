@@ -29,7 +29,10 @@ import Testing
         let root = project.dir.url
         let components =
             try config.dataComponents(root: root)
-            + [try InfraValidatorComponent(section: config.infra, executable: executable)]
+            + [
+                try InfraValidatorComponent(
+                    section: config.infra, policy: PolicyAction(config.gates, "infra"), executable: executable)
+            ]
         let runner = PipelineRunner(
             root: root, store: project.store, components: components, commit: nil,
             fingerprint: { path in
@@ -92,6 +95,14 @@ import Testing
         #expect(skew.outcome == .failed && skew.detail.contains("training/serving skew"))
         #expect(report.stages.first { $0.component == "InfraValidator" }?.summary.hasPrefix("not blessed") == true)
         #expect(try gone(pidFile))
+        // gates.policy.infra: warn blesses it, with the skew as a warning that says why.
+        let warned = try config(project, "  mode: load_and_query\n  num_examples: 10\n  max_p99_ms: 1000")
+        var policy = warned
+        let index = try #require(policy.gates.policy.pairs.firstIndex { $0.name == "infra" })
+        policy.gates.policy.pairs[index].value = .warn
+        let (_, lenient) = try self.infra(project, policy, executable: program)
+        let warning = try #require(lenient.checks.first { $0.name.hasPrefix("served predictions equal offline") })
+        #expect(lenient.blessed && warning.outcome == .warned && warning.detail.hasSuffix("(gates.policy.infra: warn)"), "\(lenient.checks)")
     }
 
     @Test func aServerThatNeverGetsReadyOrExitsIsRetriedThenFailsAndIsStopped() throws {

@@ -75,7 +75,7 @@ public struct EvaluatorComponent: PipelineComponent {
     public init(section: EvaluationSection, gates: GatesSection, baseline: Baseline?) throws {
         self.section = section
         self.baseline = baseline
-        policy = gates.policy["metrics"].flatMap { PolicyAction(rawValue: $0.rawValue) } ?? .fail
+        policy = PolicyAction(gates, "metrics")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         parameters = Parameters(

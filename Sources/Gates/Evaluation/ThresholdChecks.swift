@@ -59,13 +59,8 @@ public enum ThresholdChecks {
         if let upper = threshold.upperBound { bounds.append(("\(metric) <= \(format(upper))", { $0 <= upper })) }
         var results: [CheckResult] = []
         func add(_ name: String, _ outcome: CheckResult.Outcome, _ detail: String) {
-            var outcome = outcome
-            var detail = detail
-            if outcome == .failed, policy != .fail {
-                outcome = policy == .warn ? .warned : .skipped
-                detail += " (gates.policy.metrics: \(policy.rawValue))"
-            }
-            results.append(CheckResult(className: className, name: name, outcome: outcome, detail: detail))
+            results.append(
+                CheckResult(className: className, name: name, outcome: outcome, detail: detail).under(policy, "metrics"))
         }
         let changeNames = changeBounds(threshold)
         guard let candidate, candidate.size > 0 else {

@@ -37,10 +37,12 @@ public struct InfraValidatorComponent: PipelineComponent {
         public let config: String
         /// The server's version: a new mlops may serve differently.
         public let server: String
+        /// `gates.policy.infra`: what a failed check does.
+        public let policy: String
     }
 
     public let id = Component.infraValidator
-    public let version = "1"
+    public let version = "2"
     public let parameters: Parameters
     public let inputs = ["examples": InputBinding(.exampleGen, "examples"), "model": InputBinding(.trainer, "model")]
     public let outputs = ["blessing": "InfraBlessing"]
@@ -48,13 +50,17 @@ public struct InfraValidatorComponent: PipelineComponent {
     /// The program run as `EXECUTABLE serve MODEL --port 0 …`: the running mlops.
     let executable: URL
 
-    public init(section: InfraSection, executable: URL) throws {
+    let policy: PolicyAction
+
+    public init(section: InfraSection, policy: PolicyAction = .fail, executable: URL) throws {
         self.section = section
+        self.policy = policy
         self.executable = executable
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         parameters = Parameters(
-            config: String(decoding: try encoder.encode(section), as: UTF8.self), server: MLOpsVersion.current)
+            config: String(decoding: try encoder.encode(section), as: UTF8.self), server: MLOpsVersion.current,
+            policy: policy.rawValue)
     }
 
     public func readPaths(root: URL) throws -> [String] { [] }
@@ -135,6 +141,7 @@ public struct InfraValidatorComponent: PipelineComponent {
                 (p99 ?? .infinity) <= section.maxP99Milliseconds,
                 String(format: "p50 %.2f ms, p99 %.2f ms over %d requests", p50 ?? .nan, p99 ?? .nan, count))
         }
+        checks = checks.map { $0.under(policy, "infra") }
         let blessed = !checks.contains { $0.outcome == .failed }
         let report = InfraReport(
             mode: section.mode.rawValue, blessed: blessed, checks: checks, loadSeconds: probe?.loadSeconds,
