@@ -1,13 +1,13 @@
 import MLOpsCore
 import Pipeline
 
-/// What a policy does with a finding: fail the gate, warn, or ignore it.
-public enum PolicyAction: String, Sendable, Codable, CaseIterable {
-    case fail, warn, ignore
+/// What a policy does with a finding: fail the gate, warn, or ignore it (`gates.policy`).
+public typealias PolicyAction = GateAction
 
+extension GateAction {
     /// The action `gates.policy` gives the category `key` (`metrics`, `infra`); fail when unlisted.
     public init(_ gates: GatesSection, _ key: String) {
-        self = gates.policy[key].flatMap { PolicyAction(rawValue: $0.rawValue) } ?? .fail
+        self = gates.policy[key] ?? .fail
     }
 }
 

@@ -102,7 +102,9 @@ import Testing
         policy.gates.policy.pairs[index].value = .warn
         let (_, lenient) = try self.infra(project, policy, executable: program)
         let warning = try #require(lenient.checks.first { $0.name.hasPrefix("served predictions equal offline") })
-        #expect(lenient.blessed && warning.outcome == .warned && warning.detail.hasSuffix("(gates.policy.infra: warn)"), "\(lenient.checks)")
+        #expect(
+            lenient.blessed && warning.outcome == .warned && warning.detail.hasSuffix("(gates.policy.infra: warn)"),
+            "\(lenient.checks)")
     }
 
     @Test func aServerThatNeverGetsReadyOrExitsIsRetriedThenFailsAndIsStopped() throws {

@@ -32,16 +32,7 @@ import Testing
         // A pull request with drifted data: fares up 80%, no cash payments.
         try repo.repository.createBranch("drifted-data", at: try repo.repository.resolveCommit("main"))
         try repo.repository.checkout(branch: "drifted-data")
-        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
-        var lines = csv.split(separator: "\n").map(String.init)
-        let header = lines.removeFirst()
-        let drifted = lines.compactMap { line -> String? in
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields[13] != "Cash" else { return nil }
-            fields[1] = String(format: "%.2f", (Double(fields[1]) ?? 0) * 1.8)
-            return fields.joined(separator: ",")
-        }
-        _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
+        try TestCLITests.driftData(repo)
         _ = try repo.commitAll("new data")
         let drift = try run(["test", "--base", "main"])
         #expect(drift.status == 0, "\(drift.stdout)")

@@ -4,6 +4,20 @@ import Testing
 
 /// `mlops test`, the fast CI stage, on the taxi template in a repository built with libgit2.
 @Suite struct TestCLITests {
+    /// The template's data drifted: fares up 80%, no cash payments.
+    static func driftData(_ repo: TestRepository) throws {
+        let csv = try String(contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        let drifted = lines.compactMap { line -> String? in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard fields[13] != "Cash" else { return nil }
+            fields[1] = String(format: "%.2f", (Double(fields[1]) ?? 0) * 1.8)
+            return fields.joined(separator: ",")
+        }
+        _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
+    }
+
     func run(_ arguments: [String], _ repo: TestRepository) throws -> MLOpsProcess.Result {
         try MLOpsProcess.run(arguments, in: repo.directory.url)
     }
@@ -64,16 +78,7 @@ import Testing
         try repo.repository.checkout(branch: "main")
         try repo.repository.createBranch("drift", at: try repo.repository.resolveCommit("main"))
         try repo.repository.checkout(branch: "drift")
-        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
-        var lines = csv.split(separator: "\n").map(String.init)
-        let header = lines.removeFirst()
-        let drifted = lines.compactMap { line -> String? in
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields[13] != "Cash" else { return nil }
-            fields[1] = String(format: "%.2f", (Double(fields[1]) ?? 0) * 1.8)
-            return fields.joined(separator: ",")
-        }
-        _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
+        try Self.driftData(repo)
         let schema = try String(contentsOf: dir.appendingPathComponent("schema/schema.pbtxt"), encoding: .utf8)
         _ = try repo.write(
             "schema/schema.pbtxt",

@@ -60,7 +60,8 @@ public enum ThresholdChecks {
         var results: [CheckResult] = []
         func add(_ name: String, _ outcome: CheckResult.Outcome, _ detail: String) {
             results.append(
-                CheckResult(className: className, name: name, outcome: outcome, detail: detail).under(policy, "metrics"))
+                CheckResult(className: className, name: name, outcome: outcome, detail: detail).under(policy, "metrics")
+            )
         }
         let changeNames = changeBounds(threshold)
         guard let candidate, candidate.size > 0 else {

@@ -114,12 +114,19 @@ public struct ChangeBase: Sendable, Encodable {
             return value
         }
         if let explicit, !explicit.isEmpty { return (explicit, .flag) }
-        if let ref = value("GITHUB_BASE_REF") { return (ref, .githubBaseRef) }
-        if let sha = value("CI_MERGE_REQUEST_DIFF_BASE_SHA") { return (sha, .gitlabDiffBaseSHA) }
-        if let branch = value("CI_MERGE_REQUEST_TARGET_BRANCH_NAME") { return (branch, .gitlabTargetBranch) }
-        if let base = value("MLOPS_BASE") { return (base, .mlopsBase) }
+        for source in environmentSources {
+            if let ref = value(source.rawValue) { return (ref, source) }
+        }
         if let branch = defaultBranch(in: repository) { return (branch, .defaultBranch) }
         return (nil, nil)
+    }
+
+    /// The CI variables that name a base, in the order they are tried.
+    static let environmentSources: [Source] = [.githubBaseRef, .gitlabDiffBaseSHA, .gitlabTargetBranch, .mlopsBase]
+
+    /// Whether the environment names a base (a pull or merge request's target, `MLOPS_BASE`).
+    public static func isRequested(in environment: [String: String]) -> Bool {
+        environmentSources.contains { !(environment[$0.rawValue]?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty }
     }
 
     /// `origin/HEAD`'s branch, else `main`, else `master` (local or on origin).

@@ -72,10 +72,10 @@ extension MLOps {
         /// unpacked; nil when the registry has none.
         static func production(root: URL, context: CommandContext) throws -> Baseline? {
             guard let session = try? RegistrySession.open(context), let name = session.projectName,
-                let channel = session.channels.last,
-                let pointer = try session.registry.state(name).channel(channel),
-                let release = try session.registry.state(name).release(pointer.version)
+                let channel = session.channels.last
             else { return nil }
+            let state = try session.registry.state(name)
+            guard let pointer = state.channel(channel), let release = state.release(pointer.version) else { return nil }
             let unpacked = try session.unpacked(release)
             let manifest = try? readArtifactJSON(
                 BundleManifest.self, unpacked.appendingPathComponent(BundleManifest.fileName))

@@ -135,11 +135,7 @@ struct TestRun {
     /// without one every check runs. Returns how it was chosen, for the report.
     mutating func findChange(config: MLOpsConfig, base: String?) throws -> String {
         let environment = ProcessInfo.processInfo.environment
-        let fromCI = [
-            "GITHUB_BASE_REF", "CI_MERGE_REQUEST_DIFF_BASE_SHA", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "MLOPS_BASE",
-        ]
-        .contains { !(environment[$0] ?? "").isEmpty }
-        guard base != nil || fromCI else {
+        guard base != nil || ChangeBase.isRequested(in: environment) else {
             return "none (no --base, and no pull request's target branch in the CI environment): every check runs"
         }
         let report = try ChangeDetector(repository: repository, config: config).detect(
