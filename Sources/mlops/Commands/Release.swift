@@ -43,7 +43,11 @@ extension MLOps {
         var baseline: String?
 
         func validate() throws {
-            if let version { _ = try SemanticVersion(parsing: version) }
+            if let version {
+                do { _ = try SemanticVersion(parsing: version) } catch {
+                    throw ValidationError("--version: \(error.message) (\(error.hint ?? ""))")
+                }
+            }
             guard SemanticVersion.Bump(rawValue: bump) != nil else {
                 throw ValidationError("--bump must be patch, minor or major")
             }
