@@ -286,7 +286,16 @@ public final class Repository {
     /// Paths that differ between the index and the working directory: unstaged modifications and
     /// deletions, and (when `includeUntracked`) untracked files, recursively, honouring .gitignore.
     /// A nested repository or submodule is reported as one path, not descended into.
-    public func unstagedChanges(includeUntracked: Bool = true) throws(GitError) -> [FileChange] {
+    ///
+    /// With ``StatusStrategy/preloaded`` (the default) only the paths whose stat data differ
+    /// from the index's record are diffed by libgit2; the answer is the same (a differential
+    /// test compares the two strategies).
+    public func unstagedChanges(
+        includeUntracked: Bool = true, strategy: StatusStrategy = .preloaded
+    ) throws(GitError) -> [FileChange] {
+        if strategy == .preloaded, let outcome = try preloadedChanges(includeUntracked: includeUntracked) {
+            return outcome.changes
+        }
         var options = try diffOptions(untracked: includeUntracked)
         var diff: OpaquePointer?
         try check(
@@ -296,8 +305,41 @@ public final class Repository {
         return try collect(diff, detectRenames: false)
     }
 
+    /// ``WorkTreeScan``'s answer, or nil when it hands the whole question to libgit2.
+    func preloadedChanges(includeUntracked: Bool) throws(GitError) -> WorkTreeScan.Outcome? {
+        guard let root = git_repository_workdir(handle) else { return nil }
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        let workdir = Array(
+            UnsafeBufferPointer(start: UnsafeRawPointer(root).assumingMemoryBound(to: UInt8.self), count: strlen(root)))
+        return try WorkTreeScan(repository: self, index: index, workdir: workdir)
+            .changes(includeUntracked: includeUntracked)
+    }
+
+    /// The index-to-work-tree changes of exactly these tracked paths (no pattern matching,
+    /// no untracked files): how ``WorkTreeScan`` has libgit2 decide the paths it could not.
+    func unstagedChanges(exactly paths: [String]) throws(GitError) -> [FileChange] {
+        var options = try diffOptions(untracked: false)
+        options.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH.rawValue
+        let copies = paths.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        var diff: OpaquePointer?
+        let rc = copies.withUnsafeBufferPointer { buffer in
+            options.pathspec = git_strarray(
+                strings: UnsafeMutablePointer(mutating: buffer.baseAddress), count: buffer.count)
+            return git_diff_index_to_workdir(&diff, handle, nil, &options)
+        }
+        try check(rc, "git_diff_index_to_workdir", object: workingDirectory ?? openedFrom)
+        defer { git_diff_free(diff) }
+        return try collect(diff, detectRenames: false)
+    }
+
     /// Paths staged in the index relative to a commit's tree (what `git diff --cached` lists).
+    ///
+    /// When the index's cached tree (git's cache-tree, kept by `git commit`, checkout and
+    /// clone) says the index is exactly `from`'s tree, the answer is known without a diff.
     public func stagedChanges(from: ObjectID?) throws(GitError) -> [FileChange] {
+        if let from, let cached = cachedIndexTree(), cached == (try treeID(of: from)) { return [] }
         let baseTree = try optionalTree(from)
         defer { if let baseTree { git_tree_free(baseTree) } }
         var options = try diffOptions(untracked: false)
@@ -306,6 +348,43 @@ public final class Repository {
             git_diff_tree_to_index(&diff, handle, baseTree, nil, &options), "git_diff_tree_to_index", object: "index")
         defer { git_diff_free(diff) }
         return try collect(diff, detectRenames: true)
+    }
+
+    /// The tree id the index's cache-tree records for its whole content, or nil when the
+    /// cache is incomplete. Asked of a repository with an empty, in-memory object database:
+    /// with a complete cache libgit2 answers from it at once; otherwise building the tree
+    /// fails at its first object lookup, and nothing is ever written to this repository.
+    private func cachedIndexTree() -> ObjectID? {
+        var odb: OpaquePointer?
+        guard git_odb_new(&odb) == 0, let odb else { return nil }
+        defer { git_odb_free(odb) }
+        // Once added, the backend is owned (and freed) by the object database.
+        var backend: OpaquePointer?
+        guard git_mempack_new(&backend) == 0, let backend, git_odb_add_backend(odb, backend, 1) == 0 else {
+            return nil
+        }
+        var scratch: OpaquePointer?
+        guard git_repository_wrap_odb(&scratch, odb) == 0, let scratch else { return nil }
+        defer { git_repository_free(scratch) }
+        guard let index = try? openIndex() else { return nil }
+        defer { git_index_free(index) }
+        var oid = git_oid()
+        guard git_index_write_tree_to(&oid, index, scratch) == 0 else {
+            git_error_clear()
+            return nil
+        }
+        return ObjectID(oid)
+    }
+
+    func treeID(of commit: ObjectID) throws(GitError) -> ObjectID {
+        var oid = commit.oid
+        var commitObject: OpaquePointer?
+        try check(git_commit_lookup(&commitObject, handle, &oid), "git_commit_lookup", object: commit.hex)
+        defer { git_commit_free(commitObject) }
+        guard let tree = git_commit_tree_id(commitObject) else {
+            throw GitError(code: .other(-1), function: "git_commit_tree_id", detail: "no tree", object: commit.hex)
+        }
+        return ObjectID(tree.pointee)
     }
 
     private func diffOptions(untracked: Bool) throws(GitError) -> git_diff_options {
@@ -336,7 +415,7 @@ public final class Repository {
             let newPath = string(delta.new_file.path) ?? ""
             let oldPath = string(delta.old_file.path) ?? newPath
             let newID = ObjectID(delta.new_file.id)
-            let knownID = newID.hex.allSatisfy { $0 == "0" } ? nil : newID
+            let knownID = newID.isZero ? nil : newID
             let status: FileChange.Status
             switch delta.status {
             case GIT_DELTA_ADDED: status = .added

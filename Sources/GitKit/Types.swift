@@ -1,33 +1,85 @@
 internal import CGit2
 import Foundation
 
-/// A git object id (SHA-1), as 40 lower-case hex digits.
+/// A git object id (SHA-1). Kept as its 20 bytes (tens of thousands are made per command,
+/// one per index entry); ``hex`` spells it as 40 lower-case hex digits.
 public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
-    public let hex: String
+    // The 20 bytes, big-endian in three words, so equality, hashing and ordering are the bytes'.
+    private let high: UInt64
+    private let middle: UInt64
+    private let low: UInt32
 
     public init?(hex: String) {
-        guard hex.count == 40, hex.allSatisfy({ $0.isHexDigit }) else { return nil }
-        self.hex = hex.lowercased()
+        let digits = Array(hex.utf8)
+        guard digits.count == 40 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 20)
+        for index in 0..<20 {
+            guard let upper = Self.value(of: digits[index * 2]), let lower = Self.value(of: digits[index * 2 + 1])
+            else {
+                return nil
+            }
+            bytes[index] = upper << 4 | lower
+        }
+        self.init(bytes: bytes)
+    }
+
+    private static func value(of digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    private init(bytes: some Collection<UInt8>) {
+        var words: (UInt64, UInt64, UInt32) = (0, 0, 0)
+        for (index, byte) in bytes.prefix(20).enumerated() {
+            switch index {
+            case 0..<8: words.0 = words.0 << 8 | UInt64(byte)
+            case 8..<16: words.1 = words.1 << 8 | UInt64(byte)
+            default: words.2 = words.2 << 8 | UInt32(byte)
+            }
+        }
+        (high, middle, low) = words
     }
 
     init(_ oid: git_oid) {
-        // Hex by hand: this runs once per index entry (tens of thousands per command).
-        hex = withUnsafeBytes(of: oid.id) { raw in
-            String(unsafeUninitializedCapacity: 40) { buffer in
-                let digits: StaticString = "0123456789abcdef"
-                let table = digits.utf8Start
-                for (index, byte) in raw.prefix(20).enumerated() {
-                    buffer[index * 2] = table[Int(byte >> 4)]
-                    buffer[index * 2 + 1] = table[Int(byte & 0x0F)]
-                }
-                return 40
-            }
-        }
+        self = withUnsafeBytes(of: oid.id) { ObjectID(bytes: $0.prefix(20)) }
+    }
+
+    /// The 20 bytes, in order.
+    public var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: middle >> (56 - 8 * $0)) }
+            + (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * $0)) }
+    }
+
+    public var hex: String {
+        var digits: [UInt8] = []
+        digits.reserveCapacity(40)
+        appendHex(to: &digits)
+        return String(decoding: digits, as: UTF8.self)
+    }
+
+    /// The all-zero id libgit2 uses for "not computed".
+    public var isZero: Bool { high == 0 && middle == 0 && low == 0 }
+
+    /// Writes the 40 hex digits into `buffer` (for callers that build text without a String).
+    public func appendHex(to buffer: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        let table = digits.utf8Start
+        for shift in stride(from: 60, through: 0, by: -4) { buffer.append(table[Int((high >> UInt64(shift)) & 0xF)]) }
+        for shift in stride(from: 60, through: 0, by: -4) { buffer.append(table[Int((middle >> UInt64(shift)) & 0xF)]) }
+        for shift in stride(from: 28, through: 0, by: -4) { buffer.append(table[Int((low >> UInt32(shift)) & 0xF)]) }
     }
 
     var oid: git_oid {
         var oid = git_oid()
-        _ = hex.withCString { git_oid_fromstr(&oid, $0) }
+        let source = bytes
+        withUnsafeMutableBytes(of: &oid.id) { raw in
+            for index in 0..<min(20, raw.count) { raw[index] = source[index] }
+        }
         return oid
     }
 
@@ -48,7 +100,7 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
         try container.encode(hex)
     }
     public var description: String { hex }
-    public static func < (a: ObjectID, b: ObjectID) -> Bool { a.hex < b.hex }
+    public static func < (a: ObjectID, b: ObjectID) -> Bool { (a.high, a.middle, a.low) < (b.high, b.middle, b.low) }
 }
 
 /// One changed path between two trees, or between a tree and the working directory.

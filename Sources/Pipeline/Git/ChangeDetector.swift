@@ -113,17 +113,15 @@ public struct ChangeDetector {
 
         lap("base")
         // Read the work-tree status once; it serves the change list, the dirty flag and
-        // fingerprints. The HEAD..index diff and the index entries are read on a second
-        // repository handle (libgit2 handles are per thread) while this one walks the work tree.
-        let gitDirectory = repository.gitDirectory
+        // fingerprints. One repository handle, so libgit2 reads the index once: the work-tree
+        // scan spreads over the cores by itself, and the HEAD..index comparison is usually
+        // answered by the index's cache-tree.
         let headCommit = head.commit
-        let (unstaged, (staged, indexEntries)) = try inParallel(
-            { try repository.unstagedChanges(includeUntracked: true) },
-            {
-                let second = try Repository.open(at: gitDirectory)
-                return (try second.stagedChanges(from: headCommit), try second.indexEntries())
-            })
-        lap("status: HEAD..index and index..work tree, in parallel")
+        let unstaged = try repository.unstagedChanges(includeUntracked: true)
+        lap("status: index..work tree")
+        let staged = try repository.stagedChanges(from: headCommit)
+        let indexEntries = try repository.indexEntries()
+        lap("status: HEAD..index, index entries")
         var committed: [FileChange] = []
         if let headCommit = head.commit {
             if let mergeBase = base.mergeBase {
@@ -302,25 +300,4 @@ extension MLOpsConfig {
         if !same(tests, other.tests) { changed.append("tests") }
         return changed
     }
-}
-
-/// Runs `first` on the calling thread and `second` on another, and returns both results.
-func inParallel<A, B>(_ first: () throws -> A, _ second: @escaping @Sendable () throws -> B) throws -> (A, B) {
-    let box = ResultBox<B>()
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-        box.result = Result { try second() }
-        done.signal()
-    }
-    thread.stackSize = 8 << 20
-    thread.start()
-    let a = Result { try first() }
-    done.wait()
-    guard let b = box.result else { throw InternalError("parallel work returned no result") }
-    return (try a.get(), try b.get())
-}
-
-/// Hands a result from one thread to another; the semaphore in ``inParallel`` orders the accesses.
-private final class ResultBox<Value>: @unchecked Sendable {
-    var result: Result<Value, any Error>?
 }

@@ -28,19 +28,19 @@ extension MLOps {
             }
             let console = context.console
             let globals = global.arguments
-            var test = try Test.parse(globals + (base.map { ["--base", $0] } ?? []))
+            let test = try Test.parse(globals + (base.map { ["--base", $0] } ?? []))
             try await test.run(context: context)
             console.line("")
             let repository = try context.repository()
             let dirty = try RepositorySnapshot(repository: repository).dirty
             if dirty {
-                var gate = try Gate.parse(globals)
+                let gate = try Gate.parse(globals)
                 try await gate.run(context: context)
                 console.line(
                     console.style("release left out", .yellow, bold: true)
                         + ": the working tree has uncommitted changes; commit them and run `mlops run` again")
             } else {
-                var release = try Release.parse(globals)
+                let release = try Release.parse(globals)
                 try await release.run(context: context)
             }
         }
