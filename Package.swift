@@ -50,7 +50,9 @@ let package = Package(
             ]),
 
         // MARK: One safe wrapper module per C library
-        .target(name: "GitKit", dependencies: ["CGit2", "MLOpsCore"]),
+        .target(
+            name: "GitKit",
+            dependencies: ["CGit2", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ArchiveKit", dependencies: ["CArchive", "MLOpsCore"]),
         .target(
             name: "SQLiteKit",

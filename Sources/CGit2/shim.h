@@ -1,7 +1,6 @@
 #ifndef CGIT2_SHIM_H
 #define CGIT2_SHIM_H
 #include <git2.h>
-#include <git2/sys/mempack.h>
 
 /* git_libgit2_opts() is variadic and cannot be called from Swift: wrap the options mlops uses. */
 static inline int cgit2_set_owner_validation(int enabled) {

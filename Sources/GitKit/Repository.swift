@@ -259,12 +259,100 @@ public final class Repository {
         let newTree = try tree(of: to)
         defer { git_tree_free(newTree) }
         var options = try diffOptions(untracked: false)
+        // libgit2's tree diff reads every subtree on both sides, identical ones too. Walk only
+        // the subtrees whose ids differ to find the paths that changed, then have libgit2 diff
+        // exactly those (it still pairs renames among them).
+        var paths: [String] = []
+        var pathspec: [UnsafeMutablePointer<CChar>?] = []
+        defer { pathspec.forEach { free($0) } }
+        if let oldTree, try differingPaths(oldTree, newTree, under: "", into: &paths) {
+            if paths.isEmpty { return [] }
+            options.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH.rawValue
+            pathspec = paths.map { strdup($0) }
+        }
         var diff: OpaquePointer?
-        try check(
-            git_diff_tree_to_tree(&diff, handle, oldTree, newTree, &options), "git_diff_tree_to_tree",
-            object: "\(from?.short ?? "empty")..\(to.short)")
+        let rc = pathspec.withUnsafeMutableBufferPointer { buffer in
+            if !buffer.isEmpty { options.pathspec = git_strarray(strings: buffer.baseAddress, count: buffer.count) }
+            return git_diff_tree_to_tree(&diff, handle, oldTree, newTree, &options)
+        }
+        try check(rc, "git_diff_tree_to_tree", object: "\(from?.short ?? "empty")..\(to.short)")
         defer { git_diff_free(diff) }
         return try collect(diff, detectRenames: true)
+    }
+
+    /// The paths of blobs that differ between two trees, descending only into subtrees whose
+    /// ids differ. False (give up: diff everything) past `limit` paths.
+    private func differingPaths(
+        _ old: OpaquePointer, _ new: OpaquePointer, under prefix: String, into paths: inout [String],
+        limit: Int = 512
+    ) throws(GitError) -> Bool {
+        var oldEntries: [String: (id: git_oid, mode: UInt32)] = [:]
+        for position in 0..<git_tree_entrycount(old) {
+            guard let entry = git_tree_entry_byindex(old, position), let name = string(git_tree_entry_name(entry)),
+                let id = git_tree_entry_id(entry)
+            else { continue }
+            oldEntries[name] = (id.pointee, git_tree_entry_filemode(entry).rawValue)
+        }
+        let folder = GIT_FILEMODE_TREE.rawValue
+        for position in 0..<git_tree_entrycount(new) {
+            guard let entry = git_tree_entry_byindex(new, position), let name = string(git_tree_entry_name(entry)),
+                let idPointer = git_tree_entry_id(entry)
+            else { continue }
+            var id = idPointer.pointee
+            let mode = git_tree_entry_filemode(entry).rawValue
+            let path = prefix + name
+            if var previous = oldEntries.removeValue(forKey: name) {
+                if git_oid_equal(&previous.id, &id) == 1 && previous.mode == mode { continue }
+                if previous.mode == folder && mode == folder {
+                    let oldFolder = try lookupTree(previous.id, path)
+                    defer { git_tree_free(oldFolder) }
+                    let newFolder = try lookupTree(id, path)
+                    defer { git_tree_free(newFolder) }
+                    guard try differingPaths(oldFolder, newFolder, under: path + "/", into: &paths, limit: limit)
+                    else { return false }
+                    continue
+                }
+                // A blob became a folder or the other way round: everything on the old side too.
+                if previous.mode == folder { try everyPath(in: previous.id, path, into: &paths) }
+            }
+            if mode == folder { try everyPath(in: id, path, into: &paths) } else { paths.append(path) }
+            if paths.count > limit { return false }
+        }
+        for (name, previous) in oldEntries {
+            let path = prefix + name
+            if previous.mode == folder {
+                try everyPath(in: previous.id, path, into: &paths)
+            } else {
+                paths.append(path)
+            }
+        }
+        return paths.count <= limit
+    }
+
+    /// Every blob path under a tree.
+    private func everyPath(in treeID: git_oid, _ prefix: String, into paths: inout [String]) throws(GitError) {
+        let tree = try lookupTree(treeID, prefix)
+        defer { git_tree_free(tree) }
+        for position in 0..<git_tree_entrycount(tree) {
+            guard let entry = git_tree_entry_byindex(tree, position), let name = string(git_tree_entry_name(entry)),
+                let id = git_tree_entry_id(entry)
+            else { continue }
+            if git_tree_entry_filemode(entry).rawValue == GIT_FILEMODE_TREE.rawValue {
+                try everyPath(in: id.pointee, prefix + "/" + name, into: &paths)
+            } else {
+                paths.append(prefix + "/" + name)
+            }
+        }
+    }
+
+    private func lookupTree(_ id: git_oid, _ path: String) throws(GitError) -> OpaquePointer {
+        var oid = id
+        var tree: OpaquePointer?
+        try check(git_tree_lookup(&tree, handle, &oid), "git_tree_lookup", object: path)
+        guard let tree else {
+            throw GitError(code: .other(-1), function: "git_tree_lookup", detail: "no tree", object: path)
+        }
+        return tree
     }
 
     /// Paths that differ between a commit's tree and the working directory, staged and
@@ -305,15 +393,42 @@ public final class Repository {
         return try collect(diff, detectRenames: false)
     }
 
+    /// Everything `git status` knows, with the index read once: what is staged against
+    /// `head` (nil: an unborn branch, everything staged is added), what is unstaged and
+    /// untracked, and the index's entries.
+    public func status(against head: ObjectID?, includeUntracked: Bool = true) throws(GitError) -> WorkTreeStatus {
+        let file = readIndexFile()
+        let unstaged: [FileChange]
+        if let file, let outcome = try preloadedChanges(includeUntracked: includeUntracked, index: file) {
+            unstaged = outcome.changes
+        } else {
+            unstaged = try unstagedChanges(includeUntracked: includeUntracked, strategy: .libgit2)
+        }
+        let staged: [FileChange]
+        if let head, let cached = file?.cacheTreeRoot, cached == (try treeID(of: head)) {
+            staged = []
+        } else {
+            staged = try stagedChanges(from: head, useCacheTree: false)
+        }
+        let entries: [IndexEntry]
+        if let file { entries = Self.entries(of: file) } else { entries = try indexEntries() }
+        return WorkTreeStatus(staged: staged, unstaged: unstaged, entries: entries)
+    }
+
     /// ``WorkTreeScan``'s answer, or nil when it hands the whole question to libgit2.
-    func preloadedChanges(includeUntracked: Bool) throws(GitError) -> WorkTreeScan.Outcome? {
-        guard let root = git_repository_workdir(handle) else { return nil }
-        let index = try openIndex()
-        defer { git_index_free(index) }
+    func preloadedChanges(includeUntracked: Bool, index: IndexFile? = nil) throws(GitError) -> WorkTreeScan.Outcome? {
+        guard let root = git_repository_workdir(handle), let index = index ?? readIndexFile() else {
+            return nil
+        }
         let workdir = Array(
             UnsafeBufferPointer(start: UnsafeRawPointer(root).assumingMemoryBound(to: UInt8.self), count: strlen(root)))
         return try WorkTreeScan(repository: self, index: index, workdir: workdir)
             .changes(includeUntracked: includeUntracked)
+    }
+
+    /// The index file as git wrote it (see ``IndexFile``); nil when libgit2 must read it.
+    func readIndexFile() -> IndexFile? {
+        IndexFile.read(at: gitDirectory + "/index")
     }
 
     /// The index-to-work-tree changes of exactly these tracked paths (no pattern matching,
@@ -339,7 +454,13 @@ public final class Repository {
     /// When the index's cached tree (git's cache-tree, kept by `git commit`, checkout and
     /// clone) says the index is exactly `from`'s tree, the answer is known without a diff.
     public func stagedChanges(from: ObjectID?) throws(GitError) -> [FileChange] {
-        if let from, let cached = cachedIndexTree(), cached == (try treeID(of: from)) { return [] }
+        try stagedChanges(from: from, useCacheTree: true)
+    }
+
+    private func stagedChanges(from: ObjectID?, useCacheTree: Bool) throws(GitError) -> [FileChange] {
+        if useCacheTree, let from, let cached = readIndexFile()?.cacheTreeRoot, cached == (try treeID(of: from)) {
+            return []
+        }
         let baseTree = try optionalTree(from)
         defer { if let baseTree { git_tree_free(baseTree) } }
         var options = try diffOptions(untracked: false)
@@ -348,32 +469,6 @@ public final class Repository {
             git_diff_tree_to_index(&diff, handle, baseTree, nil, &options), "git_diff_tree_to_index", object: "index")
         defer { git_diff_free(diff) }
         return try collect(diff, detectRenames: true)
-    }
-
-    /// The tree id the index's cache-tree records for its whole content, or nil when the
-    /// cache is incomplete. Asked of a repository with an empty, in-memory object database:
-    /// with a complete cache libgit2 answers from it at once; otherwise building the tree
-    /// fails at its first object lookup, and nothing is ever written to this repository.
-    private func cachedIndexTree() -> ObjectID? {
-        var odb: OpaquePointer?
-        guard git_odb_new(&odb) == 0, let odb else { return nil }
-        defer { git_odb_free(odb) }
-        // Once added, the backend is owned (and freed) by the object database.
-        var backend: OpaquePointer?
-        guard git_mempack_new(&backend) == 0, let backend, git_odb_add_backend(odb, backend, 1) == 0 else {
-            return nil
-        }
-        var scratch: OpaquePointer?
-        guard git_repository_wrap_odb(&scratch, odb) == 0, let scratch else { return nil }
-        defer { git_repository_free(scratch) }
-        guard let index = try? openIndex() else { return nil }
-        defer { git_index_free(index) }
-        var oid = git_oid()
-        guard git_index_write_tree_to(&oid, index, scratch) == 0 else {
-            git_error_clear()
-            return nil
-        }
-        return ObjectID(oid)
     }
 
     func treeID(of commit: ObjectID) throws(GitError) -> ObjectID {
@@ -470,6 +565,7 @@ public final class Repository {
     /// Every entry of the index (stage 0), in path order: the tracked files and their blob ids,
     /// read without touching the work tree.
     public func indexEntries() throws(GitError) -> [IndexEntry] {
+        if let file = readIndexFile() { return Self.entries(of: file) }
         let index = try openIndex()
         defer { git_index_free(index) }
         let count = git_index_entrycount(index)
@@ -483,6 +579,16 @@ public final class Repository {
             guard (entry.flags >> 12) & 0x3 == 0 else { continue }
             entries.append(
                 IndexEntry(path: path, id: ObjectID(entry.id), mode: entry.mode, recordedSize: entry.file_size))
+        }
+        return entries
+    }
+
+    private static func entries(of file: IndexFile) -> [IndexEntry] {
+        var entries: [IndexEntry] = []
+        entries.reserveCapacity(file.entries.count)
+        for (position, entry) in file.entries.enumerated() where entry.stage == 0 {
+            entries.append(
+                IndexEntry(path: file.pathString(position), id: entry.id, mode: entry.mode, recordedSize: entry.size))
         }
         return entries
     }

@@ -32,6 +32,18 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
         }
     }
 
+    /// From 20 raw bytes (big-endian words, as git writes them).
+    init(bytes raw: UnsafeRawBufferPointer) {
+        func load(_ offset: Int, _ count: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for index in offset..<(offset + count) { value = value << 8 | UInt64(raw[index]) }
+            return value
+        }
+        high = load(0, 8)
+        middle = load(8, 8)
+        low = UInt32(truncatingIfNeeded: load(16, 4))
+    }
+
     private init(bytes: some Collection<UInt8>) {
         var words: (UInt64, UInt64, UInt32) = (0, 0, 0)
         for (index, byte) in bytes.prefix(20).enumerated() {
@@ -127,6 +139,18 @@ public struct FileChange: Hashable, Sendable, Codable {
         self.newID = newID
         self.isSubmodule = isSubmodule
     }
+}
+
+/// `git status` in one value: see ``Repository/status(against:includeUntracked:)``.
+public struct WorkTreeStatus: Sendable {
+    /// The index against HEAD (`git diff --cached`), with renames.
+    public let staged: [FileChange]
+    /// The work tree against the index, untracked files included when asked for.
+    public let unstaged: [FileChange]
+    /// The index's stage-0 entries, in path order.
+    public let entries: [IndexEntry]
+
+    public var isDirty: Bool { !staged.isEmpty || !unstaged.isEmpty }
 }
 
 /// One entry of the index (the staging area): a tracked path and its blob id.

@@ -35,13 +35,21 @@ struct WorkTreeScan {
     static let pathspecLimit = 512
 
     let repository: Repository
-    let index: OpaquePointer
+    let index: IndexFile
     /// The work tree with a trailing slash, as bytes without a terminator.
     let workdir: [UInt8]
 
     /// What the stat comparison found for one entry.
     enum EntryState: UInt8 {
-        case unchanged = 0, differs, missing, unmodelled
+        case unchanged = 0
+        /// Same type and mode, another size: modified for libgit2 too, without reading it.
+        case modified
+        /// Gone from the work tree.
+        case deleted
+        /// Stat data differ otherwise (or a flag, a gitlink, a racy timestamp): libgit2 decides.
+        case uncertain
+        /// A tracked file that is now a folder, or unreadable: libgit2 takes the whole tree.
+        case unmodelled
     }
 
     /// What the folder pass found for one folder.
@@ -51,61 +59,54 @@ struct WorkTreeScan {
 
     struct Outcome {
         let changes: [FileChange]
-        /// The tracked paths whose stat data differed, which libgit2 decided.
+        /// The tracked paths whose stat data differed in a way only content can settle,
+        /// which libgit2 decided.
         let delegated: [String]
     }
 
     /// The changes, or nil when the scan cannot model this repository and libgit2 should run.
     func changes(includeUntracked: Bool) throws(GitError) -> Outcome? {
-        if git_index_has_conflicts(index) == 1 { return nil }
-        if (git_index_caps(index) & Int32(GIT_INDEX_CAPABILITY_IGNORE_CASE.rawValue)) != 0 { return nil }
-        let count = git_index_entrycount(index)
-        var entries: [UnsafePointer<git_index_entry>] = []
-        entries.reserveCapacity(count)
-        for position in 0..<count {
-            guard let entry = git_index_get_byindex(index, position), entry.pointee.path != nil else { return nil }
-            entries.append(entry)
-        }
-        let layout = FolderLayout(entries: entries)
-        let pass = StatPass(
-            entries: entries, layout: layout, workdir: workdir, racyFrom: indexFileTime(),
-            countNames: includeUntracked)
-        DispatchQueue.concurrentPerform(iterations: pass.items.count) { pass.run(item: $0) }
+        if index.entries.contains(where: { $0.stage != 0 }) { return nil }
+        if (try? repository.configValue("core.ignorecase"))?.lowercased() == "true" { return nil }
+        let layout = FolderLayout(index: index)
+        let pass = StatPass(index: index, layout: layout, workdir: workdir, countNames: includeUntracked)
         defer { pass.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: pass.items.count) { pass.run(item: $0) }
 
+        var changes: [FileChange] = []
         var uncertain: [String] = []
-        for position in 0..<count {
-            switch pass.entryStates[position] {
-            case EntryState.unchanged.rawValue: continue
-            case EntryState.unmodelled.rawValue: return nil
-            default:
-                uncertain.append(string(entries[position].pointee.path) ?? "")
+        for position in index.entries.indices {
+            switch EntryState(rawValue: pass.entryStates[position]) ?? .unmodelled {
+            case .unchanged: continue
+            case .modified: changes.append(FileChange(status: .modified, path: index.pathString(position)))
+            case .deleted: changes.append(FileChange(status: .deleted, path: index.pathString(position)))
+            case .uncertain:
+                uncertain.append(index.pathString(position))
                 if uncertain.count > Self.pathspecLimit { return nil }
+            case .unmodelled: return nil
             }
         }
-        var changes: [FileChange] = []
         if includeUntracked {
             // A folder with a missing subfolder or file may hide an untracked name behind an
             // equal count: read those name by name too.
             var readNames = [Bool](repeating: false, count: layout.folders.count)
             for (id, folder) in layout.folders.enumerated() {
-                switch pass.folderStates[id] {
-                case FolderState.unmodelled.rawValue: return nil
-                case FolderState.missing.rawValue:
-                    if folder.parent >= 0 { readNames[folder.parent] = true }
-                case FolderState.namesDiffer.rawValue: readNames[id] = true
-                default: break
+                switch FolderState(rawValue: pass.folderStates[id]) ?? .unmodelled {
+                case .unmodelled: return nil
+                case .missing: if folder.parent >= 0 { readNames[folder.parent] = true }
+                case .namesDiffer: readNames[id] = true
+                case .matches: break
                 }
-                if folder.files.contains(where: { pass.entryStates[Int($0)] == EntryState.missing.rawValue }) {
+                if folder.files.contains(where: { pass.entryStates[Int($0)] == EntryState.deleted.rawValue }) {
                     readNames[id] = true
                 }
             }
             var walk = UntrackedWalk(repository: repository, workdir: workdir)
             for (id, folder) in layout.folders.enumerated()
             where readNames[id] && pass.folderStates[id] != FolderState.missing.rawValue {
-                guard walk.readTracked(folder, layout: layout, entries: entries) else { return nil }
+                guard walk.readTracked(folder, layout: layout, index: index) else { return nil }
             }
-            changes = walk.found
+            changes += walk.found
         }
         if !uncertain.isEmpty {
             changes += try repository.unstagedChanges(exactly: uncertain)
@@ -113,45 +114,37 @@ struct WorkTreeScan {
         return Outcome(
             changes: changes.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }, delegated: uncertain)
     }
-
-    /// The index file's modification time: an entry modified at or after it is "racily
-    /// clean" and must be decided by content. Nil when there is no index file (no entries).
-    private func indexFileTime() -> timespec? {
-        var info = stat()
-        guard lstat(repository.gitDirectory + "/index", &info) == 0 else { return nil }
-        return info.st_mtim
-    }
 }
 
 /// The tracked folders, from one pass over the sorted index entries.
 struct FolderLayout {
     struct Folder {
         /// The folder's path is the first `length` bytes of this entry's path (root: length 0).
-        let pathOwner: UnsafePointer<CChar>?
+        let owner: Int
         let length: Int
         let parent: Int
         /// Index positions of the files (and gitlinks) directly inside.
         var files: [Int32] = []
         /// Ids of the folders directly inside.
         var subfolders: [Int] = []
-
-        /// The folder's path relative to the work tree, without a trailing slash.
-        var path: [UInt8] {
-            guard let pathOwner, length > 0 else { return [] }
-            return Array(
-                UnsafeBufferPointer(
-                    start: UnsafeRawPointer(pathOwner).assumingMemoryBound(to: UInt8.self), count: length))
-        }
     }
 
-    private(set) var folders: [Folder] = [Folder(pathOwner: nil, length: 0, parent: -1)]
+    let index: IndexFile
+    private(set) var folders: [Folder] = [Folder(owner: -1, length: 0, parent: -1)]
 
-    init(entries: [UnsafePointer<git_index_entry>]) {
+    /// The folder's path relative to the work tree, without a trailing slash.
+    func path(_ id: Int) -> [UInt8] {
+        let folder = folders[id]
+        guard folder.owner >= 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: index.path(folder.owner), count: folder.length))
+    }
+
+    init(index: IndexFile) {
+        self.index = index
         var stack = [0]
-        for (position, entry) in entries.enumerated() {
-            guard let path = entry.pointee.path else { continue }
-            let bytes = UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)
-            let length = strlen(path)
+        for position in index.entries.indices {
+            let bytes = index.path(position)
+            let length = index.entries[position].pathLength
             var slash = length
             while slash > 0, bytes[slash - 1] != UInt8(ascii: "/") { slash -= 1 }
             let folderLength = slash == 0 ? 0 : slash - 1
@@ -165,7 +158,7 @@ struct FolderLayout {
                 while start < folderLength {
                     var end = start
                     while end < folderLength, bytes[end] != UInt8(ascii: "/") { end += 1 }
-                    folders.append(Folder(pathOwner: path, length: end, parent: top))
+                    folders.append(Folder(owner: position, length: end, parent: top))
                     let id = folders.count - 1
                     folders[top].subfolders.append(id)
                     stack.append(id)
@@ -180,17 +173,17 @@ struct FolderLayout {
     private func isSame(_ id: Int, _ bytes: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         let folder = folders[id]
         guard folder.length == length else { return false }
-        guard length > 0, let owner = folder.pathOwner else { return true }
-        return memcmp(owner, bytes, length) == 0
+        guard length > 0 else { return true }
+        return memcmp(index.path(folder.owner), bytes, length) == 0
     }
 
     /// Whether folder `id` is the folder `bytes[..<length]` or one of its ancestors.
     private func contains(_ id: Int, _ bytes: UnsafePointer<UInt8>, _ length: Int) -> Bool {
         let folder = folders[id]
-        guard folder.length > 0, let owner = folder.pathOwner else { return true }
+        guard folder.length > 0 else { return true }
         guard folder.length == length || (folder.length < length && bytes[folder.length] == UInt8(ascii: "/"))
         else { return false }
-        return memcmp(owner, bytes, folder.length) == 0
+        return memcmp(index.path(folder.owner), bytes, folder.length) == 0
     }
 }
 
@@ -203,22 +196,17 @@ final class StatPass: @unchecked Sendable {
         let countsNames: Bool
     }
 
-    let entries: [UnsafePointer<git_index_entry>]
+    let index: IndexFile
     let layout: FolderLayout
     let workdir: [UInt8]
-    let racyFrom: timespec?
     let items: [Item]
     let entryStates: UnsafeMutableBufferPointer<UInt8>
     let folderStates: UnsafeMutableBufferPointer<UInt8>
 
-    init(
-        entries: [UnsafePointer<git_index_entry>], layout: FolderLayout, workdir: [UInt8], racyFrom: timespec?,
-        countNames: Bool
-    ) {
-        self.entries = entries
+    init(index: IndexFile, layout: FolderLayout, workdir: [UInt8], countNames: Bool) {
+        self.index = index
         self.layout = layout
         self.workdir = workdir
-        self.racyFrom = racyFrom
         var items: [Item] = []
         let chunk = 1024
         for (id, folder) in layout.folders.enumerated() {
@@ -231,7 +219,7 @@ final class StatPass: @unchecked Sendable {
         }
         // Big items first, so the last one to finish is small.
         self.items = items.sorted { $0.files.count > $1.files.count }
-        entryStates = .allocate(capacity: max(entries.count, 1))
+        entryStates = .allocate(capacity: max(index.entries.count, 1))
         entryStates.initialize(repeating: 0)
         folderStates = .allocate(capacity: layout.folders.count)
         folderStates.initialize(repeating: 0)
@@ -245,16 +233,17 @@ final class StatPass: @unchecked Sendable {
     func run(item number: Int) {
         let item = items[number]
         let folder = layout.folders[item.folder]
-        let descriptor = (workdir + folder.path + [0]).withUnsafeBufferPointer {
-            open(
-                UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
-                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let descriptor = (workdir + layout.path(item.folder) + [0]).withUnsafeBufferPointer { path in
+            path.withMemoryRebound(to: CChar.self) {
+                open($0.baseAddress.unsafelyUnwrapped, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
         }
         guard descriptor >= 0 else {
             if errno == ENOENT {
                 folderStates[item.folder] = WorkTreeScan.FolderState.missing.rawValue
                 for file in folder.files[item.files] {
-                    entryStates[Int(file)] = WorkTreeScan.EntryState.missing.rawValue
+                    let plain = index.entries[Int(file)].isPlain && !index.entries[Int(file)].isGitlink
+                    entryStates[Int(file)] = (plain ? WorkTreeScan.EntryState.deleted : .uncertain).rawValue
                 }
             } else {
                 // Now a file or a symbolic link, or unreadable: libgit2's rules apply.
@@ -264,21 +253,22 @@ final class StatPass: @unchecked Sendable {
         }
         defer { close(descriptor) }
         var info = stat()
+        let nameOffset = folder.length == 0 ? 0 : folder.length + 1
         for file in folder.files[item.files] {
             let position = Int(file)
-            let entry = entries[position].pointee
-            let name = entry.path! + (folder.length == 0 ? 0 : folder.length + 1)
+            let entry = index.entries[position]
+            let name = UnsafeRawPointer(index.path(position) + nameOffset).assumingMemoryBound(to: CChar.self)
+            let state: WorkTreeScan.EntryState
             if fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) != 0 {
-                entryStates[position] =
-                    errno == ENOENT || errno == ENOTDIR
-                    ? WorkTreeScan.EntryState.missing.rawValue : WorkTreeScan.EntryState.unmodelled.rawValue
-                continue
+                if errno == ENOENT || errno == ENOTDIR {
+                    state = entry.isPlain && !entry.isGitlink ? .deleted : .uncertain
+                } else {
+                    state = .unmodelled
+                }
+            } else {
+                state = Self.compare(entry, info, racyFrom: index.modified)
             }
-            if (info.st_mode & S_IFMT) == S_IFDIR && entry.mode != 0o160000 {
-                entryStates[position] = WorkTreeScan.EntryState.unmodelled.rawValue
-            } else if !Self.unchanged(entry, info, racyFrom: racyFrom) {
-                entryStates[position] = WorkTreeScan.EntryState.differs.rawValue
-            }
+            entryStates[position] = state.rawValue
         }
         if item.countsNames, nameCount(descriptor) != folder.files.count + folder.subfolders.count {
             folderStates[item.folder] = WorkTreeScan.FolderState.namesDiffer.rawValue
@@ -300,38 +290,37 @@ final class StatPass: @unchecked Sendable {
         return count
     }
 
-    /// libgit2's (and git's) rule for "the file is as the index recorded it".
-    static func unchanged(_ entry: git_index_entry, _ info: stat, racyFrom: timespec?) -> Bool {
-        let flags = UInt32(entry.flags)
-        // A conflict stage, an assume-unchanged bit, or extended flags (intent-to-add,
-        // skip-worktree): libgit2's rules for those apply, so libgit2 decides.
-        let valid = UInt32(GIT_INDEX_ENTRY_VALID.rawValue)
-        let extended = UInt32(GIT_INDEX_ENTRY_EXTENDED.rawValue)
-        if flags & (UInt32(GIT_INDEX_ENTRY_STAGEMASK) | valid | extended) != 0 { return false }
+    /// libgit2's rules (diff_generate.c's maybe_modified) for a tracked file against its stat
+    /// data: equal stat data and not racily clean is unchanged; the same type and mode with
+    /// another size is modified; anything else needs the content, so libgit2 decides.
+    static func compare(_ entry: IndexFile.Entry, _ info: stat, racyFrom: timespec) -> WorkTreeScan.EntryState {
         let mode: UInt32
         switch info.st_mode & S_IFMT {
         case S_IFREG: mode = (info.st_mode & 0o100) != 0 ? 0o100755 : 0o100644
         case S_IFLNK: mode = 0o120000
-        default: return false  // a gitlink's folder: libgit2 decides submodules
+        case S_IFDIR: return entry.isGitlink ? .uncertain : .unmodelled
+        default: return .unmodelled
         }
-        guard entry.mode == mode,
-            entry.file_size == UInt32(truncatingIfNeeded: info.st_size),
-            entry.ino == UInt32(truncatingIfNeeded: info.st_ino),
+        // A conflict stage, an assume-unchanged bit or extended flags (intent-to-add,
+        // skip-worktree), and submodules: libgit2's own rules apply.
+        guard entry.isPlain, !entry.isGitlink, entry.mode == mode else { return .uncertain }
+        if entry.size != UInt32(truncatingIfNeeded: info.st_size) {
+            return entry.size > 0 ? .modified : .uncertain
+        }
+        guard entry.inode == UInt32(truncatingIfNeeded: info.st_ino),
             entry.uid == info.st_uid, entry.gid == info.st_gid,
-            entry.mtime.seconds == Int32(truncatingIfNeeded: info.st_mtim.tv_sec),
-            entry.mtime.nanoseconds == UInt32(truncatingIfNeeded: info.st_mtim.tv_nsec),
-            entry.ctime.seconds == Int32(truncatingIfNeeded: info.st_ctim.tv_sec),
-            entry.ctime.nanoseconds == UInt32(truncatingIfNeeded: info.st_ctim.tv_nsec)
-        else { return false }
-        if let racyFrom {
-            let modified = info.st_mtim
-            if modified.tv_sec > racyFrom.tv_sec
-                || (modified.tv_sec == racyFrom.tv_sec && modified.tv_nsec >= racyFrom.tv_nsec)
-            {
-                return false
-            }
+            entry.mtimeSeconds == UInt32(truncatingIfNeeded: info.st_mtim.tv_sec),
+            entry.mtimeNanoseconds == UInt32(truncatingIfNeeded: info.st_mtim.tv_nsec),
+            entry.ctimeSeconds == UInt32(truncatingIfNeeded: info.st_ctim.tv_sec),
+            entry.ctimeNanoseconds == UInt32(truncatingIfNeeded: info.st_ctim.tv_nsec)
+        else { return .uncertain }
+        let modified = info.st_mtim
+        if modified.tv_sec > racyFrom.tv_sec
+            || (modified.tv_sec == racyFrom.tv_sec && modified.tv_nsec >= racyFrom.tv_nsec)
+        {
+            return .uncertain
         }
-        return true
+        return .unchanged
     }
 }
 
@@ -362,23 +351,23 @@ struct UntrackedWalk {
     }
 
     /// Reads a tracked folder name by name; false when it cannot be read.
-    mutating func readTracked(
-        _ folder: FolderLayout.Folder, layout: FolderLayout, entries: [UnsafePointer<git_index_entry>]
-    ) -> Bool {
+    mutating func readTracked(_ folder: FolderLayout.Folder, layout: FolderLayout, index: IndexFile) -> Bool {
         var known = Set<[UInt8]>()
         let skip = folder.length == 0 ? 0 : folder.length + 1
         for file in folder.files {
-            let path = UnsafeRawPointer(entries[Int(file)].pointee.path!).assumingMemoryBound(to: UInt8.self)
+            let position = Int(file)
             known.insert(
                 Array(
                     UnsafeBufferPointer(
-                        start: path + skip,
-                        count: strlen(UnsafeRawPointer(path + skip).assumingMemoryBound(to: CChar.self)))))
+                        start: index.path(position) + skip, count: index.entries[position].pathLength - skip)))
         }
         for subfolder in folder.subfolders {
-            known.insert(Array(layout.folders[subfolder].path.dropFirst(skip)))
+            let child = layout.folders[subfolder]
+            known.insert(Array(UnsafeBufferPointer(start: index.path(child.owner) + skip, count: child.length - skip)))
         }
-        return read(folder.path, tracked: known)
+        let path =
+            folder.owner >= 0 ? Array(UnsafeBufferPointer(start: index.path(folder.owner), count: folder.length)) : []
+        return read(path, tracked: known)
     }
 
     /// Reads a folder; names not in `tracked` are untracked unless ignored. `tracked` nil:

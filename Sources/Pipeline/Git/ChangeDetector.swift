@@ -117,11 +117,9 @@ public struct ChangeDetector {
         // scan spreads over the cores by itself, and the HEAD..index comparison is usually
         // answered by the index's cache-tree.
         let headCommit = head.commit
-        let unstaged = try repository.unstagedChanges(includeUntracked: true)
-        lap("status: index..work tree")
-        let staged = try repository.stagedChanges(from: headCommit)
-        let indexEntries = try repository.indexEntries()
-        lap("status: HEAD..index, index entries")
+        let status = try repository.status(against: headCommit)
+        let (staged, unstaged, indexEntries) = (status.staged, status.unstaged, status.entries)
+        lap("status: HEAD..index..work tree")
         var committed: [FileChange] = []
         if let headCommit = head.commit {
             if let mergeBase = base.mergeBase {

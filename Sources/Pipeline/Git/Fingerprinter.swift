@@ -11,13 +11,47 @@ import MLOpsCore
 ///   pointer's `oid sha256:…`, which is the SHA-256 of the real content, so an LFS file has
 ///   the same fingerprint whether its pointer or its content is on disk.
 public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let value: String
+    // A blob id is kept as its bytes: a set fingerprint holds one per tracked file (tens of
+    // thousands), and most are never spelled out.
+    private enum Storage: Sendable, Hashable {
+        case blob(ObjectID)
+        case text(String)
+    }
+
+    private let storage: Storage
+
+    public var value: String {
+        switch storage {
+        case .blob(let id): "git:" + id.hex
+        case .text(let text): text
+        }
+    }
+
     public var description: String { value }
 
-    public init(value: String) { self.value = value }
+    public init(value: String) {
+        if value.hasPrefix("git:"), let id = ObjectID(hex: String(value.dropFirst(4))), id.hex == value.dropFirst(4) {
+            storage = .blob(id)
+        } else {
+            storage = .text(value)
+        }
+    }
+
+    /// `git:<blob id>`.
+    public init(blob id: ObjectID) { storage = .blob(id) }
+
+    /// Appends the value's UTF-8 bytes.
+    func append(to buffer: inout [UInt8]) {
+        switch storage {
+        case .blob(let id):
+            buffer.append(contentsOf: "git:".utf8)
+            id.appendHex(to: &buffer)
+        case .text(let text): buffer.append(contentsOf: text.utf8)
+        }
+    }
 
     public init(from decoder: any Decoder) throws {
-        value = try decoder.singleValueContainer().decode(String.self)
+        self.init(value: try decoder.singleValueContainer().decode(String.self))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -142,17 +176,15 @@ public final class Fingerprinter {
         return zip(sets, members).map { patterns, files in
             // Byte order of the paths (git's own order), the same on every machine. Index
             // entries already come in that order; only untracked additions need a sort.
-            func precedes(_ a: SetFingerprint.Entry, _ b: SetFingerprint.Entry) -> Bool {
-                a.path.utf8.lexicographicallyPrecedes(b.path.utf8)
-            }
-            let inOrder = zip(files, files.dropFirst()).allSatisfy { precedes($0, $1) }
-            let sorted = inOrder ? files : files.sorted(by: precedes)
+            let sorted =
+                untracked.isEmpty
+                ? files : files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
             var text: [UInt8] = []
             text.reserveCapacity(sorted.count * 96)
             for file in sorted {
                 text.append(contentsOf: file.path.utf8)
                 text.append(UInt8(ascii: "\t"))
-                text.append(contentsOf: file.fingerprint.value.utf8)
+                file.fingerprint.append(to: &text)
                 text.append(UInt8(ascii: "\n"))
             }
             let digest = SHA256.hash(data: text)
@@ -162,10 +194,10 @@ public final class Fingerprinter {
     }
 
     private func fingerprint(of entry: IndexEntry) throws -> Fingerprint {
-        if entry.isSubmodule { return Fingerprint(value: "git:" + entry.id.hex) }
+        if entry.isSubmodule { return Fingerprint(blob: entry.id) }
         if !modified.isEmpty, modified.contains(entry.path) { return try hash(entry.path) }
         if let oid = try lfsObjectID(entry) { return Fingerprint(value: "sha256:" + oid) }
-        return Fingerprint(value: "git:" + entry.id.hex)
+        return Fingerprint(blob: entry.id)
     }
 
     /// A Git LFS pointer's object id, for a path .gitattributes routes through the LFS filter.

@@ -20,6 +20,9 @@ public struct PathGlob: Sendable, Hashable, CustomStringConvertible {
     /// For patterns of literal segments, optionally ending in `**`: their bytes joined by `/`,
     /// so a match is a byte-prefix test with no splitting.
     let literalPrefix: [UInt8]?
+    /// The leading literal segments followed by `/` (e.g. `data/` for `data/*.csv`): a path
+    /// that does not start with these bytes cannot match, which is decided without splitting.
+    let leadingFolders: [UInt8]
 
     public init(_ pattern: String) {
         self.pattern = pattern
@@ -40,11 +43,22 @@ public struct PathGlob: Sendable, Hashable, CustomStringConvertible {
             }
         }
         literalPrefix = simple && !literals.isEmpty ? Array(literals.joined(separator: [UInt8(ascii: "/")])) : nil
+        var leading: [UInt8] = []
+        for segment in segments.dropLast() {
+            guard case .literal(let bytes) = segment else { break }
+            leading += bytes + [UInt8(ascii: "/")]
+        }
+        leadingFolders = leading
     }
 
     /// The answer without splitting `path` when the pattern is a literal prefix; nil otherwise.
     func quickMatch(_ path: String) -> Bool? {
-        guard let prefix = literalPrefix else { return nil }
+        guard let prefix = literalPrefix else {
+            guard !leadingFolders.isEmpty else { return nil }
+            var utf8 = path.utf8.makeIterator()
+            for byte in leadingFolders where utf8.next() != byte { return false }
+            return nil
+        }
         var utf8 = path.utf8.makeIterator()
         for byte in prefix {
             guard utf8.next() == byte else { return false }

@@ -17,9 +17,9 @@ public final class RepositorySnapshot: @unchecked Sendable {
         let head = try repository.head()
         commit = head.commit?.description
         branch = head.branchName
-        let unstaged = try repository.unstagedChanges(includeUntracked: true)
-        dirty = try !unstaged.isEmpty || !repository.stagedChanges(from: head.commit).isEmpty
-        fingerprinter = try Fingerprinter(repository: repository, unstaged: unstaged)
+        let status = try repository.status(against: head.commit)
+        dirty = status.isDirty
+        fingerprinter = try Fingerprinter(repository: repository, entries: status.entries, unstaged: status.unstaged)
         fingerprinter.cache = cache
     }
 
