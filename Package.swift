@@ -37,9 +37,8 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite3", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
-        .systemLibrary(
-            name: "CXGBoost", pkgConfig: "xgboost",
-            providers: [.apt(["libxgboost-dev"]), .brew(["xgboost"])]),
+        // XGBoost's headers (libxgboost-dev) and forwarders that load libxgboost on first use.
+        .target(name: "CXGBoost", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: Shared ground: errors, exit statuses, output, suggestions
         .target(
@@ -68,7 +67,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "Gates", dependencies: ["Pipeline", "MLOpsCore"]),
+        .target(
+            name: "Gates",
+            dependencies: [
+                "Pipeline", "MLOpsCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(
             name: "Release",
             dependencies: [
@@ -100,7 +104,9 @@ let package = Package(
         // MARK: Tests
         .target(name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore"], path: "Tests/MLOpsTestSupport"),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
-        .testTarget(name: "GitKitTests", dependencies: ["GitKit", "MLOpsTestSupport"]),
+        .testTarget(
+            name: "GitKitTests",
+            dependencies: ["GitKit", "MLOpsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit", "MLOpsTestSupport"]),
         .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit", "MLOpsTestSupport"]),
         .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),

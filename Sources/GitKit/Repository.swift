@@ -566,6 +566,11 @@ public final class Repository {
     /// read without touching the work tree.
     public func indexEntries() throws(GitError) -> [IndexEntry] {
         if let file = readIndexFile() { return Self.entries(of: file) }
+        return try libgit2IndexEntries()
+    }
+
+    /// The same, as libgit2 reads the index (the reference ``IndexFile`` is tested against).
+    func libgit2IndexEntries() throws(GitError) -> [IndexEntry] {
         let index = try openIndex()
         defer { git_index_free(index) }
         let count = git_index_entrycount(index)
@@ -656,6 +661,15 @@ public final class Repository {
         try check(git_index_write(index), "git_index_write", object: "index")
     }
 
+    /// Rewrites the index in another on-disk format version (2, 3 or 4), as
+    /// `git update-index --index-version` does.
+    func rewriteIndex(version: UInt32) throws(GitError) {
+        let index = try openIndex()
+        defer { git_index_free(index) }
+        try check(git_index_set_version(index, version), "git_index_set_version", object: "index")
+        try check(git_index_write(index), "git_index_write", object: "index")
+    }
+
     /// Stages one path (relative to the work tree); a path that no longer exists is removed from the index.
     public func stage(_ path: String) throws(GitError) {
         let index = try openIndex()
@@ -676,6 +690,9 @@ public final class Repository {
         defer { git_index_free(index) }
         var treeID = git_oid()
         try check(git_index_write_tree(&treeID, index), "git_index_write_tree", object: "index")
+        // Keep the cache-tree that writing the tree filled in, as `git commit` does: later
+        // status checks compare its root with HEAD's tree instead of diffing.
+        try check(git_index_write(index), "git_index_write", object: "index")
         var tree: OpaquePointer?
         try check(git_tree_lookup(&tree, handle, &treeID), "git_tree_lookup", object: ObjectID(treeID).hex)
         defer { git_tree_free(tree) }

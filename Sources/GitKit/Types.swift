@@ -79,11 +79,16 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
 
     /// Writes the 40 hex digits into `buffer` (for callers that build text without a String).
     public func appendHex(to buffer: inout [UInt8]) {
-        let digits: StaticString = "0123456789abcdef"
-        let table = digits.utf8Start
-        for shift in stride(from: 60, through: 0, by: -4) { buffer.append(table[Int((high >> UInt64(shift)) & 0xF)]) }
-        for shift in stride(from: 60, through: 0, by: -4) { buffer.append(table[Int((middle >> UInt64(shift)) & 0xF)]) }
-        for shift in stride(from: 28, through: 0, by: -4) { buffer.append(table[Int((low >> UInt32(shift)) & 0xF)]) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { digits in
+            let table: StaticString = "0123456789abcdef"
+            let hex = table.utf8Start
+            for index in 0..<16 {
+                digits[index] = hex[Int((high >> UInt64(60 - 4 * index)) & 0xF)]
+                digits[16 + index] = hex[Int((middle >> UInt64(60 - 4 * index)) & 0xF)]
+            }
+            for index in 0..<8 { digits[32 + index] = hex[Int((low >> UInt32(28 - 4 * index)) & 0xF)] }
+            buffer.append(contentsOf: digits)
+        }
     }
 
     var oid: git_oid {

@@ -70,7 +70,6 @@ struct WorkTreeScan {
         if (try? repository.configValue("core.ignorecase"))?.lowercased() == "true" { return nil }
         let layout = FolderLayout(index: index)
         let pass = StatPass(index: index, layout: layout, workdir: workdir, countNames: includeUntracked)
-        defer { pass.deallocate() }
         DispatchQueue.concurrentPerform(iterations: pass.items.count) { pass.run(item: $0) }
 
         var changes: [FileChange] = []
@@ -225,7 +224,7 @@ final class StatPass: @unchecked Sendable {
         folderStates.initialize(repeating: 0)
     }
 
-    func deallocate() {
+    deinit {
         entryStates.deallocate()
         folderStates.deallocate()
     }
@@ -375,7 +374,7 @@ struct UntrackedWalk {
     private mutating func read(_ relative: [UInt8], tracked: Set<[UInt8]>?) -> Bool {
         guard
             let stream = (workdir + relative + [0]).withUnsafeBufferPointer({
-                opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self))
+                opendir(UnsafeRawPointer($0.baseAddress.unsafelyUnwrapped).assumingMemoryBound(to: CChar.self))
             })
         else { return false }
         defer { closedir(stream) }
@@ -418,7 +417,7 @@ struct UntrackedWalk {
 
     private func lstatPath(_ relative: [UInt8], _ info: inout stat) -> Bool {
         (workdir + relative + [0]).withUnsafeBufferPointer {
-            lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &info) == 0
+            lstat(UnsafeRawPointer($0.baseAddress.unsafelyUnwrapped).assumingMemoryBound(to: CChar.self), &info) == 0
         }
     }
 

@@ -1,5 +1,6 @@
 import ArchiveKit
 import ArgumentParser
+import Foundation
 import GitKit
 import MLOpsCore
 import SQLiteKit
@@ -7,6 +8,14 @@ import XGBoostKit
 
 @main
 struct MLOps: AsyncParsableCommand {
+    static func main() async {
+        // libgit2's initialisation parses the system's CA bundle (about 7 ms here); every
+        // command but --help needs it, so it runs on a second core while the arguments are
+        // parsed. Whoever needs libgit2 first waits for it (LibGit2.ensureInitialized).
+        Thread.detachNewThread { LibGit2.ensureInitialized() }
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "mlops",
         abstract:
@@ -19,10 +28,12 @@ struct MLOps: AsyncParsableCommand {
 
             \(ExitStatus.helpTable)
             """,
-        version: """
+        // The libraries' versions only when asked for: reading XGBoost's loads the library.
+        version: CommandLine.arguments.dropFirst().contains("--version")
+            ? """
             mlops \(MLOpsVersion.current) (libgit2 \(LibGit2.version), \(LibArchive.version), \
             SQLite \(SQLiteDatabase.libraryVersion), XGBoost \(LibXGBoost.version))
-            """,
+            """ : "mlops \(MLOpsVersion.current)",
         subcommands: [
             Init.self, Config.self, Changes.self, Test.self, Run.self, DataCommand.self, PipelineCommand.self,
             Train.self,

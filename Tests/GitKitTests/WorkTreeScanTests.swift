@@ -153,6 +153,54 @@ import Testing
         try expectSameAnswer(repo)
     }
 
+    /// Random edits, round after round, on a tree of folders: after each round both
+    /// strategies must give the same answer. Seeded, so a failure replays.
+    @Test func randomEditsGiveLibgit2sAnswer() throws {
+        let repo = try TestRepository()
+        try repo.write(".gitignore", "*.tmp\nscratch/\n")
+        var random = SplitMix64(seed: 20_261_123)
+        func pick(_ count: Int) -> Int { Int(random.next() % UInt64(count)) }
+        let folders = ["", "a/", "a/b/", "a/b/c/", "d/", "d e/", "ü/"]
+        var files: [String] = []
+        for folder in folders {
+            for number in 0..<6 {
+                let path = "\(folder)f\(number).txt"
+                try repo.write(path, "\(path)\n")
+                files.append(path)
+            }
+        }
+        try backdate(repo)
+        try repo.commitAll("tree")
+        for round in 0..<25 {
+            for _ in 0..<(1 + pick(4)) {
+                let path = files[pick(files.count)]
+                let url = repo.directory.appending(path)
+                switch pick(9) {
+                case 0: try? repo.write(path, "changed \(round)\n")  // another size
+                case 1:  // the same size, new content
+                    if let text = try? String(contentsOf: url, encoding: .utf8) {
+                        try repo.write(path, String(text.reversed()))
+                    }
+                case 2: try? repo.remove(path)
+                case 3: try repo.write(folders[pick(folders.count)] + "new\(round).txt", "new\n")
+                case 4: try repo.write(folders[pick(folders.count)] + "junk\(round).tmp", "ignored\n")
+                case 5: try repo.write("scratch/\(round)/x.txt", "ignored folder\n")
+                case 6: _ = chmod(url.path, pick(2) == 0 ? 0o755 : 0o644)
+                case 7:  // touched: new stat data, same content
+                    try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
+                default: try repo.write("fresh\(round)/deep/\(round).txt", "untracked folder\n")
+                }
+            }
+            try expectSameAnswer(repo)
+            if round % 5 == 4 {
+                try backdate(repo)
+                try repo.commitAll("round \(round)")
+                files = try repo.repository.indexEntries().map(\.path).filter { !$0.hasPrefix(".") }
+                try expectSameAnswer(repo)
+            }
+        }
+    }
+
     @Test func stagedChangesUseTheCacheTreeOnlyWhenItMatches() throws {
         let repo = try TestRepository()
         try repo.write("a.txt", "a\n")

@@ -2,10 +2,6 @@ import Foundation
 import MLOpsCore
 import Pipeline
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// What InfraValidator writes as `blessing/infra.json`.
 public struct InfraReport: Sendable, Codable, Equatable {
     public static let fileName = "infra.json"
@@ -339,49 +335,5 @@ final class OutputBuffer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return String(decoding: err, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "(no message)"
-    }
-}
-
-/// A blocking HTTP request on loopback, with a timeout.
-enum HTTP {
-    struct Answer {
-        let status: Int
-        let body: Data
-    }
-
-    static func send(_ url: URL, body: Data?, timeout: TimeInterval = 10) throws -> Answer {
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        if let body {
-            request.httpMethod = "POST"
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let done = DispatchSemaphore(value: 0)
-        let result = ResultBox()
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            result.set(
-                error.map { .failure($0) }
-                    ?? .success(Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data ?? Data())))
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        return try result.get()
-    }
-
-    final class ResultBox: @unchecked Sendable {
-        // Set once by the session's thread before the semaphore is signalled.
-        private let lock = NSLock()
-        private var value: Result<Answer, any Error> = .failure(CancellationError())
-        func set(_ new: Result<Answer, any Error>) {
-            lock.lock()
-            value = new
-            lock.unlock()
-        }
-        func get() throws -> Answer {
-            lock.lock()
-            defer { lock.unlock() }
-            return try value.get()
-        }
     }
 }

@@ -44,7 +44,10 @@ public struct Fingerprint: Sendable, Hashable, Codable, CustomStringConvertible 
     func append(to buffer: inout [UInt8]) {
         switch storage {
         case .blob(let id):
-            buffer.append(contentsOf: "git:".utf8)
+            buffer.append(UInt8(ascii: "g"))
+            buffer.append(UInt8(ascii: "i"))
+            buffer.append(UInt8(ascii: "t"))
+            buffer.append(UInt8(ascii: ":"))
             id.appendHex(to: &buffer)
         case .text(let text): buffer.append(contentsOf: text.utf8)
         }
@@ -100,6 +103,8 @@ public final class Fingerprinter {
     private let entries: [IndexEntry]
     /// Tracked paths whose work-tree content differs from the index: hashed.
     private let modified: Set<String>
+    /// The byte lengths of the modified paths: most paths are ruled out without hashing them.
+    private let modifiedLengths: Set<Int>
     /// Tracked paths missing from the work tree: not part of any set.
     private let deleted: Set<String>
     private let untracked: [String]
@@ -126,6 +131,7 @@ public final class Fingerprinter {
         root = URL(fileURLWithPath: workdir)
         self.entries = entries
         modified = Set(unstaged.filter { $0.status == .modified || $0.status == .typeChanged }.map(\.path))
+        modifiedLengths = Set(modified.map(\.utf8.count))
         deleted = Set(unstaged.filter { $0.status == .deleted }.map(\.path))
         untracked = unstaged.filter { $0.status == .untracked && !$0.isSubmodule }.map(\.path)
         usesLFS = try entries.contains { entry in
@@ -152,26 +158,26 @@ public final class Fingerprinter {
     public func fingerprints(of sets: [[String]]) throws -> [SetFingerprint] {
         let globs = sets.map { $0.map(PathGlob.init) }
         var members: [[SetFingerprint.Entry]] = Array(repeating: [], count: sets.count)
-        func consider(_ path: String, _ fingerprint: () throws -> Fingerprint?) rethrows {
-            var split: SplitPath?  // made only if a glob needs segments
-            func matches(_ glob: PathGlob) -> Bool {
-                if let quick = glob.quickMatch(path) { return quick }
-                if split == nil { split = SplitPath(path) }
-                return split.map(glob.matches) ?? false
-            }
-            var value: Fingerprint?
-            for index in globs.indices where globs[index].contains(where: matches) {
-                if value == nil { value = try fingerprint() }
-                guard let value else { return }
-                members[index].append(SetFingerprint.Entry(path: path, fingerprint: value))
-            }
-        }
+        for set in members.indices { members[set].reserveCapacity(entries.count + untracked.count) }
+        // Plain loops, no capturing closures: this runs once per tracked file.
         for entry in entries {
             if !deleted.isEmpty, deleted.contains(entry.path) { continue }
-            try consider(entry.path) { try fingerprint(of: entry) }
+            var split: SplitPath?
+            var value: Fingerprint?
+            for set in globs.indices where Self.matches(globs[set], entry.path, &split) {
+                let fingerprint = try value ?? fingerprint(of: entry)
+                value = fingerprint
+                members[set].append(SetFingerprint.Entry(path: entry.path, fingerprint: fingerprint))
+            }
         }
         for path in untracked {
-            try consider(path) { try hash(path) }
+            var split: SplitPath?
+            var value: Fingerprint?
+            for set in globs.indices where Self.matches(globs[set], path, &split) {
+                let fingerprint = try value ?? hash(path)
+                value = fingerprint
+                members[set].append(SetFingerprint.Entry(path: path, fingerprint: fingerprint))
+            }
         }
         return zip(sets, members).map { patterns, files in
             // Byte order of the paths (git's own order), the same on every machine. Index
@@ -179,23 +185,48 @@ public final class Fingerprinter {
             let sorted =
                 untracked.isEmpty
                 ? files : files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            // The text "path\tfingerprint\n" per file, hashed in chunks as it is written (one
+            // small buffer, not a megabyte-sized string).
+            var hasher = SHA256()
             var text: [UInt8] = []
-            text.reserveCapacity(sorted.count * 96)
+            text.reserveCapacity(1 << 16)
             for file in sorted {
-                text.append(contentsOf: file.path.utf8)
+                var path = file.path
+                path.withUTF8 { text.append(contentsOf: $0) }
                 text.append(UInt8(ascii: "\t"))
                 file.fingerprint.append(to: &text)
                 text.append(UInt8(ascii: "\n"))
+                if text.count > (1 << 16) - 4096 {
+                    text.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+                    text.removeAll(keepingCapacity: true)
+                }
             }
-            let digest = SHA256.hash(data: text)
+            text.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            let digest = hasher.finalize()
             return SetFingerprint(
                 patterns: patterns, entries: sorted, fingerprint: Fingerprint(value: "sha256:" + hex(digest)))
         }
     }
 
+    /// Whether any of a set's globs matches `path`; the path is split at most once, into `split`.
+    private static func matches(_ globs: [PathGlob], _ path: String, _ split: inout SplitPath?) -> Bool {
+        for glob in globs {
+            if let quick = glob.quickMatch(path) {
+                if quick { return true }
+                continue
+            }
+            let segments = split ?? SplitPath(path)
+            split = segments
+            if glob.matches(segments) { return true }
+        }
+        return false
+    }
+
     private func fingerprint(of entry: IndexEntry) throws -> Fingerprint {
         if entry.isSubmodule { return Fingerprint(blob: entry.id) }
-        if !modified.isEmpty, modified.contains(entry.path) { return try hash(entry.path) }
+        if !modified.isEmpty, modifiedLengths.contains(entry.path.utf8.count), modified.contains(entry.path) {
+            return try hash(entry.path)
+        }
         if let oid = try lfsObjectID(entry) { return Fingerprint(value: "sha256:" + oid) }
         return Fingerprint(blob: entry.id)
     }

@@ -7,6 +7,7 @@ import Pipeline
 extension MLOps {
     struct Changes: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "changes",
             abstract: "Show what a change touched: its base, the changed paths by class, the affected components.",
             discussion: """
                 The base is the merge-base of HEAD with --base, else the CI's target branch (GITHUB_BASE_REF; \

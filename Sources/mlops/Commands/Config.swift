@@ -6,6 +6,7 @@ import Pipeline
 extension MLOps {
     struct Config: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "config",
             abstract: "Work with mlops.yaml.", subcommands: [Check.self])
     }
 }
@@ -13,6 +14,7 @@ extension MLOps {
 extension MLOps.Config {
     struct Check: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate mlops.yaml and print the effective configuration with every default filled in.",
             discussion: "Exits 0 when valid, 78 with every problem (file:line:column, key, suggestion) when not.")
         static let jsonSchema = "mlops.config-check/v1"

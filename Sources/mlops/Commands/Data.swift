@@ -14,6 +14,7 @@ extension MLOps {
 extension MLOps.DataCommand {
     struct Stats: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract:
                 "Statistics of CSV files: per feature counts, missing, mean, std dev, quantiles, histograms, top values.",
             discussion: """
@@ -256,6 +257,7 @@ extension MLOps.DataCommand {
 extension MLOps.DataCommand {
     struct Validate: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check a CSV file against a TFMD schema and list the anomalies, with TFDV's reason names.",
             discussion: """
                 Missing and new columns, unexpected types, values outside string, int and float domains, \

@@ -6,6 +6,7 @@ import Pipeline
 extension MLOps.DataCommand {
     struct Examples: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "examples",
             abstract: "ExampleGen: read the data sources' spans, split the rows by hash, write columnar examples.",
             discussion: """
                 Without FILE, reads `data.sources` of mlops.yaml: the latest span of the {SPAN} patterns \

@@ -9,6 +9,7 @@ import Release
 extension MLOps {
     struct Gate: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "gate",
             abstract: "Evaluate and infra-validate the model: the pass/fail gate for CI, with reports.",
             discussion: """
                 Runs what `mlops train` has not (cached otherwise), then the Evaluator (the candidate and \

@@ -6,6 +6,7 @@ import Pipeline
 extension MLOps {
     struct Infer: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "infer",
             abstract: "Bulk inference (TFX's BulkInferrer): a CSV file's rows through a model, predictions appended.",
             discussion: """
                 MODEL is a model folder (the Trainer's `model` artifact: model.json, transform.json, \

@@ -6,6 +6,7 @@ import Pipeline
 extension MLOps {
     struct Init: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create a project from a template: mlops.yaml, sample data, schema, .gitignore.",
             discussion: """
                 Templates: taxi (default; Chicago taxi trips, binary label big_tipper) and penguins

@@ -6,6 +6,7 @@ import Pipeline
 extension MLOps {
     struct Explain: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "explain",
             abstract: "Why a component would run or be reused now, input by input.",
             discussion: """
                 Compares the cache key mlops would compute now (parameters, input fingerprints, the \
@@ -99,6 +100,7 @@ extension MLOps {
 extension MLOps {
     struct Runs: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "runs",
             abstract: "The pipeline runs in the store, newest first, with what each ran and reused.",
             subcommands: [List.self, Diff.self], defaultSubcommand: List.self)
         static let jsonSchema = "mlops.runs/v1"
@@ -108,7 +110,8 @@ extension MLOps {
         func run(context: CommandContext) async throws {}
 
         struct List: MLOpsCommand {
-            static let configuration = CommandConfiguration(abstract: "List the runs, newest first.")
+            static let configuration = CommandConfiguration(
+                commandName: "list", abstract: "List the runs, newest first.")
             static let jsonSchema = "mlops.runs/v1"
 
             @OptionGroup var global: GlobalOptions
@@ -147,6 +150,7 @@ extension MLOps {
 
         struct Diff: MLOpsCommand {
             static let configuration = CommandConfiguration(
+                commandName: "diff",
                 abstract: "Compare two runs: commits, parameters, data fingerprints and inputs, component by component."
             )
             static let jsonSchema = "mlops.runs-diff/v1"
@@ -214,6 +218,7 @@ extension MLOps {
 extension MLOps {
     struct Lineage: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lineage",
             abstract:
                 "Where an artifact came from (down to data fingerprints and the commit), or with --down what was made from it.",
             discussion:
@@ -312,6 +317,7 @@ extension MLOps {
 
         struct Show: MLOpsCommand {
             static let configuration = CommandConfiguration(
+                commandName: "show",
                 abstract: "Print the DAG: each component, what it reads and what it waits for; --mermaid for a diagram."
             )
             static let jsonSchema = "mlops.pipeline/v1"

@@ -8,6 +8,7 @@ import Release
 extension MLOps {
     struct Verify: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract:
                 "Check a bundle: every file against the manifest, the provenance, the signature, the archive itself.",
             discussion: """
@@ -75,6 +76,7 @@ extension MLOps {
 
     struct Promote: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Point a channel at a released version, after verifying it and its gates.",
             discussion: """
                 Verifies the bundle (hashes, provenance, and the signature when public keys are \
@@ -152,6 +154,7 @@ extension MLOps {
 
     struct Rollback: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Point a channel back at the version it held before its last promotion.",
             discussion: """
                 Each promotion pushes a version on the channel's history and each rollback pops \
@@ -202,6 +205,7 @@ extension MLOps {
 
     struct Push: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "push",
             abstract: "Unpack a verified bundle into DIR/NAME/VERSION/, the layout model servers watch (TFX Pusher).",
             discussion: """
                 The bundle is verified, unpacked into a hidden folder beside the destination and \

@@ -9,6 +9,7 @@ import Release
 extension MLOps {
     struct Release: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "release",
             abstract: "Gate the model and publish it as a versioned, reproducible, verifiable bundle in the registry.",
             discussion: """
                 Runs the gate first (`mlops gate`, cached when nothing changed) and refuses with exit 1 \
@@ -155,6 +156,7 @@ extension MLOps {
 
     struct Keygen: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keygen",
             abstract: "Make an Ed25519 key pair for signing releases (PEM: PKCS #8 and SubjectPublicKeyInfo).",
             discussion: """
                 Writes PREFIX.key (the private key, mode 0600: keep it out of git, e.g. in a CI secret \

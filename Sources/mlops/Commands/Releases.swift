@@ -17,6 +17,7 @@ extension MLOps {
 extension MLOps.Releases {
     struct List: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "Every bundle name with its versions and where each channel points.")
         static let jsonSchema = "mlops.releases-list/v1"
 
@@ -67,6 +68,7 @@ extension MLOps.Releases {
 
     struct Show: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "One released version: its manifest (files, commit, data, metrics, gate checks) and events.")
         static let jsonSchema = "mlops.releases-show/v1"
 
@@ -132,6 +134,7 @@ extension MLOps.Releases {
 
     struct History: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "The ledger: releases, promotions and rollbacks, or what each channel held at a time.",
             discussion: """
                 With --at TIME (ISO 8601, e.g. 2026-11-17T14:00Z; UTC when no zone is given) it answers \
@@ -228,6 +231,7 @@ extension MLOps.Releases {
 
     struct Diff: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Two released versions side by side: metrics, data fingerprints, commit, files.")
         static let jsonSchema = "mlops.releases-diff/v1"
 

@@ -7,6 +7,7 @@ import Pipeline
 extension MLOps {
     struct Run: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "test, train, gate and (on a clean tree) release, in one command, for local use.",
             discussion: """
                 Runs `mlops test`, then `mlops gate` (which trains what has changed first), then, when \

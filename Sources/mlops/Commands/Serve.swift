@@ -11,6 +11,7 @@ import Serving
 extension MLOps {
     struct Serve: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve a model over HTTP: the Open Inference Protocol v2 (KServe V2) REST API.",
             discussion: """
                 MODEL is a model folder or `latest` (as for `mlops infer`). The address is printed as \

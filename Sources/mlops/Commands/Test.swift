@@ -9,6 +9,7 @@ import Pipeline
 extension MLOps {
     struct Test: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "test",
             abstract: "The fast CI stage before training: configuration, data, transform, trainer and your own tests.",
             discussion: """
                 Checks that mlops.yaml is valid; that every data source (with a base: every changed one) \

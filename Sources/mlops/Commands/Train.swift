@@ -7,6 +7,7 @@ import Pipeline
 extension MLOps {
     struct Train: MLOpsCommand {
         static let configuration = CommandConfiguration(
+            commandName: "train",
             abstract: "Run the pipeline up to the model, reusing every result whose inputs did not change.",
             discussion: """
                 Runs the components mlops.yaml configures, in DAG order, recording each execution, its \
