@@ -88,19 +88,43 @@ final class IndexFile {
             }
             return true
         }
-        guard complete else { return nil }
-        return bytes.withUnsafeBytes { parse($0, modified: info.st_mtim) }
+        guard complete, bytes.count >= 32 else { return nil }
+        // The checksum is verified on another core while the entries are parsed.
+        let checksum = ChecksumCheck(bytes)
+        let parsed = bytes.withUnsafeBytes { parse($0, modified: info.st_mtim) }
+        return checksum.matches() ? parsed : nil
+    }
+
+    /// git's trailing SHA-1 over everything before it, checked on a background thread; a zero
+    /// trailer (`index.skipHash`) is not checked.
+    private final class ChecksumCheck: @unchecked Sendable {
+        private var result = false
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ bytes: [UInt8]) {
+            DispatchQueue.global().async { [self] in
+                result = bytes.withUnsafeBytes { data in
+                    let body = data.count - 20
+                    let trailer = UnsafeRawBufferPointer(rebasing: data[body...])
+                    guard trailer.contains(where: { $0 != 0 }) else { return true }
+                    return Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: data[..<body])).elementsEqual(
+                        trailer)
+                }
+                done.signal()
+            }
+        }
+
+        /// Waits for the check; call once.
+        func matches() -> Bool {
+            done.wait()
+            return result
+        }
     }
 
     private static func parse(_ data: UnsafeRawBufferPointer, modified: timespec) -> IndexFile? {
         let hashSize = 20
         guard data.count >= 12 + hashSize, word(data, 0) == 0x4449_5243 else { return nil }  // "DIRC"
         let body = data.count - hashSize
-        let trailer = UnsafeRawBufferPointer(rebasing: data[body...])
-        if trailer.contains(where: { $0 != 0 }) {
-            guard Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: data[..<body])).elementsEqual(trailer)
-            else { return nil }
-        }
         let version = word(data, 4)
         let count = Int(word(data, 8))
         guard (2...4).contains(version) else { return nil }

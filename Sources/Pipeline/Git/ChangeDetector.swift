@@ -96,8 +96,11 @@ public struct ChangeDetector {
         try detect(base: explicit, environment: environment, timings: { _ in })
     }
 
+    /// - Parameter precomputed: the repository's ``WorkTreeStatus`` against HEAD when the caller
+    ///   has already read it (`mlops changes` reads it while it parses mlops.yaml).
     public func detect(
-        base explicit: String?, environment: [String: String], timings report: (Timings) -> Void
+        base explicit: String?, environment: [String: String], status precomputed: WorkTreeStatus? = nil,
+        timings report: (Timings) -> Void
     ) throws -> ChangeReport {
         var timings: Timings = []
         var mark = ContinuousClock.now
@@ -117,7 +120,7 @@ public struct ChangeDetector {
         // scan spreads over the cores by itself, and the HEAD..index comparison is usually
         // answered by the index's cache-tree.
         let headCommit = head.commit
-        let status = try repository.status(against: headCommit)
+        let status = try precomputed ?? repository.status(against: headCommit)
         let (staged, unstaged, indexEntries) = (status.staged, status.unstaged, status.entries)
         lap("status: HEAD..index..work tree")
         var committed: [FileChange] = []
