@@ -58,31 +58,41 @@ let package = Package(
             dependencies: ["CSQLite3", "MLOpsCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "XGBoostKit", dependencies: ["CXGBoost", "MLOpsCore"]),
 
+        // MARK: Data formats and storage under the pipeline
+        // Tables, CSV, the columnar examples file and TFMD schemas.
+        .target(name: "Tabular", dependencies: ["MLOpsCore"]),
+        // The metadata store protocol (ML Metadata's model) and its embedded SQLite backend.
+        .target(
+            name: "Metadata",
+            dependencies: [
+                "MLOpsCore", "SQLiteKit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
         // MARK: Product libraries
         .target(
             name: "Pipeline",
             dependencies: [
-                "MLOpsCore", "GitKit", "SQLiteKit", "XGBoostKit",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "MLOpsCore", "Tabular", "Metadata", "GitKit", "XGBoostKit",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
             name: "Gates",
             dependencies: [
-                "Pipeline", "MLOpsCore", .product(name: "NIOCore", package: "swift-nio"),
+                "Pipeline", "Tabular", "Metadata", "GitKit", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(
             name: "Release",
             dependencies: [
-                "Pipeline", "Gates", "MLOpsCore", "ArchiveKit", .product(name: "Crypto", package: "swift-crypto"),
+                "Pipeline", "Gates", "Tabular", "Metadata", "GitKit", "MLOpsCore", "ArchiveKit", .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
         .target(
             name: "Serving",
             dependencies: [
-                "Pipeline", "MLOpsCore", .product(name: "Hummingbird", package: "hummingbird"),
+                "Pipeline", "Tabular", "MLOpsCore", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
@@ -91,7 +101,8 @@ let package = Package(
         .executableTarget(
             name: "mlops",
             dependencies: [
-                "MLOpsCore", "Pipeline", "Gates", "Release", "Serving", "GitKit", "ArchiveKit", "SQLiteKit",
+                "MLOpsCore", "Pipeline", "Tabular", "Metadata", "Gates", "Release", "Serving", "GitKit", "ArchiveKit",
+                "SQLiteKit",
                 "XGBoostKit", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +114,10 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore"], path: "Tests/MLOpsTestSupport"),
+        // The taxi template written and committed in place, for the library-level tests.
+        .target(
+            name: "ProjectTestSupport", dependencies: ["Pipeline", "GitKit", "MLOpsTestSupport"],
+            path: "Tests/ProjectTestSupport"),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
         .testTarget(
             name: "GitKitTests",
@@ -112,25 +127,31 @@ let package = Package(
         .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "SQLiteKit", "MLOpsTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "GatesTests", dependencies: ["Gates", "MLOpsTestSupport"]),
+            dependencies: [
+                "Pipeline", "Tabular", "Metadata", "SQLiteKit", "MLOpsTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .testTarget(
+            name: "GatesTests",
+            dependencies: ["Gates", "Pipeline", "Tabular", "Metadata", "MLOpsTestSupport", "ProjectTestSupport"]),
         .testTarget(
             name: "ReleaseTests",
             dependencies: [
-                "Release", "ArchiveKit", "Gates", "MLOpsCore", "MLOpsTestSupport",
+                "Release", "ArchiveKit", "Gates", "Pipeline", "Tabular", "Metadata", "MLOpsCore", "MLOpsTestSupport",
+                "ProjectTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
             name: "ServingTests",
             dependencies: [
-                "Serving", "Pipeline", "XGBoostKit", "MLOpsTestSupport",
+                "Serving", "Pipeline", "Tabular", "XGBoostKit", "MLOpsTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(
             name: "MLOpsCLITests",
             dependencies: [
-                "mlops", "GitKit", "SQLiteKit", "Pipeline", "XGBoostKit", "MLOpsTestSupport", "Release", "ArchiveKit",
-                "Gates",
+                "mlops", "GitKit", "SQLiteKit", "Pipeline", "Tabular", "Metadata", "XGBoostKit", "MLOpsTestSupport",
+                "Release", "ArchiveKit", "Gates",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ]

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MLOpsCore
 
 /// git's index file (the staging area), read straight from `.git/index` for the one job
 /// libgit2 has no fast public path for: comparing every tracked file's recorded stat data
@@ -90,34 +91,19 @@ final class IndexFile {
         }
         guard complete, bytes.count >= 32 else { return nil }
         // The checksum is verified on another core while the entries are parsed.
-        let checksum = ChecksumCheck(bytes)
+        let checksum = BackgroundWork { [bytes] in checksumMatches(bytes) }
         let parsed = bytes.withUnsafeBytes { parse($0, modified: info.st_mtim) }
-        return checksum.matches() ? parsed : nil
+        return (try? checksum.result()) == true ? parsed : nil
     }
 
-    /// git's trailing SHA-1 over everything before it, checked on a background thread; a zero
-    /// trailer (`index.skipHash`) is not checked.
-    private final class ChecksumCheck: @unchecked Sendable {
-        private var result = false
-        private let done = DispatchSemaphore(value: 0)
-
-        init(_ bytes: [UInt8]) {
-            DispatchQueue.global().async { [self] in
-                result = bytes.withUnsafeBytes { data in
-                    let body = data.count - 20
-                    let trailer = UnsafeRawBufferPointer(rebasing: data[body...])
-                    guard trailer.contains(where: { $0 != 0 }) else { return true }
-                    return Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: data[..<body])).elementsEqual(
-                        trailer)
-                }
-                done.signal()
-            }
-        }
-
-        /// Waits for the check; call once.
-        func matches() -> Bool {
-            done.wait()
-            return result
+    /// git's trailing SHA-1 over everything before it; a zero trailer (`index.skipHash`) is
+    /// not checked.
+    private static func checksumMatches(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { data in
+            let body = data.count - 20
+            let trailer = UnsafeRawBufferPointer(rebasing: data[body...])
+            guard trailer.contains(where: { $0 != 0 }) else { return true }
+            return Insecure.SHA1.hash(data: UnsafeRawBufferPointer(rebasing: data[..<body])).elementsEqual(trailer)
         }
     }
 

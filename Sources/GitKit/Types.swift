@@ -20,7 +20,7 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
             }
             bytes[index] = upper << 4 | lower
         }
-        self.init(bytes: bytes)
+        self = bytes.withUnsafeBytes { ObjectID(bytes: $0) }
     }
 
     private static func value(of digit: UInt8) -> UInt8? {
@@ -44,24 +44,12 @@ public struct ObjectID: Hashable, Sendable, Codable, CustomStringConvertible, Co
         low = UInt32(truncatingIfNeeded: load(16, 4))
     }
 
-    private init(bytes: some Collection<UInt8>) {
-        var words: (UInt64, UInt64, UInt32) = (0, 0, 0)
-        for (index, byte) in bytes.prefix(20).enumerated() {
-            switch index {
-            case 0..<8: words.0 = words.0 << 8 | UInt64(byte)
-            case 8..<16: words.1 = words.1 << 8 | UInt64(byte)
-            default: words.2 = words.2 << 8 | UInt32(byte)
-            }
-        }
-        (high, middle, low) = words
-    }
-
     init(_ oid: git_oid) {
-        self = withUnsafeBytes(of: oid.id) { ObjectID(bytes: $0.prefix(20)) }
+        self = withUnsafeBytes(of: oid.id) { ObjectID(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(20))) }
     }
 
     /// The 20 bytes, in order.
-    public var bytes: [UInt8] {
+    var bytes: [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
             + (0..<8).map { UInt8(truncatingIfNeeded: middle >> (56 - 8 * $0)) }
             + (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * $0)) }

@@ -101,9 +101,9 @@ struct WorkTreeScan {
                 }
             }
             var walk = UntrackedWalk(repository: repository, workdir: workdir)
-            for (id, folder) in layout.folders.enumerated()
+            for id in layout.folders.indices
             where readNames[id] && pass.folderStates[id] != FolderState.missing.rawValue {
-                guard walk.readTracked(folder, layout: layout, index: index) else { return nil }
+                guard walk.readTracked(id, layout: layout) else { return nil }
             }
             changes += walk.found
         }
@@ -350,7 +350,9 @@ struct UntrackedWalk {
     }
 
     /// Reads a tracked folder name by name; false when it cannot be read.
-    mutating func readTracked(_ folder: FolderLayout.Folder, layout: FolderLayout, index: IndexFile) -> Bool {
+    mutating func readTracked(_ id: Int, layout: FolderLayout) -> Bool {
+        let folder = layout.folders[id]
+        let index = layout.index
         var known = Set<[UInt8]>()
         let skip = folder.length == 0 ? 0 : folder.length + 1
         for file in folder.files {
@@ -361,12 +363,9 @@ struct UntrackedWalk {
                         start: index.path(position) + skip, count: index.entries[position].pathLength - skip)))
         }
         for subfolder in folder.subfolders {
-            let child = layout.folders[subfolder]
-            known.insert(Array(UnsafeBufferPointer(start: index.path(child.owner) + skip, count: child.length - skip)))
+            known.insert(Array(layout.path(subfolder).dropFirst(skip)))
         }
-        let path =
-            folder.owner >= 0 ? Array(UnsafeBufferPointer(start: index.path(folder.owner), count: folder.length)) : []
-        return read(path, tracked: known)
+        return read(layout.path(id), tracked: known)
     }
 
     /// Reads a folder; names not in `tracked` are untracked unless ignored. `tracked` nil:

@@ -1,6 +1,7 @@
 import Foundation
 import MLOpsCore
 import Pipeline
+import Tabular
 
 /// A request the server refuses, with the HTTP status and the message for `{"error": …}`.
 public struct RequestError: Error, Sendable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import MLOpsCore
 import Pipeline
+import Tabular
 
 /// `mlops serve`: one model over HTTP, the Open Inference Protocol v2 (KServe V2) REST API.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import MLOpsCore
 import Pipeline
+import Tabular
 
 /// Rows sent as JSON objects or columns, the shapes TF Serving's REST predict and MLflow's
 /// scoring server take, turned into raw rows for the model:

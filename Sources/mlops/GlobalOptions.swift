@@ -4,6 +4,9 @@ import Foundation
 import GitKit
 import Logging
 import MLOpsCore
+import Metadata
+import Pipeline
+import Release
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
@@ -52,6 +55,44 @@ struct CommandContext {
             throw FileError(.missing, path: path, detail: "no such directory", hint: "check the --repo path")
         }
         return try Repository.discover(from: startDirectory.path)
+    }
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// The project to work on: repository, mlops.yaml and metadata store.
+    func project() throws -> Project { try Project.open(try repository(), environment: environment) }
+
+    /// The existing metadata store alone, for questions answered from it (runs, lineage).
+    func store() throws -> any MetadataStore {
+        try Project.openStore(root: try Project.workTree(of: try repository()), create: false, environment: environment)
+    }
+
+    /// The release registry of this project (or `MLOPS_REGISTRY` outside one).
+    func releases(extraKeys: [String] = []) throws -> ReleaseSession {
+        try ReleaseSession.open(
+            root: try projectRoot(), repository: try? repository(), environment: environment, extraKeys: extraKeys)
+    }
+
+    /// A model folder named on the command line: a path; `latest`, the newest model `mlops
+    /// train` made; or NAME@CHANNEL / NAME@VERSION, a released bundle, verified and unpacked.
+    func modelFolder(_ reference: String) throws -> URL {
+        if reference.contains("@"), !FileManager.default.fileExists(atPath: reference) {
+            return try releases().releasedModel(reference)
+        }
+        if reference.hasSuffix(".tar.zst"), FileManager.default.fileExists(atPath: reference) {
+            throw ValidationError(
+                "'\(reference)' is a bundle file: serve it from the registry as NAME@VERSION, or unpack it with `mlops push`"
+            )
+        }
+        guard reference == "latest", !FileManager.default.fileExists(atPath: reference) else {
+            return URL(fileURLWithPath: reference)
+        }
+        return try Project.latestModel(root: try Project.workTree(of: try repository()), environment: environment)
+    }
+
+    /// Where the reports go, for messages.
+    var reportsPath: String {
+        ((try? projectRoot()) ?? startDirectory).appendingPathComponent(".mlops/reports").path
     }
 
     /// The repository root if there is a repository, else the start directory (for commands

@@ -2,6 +2,7 @@ import Foundation
 import Gates
 import MLOpsCore
 import Pipeline
+import Tabular
 import Testing
 
 /// The Evaluator's metrics against hand-computed values and straightforward computations.

@@ -1,7 +1,9 @@
 import Foundation
 import Gates
+import Metadata
 import MLOpsTestSupport
 import Pipeline
+import Tabular
 import Testing
 
 /// The Evaluator component on the taxi template, run by the pipeline runner.
@@ -20,7 +22,7 @@ import Testing
                     at: template.appendingPathComponent(item), to: dir.appending(item))
             }
             try FileManager.default.createDirectory(at: dir.appending(".mlops"), withIntermediateDirectories: true)
-            store = try MetadataStore(path: dir.appending(".mlops/store.sqlite").path)
+            store = try SQLiteMetadataStore(path: dir.appending(".mlops/store.sqlite").path)
         }
 
         func config(_ edit: (String) -> String = { $0 }) throws -> MLOpsConfig {

@@ -176,14 +176,14 @@ import Testing
         let version = try run(["release", "--version", "1.2"], repo)
         #expect(version.status == 64 && version.stderr.contains("'1.2' is not a semantic version"), "\(version.stderr)")
         let bump = try run(["release", "--bump", "huge"], repo)
-        #expect(bump.status == 64 && bump.stderr.contains("--bump must be patch, minor or major"))
+        #expect(bump.status == 64 && bump.stderr.contains("The value 'huge' is invalid for '--bump <bump>'. Please provide one of 'major', 'minor' or 'patch'."))
         let at = try run(["releases", "history", "--at", "last tuesday"], repo)
         #expect(at.status == 64 && at.stderr.contains("--at: 'last tuesday' is not an ISO 8601 time"))
         let key = try run(["verify", "taxi@0.1.0", "--key", "keys/nowhere.pub"], repo)
         #expect(key.status == 78 && key.stderr.contains("signing key 'keys/nowhere.pub': the file cannot be read"))
 
         // A NOT_BLESSED bundle that reached the registry by other means is never promoted.
-        let registry = Registry(directory: registry(repo))
+        let registry = DirectoryRegistry(directory: registry(repo))
         let staging = try registry.makeStaging("taxi")
         let written = try BundleWriter().write(
             [.init("model/model.json", .data(Data("{}".utf8)))],

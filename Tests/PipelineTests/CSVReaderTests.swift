@@ -2,6 +2,7 @@ import Foundation
 import MLOpsCore
 import MLOpsTestSupport
 import Pipeline
+import Tabular
 import Testing
 
 func table(_ text: String, _ options: CSVOptions = CSVOptions()) throws -> DataTable {

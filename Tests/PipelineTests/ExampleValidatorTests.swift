@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Tabular
 import Testing
 
 @Suite struct ExampleValidatorTests {

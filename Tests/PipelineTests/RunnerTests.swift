@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Metadata
 import MLOpsCore
 import MLOpsTestSupport
 import Pipeline
@@ -59,7 +60,7 @@ struct RunnerFixture {
     init() throws {
         dir = try TemporaryDirectory()
         try FileManager.default.createDirectory(at: dir.appending(".mlops"), withIntermediateDirectories: true)
-        store = try MetadataStore(path: dir.appending(".mlops/store.sqlite").path)
+        store = try SQLiteMetadataStore(path: dir.appending(".mlops/store.sqlite").path)
     }
 
     /// A chain ExampleGen → StatisticsGen → ExampleValidator of fakes; ExampleGen reads `data.txt`.
@@ -257,7 +258,7 @@ extension RunReport {
         try FileManager.default.createDirectory(
             at: staging.appendingPathComponent("out"), withIntermediateDirectories: true)
         _ = try fixture.dir.write(".mlops/tmp/StatisticsGen-killed/out/value.txt", "half")
-        let database = try SQLiteDatabase(path: fixture.store.path)
+        let database = try SQLiteDatabase(path: fixture.store.location)
         try database.write { db in
             try db.execute(
                 sql: """
@@ -267,7 +268,7 @@ extension RunReport {
         }
         try database.close()
         // Another machine's executions: a recent one may still be running there; an old one is not.
-        let other = try SQLiteDatabase(path: fixture.store.path)
+        let other = try SQLiteDatabase(path: fixture.store.location)
         try other.write { db in
             try db.execute(
                 sql: """
@@ -292,7 +293,7 @@ extension RunReport {
     @Test func migrationsAreRecordedAndANewerStoreIsRefused() throws {
         let dir = try TemporaryDirectory()
         let path = dir.appending("store.sqlite").path
-        try MetadataStore(path: path).close()
+        try SQLiteMetadataStore(path: path).close()
         let database = try SQLiteDatabase(path: path)
         let applied = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(applied == ["v1-metadata", "v2-file-hashes"])
@@ -301,7 +302,7 @@ extension RunReport {
         }
         try database.close()
         do {
-            _ = try MetadataStore(path: path)
+            _ = try SQLiteMetadataStore(path: path)
             Issue.record("a newer store was opened")
         } catch let error as MetadataStoreError {
             #expect(error.message.contains("was made by a newer mlops"))
@@ -320,7 +321,7 @@ extension RunReport {
         let dir = try TemporaryDirectory()
         let file = try dir.write("store.sqlite", "this is not a database, but someone's notes\n")
         do {
-            _ = try MetadataStore(path: file.path)
+            _ = try SQLiteMetadataStore(path: file.path)
             Issue.record("a text file was opened as a store")
         } catch let error as StoreError {
             #expect(error.isCorrupt)
@@ -332,14 +333,14 @@ extension RunReport {
     @Test func aTruncatedStoreIsRefused() throws {
         let dir = try TemporaryDirectory()
         let path = dir.appending("store.sqlite").path
-        let store = try MetadataStore(path: path)
+        let store = try SQLiteMetadataStore(path: path)
         _ = try store.beginRun(pipeline: "p", properties: [:])
         try store.close()
         let whole = try Data(contentsOf: URL(fileURLWithPath: path))
         try whole.prefix(100).write(to: URL(fileURLWithPath: path))
         try? FileManager.default.removeItem(atPath: path + "-wal")
         try? FileManager.default.removeItem(atPath: path + "-shm")
-        #expect(throws: StoreError.self) { try MetadataStore(path: path) }
+        #expect(throws: StoreError.self) { try SQLiteMetadataStore(path: path) }
     }
 }
 
@@ -370,7 +371,7 @@ extension RunReport {
         // Old enough not to be "racily clean".
         try FileManager.default.setAttributes(
             [.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: file.path)
-        let store = try MetadataStore(path: repo.directory.appending("store.sqlite").path)
+        let store = try SQLiteMetadataStore(path: repo.directory.appending("store.sqlite").path)
         defer { try? store.close() }
         let cache = Counting(StoreHashCache(store: store))
         func fingerprint() throws -> String? {

@@ -2,6 +2,7 @@ import Foundation
 import MLOpsCore
 import MLOpsTestSupport
 import Pipeline
+import Tabular
 import Testing
 
 func templateSchema(_ name: String) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import MLOpsTestSupport
 import Pipeline
+import Tabular
 import Testing
 
 @Suite struct StatisticsTests {

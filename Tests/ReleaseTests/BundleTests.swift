@@ -384,7 +384,7 @@ struct TarBuilder {
     }
 
     @Test func channelsReplayPromotionsAndRollbacksAtAnyTime() {
-        let state = Registry.State(
+        let state = RegistryState(
             name: "taxi",
             events: [
                 event(.release, "1.0.0", at: 10), event(.promote, "1.0.0", channel: "production", at: 20),

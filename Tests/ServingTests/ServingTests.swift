@@ -7,6 +7,7 @@ import Testing
 import XGBoostKit
 
 @testable import Serving
+import Tabular
 
 #if canImport(Glibc)
     import Glibc

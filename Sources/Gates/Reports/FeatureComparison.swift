@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Tabular
 
 /// One feature's distribution in two splits (train against eval) on shared buckets, with the
 /// distance between them, for the report's histograms.

@@ -32,6 +32,9 @@ public enum ConfigError: MLOpsError {
     case syntax(ConfigDiagnostic)
     /// Well-formed YAML that breaks the schema: every problem found, in file order.
     case invalid([ConfigDiagnostic])
+    /// A valid configuration without what a command needs (e.g. `mlops gate` without an
+    /// evaluation section): `sections` names what is missing, `purpose` what it is for.
+    case missingSection(String, purpose: String)
 
     public var exitStatus: ExitStatus { .configError }
 
@@ -40,7 +43,7 @@ public enum ConfigError: MLOpsError {
         switch self {
         case .syntax(let diagnostic): [diagnostic]
         case .invalid(let diagnostics): diagnostics
-        case .missing, .unreadable: []
+        case .missing, .unreadable, .missingSection: []
         }
     }
 
@@ -52,6 +55,8 @@ public enum ConfigError: MLOpsError {
         case .invalid(let diagnostics):
             diagnostics.count == 1
                 ? diagnostics[0].message : "\(diagnostics.count) problems in the configuration"
+        case .missingSection(let sections, let purpose):
+            "mlops.yaml has no \(sections) section: \(purpose)"
         }
     }
 
@@ -61,6 +66,7 @@ public enum ConfigError: MLOpsError {
         case .unreadable: nil
         case .syntax(let diagnostic): diagnostic.hint
         case .invalid(let diagnostics): diagnostics.count == 1 ? diagnostics[0].hint : nil
+        case .missingSection: "add it to mlops.yaml (docs/config.md; `mlops init` writes a commented example)"
         }
     }
 
@@ -69,6 +75,7 @@ public enum ConfigError: MLOpsError {
         case .missing(let path), .unreadable(let path, _): SourceLocation(file: path)
         case .syntax(let diagnostic): diagnostic.sourceLocation
         case .invalid(let diagnostics): diagnostics.count == 1 ? diagnostics[0].sourceLocation : nil
+        case .missingSection: SourceLocation(file: MLOpsConfig.fileName)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GitKit
+import Metadata
 import MLOpsCore
 
 /// The content identity of a file, cheap where git already knows it.
@@ -159,25 +160,13 @@ public final class Fingerprinter {
         let globs = sets.map { $0.map(PathGlob.init) }
         var members: [[SetFingerprint.Entry]] = Array(repeating: [], count: sets.count)
         for set in members.indices { members[set].reserveCapacity(entries.count + untracked.count) }
-        // Plain loops, no capturing closures: this runs once per tracked file.
+        // Runs once per tracked file: no escaping closures, the path split at most once.
         for entry in entries {
             if !deleted.isEmpty, deleted.contains(entry.path) { continue }
-            var split: SplitPath?
-            var value: Fingerprint?
-            for set in globs.indices where Self.matches(globs[set], entry.path, &split) {
-                let fingerprint = try value ?? fingerprint(of: entry)
-                value = fingerprint
-                members[set].append(SetFingerprint.Entry(path: entry.path, fingerprint: fingerprint))
-            }
+            try Self.add(entry.path, to: &members, of: globs) { try fingerprint(of: entry) }
         }
         for path in untracked {
-            var split: SplitPath?
-            var value: Fingerprint?
-            for set in globs.indices where Self.matches(globs[set], path, &split) {
-                let fingerprint = try value ?? hash(path)
-                value = fingerprint
-                members[set].append(SetFingerprint.Entry(path: path, fingerprint: fingerprint))
-            }
+            try Self.add(path, to: &members, of: globs) { try hash(path) }
         }
         return zip(sets, members).map { patterns, files in
             // Byte order of the paths (git's own order), the same on every machine. Index
@@ -205,6 +194,20 @@ public final class Fingerprinter {
             let digest = hasher.finalize()
             return SetFingerprint(
                 patterns: patterns, entries: sorted, fingerprint: Fingerprint(value: "sha256:" + hex(digest)))
+        }
+    }
+
+    /// Adds `path` to every set whose globs match it; its fingerprint is made once, if needed.
+    private static func add(
+        _ path: String, to members: inout [[SetFingerprint.Entry]], of globs: [[PathGlob]],
+        fingerprint make: () throws -> Fingerprint
+    ) rethrows {
+        var split: SplitPath?
+        var value: Fingerprint?
+        for set in globs.indices where matches(globs[set], path, &split) {
+            let fingerprint = try value ?? make()
+            value = fingerprint
+            members[set].append(SetFingerprint.Entry(path: path, fingerprint: fingerprint))
         }
     }
 
@@ -291,30 +294,6 @@ public final class Fingerprinter {
             cache.record(path: path, stamp: key, digest: digest)
         }
         return Fingerprint(value: "sha256:" + digest)
-    }
-}
-
-/// What identifies a file's content without reading it: size, inode, and modification and
-/// status-change times in nanoseconds. Any write changes at least one of them.
-public struct FileStamp: Sendable, Hashable {
-    public let size: Int64
-    public let inode: UInt64
-    public let modifiedNanoseconds: Int64
-    public let changedNanoseconds: Int64
-
-    public init(size: Int64, inode: UInt64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
-        self.size = size
-        self.inode = inode
-        self.modifiedNanoseconds = modifiedNanoseconds
-        self.changedNanoseconds = changedNanoseconds
-    }
-
-    init?(_ info: stat) {
-        guard (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        size = Int64(info.st_size)
-        inode = UInt64(info.st_ino)
-        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Metadata
 import MLOpsCore
 
 /// Where an input comes from: an output of an upstream component.

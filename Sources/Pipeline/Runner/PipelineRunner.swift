@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import Metadata
 import MLOpsCore
+import Tabular
 
 /// How one component fared in a run.
 public struct StageReport: Sendable, Codable, Equatable {

@@ -148,6 +148,6 @@ public struct Ledger {
             throw ReleaseError.io(
                 path: url.path, detail: "the event could not be written: \(String(cString: strerror(errno)))")
         }
-        if created { Registry.syncFolder(url.deletingLastPathComponent()) }
+        if created { DirectoryRegistry.syncFolder(url.deletingLastPathComponent()) }
     }
 }

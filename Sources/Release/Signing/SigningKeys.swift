@@ -13,6 +13,31 @@ public enum SigningKeys {
     /// DER before the 32-byte key: SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING }.
     static let publicPrefix: [UInt8] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]
 
+    /// Writes a new key pair as `prefix.key` (mode 0600, created exclusively) and `prefix.pub`;
+    /// refuses to overwrite either. Returns the paths and the key id.
+    public static func writePair(prefix: String) throws -> (privateKey: URL, publicKey: URL, keyID: String) {
+        let key = generate()
+        let privateURL = URL(fileURLWithPath: prefix + ".key")
+        let publicURL = URL(fileURLWithPath: prefix + ".pub")
+        for url in [privateURL, publicURL] where FileManager.default.fileExists(atPath: url.path) {
+            throw ReleaseError.destinationExists(url.path)
+        }
+        let descriptor = open(privateURL.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw FileError(.notWritable, path: privateURL.path, detail: String(cString: strerror(errno)))
+        }
+        let text = Array(pem(key).utf8)
+        let written = text.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        fsync(descriptor)
+        close(descriptor)
+        guard written == text.count else {
+            unlink(privateURL.path)
+            throw FileError(.io, path: privateURL.path, detail: "the key could not be written")
+        }
+        try AtomicFile.write(Data(pem(key.publicKey).utf8), to: publicURL)
+        return (privateURL, publicURL, keyID(key.publicKey))
+    }
+
     public static func generate() -> Curve25519.Signing.PrivateKey { Curve25519.Signing.PrivateKey() }
 
     public static func pem(_ key: Curve25519.Signing.PrivateKey) -> String {

@@ -32,7 +32,7 @@ extension MLOps {
             let root = URL(fileURLWithPath: workdir)
             // The work-tree status needs no configuration: it is read on a second thread while
             // mlops.yaml is parsed. Only that thread uses the repository until it is joined.
-            let status = OnAnotherThread { [repository = UncheckedRepository(repository)] in
+            let status = BackgroundWork { [repository = UncheckedRepository(repository)] in
                 try repository.value.status(against: try repository.value.head().commit)
             }
             let config: MLOpsConfig
@@ -141,35 +141,8 @@ extension MLOps {
 }
 
 /// A repository handed to one other thread while the caller leaves it alone (libgit2 handles
-/// must not be used by two threads at once); ``OnAnotherThread/result()`` is the hand-back.
+/// must not be used by two threads at once); ``BackgroundWork/result()`` is the hand-back.
 private struct UncheckedRepository: @unchecked Sendable {
     let value: Repository
     init(_ value: Repository) { self.value = value }
-}
-
-/// Work started on its own thread at once; ``result()`` waits for it.
-private final class OnAnotherThread<Value>: @unchecked Sendable {
-    private var outcome: Result<Value, any Error>?
-    private let done = DispatchSemaphore(value: 0)
-    /// Touched by the calling thread only; the semaphore orders `outcome`'s write before its read.
-    private var joined = false
-
-    init(_ work: @escaping @Sendable () throws -> Value) {
-        let thread = Thread { [self] in
-            outcome = Result { try work() }
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-
-    /// Waits for the work (once) and returns its value or throws its error.
-    func result() throws -> Value {
-        if !joined {
-            done.wait()
-            joined = true
-        }
-        guard let outcome else { throw InternalError("background work returned nothing") }
-        return try outcome.get()
-    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MLOpsCore
 import Pipeline
+import Tabular
 
 extension MLOps {
     struct DataCommand: AsyncParsableCommand {

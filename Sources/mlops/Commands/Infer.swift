@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MLOpsCore
 import Pipeline
+import Tabular
 
 extension MLOps {
     struct Infer: MLOpsCommand {
@@ -74,7 +75,7 @@ extension MLOps {
             guard output != nil || console.mode != .json else {
                 throw ValidationError("--json needs --output: the predictions and the JSON summary would share stdout")
             }
-            let folder = try PipelineSession.modelFolder(model, context)
+            let folder = try context.modelFolder(model)
             let start = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
             var options = BulkInference.Options()

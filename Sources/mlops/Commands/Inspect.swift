@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Metadata
 import MLOpsCore
 import Pipeline
 
@@ -40,9 +41,9 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let session = try PipelineSession.open(context)
-            defer { try? session.store.close() }
-            let decisions = try session.runner().plan()
+            let project = try context.project()
+            defer { try? project.store.close() }
+            let decisions = try project.runner().plan()
             guard let decision = decisions.first(where: { $0.component.rawValue == component }) else {
                 let configured = decisions.map(\.component.rawValue).joined(separator: ", ")
                 throw ValidationError("\(component) is not part of this pipeline yet (it runs: \(configured))")
@@ -121,7 +122,7 @@ extension MLOps {
 
             func run(context: CommandContext) async throws {
                 let console = context.console
-                let store = try PipelineSession.openStore(context)
+                let store = try context.store()
                 defer { try? store.close() }
                 let runs = try store.runs(limit: limit)
                 if console.mode == .json {
@@ -164,16 +165,16 @@ extension MLOps {
             var second: Int64
 
             struct Output: Encodable {
-                let first: MetadataStore.RunSummary
-                let second: MetadataStore.RunSummary
+                let first: RunSummary
+                let second: RunSummary
                 let components: [String: [String]]
             }
 
             func run(context: CommandContext) async throws {
                 let console = context.console
-                let store = try PipelineSession.openStore(context)
+                let store = try context.store()
                 defer { try? store.close() }
-                var summaries: [MetadataStore.RunSummary] = []
+                var summaries: [RunSummary] = []
                 for id in [first, second] {
                     guard let run = try store.run(id) else {
                         throw FileError(
@@ -242,7 +243,7 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let store = try PipelineSession.openStore(context)
+            let store = try context.store()
             defer { try? store.close() }
             guard let start = try store.findArtifact(artifact) else {
                 throw FileError(

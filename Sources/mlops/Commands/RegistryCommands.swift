@@ -43,14 +43,13 @@ extension MLOps {
             if FileManager.default.fileExists(atPath: bundle) {
                 let root = try context.projectRoot()
                 var keys = try key.map { try SigningKeys.loadPublicKey($0, root: root) }
-                if let session = try? RegistrySession.open(context) { keys += session.keys }
+                if let session = try? context.releases() { keys += session.keys }
                 path = bundle
                 verified = try BundleReader.open(URL(fileURLWithPath: bundle), keys: keys)
             } else {
-                let session = try RegistrySession.open(context, extraKeys: key)
-                let (name, selector) = try session.reference(bundle)
-                let event = try session.registry.resolve(name, selector, channels: session.channels)
-                path = session.registry.bundle(event.name, event.version).path
+                let session = try context.releases(extraKeys: key)
+                let event = try session.resolve(bundle)
+                path = try session.registry.bundleFile(event.name, event.version).path
                 verified = try session.verify(event)
             }
             let manifest = verified.manifest
@@ -99,44 +98,7 @@ extension MLOps {
         var reason: String?
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
-            let (name, selector) = try session.reference(reference)
-            guard let position = session.channels.firstIndex(of: to) else {
-                throw ReleaseError.unknownChannel(to, channels: session.channels)
-            }
-            let registry = session.registry
-            let event = try registry.withLock(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
-                let release = try registry.resolve(name, selector, channels: session.channels)
-                let verified = try session.verify(release)
-                let gates = verified.manifest.gates
-                guard gates.passed else {
-                    let failed = gates.checks.filter { $0.outcome == .failed }.map { "\($0.className) \($0.name)" }
-                    throw ReleaseError.promotionRefused(
-                        "\(name)@\(release.version) is not blessed (model \(gates.modelBlessed ? "blessed" : "NOT_BLESSED"), "
-                            + "infra \(gates.infraBlessed ? "blessed" : "NOT_BLESSED")"
-                            + (failed.isEmpty ? ")" : "; failed: \(failed.prefix(3).joined(separator: ", ")))"))
-                }
-                let state = try registry.state(name)
-                if position > 0 {
-                    let before = session.channels[position - 1]
-                    guard state.wasPromoted(release.version, to: before) else {
-                        throw ReleaseError.promotionRefused(
-                            "\(name)@\(release.version) was never in '\(before)', which comes before '\(to)' in release.channels"
-                        )
-                    }
-                }
-                let current = state.channel(to)
-                if current?.version == release.version {
-                    throw ReleaseError.promotionRefused("'\(to)' already points at \(name)@\(release.version)")
-                }
-                let event = LedgerEvent(
-                    event: .promote, time: Date(), actor: session.actor, name: name, version: release.version,
-                    identity: verified.identity, channel: to, previous: current?.version, reason: reason,
-                    evidence: LedgerEvent.Evidence(
-                        manifest: verified.manifest, signedBy: verified.signedBy, verified: true))
-                try registry.move(event)
-                return event
-            }
+            let event = try Publisher(session: try context.releases()).promote(reference, to: to, reason: reason)
             try Self.report(event, context: context, schema: Self.jsonSchema)
         }
 
@@ -172,33 +134,7 @@ extension MLOps {
         var reason: String?
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
-            let (name, channel) =
-                channel.contains("@") ? try session.reference(channel) : (session.projectName ?? "", channel)
-            guard !name.isEmpty else { throw ReleaseError.invalidReference(self.channel) }
-            guard session.channels.contains(channel) else {
-                throw ReleaseError.unknownChannel(channel, channels: session.channels)
-            }
-            let registry = session.registry
-            let event = try registry.withLock(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
-                let state = try registry.state(name)
-                let stack = state.channels()[channel] ?? []
-                guard stack.count >= 2, let current = stack.last else {
-                    throw ReleaseError.nothingToRollBack(channel: channel)
-                }
-                let target = stack[stack.count - 2]
-                guard let release = state.release(target.version) else {
-                    throw ReleaseError.notFound("\(name)@\(target.version)", available: [])
-                }
-                let verified = try session.verify(release)
-                let event = LedgerEvent(
-                    event: .rollback, time: Date(), actor: session.actor, name: name, version: target.version,
-                    identity: verified.identity, channel: channel, previous: current.version, reason: reason,
-                    evidence: LedgerEvent.Evidence(
-                        manifest: verified.manifest, signedBy: verified.signedBy, verified: true))
-                try registry.move(event)
-                return event
-            }
+            let event = try Publisher(session: try context.releases()).rollback(channel, reason: reason)
             try Promote.report(event, context: context, schema: Self.jsonSchema)
         }
     }
@@ -230,30 +166,9 @@ extension MLOps {
         }
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
-            let (name, selector) = try session.reference(reference)
-            let release = try session.registry.resolve(name, selector, channels: session.channels)
-            let parent = URL(fileURLWithPath: to).appendingPathComponent(name, isDirectory: true)
-            let destination = parent.appendingPathComponent(release.version, isDirectory: true)
-            guard !FileManager.default.fileExists(atPath: destination.path) else {
-                throw ReleaseError.destinationExists(destination.path)
-            }
-            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-            // Unpacked and verified beside the destination, then renamed into place.
-            let staging = parent.appendingPathComponent(
-                ".\(release.version).push-\(ProcessInfo.processInfo.processIdentifier)")
-            try? FileManager.default.removeItem(at: staging)
-            do {
-                _ = try BundleReader.open(
-                    session.registry.bundle(name, release.version), keys: session.keys, expected: release.identity,
-                    extractTo: staging)
-                guard rename(staging.path, destination.path) == 0 else {
-                    throw ReleaseError.destinationExists(destination.path)
-                }
-            } catch {
-                try? FileManager.default.removeItem(at: staging)
-                throw error
-            }
+            let (release, destination) = try Publisher(session: try context.releases()).push(
+                reference, to: URL(fileURLWithPath: to))
+            let name = release.name
             if context.console.mode == .json {
                 try context.console.json(
                     JSONOutput(

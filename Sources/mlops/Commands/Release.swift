@@ -1,10 +1,11 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Gates
 import MLOpsCore
 import Pipeline
 import Release
+
+extension SemanticVersion.Bump: ExpressibleByArgument {}
 
 extension MLOps {
     struct Release: MLOpsCommand {
@@ -29,8 +30,8 @@ extension MLOps {
         @Option(help: "The version to publish (MAJOR.MINOR.PATCH[-PRERELEASE]); it must not exist yet.")
         var version: String?
 
-        @Option(help: "Which part of the latest version to bump: patch, minor or major.")
-        var bump: String = "patch"
+        @Option(help: "Which part of the latest version to bump.")
+        var bump: SemanticVersion.Bump = .patch
 
         @Flag(name: .customLong("allow-dirty"), help: "Release from a working tree with uncommitted changes.")
         var allowDirty = false
@@ -41,16 +42,14 @@ extension MLOps {
         @Option(
             help: ArgumentHelp(
                 "The gate's baseline: production, latest-blessed, none or a model folder.", valueName: "baseline"))
-        var baseline: String?
+        var baseline: BaselineRequest?
 
         func validate() throws {
+            try baseline?.checkFolder()
             if let version {
                 do { _ = try SemanticVersion(parsing: version) } catch {
                     throw ValidationError("--version: \(error.message) (\(error.hint ?? ""))")
                 }
-            }
-            guard SemanticVersion.Bump(rawValue: bump) != nil else {
-                throw ValidationError("--bump must be patch, minor or major")
             }
         }
 
@@ -66,91 +65,35 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let environment = ProcessInfo.processInfo.environment
-            // The refusals that need no gate come first.
-            let registrySession = try RegistrySession.open(context)
-            guard let config = registrySession.config, let name = registrySession.projectName else {
-                throw FileError(.missing, path: "mlops.yaml", detail: "is needed to release")
-            }
-            let signingKey = try config.release.signingKey.map {
-                try SigningKeys.loadPrivateKey($0, root: registrySession.root, environment: environment)
-            }
-            if let repository = registrySession.repository {
-                let snapshot = try RepositorySnapshot(repository: repository)
-                if snapshot.dirty && !allowDirty {
-                    throw ReleaseError.refused(
-                        "the working tree has uncommitted changes, so the commit would not say what was built",
-                        hint: "commit them, or pass --allow-dirty (the manifest then records dirty: true)")
-                }
-            }
-            let run = try GateRun.perform(context, baseline: baseline, strict: false, command: "release")
-            defer { try? run.session.store.close() }
-            guard run.gate.blessed else {
-                if console.mode != .json { run.printVerdict(on: console) }
-                let failed = run.gate.checks.filter { $0.outcome == .failed }
-                let first = failed.first.map { ": \($0.className) \($0.name)" } ?? ""
-                throw ReleaseError.refused(
-                    "the gate did not bless the model (\(failed.count) check\(failed.count == 1 ? "" : "s") failed\(first))",
-                    hint: "see .mlops/reports/gate.md; `mlops gate` gives the same verdict")
-            }
-            let contents = try BundleContents(run: run)
-            let registry = registrySession.registry
-            let writer = BundleWriter(compressionLevel: config.release.compressionLevel, signingKey: signingKey)
-            func next(_ state: Registry.State) throws -> String {
-                if let version {
-                    if state.release(version) != nil { throw ReleaseError.versionExists(name: name, version: version) }
-                    return version
-                }
-                guard let latest = state.versions.last else { return "0.1.0" }
-                return latest.bumped(SemanticVersion.Bump(rawValue: bump) ?? .patch).description
-            }
-            // Built outside the lock with the version free now; built again under it in the rare
-            // case another job took that version meanwhile.
-            var chosen = try next(try registry.state(name))
-            var staging = try registry.makeStaging(name)
-            var written = try contents.write(writer, name: name, version: chosen, into: staging)
-            let published: BundleWriter.Written = try registry.withLock(name, timeout: registrySession.lockTimeout) {
-                let state = try registry.state(name)
-                if state.release(chosen) != nil {
-                    try? FileManager.default.removeItem(at: staging)
-                    chosen = try next(state)
-                    staging = try registry.makeStaging(name)
-                    written = try contents.write(writer, name: name, version: chosen, into: staging)
-                }
-                let event = LedgerEvent(
-                    event: .release, time: Date(), actor: registrySession.actor, name: name, version: chosen,
-                    identity: written.identity, channel: nil, previous: nil, reason: reason,
-                    evidence: LedgerEvent.Evidence(
-                        manifest: written.manifest,
-                        signedBy: signingKey.map { SigningKeys.keyID($0.publicKey) }, verified: true))
-                do {
-                    try registry.publish(staging: staging, event: event)
-                } catch {
-                    try? FileManager.default.removeItem(at: staging)
-                    throw error
-                }
-                return written
-            }
-            let path = registry.bundle(name, chosen)
+            let publisher = Publisher(session: try context.releases())
+            let (name, signingKey) = try publisher.prepare(allowDirty: allowDirty)
+            let run = try Gate.perform(context, baseline: baseline, strict: false, command: "release")
+            defer { try? run.project.store.close() }
+            if !run.gate.blessed, console.mode != .json { Gate.printVerdict(run, on: console) }
+            let published = try publisher.release(
+                run, name: name, version: try version.map { .exact(try SemanticVersion(parsing: $0)) } ?? .bump(bump), signingKey: signingKey,
+                reason: reason)
+            let written = published.written
             if console.mode == .json {
                 try console.json(
                     JSONOutput(
                         schema: Self.jsonSchema,
                         result: Output(
-                            name: name, version: chosen, identity: published.identity, bundle: path.path,
-                            size: published.size, signed: published.signed, manifest: published.manifest)))
+                            name: name, version: published.version, identity: written.identity,
+                            bundle: published.bundle, size: written.size, signed: written.signed,
+                            manifest: written.manifest)))
             } else {
                 console.line(
-                    console.style("released", .green, bold: true) + " \(name)@\(chosen)  \(published.identity)")
+                    console.style("released", .green, bold: true)
+                        + " \(name)@\(published.version)  \(written.identity)")
+                let size =
+                    written.size >= 1 << 20
+                    ? String(format: "%.1f MB", Double(written.size) / 1_048_576)
+                    : String(format: "%.1f KB", Double(written.size) / 1024)
                 console.line(
-                    "  \(path.path) (\(Self.size(published.size)), \(published.manifest.files.count + 2) files, "
-                        + (published.signed ? "signed" : "unsigned") + ")")
+                    "  \(published.bundle) (\(size), \(written.manifest.files.count + 2) files, "
+                        + (written.signed ? "signed" : "unsigned") + ")")
             }
-        }
-
-        static func size(_ bytes: Int64) -> String {
-            bytes >= 1 << 20
-                ? String(format: "%.1f MB", Double(bytes) / 1_048_576) : String(format: "%.1f KB", Double(bytes) / 1024)
         }
     }
 
@@ -178,148 +121,16 @@ extension MLOps {
         }
 
         func run(context: CommandContext) async throws {
-            let key = SigningKeys.generate()
-            let privateURL = URL(fileURLWithPath: out + ".key")
-            let publicURL = URL(fileURLWithPath: out + ".pub")
-            for url in [privateURL, publicURL] where FileManager.default.fileExists(atPath: url.path) {
-                throw ReleaseError.destinationExists(url.path)
-            }
-            let descriptor = open(privateURL.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else {
-                throw FileError(.notWritable, path: privateURL.path, detail: String(cString: strerror(errno)))
-            }
-            let text = Array(SigningKeys.pem(key).utf8)
-            let written = text.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            fsync(descriptor)
-            close(descriptor)
-            guard written == text.count else {
-                unlink(privateURL.path)
-                throw FileError(.io, path: privateURL.path, detail: "the key could not be written")
-            }
-            try AtomicFile.write(Data(SigningKeys.pem(key.publicKey).utf8), to: publicURL)
-            let id = SigningKeys.keyID(key.publicKey)
+            let pair = try SigningKeys.writePair(prefix: out)
             if context.console.mode == .json {
                 try context.console.json(
                     JSONOutput(
                         schema: Self.jsonSchema,
-                        result: Output(privateKey: privateURL.path, publicKey: publicURL.path, keyID: id)))
+                        result: Output(privateKey: pair.privateKey.path, publicKey: pair.publicKey.path, keyID: pair.keyID)))
             } else {
-                context.console.line("wrote \(privateURL.path) (private, 0600) and \(publicURL.path); key id \(id)")
+                context.console.line(
+                    "wrote \(pair.privateKey.path) (private, 0600) and \(pair.publicKey.path); key id \(pair.keyID)")
             }
         }
-    }
-}
-
-/// What a release bundles, from a blessed gate run: the model folder, the Evaluator's,
-/// InfraValidator's and ExampleValidator's outputs, the statistics, and the gate reports
-/// rendered as of the Evaluator's own run (not this one), so the same model gives the same bytes.
-struct BundleContents {
-    let entries: [BundleWriter.Entry]
-    let description: (_ name: String, _ version: String) -> BundleWriter.Description
-
-    init(run: GateRun) throws {
-        let artifacts = run.artifacts
-        let session = run.session
-        let store = session.store
-        var entries: [BundleWriter.Entry] = []
-        func add(_ component: Component, _ output: String, as prefix: String) throws {
-            guard let artifact = try artifacts.artifact(component, output) else { return }
-            let folder = session.root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
-            for file in Self.files(in: folder) {
-                entries.append(.init(prefix + file, .file(folder.appendingPathComponent(file))))
-            }
-        }
-        try add(.trainer, "model", as: "model/")
-        try add(.evaluator, "evaluation", as: "evaluation/")
-        try add(.infraValidator, "blessing", as: "infra/")
-        try add(.exampleValidator, "anomalies", as: "data/")
-        try add(.statisticsGen, "statistics", as: "data/")
-        // Each execution that made the model, by its original (not a cached copy).
-        var executions: [BundleManifest.Execution] = []
-        var evaluatorRun = run.artifacts.report.run
-        for stage in run.artifacts.report.stages {
-            guard let id = stage.execution, let execution = try store.execution(id) else { continue }
-            let original = try execution.cachedFrom.flatMap { try store.execution($0) } ?? execution
-            if stage.component == Component.evaluator.rawValue, let run = original.run { evaluatorRun = run }
-            executions.append(
-                .init(
-                    component: stage.component, execution: original.id, cacheKey: execution.cacheKey,
-                    outputs: stage.outputs))
-        }
-        let gate = try artifacts.gateReport(run: evaluatorRun)
-        for (file, data) in [
-            ("gate.md", Data(gate.markdown().utf8)), ("gate.json", try gate.encoded()),
-            ("junit.xml", Data(gate.junit().utf8)), ("report.html", Data(artifacts.html(gate).utf8)),
-        ] {
-            entries.append(.init("reports/" + file, .data(data)))
-        }
-        self.entries = entries
-        // The data read: each source file, with its span when the sources have spans.
-        let examples = try artifacts.read(ExampleGen.Result.self, .exampleGen, "examples", ExampleGen.metadataFile)
-        var spanOf: [String: Int] = [:]
-        for span in examples?.spans ?? [] { for file in span.files { spanOf[file] = span.span } }
-        let hasSpans = session.config.data.sources.contains { SpanPattern($0).hasSpan }
-        let fingerprints = gate.dataFingerprints
-        let sources = fingerprints.keys.sorted().filter { $0 != "(examples artifact)" }.map { path in
-            BundleManifest.DataSource(
-                path: path, fingerprint: fingerprints[path] ?? "", span: hasSpans ? spanOf[path] : nil)
-        }
-        let data = BundleManifest.DataSection(
-            spans: examples?.spans.map(\.span) ?? [], sources: sources, examples: fingerprints["(examples artifact)"])
-        let snapshot = session.snapshot
-        let repository = session.repository
-        let commitTime = try snapshot.commit.flatMap { try? repository.resolveCommit($0) }.map {
-            try repository.commitTime($0)
-        }
-        let git = BundleManifest.Git(
-            commit: snapshot.commit, branch: snapshot.branch, remote: try? repository.remoteURL(),
-            dirty: snapshot.dirty)
-        let configBytes = (try? Data(contentsOf: session.root.appendingPathComponent(MLOpsConfig.fileName))) ?? Data()
-        let configHash = Hex.string(SHA256.hash(data: configBytes))
-        let overall = gate.evaluation?.candidate.first { $0.slice == "overall" }
-        let baselineOverall = gate.evaluation?.baselineMetrics?.first { $0.slice == "overall" }
-        let gates = BundleManifest.Gates(
-            modelBlessed: gate.evaluation?.blessed == true, infraBlessed: gate.infra?.blessed == true,
-            metrics: overall?.metrics.values ?? [:], baselineMetrics: baselineOverall?.metrics.values,
-            baseline: gate.evaluation?.baseline?.reason, checks: gate.checks)
-        let parameters: [String: JSONTree] = [
-            "config": try JSONTree(session.config), "config_file": .string(MLOpsConfig.fileName),
-        ]
-        let builder = CIBuilder(environment: ProcessInfo.processInfo.environment)
-        description = { name, version in
-            var external = parameters
-            external["release"] = .object(["name": .string(name), "version": .string(version)])
-            return BundleWriter.Description(
-                name: name, version: version, time: commitTime ?? 0, git: git, data: data, configSHA256: configHash,
-                executions: executions, gates: gates, externalParameters: external, builder: builder)
-        }
-    }
-
-    /// Writes the bundle and its manifest copy into `folder` and reads it back verified.
-    func write(_ writer: BundleWriter, name: String, version: String, into folder: URL) throws
-        -> BundleWriter.Written
-    {
-        let bundle = folder.appendingPathComponent(Registry.bundleFileName(name, version))
-        let written = try writer.write(entries, description: description(name, version), to: bundle)
-        _ = try BundleReader.open(
-            bundle, keys: writer.signingKey.map { [$0.publicKey] } ?? [], expected: written.identity)
-        try AtomicFile.write(try written.manifest.encoded(), to: folder.appendingPathComponent(BundleManifest.fileName))
-        return written
-    }
-
-    /// The regular files below `folder`, relative, sorted.
-    static func files(in folder: URL) -> [String] {
-        guard
-            let enumerator = FileManager.default.enumerator(
-                at: folder, includingPropertiesForKeys: [.isRegularFileKey], options: [])
-        else { return [] }
-        let base = folder.standardizedFileURL.path + "/"
-        var files: [String] = []
-        for case let url as URL in enumerator
-        where (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true {
-            let path = url.standardizedFileURL.path
-            if path.hasPrefix(base) { files.append(String(path.dropFirst(base.count))) }
-        }
-        return files.sorted()
     }
 }

@@ -33,14 +33,14 @@ extension MLOps.Releases {
         }
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
-            let names = name.map { [$0] } ?? session.registry.names()
+            let session = try context.releases()
+            let names = try name.map { [$0] } ?? session.registry.names()
             var entries: [Entry] = []
             for name in names {
                 let state = try session.registry.state(name)
                 for warning in state.warnings { context.console.warning(warning) }
                 if state.releases.isEmpty, self.name != nil {
-                    throw ReleaseError.notFound(name, available: session.registry.names())
+                    throw ReleaseError.notFound(name, available: try session.registry.names())
                 }
                 entries.append(
                     Entry(
@@ -84,7 +84,7 @@ extension MLOps.Releases {
         }
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
+            let session = try context.releases()
             let (name, selector) = try session.reference(reference)
             let release = try session.registry.resolve(name, selector, channels: session.channels)
             let manifest = try Self.manifest(session, release)
@@ -125,10 +125,8 @@ extension MLOps.Releases {
         }
 
         /// The manifest kept beside the bundle (the bundle itself is what `mlops verify` checks).
-        static func manifest(_ session: RegistrySession, _ release: LedgerEvent) throws -> BundleManifest {
-            let url = session.registry.versionFolder(release.name, release.version).appendingPathComponent(
-                BundleManifest.fileName)
-            return try readArtifactJSON(BundleManifest.self, url)
+        static func manifest(_ session: ReleaseSession, _ release: LedgerEvent) throws -> BundleManifest {
+            try session.registry.manifest(release.name, release.version)
         }
     }
 
@@ -186,11 +184,11 @@ extension MLOps.Releases {
         }
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
+            let session = try context.releases()
             guard let name = name ?? session.projectName else { throw ReleaseError.invalidReference("") }
             let state = try session.registry.state(name)
             for warning in state.warnings { context.console.warning(warning) }
-            guard !state.events.isEmpty else { throw ReleaseError.notFound(name, available: session.registry.names()) }
+            guard !state.events.isEmpty else { throw ReleaseError.notFound(name, available: try session.registry.names()) }
             let time = at.flatMap(LedgerEvent.parse)
             var events = state.events.filter { event in
                 guard let time, let date = event.date else { return true }
@@ -251,7 +249,7 @@ extension MLOps.Releases {
         }
 
         func run(context: CommandContext) async throws {
-            let session = try RegistrySession.open(context)
+            let session = try context.releases()
             let left = try session.reference(a)
             let right = try session.reference(b)
             let releaseA = try session.registry.resolve(left.name, left.selector, channels: session.channels)

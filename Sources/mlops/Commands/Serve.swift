@@ -75,7 +75,7 @@ extension MLOps {
         }
 
         func run(context: CommandContext) async throws {
-            let folder = try PipelineSession.modelFolder(model, context)
+            let folder = try context.modelFolder(model)
             var limits = ModelServer.Limits()
             limits.maxRows = maxRows
             limits.maxBodyBytes = maxBodyBytes

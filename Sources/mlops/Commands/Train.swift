@@ -66,10 +66,10 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let session = try PipelineSession.open(context)
-            let (config, snapshot, store) = (session.config, session.snapshot, session.store)
+            let project = try context.project()
+            let (config, snapshot, store) = (project.config, project.snapshot, project.store)
             defer { try? store.close() }
-            let runner = try session.runner(strict: strict, console: console)
+            let runner = try project.runner(strict: strict, console: console)
             let components = runner.components
             // SIGINT or SIGTERM: finish what is running, start nothing more, exit 130. A second
             // signal stops at once (the next run marks what was left ABANDONED and cleans it up).
@@ -91,7 +91,7 @@ extension MLOps {
             }
             var affected: [String]?
             if let base {
-                let changes = try ChangeDetector(repository: session.repository, config: config)
+                let changes = try ChangeDetector(repository: project.repository, config: config)
                     .detect(base: base, environment: ProcessInfo.processInfo.environment)
                 affected = changes.affected.map(\.component.rawValue)
                 if console.mode != .json {
@@ -103,18 +103,13 @@ extension MLOps {
                             + (changes.affected.isEmpty ? "nothing" : affected?.joined(separator: ", ") ?? ""))
                 }
             }
-            let width = Component.allCases.map(\.rawValue.count).max() ?? 16
             let report = try runner.run(
                 pipeline: config.pipeline.name,
                 properties: [
                     "commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "dirty": String(snapshot.dirty),
                     "command": "train",
                 ],
-                options: options,
-                onStage: { stage in
-                    ProgressBar.clearLine(console: console)
-                    Self.print(stage, width: width, on: console)
-                })
+                options: options, onStage: StageLine.printer(on: console))
             let implemented = Set(components.map(\.id.rawValue))
             let pending = config.components.filter { !implemented.contains($0) }
             try store.close()
@@ -161,23 +156,6 @@ extension MLOps {
                 )
                 throw ExitCode(ExitStatus.verdictFailed.rawValue)
             }
-        }
-
-        static func print(_ stage: StageReport, width: Int, on console: Console) {
-            guard console.mode != .json else { return }
-            let name = stage.component.padding(toLength: width, withPad: " ", startingAt: 0)
-            let outcome: String
-            switch stage.outcome {
-            case .ran: outcome = console.style("ran    ", .green)
-            case .cached: outcome = console.style("cached ", .cyan)
-            case .failed: outcome = console.style("failed ", .red, bold: true)
-            case .skipped: outcome = console.style("skipped", .yellow)
-            }
-            let time = stage.outcome == .skipped ? "        " : String(format: "%6.2f s", stage.seconds)
-            var line = "\(name)  \(outcome)  \(time)"
-            if !stage.summary.isEmpty { line += "  " + stage.summary }
-            console.line(line)
-            console.line(String(repeating: " ", count: width + 2) + console.style(stage.reason, .dim))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Tabular
 
 /// ExampleGen's executor: reads the spans' CSV files, splits the rows by hash bucket and
 /// writes one columnar examples file per split (``ExamplesFile``) plus `examples.json`.

@@ -1,4 +1,5 @@
 import Foundation
+import Tabular
 
 /// Anomalies found in a dataset against a schema, shaped like TFMD's `Anomalies` message
 /// (`anomaly_info` per feature, `dataset_anomaly_info`), with TFDV's reason names.

@@ -1,4 +1,5 @@
 import Foundation
+import Tabular
 
 /// Distances between two datasets' distributions of one feature, as TFDV measures drift
 /// (against a previous span) and skew (training against serving data).

@@ -1,4 +1,5 @@
 import Foundation
+import Tabular
 
 /// SchemaGen's executor: a TFMD schema inferred from a table and its statistics, the way
 /// TFDV's `infer_schema` does it.

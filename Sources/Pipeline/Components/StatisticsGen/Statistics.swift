@@ -1,4 +1,5 @@
 import Foundation
+import Tabular
 
 /// Statistics of one dataset (a file or a split), with TFMD's `DatasetFeatureStatistics`
 /// field names in snake_case (docs/statistics.md gives the mapping).

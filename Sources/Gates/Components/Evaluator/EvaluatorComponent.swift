@@ -1,0 +1,194 @@
+import Foundation
+import MLOpsCore
+import Pipeline
+import Tabular
+
+/// The model a candidate is compared with: its folder and how it was chosen, for the report.
+public struct Baseline: Sendable, Hashable, Codable {
+    /// The model folder (a Trainer `model` artifact or a path given on the command line).
+    public let folder: String
+    /// Why this one: `production channel`, `latest blessed model (execution 12)`, `--baseline PATH`.
+    public let reason: String
+    /// What identifies it in the cache key: an artifact's content address, or the path.
+    public let identity: String
+
+    public init(folder: String, reason: String, identity: String) {
+        self.folder = folder
+        self.reason = reason
+        self.identity = identity
+    }
+}
+
+/// What the Evaluator writes as `evaluation/evaluation.json`.
+public struct EvaluationReport: Sendable, Codable, Equatable {
+    public static let fileName = "evaluation.json"
+    public let task: String
+    /// Eval rows scored (rows without a label are left out).
+    public let rows: Int
+    public let candidate: [SliceMetrics]
+    public let baseline: Baseline?
+    public let baselineMetrics: [SliceMetrics]?
+    public let checks: [CheckResult]
+    public let blessed: Bool
+    /// The candidate's curves on every eval row (binary models).
+    public let curves: Curves?
+    public let baselineCurves: Curves?
+
+    public init(
+        task: String, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
+        checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil
+    ) {
+        self.curves = curves
+        self.baselineCurves = baselineCurves
+        self.task = task
+        self.rows = rows
+        self.candidate = candidate
+        self.baseline = baseline
+        self.baselineMetrics = baselineMetrics
+        self.checks = checks
+        self.blessed = blessed
+    }
+}
+
+/// Evaluator (TFX's): scores the candidate model, and the baseline when there is one, on the
+/// same eval rows (the ExampleGen eval split, raw, through each model's own transform, as
+/// serving does), per slice; checks `evaluation.thresholds`; and blesses the candidate when
+/// no check failed. Outputs `evaluation` (the report) and `blessing` (property `blessed`).
+/// A model that is not blessed is a result, not an error: the run goes on, and `mlops gate`
+/// turns the blessing into its exit status.
+public struct EvaluatorComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        /// `evaluation` of mlops.yaml as key-sorted JSON.
+        public let config: String
+        public let baseline: String?
+        public let metricsPolicy: String
+    }
+
+    public let id = Component.evaluator
+    public let version = "2"
+    public let parameters: Parameters
+    public let inputs = ["examples": InputBinding(.exampleGen, "examples"), "model": InputBinding(.trainer, "model")]
+    public let outputs = ["evaluation": "ModelEvaluation", "blessing": "ModelBlessing"]
+    let section: EvaluationSection
+    let baseline: Baseline?
+    let policy: PolicyAction
+
+    public init(section: EvaluationSection, gates: GatesSection, baseline: Baseline?) throws {
+        self.section = section
+        self.baseline = baseline
+        policy = PolicyAction(gates, "metrics")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        parameters = Parameters(
+            config: String(decoding: try encoder.encode(section), as: UTF8.self), baseline: baseline?.identity,
+            metricsPolicy: policy.rawValue)
+    }
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let splits = try exampleSplits(try context.input("examples"))
+        guard let eval = splits.first(where: { $0.name == "eval" }) else {
+            throw InternalError("the examples have no eval split to evaluate on")
+        }
+        let candidate = try ServableModel(folder: try context.input("model").url)
+        var table = try ExamplesFile.read(eval.url)
+        // The label as training derived it; rows without one cannot be scored.
+        guard let label = try candidate.transform.apply(to: table).label else {
+            throw InternalError("the eval rows give no label for the model's transform")
+        }
+        let unlabeled = Set(label.indices.filter { label[$0].isNaN })
+        table = table.removingRows(unlabeled)
+        let labels = label.enumerated().filter { !unlabeled.contains($0.offset) }.map(\.element)
+        let slices = try Slicing.slices(of: table, specs: section.slices)
+        let seed = UInt64(section.seed)
+        func score(_ model: ServableModel) throws -> (metrics: [SliceMetrics], curves: Curves?) {
+            let outcomes = try Self.outcomes(model.predict(table), task: candidate.task, labels: labels)
+            var curves: Curves?
+            if case .binary(let probabilities, let labels) = outcomes {
+                curves = Curves.binary(probabilities: probabilities, labels: labels)
+            }
+            return (
+                Evaluation.evaluate(
+                    outcomes, slices: slices, minSliceSize: section.minSliceSize, threshold: section.decisionThreshold,
+                    bootstrapSamples: section.bootstrapSamples, seed: seed), curves
+            )
+        }
+        let (metrics, curves) = try score(candidate)
+        var baselineMetrics: [SliceMetrics]?
+        var baselineCurves: Curves?
+        if let baseline {
+            let model = try ServableModel(folder: URL(fileURLWithPath: baseline.folder))
+            guard model.task == candidate.task else {
+                throw ServingError(
+                    .badModel(
+                        folder: baseline.folder,
+                        detail: "the baseline is a \(model.task) model; the candidate is \(candidate.task)"))
+            }
+            (baselineMetrics, baselineCurves) = try score(model)
+        }
+        let checks = ThresholdChecks.check(
+            section.thresholds, candidate: metrics, baseline: baselineMetrics,
+            allowNoThresholds: section.allowNoThresholds, policy: policy)
+        let verdict = GateVerdict(checks: checks)
+        let blessed = verdict.passed || (section.allowNoThresholds && section.thresholds.isEmpty)
+        let report = EvaluationReport(
+            task: candidate.task, rows: table.rowCount, candidate: metrics, baseline: baseline,
+            baselineMetrics: baselineMetrics, checks: checks, blessed: blessed, curves: curves,
+            baselineCurves: baselineCurves)
+        let encoder = artifactEncoder
+        for name in ["evaluation", "blessing"] {
+            try FileManager.default.createDirectory(at: context.output(name), withIntermediateDirectories: true)
+        }
+        try AtomicFile.write(
+            try encoder.encode(report),
+            to: context.output("evaluation").appendingPathComponent(EvaluationReport.fileName))
+        try AtomicFile.write(
+            try encoder.encode(["blessed": blessed]),
+            to: context.output("blessing").appendingPathComponent("blessing.json"))
+        let failed = checks.filter { $0.outcome == .failed }
+        let headline = Self.headline(metrics.first, baselineMetrics?.first, task: candidate.task)
+        let summary =
+            "\(table.rowCount) eval rows, \(headline): "
+            + (blessed ? "blessed" : "not blessed (\(failed.count) of \(checks.count) checks failed)")
+        return ExecutorOutput(
+            properties: [
+                "blessing": ["blessed": blessed ? "1" : "0"],
+                "evaluation": ["checks": String(checks.count), "failed": String(failed.count)],
+            ], summary: summary)
+    }
+
+    /// Predictions and labels as the metrics take them.
+    static func outcomes(_ predictions: Predictions, task: String, labels: [Double]) throws
+        -> Outcomes
+    {
+        func column(_ name: String) throws -> [Double] {
+            guard let values = predictions.columns.first(where: { $0.name == name })?.numbers else {
+                throw InternalError("the model gave no '\(name)' column")
+            }
+            return values
+        }
+        switch task {
+        case "binary": return .binary(probabilities: try column("probability"), labels: labels)
+        case "regression": return .regression(predictions: try column("prediction"), labels: labels)
+        default:
+            let probabilities = predictions.columns.filter { $0.name.hasPrefix("probability_") }
+            let classes = probabilities.map { String($0.name.dropFirst("probability_".count)) }
+            var flat: [Double] = []
+            flat.reserveCapacity(predictions.rows * classes.count)
+            for row in 0..<predictions.rows {
+                for column in probabilities { flat.append(column.numbers?[row] ?? .nan) }
+            }
+            return .multiclass(probabilities: flat, labels: labels.map { Int($0) }, classes: classes)
+        }
+    }
+
+    /// `auc 0.9570` (or `vs 0.9510 baseline`): the first metric of the task, overall.
+    static func headline(_ candidate: SliceMetrics?, _ baseline: SliceMetrics?, task: String) -> String {
+        let metric = task == "binary" ? "auc" : task == "regression" ? "rmse" : "accuracy"
+        guard let value = candidate?.metrics[metric] else { return metric + " n/a" }
+        var text = "\(metric) " + String(format: "%.4f", value)
+        if let reference = baseline?.metrics[metric] { text += String(format: " (baseline %.4f)", reference) }
+        return text
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GitKit
+import MLOpsCore
+import Metadata
+import Pipeline
+import Tabular
+
+/// Which model the gate compares the candidate with (`--baseline`, `evaluation.baseline`).
+public enum BaselineRequest: Sendable, Hashable, CustomStringConvertible {
+    /// The production channel's model, else the model blessed at the merge-base, else the
+    /// latest blessed one.
+    case auto
+    case production
+    case latestBlessed
+    case none
+    /// A model folder on disk.
+    case folder(String)
+
+    /// `none`, `auto`, `production`, `latest-blessed`, else a model folder's path.
+    public init(_ text: String) {
+        switch text {
+        case "none": self = .none
+        case "auto": self = .auto
+        case "production": self = .production
+        case "latest-blessed": self = .latestBlessed
+        default: self = .folder(text)
+        }
+    }
+
+    public init(_ choice: BaselineChoice) {
+        switch choice {
+        case .auto: self = .auto
+        case .production: self = .production
+        case .latestBlessed: self = .latestBlessed
+        case .none: self = .none
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .auto: "auto"
+        case .production: "production"
+        case .latestBlessed: "latest-blessed"
+        case .none: "none"
+        case .folder(let path): path
+        }
+    }
+}
+
+/// Where released models come from (the registry, which Release implements): Gates never
+/// depends on Release, so the caller hands one in.
+public protocol BaselineSource {
+    /// The model the production channel (the last of `release.channels`) holds, verified and
+    /// unpacked; nil when the channel is empty.
+    func productionBaseline() throws -> Baseline?
+}
+
+/// Chooses the baseline a request names, from the store, the registry and the repository.
+public struct BaselineChooser {
+    public let project: Project
+    public let releases: (any BaselineSource)?
+    public let environment: [String: String]
+
+    public init(project: Project, releases: (any BaselineSource)?, environment: [String: String]) {
+        self.project = project
+        self.releases = releases
+        self.environment = environment
+    }
+
+    /// The baseline `request` names: nil for none.
+    public func choose(_ request: BaselineRequest) throws -> Baseline? {
+        switch request {
+        case .none:
+            return nil
+        case .folder(let path):
+            return try folder(path)
+        case .auto, .production, .latestBlessed:
+            if request != .latestBlessed, let production = try releases?.productionBaseline() {
+                return production
+            }
+            let blessed = try blessedModels()
+            guard let newest = blessed.first else { return nil }
+            if request == .latestBlessed {
+                return pick(newest, "latest blessed model (execution \(newest.execution.id))")
+            }
+            let channels = "nothing released to the production channel yet"
+            // The base of the change, as `mlops changes` finds it ($GITHUB_BASE_REF, --base's
+            // default, the default branch).
+            let repository = project.repository
+            let mergeBase = try? ChangeBase.resolve(
+                in: repository, head: try repository.head(), explicit: nil, environment: environment
+            ).mergeBase
+            if let mergeBase, let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
+                return pick(
+                    match, "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))")
+            }
+            let none = mergeBase.map { "none blessed at the merge-base \($0.short)" } ?? "no merge-base"
+            return pick(newest, "latest blessed model (execution \(newest.execution.id); \(none); \(channels))")
+        }
+    }
+
+    /// Blessed candidates, newest first, with the execution that blessed each.
+    func blessedModels() throws -> [(execution: StoredExecution, model: StoredArtifact)] {
+        let store = project.store
+        var blessed: [(execution: StoredExecution, model: StoredArtifact)] = []
+        for execution in try store.allExecutions().reversed()
+        where execution.component == Component.evaluator.rawValue && execution.state == .complete {
+            guard try store.artifacts(of: execution.id, "OUTPUT")["blessing"]?.properties["blessed"] == "1",
+                let model = try store.artifacts(of: execution.id, "INPUT")["model"]
+            else { continue }
+            blessed.append((execution, model))
+        }
+        return blessed
+    }
+
+    func pick(_ entry: (execution: StoredExecution, model: StoredArtifact), _ reason: String) -> Baseline {
+        Baseline(folder: project.folder(of: entry.model).path, reason: reason, identity: entry.model.fingerprint)
+    }
+
+    /// A model folder given by path, identified by its model's and transform's bytes (FNV-1a),
+    /// so a changed folder is evaluated again.
+    func folder(_ path: String) throws -> Baseline {
+        let folder = URL(fileURLWithPath: path)
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.json").path) else {
+            throw FileError(
+                .missing, path: path, detail: "is not a model folder (no model.json)",
+                hint: "--baseline takes production, latest-blessed, none, or a folder `mlops train` wrote")
+        }
+        var hash = SplitHash.offsetBasis
+        for file in ["model.json", "transform.json"] {
+            let data = (try? Data(contentsOf: folder.appendingPathComponent(file))) ?? Data()
+            hash = data.withUnsafeBytes { SplitHash.fnv1a($0, hash) }
+        }
+        return Baseline(
+            folder: folder.standardizedFileURL.path, reason: "--baseline \(path)",
+            identity: "folder:" + String(hash, radix: 16))
+    }
+}

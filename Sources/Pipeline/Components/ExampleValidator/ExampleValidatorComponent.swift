@@ -1,0 +1,115 @@
+import Foundation
+import MLOpsCore
+import Tabular
+
+/// ExampleValidator: anomalies of every split against the schema, drift of the train split
+/// against the previous span and skew against serving data (thresholds from the schema's
+/// comparators), with the gate policy deciding which findings fail (output `anomalies`, with
+/// a `verdict`, and `checks.json` for the gate).
+public struct ExampleValidatorComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        /// Finding (a TFDV reason or a category) → fail, warn or ignore, from `gates.policy`.
+        public let policy: [String: String]
+        public let strict: Bool
+        /// The span drift is measured against, and the serving data pattern.
+        public let previousSpan: Int?
+        public let serving: String?
+        public let delimiter: String
+    }
+
+    /// What the driver found to compare with (their files enter the cache key).
+    public struct Comparisons: Sendable {
+        public var spans: [Int] = []
+        public var previous: SpanFiles?
+        public var serving: SpanFiles?
+        public var servingPattern: String?
+        public var csv = CSVOptions()
+        public init() {}
+    }
+
+    public let id = Component.exampleValidator
+    public let version = "2"
+    public let parameters: Parameters
+    public let inputs: [String: InputBinding]
+    public let outputs = ["anomalies": "ExampleAnomalies"]
+    let comparisons: Comparisons
+    /// The split compared with the previous span and with serving data.
+    static let comparedSplit = "train"
+
+    public init(
+        gates: GatesSection, schemaFrom producer: Component, strict: Bool = false,
+        comparisons: Comparisons = Comparisons()
+    ) {
+        parameters = Parameters(
+            policy: gates.actions, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
+            serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)))
+        self.comparisons = comparisons
+        inputs = [
+            "examples": InputBinding(.exampleGen, "examples"), "statistics": InputBinding(.statisticsGen, "statistics"),
+            "schema": InputBinding(producer, "schema"),
+        ]
+    }
+
+    public func readPaths(root: URL) throws -> [String] {
+        (comparisons.previous?.files ?? []) + (comparisons.serving?.files ?? [])
+    }
+
+    /// The action for one finding: its reason's policy entry, else its category's, else fail;
+    /// `--strict` makes a warning a failure.
+    func action(reason: String, category: String) -> GateAction {
+        GateAction.resolve(parameters.policy, reason: reason, category: category, strict: parameters.strict)
+    }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let schemaURL = try context.input("schema").url.appendingPathComponent("schema.pbtxt")
+        let schema = try Schema.load(path: schemaURL.path)
+        let statistics = try StatisticsList.read(try context.input("statistics"))
+        // The other datasets, read as ExampleGen reads the sources (the schema's text columns as text).
+        var csv = comparisons.csv
+        for feature in schema.features where feature.type == .bytes { csv.types[feature.name] = .bytes }
+        func comparison(_ files: SpanFiles?) throws -> ExampleValidator.Comparison? {
+            guard let files else { return nil }
+            var options = ExampleGen.Options()
+            options.csv = csv
+            let table = try ExampleGen.read(spans: [files], root: context.root, options: options).table
+            return ExampleValidator.Comparison(
+                table: table, statistics: StatisticsGenerator.statistics(of: table, name: "span \(files.span)"))
+        }
+        let previous = try comparison(comparisons.previous)
+        let serving = try comparison(comparisons.serving)
+        var bySplit: [String: Anomalies] = [:]
+        var checks: [DataChecks.Check] = []
+        for (name, url) in try exampleSplits(try context.input("examples")) {
+            guard let stats = statistics.datasets.first(where: { $0.name == name }) else { continue }
+            let compared = name == Self.comparedSplit
+            let anomalies = ExampleValidator.validate(
+                table: try ExamplesFile.read(url), statistics: stats, schema: schema,
+                previous: compared ? previous : nil, serving: compared ? serving : nil)
+            bySplit[name] = anomalies
+            checks += DataChecks.checks(split: name, anomalies: anomalies, action: action)
+        }
+        let result = DataChecks(
+            spans: comparisons.spans, previousSpan: comparisons.previous?.span, serving: comparisons.servingPattern,
+            comparedSplit: Self.comparedSplit, checks: checks)
+        let folder = context.output("anomalies")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(
+            try artifactEncoder.encode(bySplit), to: folder.appendingPathComponent("anomalies.json"))
+        try AtomicFile.write(try artifactEncoder.encode(result), to: folder.appendingPathComponent(DataChecks.fileName))
+        let failing = checks.filter { $0.outcome == .failed }.count
+        let warnings = checks.filter { $0.outcome == .warned }.count
+        let measured = checks.filter { $0.measure != nil }.count
+        var summary =
+            failing + warnings == 0
+            ? "no anomalies"
+            : "\(failing) failing, \(warnings) warning finding\(failing + warnings == 1 ? "" : "s") (gates.policy)"
+        if measured > 0 { summary += "; \(measured) drift/skew measurement\(measured == 1 ? "" : "s")" }
+        return ExecutorOutput(
+            properties: [
+                "anomalies": [
+                    "verdict": failing > 0 ? "fail" : "pass", "failing": String(failing),
+                    "warnings": String(warnings), "findings": result.findings.joined(separator: "\n"),
+                ]
+            ], summary: summary)
+    }
+}

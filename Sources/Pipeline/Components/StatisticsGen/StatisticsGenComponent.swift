@@ -1,0 +1,47 @@
+import Foundation
+import MLOpsCore
+import Tabular
+
+/// Statistics of every split (the artifact StatisticsGen writes).
+public struct StatisticsList: Sendable, Codable, Equatable {
+    public let datasets: [DatasetStatistics]
+    public static let fileName = "statistics.json"
+
+    static func read(_ artifact: ResolvedArtifact) throws -> StatisticsList {
+        try readArtifactJSON(StatisticsList.self, artifact.url.appendingPathComponent(fileName))
+    }
+}
+
+/// StatisticsGen: statistics per split (output `statistics`).
+public struct StatisticsGenComponent: PipelineComponent {
+    public struct Parameters: Codable, Hashable, Sendable {
+        public let buckets: Int
+        public let topValues: Int
+    }
+
+    public let id = Component.statisticsGen
+    public let version = "1"
+    public let parameters = Parameters(
+        buckets: StatisticsGenerator.buckets, topValues: StatisticsGenerator.topValueCount)
+    public let inputs = ["examples": InputBinding(.exampleGen, "examples")]
+    public let outputs = ["statistics": "ExampleStatistics"]
+
+    public init() {}
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        var datasets: [DatasetStatistics] = []
+        for (name, url) in try exampleSplits(try context.input("examples")) {
+            datasets.append(StatisticsGenerator.statistics(of: try ExamplesFile.read(url), name: name))
+        }
+        let folder = context.output("statistics")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(
+            try artifactEncoder.encode(StatisticsList(datasets: datasets)),
+            to: folder.appendingPathComponent(StatisticsList.fileName))
+        let features = datasets.first?.features.count ?? 0
+        return ExecutorOutput(summary: "\(datasets.count) splits, \(features) features")
+    }
+
+}

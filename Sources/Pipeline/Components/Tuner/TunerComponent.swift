@@ -1,0 +1,217 @@
+import Foundation
+import MLOpsCore
+import Tabular
+import XGBoostKit
+
+/// What the Tuner found (`best_hyperparameters.json`): the best trial's hyperparameters, the
+/// objective, and every trial with its score. The Trainer reads `hyperparameters` (with
+/// `trainer.hyperparameters: from_tuner`); the same file, committed, can be imported with
+/// `trainer.hyperparameters: {file: PATH}` so tuning does not rerun on every change.
+public struct TuningResult: Codable, Sendable, Equatable {
+    public struct Trial: Codable, Sendable, Equatable {
+        /// 1-based, in plan order.
+        public let trial: Int
+        public let hyperparameters: [String: ParameterValue]
+        /// The eval-split metric at the kept round; nil when XGBoost gave none (NaN).
+        public let score: Double?
+        /// Rounds kept (early stopping), as the Trainer would keep them.
+        public let rounds: Int
+    }
+
+    public static let fileName = "best_hyperparameters.json"
+    public let hyperparameters: [String: ParameterValue]
+    public let metric: String
+    public let direction: OptimizationDirection
+    public let strategy: SearchStrategy
+    public let bestTrial: Int
+    public let score: Double?
+    public let trials: [Trial]
+
+    enum CodingKeys: String, CodingKey {
+        case hyperparameters, metric, direction, strategy, bestTrial = "best_trial", score, trials
+    }
+}
+
+/// Tuner: trains one built-in XGBoost model per trial of the search plan on the transformed
+/// train split, scores each on the eval split, and keeps the best (the earliest on a tie).
+/// Trials run in parallel up to the cores available, each with `nthread` = threads / trials
+/// at once, so the machine is never oversubscribed. Output `best_hyperparameters`.
+public struct TunerComponent: PipelineComponent {
+    public static let output = "best_hyperparameters"
+
+    public struct Parameters: Codable, Hashable, Sendable {
+        /// The training every trial shares (objective, rounds, early stopping, seed).
+        public let trainer: TrainerComponent.Parameters
+        public let strategy: String
+        public let trials: Int
+        public let seed: Int
+        public let parallel: Int
+        public let metric: String?
+        public let direction: String?
+        /// The planned trials, `max_depth=4 eta=0.1` each: the search space as it is searched.
+        public let plan: [String]
+    }
+
+    public let id = Component.tuner
+    public let version = "1"
+    public let parameters: Parameters
+    public let inputs = ["transformed": InputBinding(.transform, "transformed")]
+    public let outputs = [output: "HyperParameters"]
+    let trainer: TrainerComponent
+    let plan: SearchPlan
+    let strategy: SearchStrategy
+
+    public init(tuner: TunerSection, trainer section: TrainerSection) throws(ConfigError) {
+        // Trials use the built-in trainer with the trainer's settings and only the trial's
+        // hyperparameters (an external trainer is handed the best ones afterwards).
+        var base = section
+        base.hyperparameters = .inline(OrderedPairs())
+        base.command = nil
+        trainer = try TrainerComponent(trainer: base)
+        strategy = tuner.strategy
+        plan = SearchPlan(space: tuner.searchSpace, strategy: tuner.strategy, budget: tuner.trials, seed: tuner.seed)
+        parameters = Parameters(
+            trainer: trainer.parameters, strategy: tuner.strategy.rawValue, trials: tuner.trials, seed: tuner.seed,
+            parallel: tuner.parallel, metric: tuner.metric, direction: tuner.direction?.rawValue,
+            plan: plan.trials.map(SearchPlan.describe))
+    }
+
+    public func readPaths(root: URL) throws -> [String] { [] }
+
+    public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
+        let data = try trainer.trainingData(try context.input("transformed"))
+        let setup = try trainer.setup(data)
+        let metric = parameters.metric ?? setup.metric
+        let direction =
+            parameters.direction.flatMap(OptimizationDirection.init(rawValue:))
+            ?? (TrainerComponent.higherIsBetter(metric) ? .maximize : .minimize)
+        let trials = plan.trials
+        guard !trials.isEmpty else { throw InternalError("the search plan has no trials") }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // At most the cores, the trials, and the trainer's threads (each trial needs one).
+        let workers = max(
+            1, min(parameters.parallel > 0 ? parameters.parallel : cores, cores, trials.count, setup.threads))
+        let threads = max(1, setup.threads / workers)
+        let progress = context.progress(trials.count * parameters.trainer.rounds)
+        let queue = TrialQueue(count: trials.count)
+        let how =
+            switch plan.gridSize {
+            case .some(let size) where size > trials.count:
+                "grid search: \(trials.count) of \(size) points, seed \(parameters.seed)"
+            case .some: "grid search"
+            case .none: "random search, seed \(parameters.seed)"
+            }
+        context.log(
+            "\(trials.count) trial\(trials.count == 1 ? "" : "s") (\(how)), \(workers) at a time with \(threads) "
+                + "thread\(threads == 1 ? "" : "s") each; \(direction.rawValue) eval \(metric)")
+        _ = concurrentMap(workers) { _ in
+            let matrices: (train: DMatrix, eval: DMatrix)
+            do {
+                matrices = try TrainerComponent.matrices(data, threads: threads)
+            } catch {
+                queue.fail(error)
+                return 0
+            }
+            while let index = queue.next() {
+                let point = trials[index]
+                let started = ContinuousClock.now
+                do {
+                    let settings = trainer.settings(
+                        setup, metric: metric, threads: threads,
+                        hyperparameters: point.map { ($0.name, $0.value.description) })
+                    let (_, history, best) = try trainer.boost(
+                        settings: settings, train: matrices.train, eval: matrices.eval, evalSplit: data.eval,
+                        metric: metric, threads: threads, context: context, progress: progress)
+                    let score = history[best].eval.flatMap { $0.isNaN ? nil : $0 }
+                    queue.record(
+                        index,
+                        TuningResult.Trial(
+                            trial: index + 1, hyperparameters: Dictionary(point.map { ($0.name, $0.value) }) { $1 },
+                            score: score, rounds: best + 1))
+                    let seconds = (ContinuousClock.now - started).inSeconds
+                    context.log(
+                        "trial \(index + 1)/\(trials.count): \(SearchPlan.describe(point)) → \(metric) "
+                            + (score.map { String(format: "%.4f", $0) } ?? "none")
+                            + " (\(best + 1) rounds, \(String(format: "%.1f", seconds)) s)")
+                } catch let error as TrainerError {
+                    guard case .xgboost(let detail) = error.kind else {
+                        queue.fail(error)
+                        break
+                    }
+                    queue.fail(TrainerError(.trial(index + 1, SearchPlan.describe(point), detail)))
+                } catch {
+                    queue.fail(error)
+                }
+            }
+            return 0
+        }
+        if let failure = queue.failure { throw failure }
+        let results = queue.results.compactMap { $0 }
+        // The best score in the chosen direction; the earliest trial on a tie; a trial
+        // without a score never wins over one with a score.
+        var best: TuningResult.Trial?
+        for trial in results {
+            guard let score = trial.score else { continue }
+            if let current = best?.score,
+                direction == .maximize ? score <= current : score >= current
+            {
+                continue
+            }
+            best = trial
+        }
+        guard let best = best ?? results.first else { throw InternalError("no trial finished") }
+        let result = TuningResult(
+            hyperparameters: best.hyperparameters, metric: metric, direction: direction, strategy: strategy,
+            bestTrial: best.trial, score: best.score, trials: results)
+        let folder = context.output(Self.output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try AtomicFile.write(
+            try artifactEncoder.encode(result), to: folder.appendingPathComponent(TuningResult.fileName))
+        let chosen = best.hyperparameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            .joined(separator: " ")
+        let score = best.score.map { String(format: "%.4f", $0) } ?? "none"
+        return ExecutorOutput(
+            properties: [
+                Self.output: [
+                    "best_trial": String(best.trial), "trials": String(results.count), "metric": metric,
+                    "score": score, "hyperparameters": chosen,
+                ]
+            ],
+            summary: "\(results.count) trials, best #\(best.trial) eval \(metric) \(score): \(chosen)")
+    }
+}
+
+/// The trials handed to the workers one at a time, their results by index, and the first
+/// failure (which stops the handing out). Every access is under `lock`; hence @unchecked Sendable.
+private final class TrialQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private let count: Int
+    private(set) var results: [TuningResult.Trial?]
+    private(set) var failure: (any Error)?
+
+    init(count: Int) {
+        self.count = count
+        results = Array(repeating: nil, count: count)
+    }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard failure == nil, nextIndex < count else { return nil }
+        nextIndex += 1
+        return nextIndex - 1
+    }
+
+    func record(_ index: Int, _ trial: TuningResult.Trial) {
+        lock.lock()
+        results[index] = trial
+        lock.unlock()
+    }
+
+    func fail(_ error: any Error) {
+        lock.lock()
+        if failure == nil { failure = error }
+        lock.unlock()
+    }
+}

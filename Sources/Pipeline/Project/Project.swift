@@ -1,0 +1,106 @@
+import Foundation
+import GitKit
+import Metadata
+import MLOpsCore
+
+/// One project opened for work: the repository, its root, `mlops.yaml`, the state of the work
+/// tree and the metadata store in `.mlops`. What `mlops train`, `explain`, `gate`, `release`
+/// and `test` start from; the executable only finds the repository.
+public struct Project {
+    public let repository: Repository
+    public let root: URL
+    public let config: MLOpsConfig
+    public let snapshot: RepositorySnapshot
+    public let store: any MetadataStore
+
+    /// The project of `repository`'s work tree, with its store (created when absent).
+    public static func open(_ repository: Repository, environment: [String: String]) throws -> Project {
+        let root = try workTree(of: repository)
+        let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
+        let store = try openStore(root: root, create: true, environment: environment)
+        let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
+        return Project(repository: repository, root: root, config: config, snapshot: snapshot, store: store)
+    }
+
+    /// The work tree's root; a bare repository has none.
+    public static func workTree(of repository: Repository) throws -> URL {
+        guard let workdir = repository.workingDirectory else {
+            throw FileError(.missing, path: repository.gitDirectory, detail: "is a bare repository, with no work tree")
+        }
+        return URL(fileURLWithPath: workdir)
+    }
+
+    /// The project's metadata store: the embedded SQLite store in `.mlops` (the backend behind
+    /// ``MetadataStore`` that needs no server). With `create` false a missing store is an
+    /// error saying to train first.
+    public static func openStore(root: URL, create: Bool, environment: [String: String]) throws -> any MetadataStore {
+        let folder = root.appendingPathComponent(".mlops", isDirectory: true)
+        let path = folder.appendingPathComponent(SQLiteMetadataStore.fileName).path
+        if !create, !FileManager.default.fileExists(atPath: path) {
+            throw FileError(.missing, path: path, detail: "no metadata store yet", hint: "run `mlops train` first")
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // MLOPS_BUSY_TIMEOUT: seconds to wait for another process's lock on the store (default 5).
+        let timeout = environment["MLOPS_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
+        return try SQLiteMetadataStore(path: path, busyTimeout: timeout)
+    }
+
+    /// The `model` output of the newest successful Trainer execution in the store (`latest`).
+    public static func latestModel(root: URL, environment: [String: String]) throws -> URL {
+        let store = try openStore(root: root, create: false, environment: environment)
+        defer { try? store.close() }
+        guard let execution = try store.lastSuccessful(component: Component.trainer.rawValue),
+            let artifact = try store.artifacts(of: execution.id, "OUTPUT")["model"]
+        else { throw ServingError(.noModel) }
+        return root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
+    }
+
+    /// A runner over the components `mlops.yaml` configures (plus `extra`, e.g. the gates'),
+    /// drawing progress bars and passing an external program's lines to stderr on `console`.
+    public func runner(
+        strict: Bool = false, extra: [any PipelineComponent] = [], console: Console? = nil
+    ) throws -> PipelineRunner {
+        let snapshot = snapshot
+        return PipelineRunner(
+            root: root, store: store, components: try config.dataComponents(root: root, strict: strict) + extra,
+            commit: snapshot.commit, fingerprint: { try snapshot.fingerprint($0) },
+            makeProgress: { component, total in
+                guard let console else { return { _ in } }
+                let bar = ProgressBar(console: console, label: component.rawValue, total: total)
+                return { bar.advance(by: $0) }
+            },
+            log: { component, line in
+                // An external program's output, on stderr so stdout stays the run's summary.
+                guard let console, console.verbosity >= .normal else { return }
+                FileHandle.standardError.write(Data("  \(component.rawValue) | \(line)\n".utf8))
+            })
+    }
+
+    /// The output `output` of the execution of `component` recorded in `report`.
+    public func artifact(_ component: Component, _ output: String, in report: RunReport) throws -> StoredArtifact? {
+        guard let stage = report.stages.first(where: { $0.component == component.rawValue }),
+            let execution = stage.execution
+        else { return nil }
+        return try store.artifacts(of: execution, "OUTPUT")[output]
+    }
+
+    /// Where a stored artifact's files are.
+    public func folder(of artifact: StoredArtifact) -> URL {
+        root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
+    }
+
+    /// `.mlops/reports`, where test and gate reports go.
+    public var reports: URL { root.appendingPathComponent(".mlops/reports", isDirectory: true) }
+}
+
+/// Appends a report's Markdown to `$GITHUB_STEP_SUMMARY` on GitHub Actions.
+public enum StepSummary {
+    public static func append(_ markdown: String, environment: [String: String]) {
+        guard let summary = environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty,
+            let handle = FileHandle(forWritingAtPath: summary)
+        else { return }
+        handle.seekToEndOfFile()
+        handle.write(Data(markdown.utf8))
+        try? handle.close()
+    }
+}

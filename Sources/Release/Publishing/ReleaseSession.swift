@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+import Gates
+import GitKit
+import MLOpsCore
+import Pipeline
+
+/// What the registry commands (release, promote, rollback, releases, verify, push, serve
+/// NAME@…) share: the registry, the channels, the keys that verify, who is acting.
+public struct ReleaseSession {
+    public let registry: any Registry
+    public let location: RegistryLocation
+    public let root: URL
+    public let config: MLOpsConfig?
+    public let repository: Repository?
+    /// `release.channels`, in promotion order.
+    public let channels: [String]
+    /// `release.public_keys` and `--key` files.
+    public let keys: [Curve25519.Signing.PublicKey]
+    public let lockTimeout: Double
+    let environment: [String: String]
+
+    /// The registry of the project at `root` (its `mlops.yaml`), or `MLOPS_REGISTRY` alone
+    /// outside a project.
+    public static func open(
+        root: URL, repository: Repository?, environment: [String: String], extraKeys: [String] = []
+    ) throws -> ReleaseSession {
+        let file = root.appendingPathComponent(MLOpsConfig.fileName)
+        var config: MLOpsConfig?
+        if FileManager.default.fileExists(atPath: file.path) {
+            config = try MLOpsConfig.load(from: file, root: root)
+        } else if (environment["MLOPS_REGISTRY"] ?? "").isEmpty {
+            throw FileError(
+                .missing, path: file.path, detail: "no mlops.yaml here to name the registry",
+                hint: "run inside the project, or set MLOPS_REGISTRY to the registry directory")
+        }
+        let release = config?.release
+        let location = try RegistryLocation(
+            configured: release?.registry ?? ".mlops/registry", environment: environment, root: root)
+        var keys: [Curve25519.Signing.PublicKey] = []
+        for path in (release?.publicKeys ?? []) + extraKeys {
+            keys.append(try SigningKeys.loadPublicKey(path, root: root))
+        }
+        return ReleaseSession(
+            registry: DirectoryRegistry(directory: location.directory), location: location, root: root,
+            config: config, repository: repository, channels: release?.channels ?? ["staging", "production"],
+            keys: keys, lockTimeout: environment["MLOPS_LOCK_TIMEOUT"].flatMap(Double.init) ?? 60,
+            environment: environment)
+    }
+
+    /// The same session over another backend (a wrapper, or a test's stand-in).
+    public func with(registry: any Registry) -> ReleaseSession {
+        ReleaseSession(
+            registry: registry, location: location, root: root, config: config, repository: repository,
+            channels: channels, keys: keys, lockTimeout: lockTimeout, environment: environment)
+    }
+
+    /// The bundle name of this project (release.name, else the pipeline's name).
+    public var projectName: String? { config.map { $0.release.name ?? $0.pipeline.name } }
+
+    /// Splits `NAME@SELECTOR`; a bare `@SELECTOR` takes this project's name.
+    public func reference(_ text: String) throws -> (name: String, selector: String) {
+        let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2, !parts[1].isEmpty {
+            if parts[0].isEmpty, let projectName { return (projectName, parts[1]) }
+            if !parts[0].isEmpty { return (parts[0], parts[1]) }
+        }
+        throw ReleaseError.invalidReference(text)
+    }
+
+    /// The released version `NAME@VERSION` or `NAME@CHANNEL` names.
+    public func resolve(_ text: String) throws -> LedgerEvent {
+        let (name, selector) = try reference(text)
+        return try registry.resolve(name, selector, channels: channels)
+    }
+
+    /// Who acts, for the ledger: the CI user, else the git identity, else the login name.
+    public var actor: String {
+        if let user = environment["GITHUB_ACTOR"], !user.isEmpty { return "github:\(user)" }
+        if let user = environment["GITLAB_USER_LOGIN"], !user.isEmpty { return "gitlab:\(user)" }
+        if let name = try? repository?.configValue("user.name"), !name.isEmpty {
+            let email = (try? repository?.configValue("user.email")).flatMap { $0 }
+            return email.map { "\(name) <\($0)>" } ?? name
+        }
+        return environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
+    }
+
+    /// Verifies the bundle of a released version against its recorded identity and the keys.
+    public func verify(_ event: LedgerEvent) throws -> BundleReader.Verified {
+        let bundle: URL
+        do { bundle = try registry.bundleFile(event.name, event.version) } catch {
+            throw BundleError(
+                "\(registry.location)/\(event.name)/\(event.version)", .unreadable("the file is missing from the registry"))
+        }
+        return try BundleReader.open(bundle, keys: keys, expected: event.identity)
+    }
+
+    /// A released version's folder, unpacked and verified once into the project's
+    /// `.mlops/bundles/<identity>/` (or a temporary folder outside a project).
+    public func unpacked(_ event: LedgerEvent) throws -> URL {
+        let base =
+            config == nil
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("mlops-bundles")
+            : root.appendingPathComponent(".mlops/bundles")
+        let folder = base.appendingPathComponent(event.identity.replacingOccurrences(of: "sha256:", with: ""))
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
+            _ = try BundleReader.open(
+                try registry.bundleFile(event.name, event.version), keys: keys, expected: event.identity,
+                extractTo: folder)
+        }
+        return folder
+    }
+
+    /// A model folder named on the command line: `NAME@CHANNEL` / `NAME@VERSION` (a released
+    /// bundle, verified and unpacked), else nil for the caller to take as a path or `latest`.
+    public func releasedModel(_ reference: String) throws -> URL {
+        try unpacked(try resolve(reference)).appendingPathComponent("model", isDirectory: true)
+    }
+}
+
+extension ReleaseSession: BaselineSource {
+    /// The model the production channel (the last of release.channels) points at, verified
+    /// and unpacked; nil when the channel is empty.
+    public func productionBaseline() throws -> Baseline? {
+        guard let name = projectName, let channel = channels.last else { return nil }
+        let state = try registry.state(name)
+        guard let pointer = state.channel(channel), let release = state.release(pointer.version) else { return nil }
+        let unpacked = try unpacked(release)
+        let manifest = try? readArtifactJSON(
+            BundleManifest.self, unpacked.appendingPathComponent(BundleManifest.fileName))
+        let commit = manifest?.git.commit.map { ", released from commit \($0.prefix(12))" } ?? ""
+        return Baseline(
+            folder: unpacked.appendingPathComponent("model", isDirectory: true).path,
+            reason: "the \(channel) channel: \(name)@\(release.version)\(commit)", identity: release.identity)
+    }
+}

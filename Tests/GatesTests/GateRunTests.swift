@@ -1,0 +1,92 @@
+import Foundation
+import Gates
+import MLOpsCore
+import MLOpsTestSupport
+import Pipeline
+import ProjectTestSupport
+import Testing
+
+/// The gate run in-process (what `mlops gate` and `mlops release` call): the baseline rule,
+/// the reports, the verdict, and configuration problems, without starting `mlops` for the
+/// gate itself (InfraValidator still starts the real `mlops serve`, its component's job).
+@Suite struct GateRunTests {
+    func options(_ baseline: BaselineRequest? = nil) -> GateRun.Options {
+        var options = GateRun.Options(executable: MLOpsProcess.binary, environment: [:])
+        options.baseline = baseline
+        return options
+    }
+
+    /// A registry stand-in: Gates knows released models only through ``BaselineSource``.
+    struct Channel: BaselineSource {
+        let baseline: Baseline?
+        func productionBaseline() throws -> Baseline? { baseline }
+    }
+
+    @Test func aFirstModelIsBlessedAndAWorseOneIsRefusedAgainstIt() throws {
+        let repo = try TaxiProject.make()
+        let first = try GateRun.perform(
+            try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try first.project.store.close()
+        #expect(first.gate.blessed && first.baseline == nil)
+        let markdown = try String(contentsOf: first.reports.appendingPathComponent("gate.md"), encoding: .utf8)
+        #expect(markdown.hasPrefix("<!-- mlops-gate-report -->\n## ✅ mlops gate: blessed\n"))
+        #expect(markdown.contains("**No baseline**: change thresholds were not checked"))
+        for file in ["junit.xml", "gate.json", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: first.reports.appendingPathComponent(file).path))
+        }
+
+        try TaxiProject.worsen(repo)
+        let second = try GateRun.perform(
+            try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try second.project.store.close()
+        #expect(!second.gate.blessed)
+        // The first model was blessed at this very commit, the merge-base of HEAD with main.
+        #expect(second.baseline?.reason.hasPrefix("blessed at the merge-base ") == true, "\(String(describing: second.baseline))")
+        let failed = second.gate.checks.filter { $0.outcome == .failed }.map(\.name)
+        #expect(failed.contains("auc change >= -0.01 vs baseline"), "\(failed)")
+    }
+
+    @Test func theProductionChannelComesFirstAndEachRequestIsHonoured() throws {
+        let repo = try TaxiProject.make()
+        let project = try TaxiProject.open(repo)
+        defer { try? project.store.close() }
+        let blessed = try GateRun.perform(project, options: options(), releases: nil, console: nil)
+        #expect(blessed.gate.blessed)
+        let production = Baseline(folder: "/released/model", reason: "the production channel: taxi@1.0.0", identity: "x")
+        let chooser = BaselineChooser(project: project, releases: Channel(baseline: production), environment: [:])
+        #expect(try chooser.choose(.auto) == production)
+        #expect(try chooser.choose(.production) == production)
+        #expect(try chooser.choose(.none) == nil)
+        let latest = try #require(try chooser.choose(.latestBlessed))
+        #expect(latest.reason.hasPrefix("latest blessed model (execution "))
+        // An empty channel falls back to the model blessed at the merge-base.
+        let fallback = BaselineChooser(project: project, releases: Channel(baseline: nil), environment: [:])
+        #expect(try fallback.choose(.auto)?.reason.hasPrefix("blessed at the merge-base ") == true)
+        // A folder must hold a model; the model's bytes identify it.
+        #expect(throws: FileError.self) { try chooser.choose(.folder(repo.directory.url.path)) }
+        let folder = try #require(try chooser.choose(.folder(latest.folder)))
+        #expect(folder.identity.hasPrefix("folder:") && folder.reason == "--baseline \(latest.folder)")
+        #expect(BaselineRequest("latest-blessed") == .latestBlessed && BaselineRequest("x/y") == .folder("x/y"))
+    }
+
+    @Test func aProjectWithoutEvaluationIsAConfigurationError() throws {
+        let repo = try TaxiProject.make()
+        try TaxiProject.edit(repo) { yaml in
+            // Drop the evaluation section: every line from `evaluation:` to the next top-level key.
+            var kept: [Substring] = []
+            var skipping = false
+            for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("evaluation:") { skipping = true; continue }
+                if skipping, let first = line.first, first != " ", first != "#" { skipping = false }
+                if !skipping { kept.append(line) }
+            }
+            return kept.joined(separator: "\n")
+        }
+        let project = try TaxiProject.open(repo)
+        defer { try? project.store.close() }
+        let error = try #require(throws: ConfigError.self) {
+            try GateRun.perform(project, options: options(), releases: nil, console: nil)
+        }
+        #expect(ExitStatus(for: error) == .configError && error.message.contains("no trainer or evaluation section"))
+    }
+}
