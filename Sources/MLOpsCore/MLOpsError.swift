@@ -73,3 +73,17 @@ public struct FileError: MLOpsError {
     public var message: String { "'\(path)': \(detail)" }
     public var exitStatus: ExitStatus { kind == .missing ? .noInput : .ioError }
 }
+
+/// A flag or argument whose value the work itself finds wrong (exit 64), e.g. a `--label`
+/// that is not a column of the file: the libraries' counterpart of a parser's usage error.
+public struct UsageError: MLOpsError {
+    public let message: String
+    public let hint: String?
+
+    public init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+
+    public var exitStatus: ExitStatus { .usage }
+}

@@ -4,6 +4,8 @@ import MLOpsCore
 import Pipeline
 import Tabular
 
+extension BulkInference.Format: ExpressibleByArgument {}
+
 extension MLOps {
     struct Infer: MLOpsCommand {
         static let configuration = CommandConfiguration(
@@ -31,8 +33,8 @@ extension MLOps {
         @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the rows with predictions.", valueName: "file"))
         var output: String?
 
-        @Option(help: "csv or jsonl (one JSON object per row).")
-        var format: String = "csv"
+        @Option(help: "csv, or jsonl (one JSON object per row).")
+        var format: BulkInference.Format = .csv
 
         @Option(
             name: .customLong("on-bad-rows"),
@@ -40,20 +42,12 @@ extension MLOps {
                 fail (exit 65) or skip bad rows: a wrong field count, a value of the wrong type, a value \
                 outside the schema's domain (under --out-of-domain reject).
                 """)
-        var onBadRows: String = "fail"
+        var onBadRows: BadRowPolicy = .fail
 
         @Option(
             name: .customLong("out-of-domain"),
             help: "A value outside the schema's domain: reject (a bad row), missing (read as missing) or keep.")
-        var outOfDomain: String = "reject"
-
-        func validate() throws {
-            if BulkInference.Format(rawValue: format) == nil { throw ValidationError("--format must be csv or jsonl") }
-            if BadRowPolicy(rawValue: onBadRows) == nil { throw ValidationError("--on-bad-rows must be fail or skip") }
-            if OutOfDomain(rawValue: outOfDomain) == nil {
-                throw ValidationError("--out-of-domain must be reject, missing or keep")
-            }
-        }
+        var outOfDomain: OutOfDomain = .reject
 
         struct Output: Encodable {
             let model: String
@@ -79,9 +73,7 @@ extension MLOps {
             let start = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
             var options = BulkInference.Options()
-            options.format = BulkInference.Format(rawValue: format) ?? .csv
-            options.onBadRows = BadRowPolicy(rawValue: onBadRows) ?? .fail
-            options.outOfDomain = OutOfDomain(rawValue: outOfDomain) ?? .reject
+            (options.format, options.onBadRows, options.outOfDomain) = (format, onBadRows, outOfDomain)
             let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
             let bar = size >= ProgressBar.threshold ? ProgressBar(console: console, label: "infer", total: size) : nil
             if let bar { options.progress = { bar.advance(by: $0) } }

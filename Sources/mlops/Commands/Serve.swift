@@ -1,12 +1,10 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
-import Logging
 import MLOpsCore
-import NIOPosix
 import Pipeline
-import ServiceLifecycle
 import Serving
+
+extension OutOfDomain: ExpressibleByArgument {}
 
 extension MLOps {
     struct Serve: MLOpsCommand {
@@ -24,8 +22,6 @@ extension MLOps {
                 (docs/serving.md).
                 """)
         static let jsonSchema = "mlops.serve/v1"
-        /// How long a shutdown waits for the requests in flight.
-        static let drainSeconds = 10
 
         @OptionGroup var global: GlobalOptions
 
@@ -58,16 +54,13 @@ extension MLOps {
         @Option(
             name: .customLong("out-of-domain"),
             help: "A value outside the schema's domain: reject (400), missing (read as missing) or keep.")
-        var outOfDomain: String = "reject"
+        var outOfDomain: OutOfDomain = .reject
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
             guard (1...256).contains(ioThreads) else { throw ValidationError("--io-threads must be 1…256") }
             guard maxRows > 0, maxBodyBytes > 0 else {
                 throw ValidationError("--max-rows and --max-body-bytes must be positive")
-            }
-            guard OutOfDomain(rawValue: outOfDomain) != nil else {
-                throw ValidationError("--out-of-domain must be reject, missing or keep")
             }
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                 throw ValidationError("--name must be letters, digits, '-', '_' or '.'")
@@ -76,90 +69,16 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let folder = try context.modelFolder(model)
-            var limits = ModelServer.Limits()
-            limits.maxRows = maxRows
-            limits.maxBodyBytes = maxBodyBytes
-            limits.outOfDomain = OutOfDomain(rawValue: outOfDomain) ?? .reject
-            let server = ModelServer(name: name, limits: limits)
-            let console = context.console
-            // The model starts loading once the socket is open: `listening` comes before `ready`.
-            let (listening, opened) = AsyncStream<Void>.makeStream()
-            let host = host
-            let name = name
-            var logger = Logger(label: "mlops.serve")
-            logger.logLevel = global.verbose ? .info : .warning
-            let app = Application(
-                router: server.router(),
-                configuration: .init(address: .hostname(host, port: port), serverName: "mlops"),
-                onServerRunning: { channel in
-                    let port = channel.localAddress?.port ?? 0
-                    // One line a script can wait for; flushed at once.
-                    FileHandle.standardOutput.write(
-                        Data("listening on http://\(host):\(port)  (model '\(name)')\n".utf8))
-                    opened.yield()
-                    opened.finish()
-                },
-                eventLoopGroupProvider: .shared(
-                    MultiThreadedEventLoopGroup(
-                        numberOfThreads: ioThreads)),
-                logger: logger)
-            console.detail("serving \(folder.path)")
-            // SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0; a second
-            // signal stops at once.
-            // Requests still running 10 s after the signal are cut (task cancellation).
-            var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
-            configuration.maximumGracefulShutdownDuration = .seconds(Self.drainSeconds)
-            let group = ServiceGroup(configuration: configuration)
-            SignalWatcher.watch { number, count in
-                guard count == 1 else { SignalWatcher.die(of: number) }
-                Task { await group.triggerGracefulShutdown() }
+            var options = ServeRun.Options()
+            (options.host, options.port, options.name, options.ioThreads) = (host, port, name, ioThreads)
+            (options.limits.maxRows, options.limits.maxBodyBytes) = (maxRows, maxBodyBytes)
+            options.limits.outOfDomain = outOfDomain
+            options.verbose = global.verbose
+            context.console.detail("serving \(folder.path)")
+            // One line a script can wait for, flushed at once.
+            try await ServeRun.run(folder: folder, options: options) {
+                FileHandle.standardOutput.write(Data(($0 + "\n").utf8))
             }
-            // The model loads while the server is already live; a model that cannot be loaded
-            // stops the server and is the command's error.
-            let failure = LoadFailure()
-            let loading = Task.detached {
-                for await _ in listening { break }
-                guard !Task.isCancelled else { return }
-                let started = ContinuousClock.now
-                do {
-                    var task = ""
-                    try server.load {
-                        // One thread: a served request is a few rows, and OpenMP's hand-offs would cost more.
-                        let model = try ServableModel(folder: folder, threads: 1)
-                        task = model.task
-                        return model
-                    }
-                    FileHandle.standardOutput.write(
-                        Data(
-                            ("ready: model '\(name)' (\(task)) loaded in "
-                                + String(format: "%.2f s", started.duration(to: .now).inSeconds) + "\n").utf8))
-                } catch {
-                    failure.error = error
-                    await group.triggerGracefulShutdown()
-                }
-            }
-            try await group.run()
-            loading.cancel()
-            if let error = failure.error { throw error }
-        }
-    }
-}
-
-/// The error of a model load that failed in the background.
-private final class LoadFailure: @unchecked Sendable {
-    // Written once by the loading task before the shutdown it triggers, read after the group ends.
-    private let lock = NSLock()
-    private var stored: (any Error)?
-    var error: (any Error)? {
-        get {
-            lock.lock()
-            defer { lock.unlock() }
-            return stored
-        }
-        set {
-            lock.lock()
-            stored = newValue
-            lock.unlock()
         }
     }
 }

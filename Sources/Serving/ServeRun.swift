@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import Logging
+import MLOpsCore
+import NIOPosix
+import Pipeline
+import ServiceLifecycle
+
+/// `mlops serve` as a whole: the HTTP server live at once, the model loaded behind it (ready
+/// only once it answered a warm-up prediction), SIGTERM or SIGINT draining the requests in
+/// flight, a model that cannot be loaded stopping the server as the command's error.
+public enum ServeRun {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var name = "model"
+        /// Network I/O threads (SwiftNIO event loops); predictions run on a pool of their own.
+        public var ioThreads = 1
+        public var limits = ModelServer.Limits()
+        /// How long a shutdown waits for the requests in flight.
+        public var drainSeconds = 10
+        public var verbose = false
+
+        public init() {}
+    }
+
+    /// Serves `folder` until a signal; `say` hears the `listening on …` and `ready: …` lines
+    /// (scripts wait for them, so the caller flushes each at once).
+    public static func run(folder: URL, options: Options, say: @escaping @Sendable (String) -> Void) async throws {
+        let server = ModelServer(name: options.name, limits: options.limits)
+        // The model starts loading once the socket is open: `listening` comes before `ready`.
+        let (listening, opened) = AsyncStream<Void>.makeStream()
+        let (host, name) = (options.host, options.name)
+        var logger = Logger(label: "mlops.serve")
+        logger.logLevel = options.verbose ? .info : .warning
+        let app = Application(
+            router: server.router(),
+            configuration: .init(address: .hostname(host, port: options.port), serverName: "mlops"),
+            onServerRunning: { channel in
+                say("listening on http://\(host):\(channel.localAddress?.port ?? 0)  (model '\(name)')")
+                opened.yield()
+                opened.finish()
+            },
+            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: options.ioThreads)),
+            logger: logger)
+        // SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0; a second
+        // signal stops at once. Requests still running after the drain are cut.
+        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(options.drainSeconds)
+        let group = ServiceGroup(configuration: configuration)
+        SignalWatcher.watch { number, count in
+            guard count == 1 else { SignalWatcher.die(of: number) }
+            Task { await group.triggerGracefulShutdown() }
+        }
+        let failure = LoadFailure()
+        let loading = Task.detached {
+            for await _ in listening { break }
+            guard !Task.isCancelled else { return }
+            let started = ContinuousClock.now
+            do {
+                var task = ""
+                try server.load {
+                    // One thread: a served request is a few rows, and OpenMP's hand-offs would cost more.
+                    let model = try ServableModel(folder: folder, threads: 1)
+                    task = model.task
+                    return model
+                }
+                say(
+                    "ready: model '\(name)' (\(task)) loaded in "
+                        + String(format: "%.2f s", started.duration(to: .now).inSeconds))
+            } catch {
+                failure.error = error
+                await group.triggerGracefulShutdown()
+            }
+        }
+        try await group.run()
+        loading.cancel()
+        if let error = failure.error { throw error }
+    }
+}
+
+/// The error of a model load that failed in the background.
+private final class LoadFailure: @unchecked Sendable {
+    // Written once by the loading task before the shutdown it triggers, read after the group ends.
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    var error: (any Error)? {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+        set {
+            lock.lock()
+            stored = newValue
+            lock.unlock()
+        }
+    }
+}
