@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "Tabular", "Metadata", "SQLiteKit", "MLOpsTestSupport",
+                "Pipeline", "Tabular", "Metadata", "SQLiteKit", "MLOpsTestSupport", "ProjectTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(

@@ -276,13 +276,13 @@ public struct ModelServer: Sendable {
         }
         let outputs: [String] =
             switch model.task {
-            case "regression": [#"{"name":"predictions","datatype":"FP32","shape":[-1]}"#]
-            case "multiclass":
+            case .regression: [#"{"name":"predictions","datatype":"FP32","shape":[-1]}"#]
+            case .multiclass:
                 [
                     #"{"name":"probabilities","datatype":"FP32","shape":[-1,-1]}"#,
                     #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,
                 ]
-            default:
+            case .binary, .auto:
                 [
                     #"{"name":"probabilities","datatype":"FP32","shape":[-1]}"#,
                     #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,

@@ -62,7 +62,7 @@ public enum ServeRun {
                 try server.load {
                     // One thread: a served request is a few rows, and OpenMP's hand-offs would cost more.
                     let model = try ServableModel(folder: folder, threads: 1)
-                    task = model.task
+                    task = model.task.rawValue
                     return model
                 }
                 say(

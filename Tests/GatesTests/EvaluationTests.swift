@@ -240,7 +240,7 @@ import Testing
 @Suite struct GateReportTests {
     @Test func reportsEscapeWhatMarkdownAndXMLWouldMisread() throws {
         let evaluation = EvaluationReport(
-            task: "binary", rows: 10,
+            task: .binary, rows: 10,
             candidate: [
                 SliceMetrics(
                     slice: "overall", size: 10, gated: true,
@@ -330,7 +330,7 @@ func dataChecks(warning reason: String) -> DataChecks {
         #expect((curves?.calibration.reduce(0) { $0 + $1.count }) == 300)
         let metrics = Metrics.binary(probabilities: scores, labels: labels)
         let evaluation = EvaluationReport(
-            task: "binary", rows: 300,
+            task: .binary, rows: 300,
             candidate: [
                 SliceMetrics(slice: "overall", size: 300, gated: true, metrics: metrics, intervals: nil),
                 SliceMetrics(slice: "company=<b>&Co", size: 12, gated: false, metrics: metrics, intervals: nil),

@@ -70,7 +70,7 @@ import Testing
         #expect(stage.outcome == .ran, "\(stage)")
         #expect(stage.summary.contains("blessed") && !stage.summary.contains("not blessed"), "\(stage.summary)")
         let evaluation = try project.evaluation(report)
-        #expect(evaluation.blessed && evaluation.baseline == nil && evaluation.task == "binary")
+        #expect(evaluation.blessed && evaluation.baseline == nil && evaluation.task == .binary)
         let changes = evaluation.checks.filter { $0.name.contains("vs baseline") }
         #expect(!changes.isEmpty && changes.allSatisfy { $0.outcome == .skipped && $0.detail.hasPrefix("no baseline") })
         #expect(evaluation.candidate.map(\.slice).prefix(2) == ["overall", "payment_type=Cash"])

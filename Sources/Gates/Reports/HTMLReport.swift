@@ -67,7 +67,7 @@ public enum HTMLReport {
                         y: history.metric, series: series, fitY: true))
             }
             if !plots.isEmpty { body.append("<h2>Curves</h2><div class=\"grid\">" + plots.joined() + "</div>") }
-            let metric = evaluation.task == "binary" ? "auc" : evaluation.task == "regression" ? "rmse" : "accuracy"
+            let metric = MetricName.headline(for: evaluation.task).rawValue
             let slices = evaluation.candidate.filter { $0.slice != "overall" }
             if !slices.isEmpty {
                 body.append("<h2>Slices: \(metric)</h2>")
@@ -133,7 +133,7 @@ public enum HTMLReport {
                     + "<td class=\"num\">\(reference.map { (value - $0 >= 0 ? "+" : "") + number(value - $0) } ?? "—")</td><td>\(result)</td></tr>"
             )
         }
-        return "<h2>Metrics (\(text(evaluation.task)), \(evaluation.rows) eval rows)</h2>"
+        return "<h2>Metrics (\(text(evaluation.task.rawValue)), \(evaluation.rows) eval rows)</h2>"
             + "<table><tr><th>metric</th><th>candidate</th><th>baseline</th><th>delta</th><th>thresholds</th></tr>"
             + rows.joined() + "</table>"
     }

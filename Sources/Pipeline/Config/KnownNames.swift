@@ -31,20 +31,6 @@ enum XGBoostNames {
     ]
 }
 
-/// Metric names the Evaluator computes (DESIGN.md section 4).
-enum MetricNames {
-    static let binary = [
-        "auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier_score", "calibration_error",
-        "example_count",
-    ]
-    static let multiclass = ["accuracy", "macro_f1", "weighted_f1", "log_loss", "example_count"]
-    static let regression = ["rmse", "mae", "r2", "mape", "example_count"]
-    static var all: [String] {
-        var seen = Set<String>()
-        return (binary + multiclass + regression).filter { seen.insert($0).inserted }
-    }
-}
-
 /// Keys of `gates.policy`: categories and TFDV anomaly reason names (tensorflow_metadata anomalies.proto).
 enum GatePolicyNames {
     static let categories = ["anomalies", "drift", "skew", "metrics", "infra"]

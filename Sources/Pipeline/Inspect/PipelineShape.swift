@@ -21,16 +21,10 @@ public struct PipelineShape: Sendable, Encodable {
                 .exampleGen, .statisticsGen, .schemaGen, .importSchemaGen, .exampleValidator,
             ]) + [.evaluator, .infraValidator])
         let present = Set(graph.components)
-        var entries: [Entry] = graph.components.map { component in
+        let entries: [Entry] = graph.components.map { component in
             Entry(
                 component: component.rawValue, upstream: component.upstream.filter(present.contains).map(\.rawValue),
                 implemented: implemented.contains(component))
-        }
-        // Transform waits for ExampleValidator's verdict.
-        if let index = entries.firstIndex(where: { $0.component == "Transform" }), present.contains(.exampleValidator) {
-            entries[index] = Entry(
-                component: "Transform", upstream: entries[index].upstream + ["ExampleValidator"],
-                implemented: entries[index].implemented)
         }
         self.name = config.pipeline.name
         self.entries = entries

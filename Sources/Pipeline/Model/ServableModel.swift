@@ -21,7 +21,7 @@ public final class ServableModel: @unchecked Sendable {
     public let transform: FittedTransform
     public let schema: Schema?
     /// `binary`, `multiclass` or `regression`.
-    public let task: String
+    public let task: TaskKind
     /// The schema's domains for the inputs (``DomainCheck``).
     public let domain: DomainCheck
     /// XGBoost's outputs per row (the class count of a multiclass model, else 1).
@@ -57,8 +57,8 @@ public final class ServableModel: @unchecked Sendable {
                     folder: folder.path,
                     detail: "the model takes \(count) features; the transform gives \(transform.featureNames.count)"))
         }
-        guard ["binary", "multiclass", "regression"].contains(task) else {
-            throw ServingError(.badModel(folder: folder.path, detail: "unknown task '\(task)' in history.json"))
+        guard task != .auto else {
+            throw ServingError(.badModel(folder: folder.path, detail: "history.json names no task (auto)"))
         }
         requiredInputs = transform.neededInputs
         inputTypes = Dictionary(transform.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
@@ -132,7 +132,7 @@ public struct Predictions: Sendable {
     public let rows: Int
     public let columns: [Column]
 
-    init(task: String, rows: Int, output: [Float], perRow: Int, classNames: [String]?) throws {
+    init(task: TaskKind, rows: Int, output: [Float], perRow: Int, classNames: [String]?) throws {
         self.rows = rows
         guard perRow * rows == output.count else {
             throw InternalError("XGBoost gave \(output.count) values for \(rows) rows")
@@ -148,13 +148,13 @@ public struct Predictions: Sendable {
                 : Column(name: "predicted_class", numbers: nil, texts: indices.map(className))
         }
         switch task {
-        case "binary":
+        case .binary:
             let probabilities = output.map(Double.init)
             columns = [
                 Column(name: "probability", numbers: probabilities, texts: nil),
                 classes(probabilities.map { $0 >= 0.5 ? 1 : 0 }),
             ]
-        case "multiclass":
+        case .multiclass:
             var columns: [Column] = []
             for label in 0..<perRow {
                 columns.append(
@@ -168,7 +168,7 @@ public struct Predictions: Sendable {
             }
             columns.append(classes(predicted))
             self.columns = columns
-        default:
+        case .regression, .auto:
             columns = [Column(name: "prediction", numbers: output.map(Double.init), texts: nil)]
         }
     }

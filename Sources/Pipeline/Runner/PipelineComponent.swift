@@ -71,7 +71,8 @@ public struct ExecutorOutput: Sendable {
 /// validation that found a blocking anomaly, say) stops the components downstream and makes
 /// the run's verdict a failure; its `findings` property (one finding per line) says why.
 public protocol PipelineComponent: Sendable {
-    associatedtype Parameters: Codable & Hashable & Sendable
+    /// Encoded into the cache key, each top-level field as compact JSON (``KeyManifest``).
+    associatedtype Parameters: Encodable & Sendable
 
     var id: Component { get }
     /// Bumped when the executor's output for the same inputs changes, so old cache entries
@@ -92,7 +93,7 @@ public protocol PipelineComponent: Sendable {
 }
 
 extension PipelineComponent {
-    public var runsAfter: [Component] { [] }
+    public var runsAfter: [Component] { id.runsAfter }
 
     /// Everything this component waits for: its inputs' producers and `runsAfter`.
     func dependencies(among present: Set<Component>) -> Set<Component> {

@@ -22,7 +22,7 @@ public struct Baseline: Sendable, Hashable, Codable {
 /// What the Evaluator writes as `evaluation/evaluation.json`.
 public struct EvaluationReport: Sendable, Codable, Equatable {
     public static let fileName = "evaluation.json"
-    public let task: String
+    public let task: TaskKind
     /// Eval rows scored (rows without a label are left out).
     public let rows: Int
     public let candidate: [SliceMetrics]
@@ -35,7 +35,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public let baselineCurves: Curves?
 
     public init(
-        task: String, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
+        task: TaskKind, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
         checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil
     ) {
         self.curves = curves
@@ -57,17 +57,19 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
 /// A model that is not blessed is a result, not an error: the run goes on, and `mlops gate`
 /// turns the blessing into its exit status.
 public struct EvaluatorComponent: PipelineComponent {
-    public struct Parameters: Codable, Hashable, Sendable {
-        /// `evaluation` of mlops.yaml as key-sorted JSON.
-        public let config: String
+    public struct Parameters: Encodable, Sendable {
+        /// `evaluation` of mlops.yaml.
+        public let config: EvaluationSection
+        /// The baseline's identity (its content address, or a folder's hash).
         public let baseline: String?
-        public let metricsPolicy: String
+        public let metricsPolicy: PolicyAction
     }
 
     public let id = Component.evaluator
-    public let version = "2"
+    /// 3: the configuration enters the cache key as an object, not a JSON string (docs/pipeline.md).
+    public let version = "3"
     public let parameters: Parameters
-    public let inputs = ["examples": InputBinding(.exampleGen, "examples"), "model": InputBinding(.trainer, "model")]
+    public let inputs = Component.evaluator.bindings()
     public let outputs = ["evaluation": "ModelEvaluation", "blessing": "ModelBlessing"]
     let section: EvaluationSection
     let baseline: Baseline?
@@ -77,11 +79,7 @@ public struct EvaluatorComponent: PipelineComponent {
         self.section = section
         self.baseline = baseline
         policy = PolicyAction(gates, "metrics")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        parameters = Parameters(
-            config: String(decoding: try encoder.encode(section), as: UTF8.self), baseline: baseline?.identity,
-            metricsPolicy: policy.rawValue)
+        parameters = Parameters(config: section, baseline: baseline?.identity, metricsPolicy: policy)
     }
 
     public func readPaths(root: URL) throws -> [String] { [] }
@@ -159,7 +157,7 @@ public struct EvaluatorComponent: PipelineComponent {
     }
 
     /// Predictions and labels as the metrics take them.
-    static func outcomes(_ predictions: Predictions, task: String, labels: [Double]) throws
+    static func outcomes(_ predictions: Predictions, task: TaskKind, labels: [Double]) throws
         -> Outcomes
     {
         func column(_ name: String) throws -> [Double] {
@@ -169,9 +167,9 @@ public struct EvaluatorComponent: PipelineComponent {
             return values
         }
         switch task {
-        case "binary": return .binary(probabilities: try column("probability"), labels: labels)
-        case "regression": return .regression(predictions: try column("prediction"), labels: labels)
-        default:
+        case .binary: return .binary(probabilities: try column("probability"), labels: labels)
+        case .regression: return .regression(predictions: try column("prediction"), labels: labels)
+        case .multiclass, .auto:
             let probabilities = predictions.columns.filter { $0.name.hasPrefix("probability_") }
             let classes = probabilities.map { String($0.name.dropFirst("probability_".count)) }
             var flat: [Double] = []
@@ -184,8 +182,8 @@ public struct EvaluatorComponent: PipelineComponent {
     }
 
     /// `auc 0.9570` (or `vs 0.9510 baseline`): the first metric of the task, overall.
-    static func headline(_ candidate: SliceMetrics?, _ baseline: SliceMetrics?, task: String) -> String {
-        let metric = task == "binary" ? "auc" : task == "regression" ? "rmse" : "accuracy"
+    static func headline(_ candidate: SliceMetrics?, _ baseline: SliceMetrics?, task: TaskKind) -> String {
+        let metric = MetricName.headline(for: task).rawValue
         guard let value = candidate?.metrics[metric] else { return metric + " n/a" }
         var text = "\(metric) " + String(format: "%.4f", value)
         if let reference = baseline?.metrics[metric] { text += String(format: " (baseline %.4f)", reference) }

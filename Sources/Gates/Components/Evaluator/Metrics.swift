@@ -1,7 +1,8 @@
 import Foundation
+import Pipeline
 
 /// The Evaluator's metrics, computed exactly from predictions and labels, by task. Names are
-/// those `evaluation.thresholds` takes (`MetricNames` in the config).
+/// ``MetricName``s, the ones `evaluation.thresholds` takes.
 ///
 /// Conventions, stated once:
 /// - A binary prediction is the probability of class 1; the predicted class is 1 when the
@@ -20,7 +21,7 @@ public enum Metrics {
     public static func binary(probabilities: [Double], labels: [Double], threshold: Double = 0.5) -> MetricSet {
         precondition(probabilities.count == labels.count, "one label per prediction")
         let count = labels.count
-        var values: [String: Double] = ["example_count": Double(count)]
+        var values: [String: Double] = [MetricName.exampleCount.rawValue: Double(count)]
         var tp = 0, fp = 0, tn = 0, fn = 0
         var logLoss = 0.0, brier = 0.0
         for (p, y) in zip(probabilities, labels) {
@@ -36,18 +37,18 @@ public enum Metrics {
             brier += (p - (positive ? 1 : 0)) * (p - (positive ? 1 : 0))
         }
         let n = Double(count)
-        values["accuracy"] = count == 0 ? .nan : Double(tp + tn) / n
+        values[metric: .accuracy] = count == 0 ? .nan : Double(tp + tn) / n
         let precision = tp + fp == 0 ? Double.nan : Double(tp) / Double(tp + fp)
         let recall = tp + fn == 0 ? Double.nan : Double(tp) / Double(tp + fn)
-        values["precision"] = precision
-        values["recall"] = recall
-        values["f1"] = f1(precision, recall)
-        values["log_loss"] = count == 0 ? .nan : logLoss / n
-        values["brier_score"] = count == 0 ? .nan : brier / n
-        values["calibration_error"] = calibrationError(probabilities, labels)
+        values[metric: .precision] = precision
+        values[metric: .recall] = recall
+        values[metric: .f1] = f1(precision, recall)
+        values[metric: .logLoss] = count == 0 ? .nan : logLoss / n
+        values[metric: .brierScore] = count == 0 ? .nan : brier / n
+        values[metric: .calibrationError] = calibrationError(probabilities, labels)
         let (auc, prAUC) = rankingAreas(probabilities, labels)
-        values["auc"] = auc
-        values["pr_auc"] = prAUC
+        values[metric: .auc] = auc
+        values[metric: .prAUC] = prAUC
         return MetricSet(values: values, confusion: [[tn, fp], [fn, tp]], classes: ["0", "1"])
     }
 
@@ -71,10 +72,10 @@ public enum Metrics {
                 logLoss -= log(min(max(probabilities[base + label], 1e-15), 1 - 1e-15))
             }
         }
-        var values: [String: Double] = ["example_count": Double(count)]
+        var values: [String: Double] = [MetricName.exampleCount.rawValue: Double(count)]
         let correct = (0..<k).reduce(0) { $0 + confusion[$1][$1] }
-        values["accuracy"] = count == 0 ? .nan : Double(correct) / Double(count)
-        values["log_loss"] = count == 0 ? .nan : logLoss / Double(count)
+        values[metric: .accuracy] = count == 0 ? .nan : Double(correct) / Double(count)
+        values[metric: .logLoss] = count == 0 ? .nan : logLoss / Double(count)
         var f1s: [Double] = []
         var support: [Int] = []
         for index in 0..<k {
@@ -91,9 +92,9 @@ public enum Metrics {
         // Over the classes present in the labels; a class never predicted has F1 0.
         let present = (0..<k).filter { support[$0] > 0 }
         let scored = present.map { f1s[$0].isNaN ? 0 : f1s[$0] }
-        values["macro_f1"] = present.isEmpty ? .nan : scored.reduce(0, +) / Double(present.count)
+        values[metric: .macroF1] = present.isEmpty ? .nan : scored.reduce(0, +) / Double(present.count)
         let total = present.reduce(0) { $0 + support[$1] }
-        values["weighted_f1"] =
+        values[metric: .weightedF1] =
             total == 0 ? .nan : zip(present, scored).reduce(0) { $0 + Double(support[$1.0]) * $1.1 } / Double(total)
         return MetricSet(values: values, confusion: confusion, classes: classes)
     }
@@ -116,11 +117,11 @@ public enum Metrics {
         let total = labels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
         return MetricSet(
             values: [
-                "example_count": n,
-                "rmse": count == 0 ? .nan : (squared / n).squareRoot(),
-                "mae": count == 0 ? .nan : absolute / n,
-                "r2": total == 0 ? .nan : 1 - squared / total,
-                "mape": percentRows == 0 ? .nan : 100 * percent / Double(percentRows),
+                MetricName.exampleCount.rawValue: n,
+                MetricName.rmse.rawValue: count == 0 ? .nan : (squared / n).squareRoot(),
+                MetricName.mae.rawValue: count == 0 ? .nan : absolute / n,
+                MetricName.r2.rawValue: total == 0 ? .nan : 1 - squared / total,
+                MetricName.mape.rawValue: percentRows == 0 ? .nan : 100 * percent / Double(percentRows),
             ], confusion: nil, classes: nil)
     }
 

@@ -41,7 +41,7 @@ public struct InfraValidatorComponent: PipelineComponent {
     public let id = Component.infraValidator
     public let version = "2"
     public let parameters: Parameters
-    public let inputs = ["examples": InputBinding(.exampleGen, "examples"), "model": InputBinding(.trainer, "model")]
+    public let inputs = Component.infraValidator.bindings()
     public let outputs = ["blessing": "InfraBlessing"]
     let section: InfraSection
     /// The program run as `EXECUTABLE serve MODEL --port 0 …`: the running mlops.

@@ -44,10 +44,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
             policy: gates.actions, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
             serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)))
         self.comparisons = comparisons
-        inputs = [
-            "examples": InputBinding(.exampleGen, "examples"), "statistics": InputBinding(.statisticsGen, "statistics"),
-            "schema": InputBinding(producer, "schema"),
-        ]
+        inputs = Component.exampleValidator.bindings(schema: producer)
     }
 
     public func readPaths(root: URL) throws -> [String] {

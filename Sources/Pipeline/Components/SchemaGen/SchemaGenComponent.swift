@@ -12,9 +12,7 @@ public struct SchemaGenComponent: PipelineComponent {
     public let id = Component.schemaGen
     public let version = "1"
     public let parameters: Parameters
-    public let inputs = [
-        "examples": InputBinding(.exampleGen, "examples"), "statistics": InputBinding(.statisticsGen, "statistics"),
-    ]
+    public let inputs = Component.schemaGen.bindings()
     public let outputs = ["schema": "Schema"]
 
     public init(label: String?) { parameters = Parameters(label: label, split: "train") }

@@ -23,7 +23,7 @@ public struct StatisticsGenComponent: PipelineComponent {
     public let version = "1"
     public let parameters = Parameters(
         buckets: StatisticsGenerator.buckets, topValues: StatisticsGenerator.topValueCount)
-    public let inputs = ["examples": InputBinding(.exampleGen, "examples")]
+    public let inputs = Component.statisticsGen.bindings()
     public let outputs = ["statistics": "ExampleStatistics"]
 
     public init() {}

@@ -11,7 +11,7 @@ public struct TrainerFnArgs: Sendable, Codable, Equatable {
     public let transformPath: String
     public let label: String
     public let features: [String]
-    public let task: String
+    public let task: TaskKind
     public let numClass: Int?
     public let rounds: Int
     public let seed: Int

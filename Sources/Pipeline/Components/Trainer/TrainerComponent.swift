@@ -11,7 +11,7 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
     }
 
     public static let fileName = "history.json"
-    public let task: String
+    public let task: TaskKind
     public let objective: String
     public let metric: String
     /// The round kept (0-based): the best on the eval split when early stopping was on.
@@ -31,9 +31,9 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
 /// file's values are part of the key), or the Tuner's best trial (input `hyperparameters`).
 public struct TrainerComponent: PipelineComponent {
     public struct Parameters: Codable, Hashable, Sendable {
-        public let task: String
+        public let task: TaskKind
         public let objective: String?
-        public let booster: String
+        public let booster: BoosterKind
         public let rounds: Int
         public let earlyStoppingRounds: Int?
         public let numClass: Int?
@@ -41,8 +41,8 @@ public struct TrainerComponent: PipelineComponent {
         public let seed: Int
         public let evalMetric: String?
         /// XGBoost parameters from `trainer.hyperparameters` (inline or from its file), in order.
-        public let hyperparameters: [String]
-        public let missingLabel: String
+        public let hyperparameters: [Hyperparameter]
+        public let missingLabel: MissingLabelPolicy
         /// An external trainer program (run with `MLOPS_FN_ARGS`), nil for the built-in one.
         public let command: String?
         public let timeoutSeconds: Int
@@ -70,25 +70,22 @@ public struct TrainerComponent: PipelineComponent {
         self.code = trainer.command == nil ? [] : code
         self.schemaPath = schemaPath
         var hyperparameters: [(name: String, value: ParameterValue)] = []
-        var inputs = ["transformed": InputBinding(.transform, "transformed")]
-        if let schemaFrom {
-            inputs["transform"] = InputBinding(.transform, "transform")
-            inputs["schema"] = InputBinding(schemaFrom, "schema")
-        }
+        // A kept model carries its transform and schema; a Tuner trial's does not.
+        var names = ["transformed"] + (schemaFrom == nil ? [] : ["transform", "schema"])
         hyperparameterFile = if case .file(let path) = trainer.hyperparameters { path } else { nil }
         switch trainer.hyperparameters {
         case .inline(let pairs): hyperparameters = pairs.pairs
         case .file(let path):
             hyperparameters = try HyperparameterFile.load(path, root: root ?? URL(fileURLWithPath: "."))
-        case .fromTuner: inputs["hyperparameters"] = InputBinding(.tuner, TunerComponent.output)
+        case .fromTuner: names.append("hyperparameters")
         }
-        self.inputs = inputs
+        inputs = Component.trainer.bindings(names, schema: schemaFrom)
         parameters = Parameters(
-            task: trainer.task.rawValue, objective: trainer.objective, booster: trainer.booster.rawValue,
+            task: trainer.task, objective: trainer.objective, booster: trainer.booster,
             rounds: trainer.rounds, earlyStoppingRounds: trainer.earlyStoppingRounds, numClass: trainer.numClass,
             threads: trainer.threads, seed: trainer.seed, evalMetric: trainer.evalMetric,
-            hyperparameters: hyperparameters.map { "\($0.name)=\($0.value)" },
-            missingLabel: trainer.missingLabel.rawValue,
+            hyperparameters: hyperparameters.map { Hyperparameter($0.name, $0.value) },
+            missingLabel: trainer.missingLabel,
             command: trainer.command, timeoutSeconds: trainer.timeoutSeconds)
     }
 
@@ -140,7 +137,8 @@ public struct TrainerComponent: PipelineComponent {
     /// What the data and the configuration decide before training: the task, objective,
     /// eval metric and number of classes.
     struct Setup {
-        let task: String
+        /// Binary, multiclass or regression: never auto.
+        let task: TaskKind
         let objective: String
         let metric: String
         let numClass: Int?
@@ -156,7 +154,7 @@ public struct TrainerComponent: PipelineComponent {
         let labels = try TransformComponent.readFloats(folder.appendingPathComponent(labelsFile), count: split.rows)
         let keep = labels.indices.filter { !labels[$0].isNaN }
         guard keep.count < split.rows else { return Split(values: values, labels: labels, rows: split.rows) }
-        if parameters.missingLabel == MissingLabelPolicy.fail.rawValue {
+        if parameters.missingLabel == .fail {
             throw TrainerError(.missingLabels(label, split: split.name, count: split.rows - keep.count))
         }
         var kept = [Float]()
@@ -183,23 +181,24 @@ public struct TrainerComponent: PipelineComponent {
     func setup(_ data: TrainingData) throws -> Setup {
         let classes = Set(data.train.labels)
         var task = parameters.task
-        if task == TaskKind.auto.rawValue {
+        if task == .auto {
             task =
                 classes.isSubset(of: [0, 1])
-                ? "binary"
-                : classes.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) && classes.count <= 100
-                    ? "multiclass"
-                    : "regression"
+                ? .binary
+                : classes.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) && classes.count <= 100 ? .multiclass : .regression
         }
-        if task != "regression", classes.count < 2 {
+        if task != .regression, classes.count < 2 {
             throw TrainerError(.oneClass(data.label, value: classes.first.map { Double($0) }))
         }
+        let (objective, metric): (String, String) =
+            switch task {
+            case .binary: ("binary:logistic", "auc")
+            case .multiclass: ("multi:softprob", "mlogloss")
+            case .regression, .auto: ("reg:squarederror", "rmse")
+            }
         return Setup(
-            task: task,
-            objective: parameters.objective
-                ?? ["binary": "binary:logistic", "multiclass": "multi:softprob"][task] ?? "reg:squarederror",
-            metric: parameters.evalMetric ?? ["binary": "auc", "multiclass": "mlogloss"][task] ?? "rmse",
-            numClass: task == "multiclass" ? parameters.numClass ?? (Int(classes.max() ?? 0) + 1) : nil,
+            task: task, objective: parameters.objective ?? objective, metric: parameters.evalMetric ?? metric,
+            numClass: task == .multiclass ? parameters.numClass ?? (Int(classes.max() ?? 0) + 1) : nil,
             threads: parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount)
     }
 
@@ -208,23 +207,18 @@ public struct TrainerComponent: PipelineComponent {
         String, String
     )] {
         var settings: [(String, String)] = [
-            ("objective", setup.objective), ("booster", parameters.booster), ("seed", String(parameters.seed)),
+            ("objective", setup.objective), ("booster", parameters.booster.rawValue), ("seed", String(parameters.seed)),
             ("nthread", String(threads)), ("eval_metric", metric),
         ]
         if let numClass = setup.numClass { settings.append(("num_class", String(numClass))) }
         return settings + hyperparameters
     }
 
-    /// `name=value` entries as pairs.
-    static func pairs(_ entries: [String]) -> [(String, String)] {
-        entries.compactMap { entry in
-            entry.firstIndex(of: "=").map { (String(entry[..<$0]), String(entry[entry.index(after: $0)...])) }
-        }
-    }
-
     /// The hyperparameters this training uses: its own, or the Tuner's best.
     func hyperparameters(_ context: ExecutionContext) throws -> [(String, String)] {
-        guard let tuned = context.inputs["hyperparameters"] else { return Self.pairs(parameters.hyperparameters) }
+        guard let tuned = context.inputs["hyperparameters"] else {
+            return parameters.hyperparameters.map { ($0.name, $0.value.description) }
+        }
         let result = try readArtifactJSON(TuningResult.self, tuned.url.appendingPathComponent(TuningResult.fileName))
         return result.hyperparameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value.description) }
     }
@@ -340,7 +334,7 @@ public struct TrainerComponent: PipelineComponent {
         let score = history[best].eval.map { String(format: "%.4f", $0) } ?? "–"
         let metric = setup.metric
         return ExecutorOutput(
-            properties: ["model": ["task": setup.task, "metric": metric, "eval": score, "rounds": String(best + 1)]],
+            properties: ["model": ["task": setup.task.rawValue, "metric": metric, "eval": score, "rounds": String(best + 1)]],
             summary: "\(setup.task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)")
     }
 }
@@ -434,7 +428,7 @@ extension TrainerComponent {
             to: folder.appendingPathComponent(TrainingHistory.fileName))
         try copyServingFiles(context, into: folder)
         return ExecutorOutput(
-            properties: ["model": ["task": task, "trainer": "external"]],
+            properties: ["model": ["task": task.rawValue, "trainer": "external"]],
             summary: "\(task), external trainer; model checked (\(count) features, finite predictions)")
     }
 }

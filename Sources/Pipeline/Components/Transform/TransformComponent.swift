@@ -33,9 +33,8 @@ public struct TransformComponent: PipelineComponent {
     public let id = Component.transform
     public let version = "2"
     public let parameters: Parameters
-    public let inputs = ["examples": InputBinding(.exampleGen, "examples")]
+    public let inputs = Component.transform.bindings()
     public let outputs = ["transform": "TransformGraph", "transformed": "TransformedExamples"]
-    public let runsAfter: [Component] = [.exampleValidator]
     let section: TransformSection
 
     public init(section: TransformSection, label: String?) throws {

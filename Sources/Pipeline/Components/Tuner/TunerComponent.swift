@@ -42,12 +42,12 @@ public struct TunerComponent: PipelineComponent {
     public struct Parameters: Codable, Hashable, Sendable {
         /// The training every trial shares (objective, rounds, early stopping, seed).
         public let trainer: TrainerComponent.Parameters
-        public let strategy: String
+        public let strategy: SearchStrategy
         public let trials: Int
         public let seed: Int
         public let parallel: Int
         public let metric: String?
-        public let direction: String?
+        public let direction: OptimizationDirection?
         /// The planned trials, `max_depth=4 eta=0.1` each: the search space as it is searched.
         public let plan: [String]
     }
@@ -55,7 +55,7 @@ public struct TunerComponent: PipelineComponent {
     public let id = Component.tuner
     public let version = "1"
     public let parameters: Parameters
-    public let inputs = ["transformed": InputBinding(.transform, "transformed")]
+    public let inputs = Component.tuner.bindings()
     public let outputs = [output: "HyperParameters"]
     let trainer: TrainerComponent
     let plan: SearchPlan
@@ -71,8 +71,8 @@ public struct TunerComponent: PipelineComponent {
         strategy = tuner.strategy
         plan = SearchPlan(space: tuner.searchSpace, strategy: tuner.strategy, budget: tuner.trials, seed: tuner.seed)
         parameters = Parameters(
-            trainer: trainer.parameters, strategy: tuner.strategy.rawValue, trials: tuner.trials, seed: tuner.seed,
-            parallel: tuner.parallel, metric: tuner.metric, direction: tuner.direction?.rawValue,
+            trainer: trainer.parameters, strategy: tuner.strategy, trials: tuner.trials, seed: tuner.seed,
+            parallel: tuner.parallel, metric: tuner.metric, direction: tuner.direction,
             plan: plan.trials.map(SearchPlan.describe))
     }
 
@@ -83,8 +83,7 @@ public struct TunerComponent: PipelineComponent {
         let setup = try trainer.setup(data)
         let metric = parameters.metric ?? setup.metric
         let direction =
-            parameters.direction.flatMap(OptimizationDirection.init(rawValue:))
-            ?? (TrainerComponent.higherIsBetter(metric) ? .maximize : .minimize)
+            parameters.direction ?? (TrainerComponent.higherIsBetter(metric) ? .maximize : .minimize)
         let trials = plan.trials
         guard !trials.isEmpty else { throw InternalError("the search plan has no trials") }
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -107,10 +107,10 @@ public struct ThresholdSpec: Sendable, Hashable, Encodable {
         }
         f.requirePresent(.metric, what: "the metric this threshold applies to")
         let metric = f.string(.metric) ?? ""
-        if !metric.isEmpty, !MetricNames.all.contains(metric), let node = f.value(.metric) {
+        if !metric.isEmpty, !MetricName.names.contains(metric), let node = f.value(.metric) {
             let hint =
-                Suggestions.nearest(to: metric, in: MetricNames.all).map { "did you mean '\($0)'?" }
-                ?? "metrics are: " + MetricNames.all.joined(separator: ", ")
+                Suggestions.nearest(to: metric, in: MetricName.names).map { "did you mean '\($0)'?" }
+                ?? "metrics are: " + MetricName.names.joined(separator: ", ")
             reader.report(node, f.keyPath(.metric), "unknown metric '\(metric)'", hint: hint)
         }
         let lower = f.optionalDouble(.lowerBound)
@@ -163,8 +163,8 @@ public struct EvaluationSection: ConfigSection {
 
     init(_ f: Fields<Key>) {
         metrics = f.strings(.metrics, default: [])
-        for (index, metric) in metrics.enumerated() where !MetricNames.all.contains(metric) {
-            let hint = Suggestions.nearest(to: metric, in: MetricNames.all).map { "did you mean '\($0)'?" }
+        for (index, metric) in metrics.enumerated() where !MetricName.names.contains(metric) {
+            let hint = Suggestions.nearest(to: metric, in: MetricName.names).map { "did you mean '\($0)'?" }
             f.reader.report(f.value(.metrics), "evaluation.metrics[\(index)]", "unknown metric '\(metric)'", hint: hint)
         }
         decisionThreshold = f.double(.decisionThreshold, default: 0.5, in: 0...1)

@@ -35,6 +35,35 @@ public enum HyperparameterSource: Sendable, Hashable, Encodable {
 }
 
 /// A hyperparameter value as written: an integer, a number or a string.
+/// One XGBoost hyperparameter: its name and value, applied in the order configured. In a
+/// cache key it is the string `name=value`, as it has always been written there, so keys made
+/// before it was typed still match.
+public struct Hyperparameter: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let name: String
+    public let value: ParameterValue
+
+    public init(_ name: String, _ value: ParameterValue) {
+        self.name = name
+        self.value = value
+    }
+
+    public var description: String { "\(name)=\(value)" }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let equals = text.firstIndex(of: "=") else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not name=value"))
+        }
+        self.init(String(text[..<equals]), ParameterValue(text: String(text[text.index(after: equals)...])))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case int(Int)
     case double(Double)
@@ -46,7 +75,7 @@ public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible
     }
 
     /// A value written as text: a number when it reads as one.
-    init(text: String) {
+    public init(text: String) {
         if let value = Int(text) {
             self = .int(value)
         } else if let value = Double(text), value.isFinite {
