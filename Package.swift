@@ -152,6 +152,7 @@ let package = Package(
             name: "MLOpsCLITests",
             dependencies: [
                 "mlops", "GitKit", "SQLiteKit", "Pipeline", "Tabular", "Metadata", "XGBoostKit", "MLOpsTestSupport",
+                "ProjectTestSupport",
                 "Release", "ArchiveKit", "Gates",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),

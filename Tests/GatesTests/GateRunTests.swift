@@ -69,6 +69,56 @@ import Testing
         #expect(BaselineRequest("latest-blessed") == .latestBlessed && BaselineRequest("x/y") == .folder("x/y"))
     }
 
+    @Test func onANewCommitTheLatestBlessedModelIsTheBaselineAndTheReportSaysWhy() throws {
+        let repo = try TaxiProject.make()
+        let blessed = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try blessed.project.store.close()
+        #expect(blessed.gate.blessed)
+        try TaxiProject.worsen(repo)
+        _ = try repo.commitAll("a worse model")
+        // Nothing is blessed at the merge-base (HEAD itself, on main): the latest blessed model.
+        let worse = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try worse.project.store.close()
+        let reason = try #require(worse.baseline?.reason)
+        #expect(reason.hasPrefix("latest blessed model (execution ") && reason.contains("none blessed at the merge-base "))
+        #expect(!worse.gate.blessed)
+        // --baseline none: the change thresholds are not checked, and the report says so.
+        let alone = try GateRun.perform(
+            try TaxiProject.open(repo), options: options(BaselineRequest.none), releases: nil, console: nil)
+        try alone.project.store.close()
+        #expect(alone.baseline == nil)
+        #expect(alone.gate.markdown().contains("**No baseline**: change thresholds were not checked"))
+    }
+
+    @Test func driftThatOnlyWarnsIsReportedAndStrictFailsIt() throws {
+        let repo = try TaxiProject.spanned(driftPolicy: "warn")
+        let run = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try run.project.store.close()
+        #expect(run.gate.blessed, "\(run.gate.checks.filter { $0.outcome == .failed })")
+        let markdown = run.gate.markdown()
+        #expect(
+            markdown.contains(
+                "Drift: the train split of span 2 against span 1, 2 measurements. Skew: the train split against serving data `serving/*.csv`, 1 measurement."
+            ), "\(markdown)")
+        #expect(markdown.contains("| ⚠️ train: drift trip_miles JENSEN_SHANNON_DIVERGENCE <= 0.1 | warned |"))
+        #expect(markdown.contains("| ✅ train: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.5 | passed |"))
+        #expect(markdown.contains("| ⚠️ train: skew payment_type L_INFTY <= 0.05 | warned |"))
+        let junit = run.gate.junit()
+        #expect(junit.contains(#"classname="mlops.gate.data" name="train: drift fare JENSEN_SHANNON_DIVERGENCE &lt;= 0.5""#))
+        let html = try String(contentsOf: run.reports.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("Data: anomalies, drift and skew") && html.contains(">JS 0."))
+        // Strict: the drift warning fails the gate.
+        var strict = options()
+        strict.strict = true
+        let failed = try GateRun.perform(try TaxiProject.open(repo), options: strict, releases: nil, console: nil)
+        try failed.project.store.close()
+        #expect(!failed.gate.blessed)
+        #expect(
+            failed.gate.checks.contains {
+                $0.outcome == .failed && $0.name == "train: drift trip_miles JENSEN_SHANNON_DIVERGENCE <= 0.1"
+            })
+    }
+
     @Test func aProjectWithoutEvaluationIsAConfigurationError() throws {
         let repo = try TaxiProject.make()
         try TaxiProject.edit(repo) { yaml in

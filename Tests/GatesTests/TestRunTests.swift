@@ -47,6 +47,58 @@ import Testing
         #expect(data.outcome == .skipped && data.detail.hasPrefix("nothing changed since "), "\(data)")
     }
 
+    @Test func driftedDataFailsAgainstTheBaseCommitsVersionOfTheFile() throws {
+        let repo = try TaxiProject.make()
+        let main = try #require(try repo.repository.head().commit)
+        try repo.repository.createBranch("drift", at: main)
+        try repo.repository.checkout(branch: "drift")
+        // Fares up 80% and no cash payments; the schema gates payment_type's drift.
+        try TaxiProject.driftData(repo)
+        let schemaURL = repo.directory.url.appendingPathComponent("schema/schema.pbtxt")
+        let schema = try String(contentsOf: schemaURL, encoding: .utf8)
+        _ = try repo.write(
+            "schema/schema.pbtxt",
+            schema.replacingOccurrences(
+                of: "  name: \"payment_type\"\n  value_count",
+                with: "  name: \"payment_type\"\n  drift_comparator { infinity_norm { threshold: 0.1 } }\n  value_count"))
+        try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "    drift: warn\n", with: "    drift: fail\n") }
+        _ = try repo.commitAll("new data")
+        var options = TestRun.Options(environment: [:])
+        options.base = "main"
+        options.sampleRows = 200
+        let report = try TestRun.perform(repo.repository, options: options)
+        #expect(!report.passed)
+        let data = report.checks.filter { $0.className == "mlops.test.data" }
+        let measured = try #require(data.first { $0.name.hasPrefix("data/data.csv: drift against ") })
+        #expect(measured.outcome == .passed && measured.detail.contains("largest: payment_type L∞ 0."))
+        let failed = try #require(data.first { $0.outcome == .failed })
+        #expect(failed.name == "data/data.csv: drift payment_type L_INFTY <= 0.1", "\(failed)")
+        #expect(failed.detail.hasPrefix("L-infinity distance against data/data.csv@"), "\(failed.detail)")
+        #expect(report.markdown().contains("## ❌ mlops test: 1 of "))
+    }
+
+    @Test func badDataAndFailingTestsAreNamedWithTheirOutput() throws {
+        let repo = try TaxiProject.make()
+        try TaxiProject.edit(repo) {
+            $0 + "tests:\n  - echo unit tests pass\n  - {name: failing, run: \"echo boom; exit 3\"}\n  - no-such-test-runner\n"
+        }
+        let csv = try String(contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        _ = try repo.write("data/data.csv", csv + "1,2,3\n")  // a short last row
+        var options = TestRun.Options(environment: [:])
+        options.sampleRows = 200
+        let report = try TestRun.perform(repo.repository, options: options)
+        #expect(!report.passed)
+        let byName = Dictionary(report.checks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let parse = try #require(byName["data/data.csv parses"])
+        #expect(parse.outcome == .failed && parse.detail.contains("data/data.csv:15004"), "\(parse.detail)")
+        #expect(byName["echo unit tests pass"]?.outcome == .passed)
+        #expect(byName["failing"]?.detail == "`echo boom; exit 3` exited 3: boom")
+        #expect(byName["no-such-test-runner"]?.detail.hasPrefix("`no-such-test-runner` exited 127 (command not found)") == true)
+        #expect(report.outputs["failing"]?.contains("boom") == true)
+        #expect(report.markdown().contains("<details><summary>Output of failing</summary>\n\n```\nboom\n```"))
+        #expect(report.junit().contains("<system-out>unit tests pass</system-out>"))
+    }
+
     @Test func brokenConfigurationIsTheFirstFailedCheckAndExit78() throws {
         let repo = try TaxiProject.make()
         try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "trainer:", with: "trainer: [") }

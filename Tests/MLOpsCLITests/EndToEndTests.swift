@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsTestSupport
+import ProjectTestSupport
 import Testing
 
 /// The story the demo tells, through the built binary: test, train, gate, release, promote
@@ -32,7 +33,7 @@ import Testing
         // A pull request with drifted data: fares up 80%, no cash payments.
         try repo.repository.createBranch("drifted-data", at: try repo.repository.resolveCommit("main"))
         try repo.repository.checkout(branch: "drifted-data")
-        try TestCLITests.driftData(repo)
+        try TaxiProject.driftData(repo)
         _ = try repo.commitAll("new data")
         let drift = try run(["test", "--base", "main"])
         #expect(drift.status == 0, "\(drift.stdout)")

@@ -364,20 +364,4 @@ import Testing
         let listed = try run(["releases", "list"], repo)
         #expect(listed.stdout.contains("  0.1.1 ") && listed.stdout.contains("  0.1.0 "))
     }
-
-    @Test func theSameModelReleasedTwiceIsTheSameBytes() throws {
-        let repo = try gated()
-        let registries = try TemporaryDirectory()
-        let a = registries.url.appendingPathComponent("a")
-        let b = registries.url.appendingPathComponent("b")
-        for target in [a, b] {
-            let result = try run(
-                ["release", "--version", "1.0.0", "--baseline", "none"], repo,
-                environment: ["MLOPS_REGISTRY": target.path])
-            #expect(result.status == 0, "\(result.stderr)")
-        }
-        let first = try Data(contentsOf: a.appendingPathComponent("taxi/1.0.0/taxi-1.0.0.tar.zst"))
-        let second = try Data(contentsOf: b.appendingPathComponent("taxi/1.0.0/taxi-1.0.0.tar.zst"))
-        #expect(first == second && first.count > 1000)
-    }
 }

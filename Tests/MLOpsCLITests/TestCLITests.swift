@@ -4,20 +4,6 @@ import Testing
 
 /// `mlops test`, the fast CI stage, on the taxi template in a repository built with libgit2.
 @Suite struct TestCLITests {
-    /// The template's data drifted: fares up 80%, no cash payments.
-    static func driftData(_ repo: TestRepository) throws {
-        let csv = try String(contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
-        var lines = csv.split(separator: "\n").map(String.init)
-        let header = lines.removeFirst()
-        let drifted = lines.compactMap { line -> String? in
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields[13] != "Cash" else { return nil }
-            fields[1] = String(format: "%.2f", (Double(fields[1]) ?? 0) * 1.8)
-            return fields.joined(separator: ",")
-        }
-        _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
-    }
-
     func run(_ arguments: [String], _ repo: TestRepository) throws -> MLOpsProcess.Result {
         try MLOpsProcess.run(arguments, in: repo.directory.url)
     }
@@ -56,7 +42,8 @@ import Testing
                 atPath: repo.directory.url.appendingPathComponent(".mlops/store.sqlite").path))
     }
 
-    @Test func aThresholdChangeSkipsTheDataChecksAndDriftedDataIsMeasuredAgainstTheBase() throws {
+    /// The output of a run with a base; drift against the base is TestRunTests'.
+    @Test func aThresholdChangeSkipsTheDataChecksAndAMissingBaseWarns() throws {
         let repo = try TrainCLITests().project()
         let dir = repo.directory.url
         try repo.repository.createBranch("threshold", at: try repo.repository.resolveCommit("main"))
@@ -74,60 +61,16 @@ import Testing
             threshold.stdout.contains("- sample: the transform and trainer run on a sample — nothing changed since "))
         #expect(try report(repo).contains("| ➖ `mlops.test.data` data sources parse and validate | skipped |"))
 
-        // Fares up 80% and no cash payments; the schema gates payment_type's drift.
-        try repo.repository.checkout(branch: "main")
-        try repo.repository.createBranch("drift", at: try repo.repository.resolveCommit("main"))
-        try repo.repository.checkout(branch: "drift")
-        try Self.driftData(repo)
-        let schema = try String(contentsOf: dir.appendingPathComponent("schema/schema.pbtxt"), encoding: .utf8)
-        _ = try repo.write(
-            "schema/schema.pbtxt",
-            schema.replacingOccurrences(
-                of: "  name: \"payment_type\"\n  value_count",
-                with: "  name: \"payment_type\"\n  drift_comparator { infinity_norm { threshold: 0.1 } }\n  value_count"
-            ))
-        _ = try repo.write("mlops.yaml", yaml.replacingOccurrences(of: "    drift: warn\n", with: "    drift: fail\n"))
-        _ = try repo.commitAll("new data")
-        let drift = try run(["test", "--base", "main"], repo)
-        #expect(drift.status == 1, "\(drift.stdout)")
-        #expect(drift.stdout.contains("✓ data: data/data.csv: drift against "), "\(drift.stdout)")
-        #expect(drift.stdout.contains("largest: payment_type L∞ 0."))
-        #expect(
-            drift.stdout.contains(
-                "✗ data: data/data.csv: drift payment_type L_INFTY <= 0.1 — L-infinity distance against data/data.csv@"),
-            "\(drift.stdout)")
-        #expect(try report(repo).contains("## ❌ mlops test: 1 of "))
         // A base that does not exist: a warning, and every check runs.
         let nowhere = try run(["test", "--base", "no-such-branch"], repo)
         #expect(nowhere.stderr.contains("warning: no usable base: "), "\(nowhere.stderr)")
         #expect(nowhere.stdout.contains("✓ sample: the transform fits on a sample"))
     }
 
-    @Test func badDataFailingTestsAndABrokenConfigurationAreNamed() throws {
+    /// Bad data and failing tests are TestRunTests'; a broken configuration is exit 78.
+    @Test func aBrokenConfigurationIsExit78AndTheFirstFailedCheck() throws {
         let repo = try TrainCLITests().project()
-        let dir = repo.directory.url
-        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
-        _ = try repo.write(
-            "mlops.yaml",
-            yaml
-                + "tests:\n  - echo unit tests pass\n  - {name: failing, run: \"echo boom; exit 3\"}\n  - no-such-test-runner\n"
-        )
-        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
-        _ = try repo.write("data/data.csv", csv + "1,2,3\n")  // a short last row
-        let result = try run(["test"], repo)
-        #expect(result.status == 1)
-        #expect(result.stdout.contains("✗ data: data/data.csv parses — "), "\(result.stdout)")
-        #expect(result.stdout.contains("data/data.csv:15004"), "\(result.stdout)")
-        #expect(result.stdout.contains("✓ tests: echo unit tests pass"))
-        #expect(result.stdout.contains("✗ tests: failing — `echo boom; exit 3` exited 3: boom"))
-        #expect(
-            result.stdout.contains(
-                "✗ tests: no-such-test-runner — `no-such-test-runner` exited 127 (command not found)"))
-        let markdown = try report(repo)
-        #expect(markdown.contains("<details><summary>Output of failing</summary>\n\n```\nboom\n```"))
-        let junit = try String(contentsOf: dir.appendingPathComponent(".mlops/reports/test-junit.xml"), encoding: .utf8)
-        #expect(junit.contains("<system-out>unit tests pass</system-out>"))
-
+        let yaml = try String(contentsOf: repo.directory.url.appendingPathComponent("mlops.yaml"), encoding: .utf8)
         _ = try repo.write("mlops.yaml", yaml.replacingOccurrences(of: "  rounds: 100", with: "  roundz: 100"))
         let broken = try run(["test"], repo)
         #expect(broken.status == 78)

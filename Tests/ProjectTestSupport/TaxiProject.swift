@@ -39,6 +39,70 @@ public enum TaxiProject {
         }
     }
 
+    /// The template's data drifted: fares up 80%, no cash payments (not committed).
+    public static func driftData(_ repo: TestRepository) throws {
+        let csv = try String(contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        let drifted = lines.compactMap { line -> String? in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard fields[13] != "Cash" else { return nil }
+            fields[1] = String(format: "%.2f", (Double(fields[1]) ?? 0) * 1.8)
+            return fields.joined(separator: ",")
+        }
+        _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
+    }
+
+    /// The project with its data cut into two spans, the second with trip_miles moved far off,
+    /// and serving data paid only in cash; the schema measures drift of trip_miles (and fare)
+    /// and skew of payment_type, and `gates.policy.drift` is `driftPolicy`. Committed.
+    public static func spanned(driftPolicy: String) throws -> TestRepository {
+        let repo = try make()
+        let dir = repo.directory.url
+        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\n").map(String.init)
+        let header = lines[0]
+        let rows = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let moved = rows.dropFirst(7000).map { fields in
+            var fields = fields
+            fields[10] = String((Double(fields[10]) ?? 0) + 50)  // trip_miles
+            return fields.joined(separator: ",")
+        }
+        try repo.remove("data/data.csv")
+        _ = try repo.write(
+            "data/span-1/data.csv",
+            ([header] + rows.prefix(7000).map { $0.joined(separator: ",") }).joined(separator: "\n") + "\n")
+        _ = try repo.write("data/span-2/data.csv", ([header] + moved).joined(separator: "\n") + "\n")
+        let serving = rows.suffix(500).map { fields in
+            var fields = Array(fields.dropLast())  // no tips
+            fields[13] = "Cash"
+            return fields.joined(separator: ",")
+        }
+        _ = try repo.write(
+            "serving/requests.csv",
+            ([String(header.split(separator: ",").dropLast().joined(separator: ","))] + serving).joined(separator: "\n")
+                + "\n")
+        let schema = try String(contentsOf: dir.appendingPathComponent("schema/schema.pbtxt"), encoding: .utf8)
+        _ = try repo.write(
+            "schema/schema.pbtxt",
+            schema.replacingOccurrences(
+                of: "  name: \"trip_miles\"\n",
+                with: "  name: \"trip_miles\"\n  drift_comparator { jensen_shannon_divergence { threshold: 0.1 } }\n"
+            ).replacingOccurrences(
+                of: "  name: \"payment_type\"\n  value_count",
+                with: "  name: \"payment_type\"\n  skew_comparator { infinity_norm { threshold: 0.05 } }\n  value_count"
+            ).replacingOccurrences(
+                of: "  name: \"fare\"\n",
+                with: "  name: \"fare\"\n  drift_comparator { jensen_shannon_divergence { threshold: 0.5 } }\n"))
+        try edit(repo) {
+            $0.replacingOccurrences(of: #"sources: ["data/*.csv"]"#, with: #"sources: ["data/span-{SPAN}/*.csv"]"#)
+                .replacingOccurrences(of: "  on_bad_rows: fail", with: "  serving: serving/*.csv\n  on_bad_rows: fail")
+                .replacingOccurrences(of: "    drift: warn\n", with: "    drift: \(driftPolicy)\n    skew: warn\n")
+        }
+        _ = try repo.commitAll("two spans and serving data")
+        return repo
+    }
+
     /// The project as the commands open it.
     public static func open(_ repo: TestRepository) throws -> Project {
         try Project.open(repo.repository, environment: [:])

@@ -89,6 +89,30 @@ import Testing
         #expect(try publisher.prepare(allowDirty: true).name == "taxi")
     }
 
+    @Test func theSameModelReleasedTwiceIsTheSameBytesAndASignedOneVerifies() throws {
+        let repo = try TaxiProject.make()
+        let run = try gate(repo)
+        defer { try? run.project.store.close() }
+        let registries = try TemporaryDirectory()
+        var bundles: [Data] = []
+        for name in ["a", "b"] {
+            let publisher = try publisher(repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent(name).path])
+            let published = try publisher.release(
+                run, name: "taxi", version: .exact(try SemanticVersion(parsing: "1.0.0")), signingKey: nil, reason: nil)
+            bundles.append(try Data(contentsOf: URL(fileURLWithPath: published.bundle)))
+        }
+        #expect(bundles[0] == bundles[1] && bundles[0].count > 1000)
+
+        // Signed: the DSSE envelope verifies with the public key, and names the key.
+        let key = SigningKeys.generate()
+        let signed = try publisher(repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent("c").path])
+            .release(run, name: "taxi", version: .bump(.patch), signingKey: key, reason: nil)
+        #expect(signed.written.signed)
+        let verified = try BundleReader.open(
+            URL(fileURLWithPath: signed.bundle), keys: [key.publicKey], expected: signed.written.identity)
+        #expect(verified.signedBy == SigningKeys.keyID(key.publicKey))
+    }
+
     /// A backend whose lock is always held elsewhere: the publisher reports it as the
     /// backend says, exit 75 (retry), and publishes nothing.
     struct LockedRegistry: Registry {
