@@ -48,7 +48,7 @@ import Testing
 
         /// An output folder of a stage of `report`.
         func output(_ report: RunReport, _ component: Component, _ name: String) throws -> URL {
-            let stage = try #require(report.stages.first { $0.component == component.rawValue })
+            let stage = try #require(report.stage(component))
             let execution = try #require(stage.execution)
             let artifact = try #require(try store.artifacts(of: execution, "OUTPUT")[name])
             return dir.appending(".mlops").appendingPathComponent(artifact.uri)
@@ -66,7 +66,7 @@ import Testing
     @Test func aFirstModelIsBlessedOnValueThresholdsAndItsMetricsAreExact() throws {
         let project = try Project()
         let report = try project.run(try project.config(), baseline: nil)
-        let stage = try #require(report.stages.first { $0.component == "Evaluator" })
+        let stage = try #require(report.stage(.evaluator))
         #expect(stage.outcome == .ran, "\(stage)")
         #expect(stage.summary.contains("blessed") && !stage.summary.contains("not blessed"), "\(stage.summary)")
         let evaluation = try project.evaluation(report)
@@ -123,7 +123,7 @@ import Testing
         }
         let baseline = Baseline(folder: better.path, reason: "the first model", identity: better.lastPathComponent)
         let second = try project.run(worse, baseline: baseline)
-        let stage = try #require(second.stages.first { $0.component == "Evaluator" })
+        let stage = try #require(second.stage(.evaluator))
         #expect(stage.outcome == .ran && stage.summary.contains("not blessed"), "\(stage.summary)")
         let evaluation = try project.evaluation(second)
         #expect(!evaluation.blessed && evaluation.baseline == baseline)

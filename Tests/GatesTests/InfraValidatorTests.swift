@@ -64,7 +64,7 @@ import Testing
         let config = try config(project, "  mode: load_and_query\n  num_examples: 20\n  max_p99_ms: 1000")
         #expect(config.infra.numExamples == 20)
         let (report, infra) = try infra(project, config, executable: program)
-        let stage = try #require(report.stages.first { $0.component == "InfraValidator" })
+        let stage = try #require(report.stage(.infraValidator))
         #expect(stage.outcome == .ran && stage.summary.hasPrefix("blessed"), "\(stage.summary)")
         #expect(infra.blessed && infra.requests == 20 && infra.failedTries.isEmpty, "\(infra.checks)")
         #expect(
@@ -93,7 +93,7 @@ import Testing
         #expect(!infra.blessed && (infra.largestDifference ?? 0) > 1e-6)
         let skew = try #require(infra.checks.first { $0.name.hasPrefix("served predictions equal offline") })
         #expect(skew.outcome == .failed && skew.detail.contains("training/serving skew"))
-        #expect(report.stages.first { $0.component == "InfraValidator" }?.summary.hasPrefix("not blessed") == true)
+        #expect(report.stage(.infraValidator)?.summary.hasPrefix("not blessed") == true)
         #expect(try gone(pidFile))
         // gates.policy.infra: warn blesses it, with the skew as a warning that says why.
         let warned = try config(project, "  mode: load_and_query\n  num_examples: 10\n  max_p99_ms: 1000")

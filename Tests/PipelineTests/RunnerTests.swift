@@ -98,7 +98,7 @@ struct RunnerFixture {
 
 extension RunReport {
     func outcome(_ component: Component) -> StageReport.Outcome? {
-        stages.first { $0.component == component.rawValue }?.outcome
+        stage(component)?.outcome
     }
 }
 
@@ -128,7 +128,7 @@ extension RunReport {
             id: .exampleValidator, parameters: .init(value: "v2"),
             inputs: ["statistics": InputBinding(.statisticsGen, "out")])
         let fifth = try fixture.run(changedValidator)
-        #expect(fifth.stages.map(\.component) == ["ExampleGen", "StatisticsGen", "ExampleValidator", "Transform"])
+        #expect(fifth.stages.map(\.component) == [.exampleGen, .statisticsGen, .exampleValidator, .transform])
         #expect(fifth.stages.map(\.outcome) == [.cached, .cached, .ran, .cached])
 
         var options = PipelineRunner.Options()
@@ -136,7 +136,7 @@ extension RunReport {
         let forced = try fixture.run(changedValidator, options)
         #expect(forced.outcome(.statisticsGen) == .ran)
         #expect(
-            forced.stages.first { $0.component == "StatisticsGen" }?.reason == "ran because of --force StatisticsGen")
+            forced.stage(.statisticsGen)?.reason == "ran because of --force StatisticsGen")
         // The same output again: downstream stays cached (outputs are addressed by content).
         #expect(forced.outcome(.exampleValidator) == .cached)
         options = PipelineRunner.Options()
@@ -164,14 +164,14 @@ extension RunReport {
         let fixture = try RunnerFixture()
         _ = try fixture.dir.write("data.txt", "one")
         let report = try fixture.run(fixture.chain(verdict: "fail"))
-        #expect(report.stoppedBy == "ExampleValidator")
+        #expect(report.stoppedBy == .exampleValidator)
         #expect(report.outcome(.exampleValidator) == .ran)
         #expect(report.outcome(.transform) == .skipped)
         #expect(
-            report.stages.first { $0.component == "ExampleValidator" }?.findings == ["fail ExampleValidator: told so"])
+            report.stage(.exampleValidator)?.findings == ["fail ExampleValidator: told so"])
         // Cached, the verdict still stops the run.
         let again = try fixture.run(fixture.chain(verdict: "fail"))
-        #expect(again.outcome(.exampleValidator) == .cached && again.stoppedBy == "ExampleValidator")
+        #expect(again.outcome(.exampleValidator) == .cached && again.stoppedBy == .exampleValidator)
         #expect(again.outcome(.transform) == .skipped)
     }
 

@@ -129,7 +129,7 @@ public struct RunArtifacts {
 
     /// The data files ExampleGen read with their fingerprints, and its examples artifact's.
     func dataFingerprints() throws -> [String: String] {
-        guard let stage = report.stages.first(where: { $0.component == Component.exampleGen.rawValue }),
+        guard let stage = report.stage(.exampleGen),
             let id = stage.execution
         else { return [:] }
         var fingerprints = try project.store.execution(id)?.manifest?.paths ?? [:]

@@ -101,12 +101,12 @@ struct SampleProject {
                 pipeline: config.pipeline.name, properties: ["command": "test"], options: PipelineRunner.Options(),
                 onStage: { stages.append($0) })
         } catch {
-            let failed = stages.all.last { $0.outcome == .failed }?.component ?? "a component"
+            let failed = stages.all.last { $0.outcome == .failed }?.component.rawValue ?? "a component"
             let check = failed == Component.transform.rawValue ? Self.transformCheck : Self.trainerCheck
             throw Failure(check: check, detail: "\(failed) failed on the sample: \(error)")
         }
         func artifact(_ component: Component, _ output: String) throws -> URL? {
-            guard let execution = report.stages.first(where: { $0.component == component.rawValue })?.execution,
+            guard let execution = report.stage(component)?.execution,
                 let artifact = try store.artifacts(of: execution, "OUTPUT")[output]
             else { return nil }
             return root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)

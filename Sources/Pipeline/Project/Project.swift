@@ -78,8 +78,7 @@ public struct Project {
 
     /// The output `output` of the execution of `component` recorded in `report`.
     public func artifact(_ component: Component, _ output: String, in report: RunReport) throws -> StoredArtifact? {
-        guard let stage = report.stages.first(where: { $0.component == component.rawValue }),
-            let execution = stage.execution
+        guard let execution = report.stage(component)?.execution
         else { return nil }
         return try store.artifacts(of: execution, "OUTPUT")[output]
     }

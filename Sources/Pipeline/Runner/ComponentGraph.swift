@@ -102,3 +102,8 @@ public struct ComponentGraph: Sendable {
         return components.filter(affected.contains)
     }
 }
+
+extension Component: CustomStringConvertible {
+    /// The name TFX uses, as printed everywhere (`ExampleValidator`).
+    public var description: String { rawValue }
+}

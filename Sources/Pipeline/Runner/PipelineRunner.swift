@@ -8,7 +8,7 @@ import Tabular
 public struct StageReport: Sendable, Codable, Equatable {
     public enum Outcome: String, Sendable, Codable { case ran, cached, failed, skipped }
 
-    public let component: String
+    public let component: Component
     public let outcome: Outcome
     public let seconds: Double
     /// Why it ran (the first differences from its last execution), was cached, or was skipped.
@@ -29,9 +29,12 @@ public struct RunReport: Sendable, Codable, Equatable {
     public let stages: [StageReport]
     public let seconds: Double
     /// The component whose verdict failed and stopped the run, if one did.
-    public let stoppedBy: String?
+    public let stoppedBy: Component?
 
     public var verdictFailed: Bool { stoppedBy != nil }
+
+    /// The stage of `component`, when the run had one.
+    public func stage(_ component: Component) -> StageReport? { stages.first { $0.component == component } }
 
     enum CodingKeys: String, CodingKey { case run, stages, seconds, stoppedBy = "stopped_by" }
 }
@@ -193,7 +196,7 @@ public final class PipelineRunner: @unchecked Sendable {
         if let failure { throw failure }
         if interrupted { throw CancellationError() }
         return RunReport(
-            run: run, stages: ordered.compactMap { reports[$0.id] }, seconds: seconds, stoppedBy: stopped?.rawValue)
+            run: run, stages: ordered.compactMap { reports[$0.id] }, seconds: seconds, stoppedBy: stopped)
     }
 
     /// One component: skipped, cached or run. Never throws: an error is returned with a
@@ -210,7 +213,7 @@ public final class PipelineRunner: @unchecked Sendable {
             let elapsed = start.duration(to: .now)
             let properties = outputs.values.map(\.properties)
             return StageReport(
-                component: component.id.rawValue, outcome: outcome,
+                component: component.id, outcome: outcome,
                 seconds: elapsed.inSeconds,
                 reason: reason,
                 summary: summary.isEmpty ? properties.compactMap { $0["summary"] }.first ?? "" : summary,

@@ -36,10 +36,10 @@ public struct BundleContents {
         for stage in run.artifacts.report.stages {
             guard let id = stage.execution, let execution = try store.execution(id) else { continue }
             let original = try execution.cachedFrom.flatMap { try store.execution($0) } ?? execution
-            if stage.component == Component.evaluator.rawValue, let run = original.run { evaluatorRun = run }
+            if stage.component == .evaluator, let run = original.run { evaluatorRun = run }
             executions.append(
                 .init(
-                    component: stage.component, execution: original.id, cacheKey: execution.cacheKey,
+                    component: stage.component.rawValue, execution: original.id, cacheKey: execution.cacheKey,
                     outputs: stage.outputs))
         }
         let gate = try artifacts.gateReport(run: evaluatorRun)

@@ -142,17 +142,17 @@ extension MLOps {
                     continue
                 }
                 // Workflow commands are read from stdout, so the folded lines go there too.
-                console.line("::group::\(stage.component): \(warnings.count) warning(s)")
+                console.line("::group::\(stage.component.rawValue): \(warnings.count) warning(s)")
                 for finding in warnings { console.line("warning: " + finding.dropFirst(5)) }
                 console.line("::endgroup::")
             }
             if let stopper = report.stoppedBy {
-                let findings = report.stages.first { $0.component == stopper }?.findings ?? []
+                let findings = report.stage(stopper)?.findings ?? []
                 for finding in findings where finding.hasPrefix("fail ") {
                     console.error(String(finding.dropFirst(5)))
                 }
                 console.error(
-                    "\(stopper) failed the data: the run stopped before the components after it (gates.policy decides which findings fail)"
+                    "\(stopper.rawValue) failed the data: the run stopped before the components after it (gates.policy decides which findings fail)"
                 )
                 throw ExitCode(ExitStatus.verdictFailed.rawValue)
             }

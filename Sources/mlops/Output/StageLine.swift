@@ -9,7 +9,7 @@ enum StageLine {
 
     static func print(_ stage: StageReport, on console: Console) {
         guard console.mode != .json else { return }
-        let name = stage.component.padding(toLength: width, withPad: " ", startingAt: 0)
+        let name = stage.component.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
         let outcome: String
         switch stage.outcome {
         case .ran: outcome = console.style("ran    ", .green)
