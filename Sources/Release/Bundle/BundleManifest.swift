@@ -82,7 +82,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
     }
 
     /// The verdicts of both gates with every check, and the overall metrics.
-    public struct Gates: Sendable, Codable, Equatable {
+    public struct GateVerdicts: Sendable, Codable, Equatable {
         public let modelBlessed: Bool
         public let infraBlessed: Bool
         /// Overall metrics of the candidate, and of the baseline when there was one.
@@ -123,7 +123,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
     /// SHA-256 of `mlops.yaml` as committed or in the work tree.
     public let configSHA256: String
     public let executions: [Execution]
-    public let gates: Gates
+    public let gates: GateVerdicts
 
     enum CodingKeys: String, CodingKey {
         case schema, name, version, created, tool, files, git, data, configSHA256 = "config_sha256", executions, gates
@@ -131,7 +131,7 @@ public struct BundleManifest: Sendable, Codable, Equatable {
 
     public init(
         name: String, version: String, created: String, tool: String, files: [File], git: Git, data: DataSection,
-        configSHA256: String, executions: [Execution], gates: Gates
+        configSHA256: String, executions: [Execution], gates: GateVerdicts
     ) {
         schema = Self.schemaName
         self.name = name

@@ -37,13 +37,13 @@ public struct BundleWriter {
         public var data: BundleManifest.DataSection
         public var configSHA256: String
         public var executions: [BundleManifest.Execution]
-        public var gates: BundleManifest.Gates
+        public var gates: BundleManifest.GateVerdicts
         public var externalParameters: [String: JSONTree]
         public var builder: CIBuilder
 
         public init(
             name: String, version: String, time: Int64, git: BundleManifest.Git, data: BundleManifest.DataSection,
-            configSHA256: String, executions: [BundleManifest.Execution], gates: BundleManifest.Gates,
+            configSHA256: String, executions: [BundleManifest.Execution], gates: BundleManifest.GateVerdicts,
             externalParameters: [String: JSONTree], builder: CIBuilder
         ) {
             self.name = name

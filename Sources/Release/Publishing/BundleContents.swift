@@ -74,7 +74,7 @@ public struct BundleContents {
         let configHash = Hex.string(SHA256.hash(data: configBytes))
         let overall = gate.evaluation?.candidate.first { $0.slice == "overall" }
         let baselineOverall = gate.evaluation?.baselineMetrics?.first { $0.slice == "overall" }
-        let gates = BundleManifest.Gates(
+        let gates = BundleManifest.GateVerdicts(
             modelBlessed: gate.evaluation?.blessed == true, infraBlessed: gate.infra?.blessed == true,
             metrics: overall?.metrics.values ?? [:], baselineMetrics: baselineOverall?.metrics.values,
             baseline: gate.evaluation?.baseline?.reason, checks: gate.checks)
