@@ -80,13 +80,15 @@ let package = Package(
         .target(
             name: "Gates",
             dependencies: [
-                "Pipeline", "Tabular", "Metadata", "GitKit", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+                "Pipeline", "Tabular", "Metadata", "GitKit", "MLOpsCore",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(
             name: "Release",
             dependencies: [
-                "Pipeline", "Gates", "Tabular", "Metadata", "GitKit", "MLOpsCore", "ArchiveKit", .product(name: "Crypto", package: "swift-crypto"),
+                "Pipeline", "Gates", "Tabular", "Metadata", "GitKit", "MLOpsCore", "ArchiveKit",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
         .target(

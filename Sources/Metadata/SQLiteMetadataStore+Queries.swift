@@ -6,7 +6,6 @@ import SQLiteKit
 extension SQLiteMetadataStore {
     // MARK: - Questions: runs and lineage
 
-
     /// Every run, newest first (at most `limit`).
     public func runs(limit: Int = 50) throws -> [RunSummary] {
         try database.read { db in

@@ -1,7 +1,7 @@
 import Foundation
 import Gates
-import Metadata
 import MLOpsTestSupport
+import Metadata
 import Pipeline
 import Tabular
 import Testing

@@ -41,7 +41,9 @@ import Testing
         try second.project.store.close()
         #expect(!second.gate.blessed)
         // The first model was blessed at this very commit, the merge-base of HEAD with main.
-        #expect(second.baseline?.reason.hasPrefix("blessed at the merge-base ") == true, "\(String(describing: second.baseline))")
+        #expect(
+            second.baseline?.reason.hasPrefix("blessed at the merge-base ") == true,
+            "\(String(describing: second.baseline))")
         let failed = second.gate.checks.filter { $0.outcome == .failed }.map(\.name)
         #expect(failed.contains("auc change >= -0.01 vs baseline"), "\(failed)")
     }
@@ -52,7 +54,8 @@ import Testing
         defer { try? project.store.close() }
         let blessed = try GateRun.perform(project, options: options(), releases: nil, console: nil)
         #expect(blessed.gate.blessed)
-        let production = Baseline(folder: "/released/model", reason: "the production channel: taxi@1.0.0", identity: "x")
+        let production = Baseline(
+            folder: "/released/model", reason: "the production channel: taxi@1.0.0", identity: "x")
         let chooser = BaselineChooser(project: project, releases: Channel(baseline: production), environment: [:])
         #expect(try chooser.choose(.auto) == production)
         #expect(try chooser.choose(.production) == production)
@@ -80,7 +83,8 @@ import Testing
         let worse = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
         try worse.project.store.close()
         let reason = try #require(worse.baseline?.reason)
-        #expect(reason.hasPrefix("latest blessed model (execution ") && reason.contains("none blessed at the merge-base "))
+        #expect(
+            reason.hasPrefix("latest blessed model (execution ") && reason.contains("none blessed at the merge-base "))
         #expect(!worse.gate.blessed)
         // --baseline none: the change thresholds are not checked, and the report says so.
         let alone = try GateRun.perform(
@@ -104,7 +108,9 @@ import Testing
         #expect(markdown.contains("| ✅ train: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.5 | passed |"))
         #expect(markdown.contains("| ⚠️ train: skew payment_type L_INFTY <= 0.05 | warned |"))
         let junit = run.gate.junit()
-        #expect(junit.contains(#"classname="mlops.gate.data" name="train: drift fare JENSEN_SHANNON_DIVERGENCE &lt;= 0.5""#))
+        #expect(
+            junit.contains(#"classname="mlops.gate.data" name="train: drift fare JENSEN_SHANNON_DIVERGENCE &lt;= 0.5""#)
+        )
         let html = try String(contentsOf: run.reports.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(html.contains("Data: anomalies, drift and skew") && html.contains(">JS 0."))
         // Strict: the drift warning fails the gate.

@@ -60,7 +60,8 @@ import Testing
             "schema/schema.pbtxt",
             schema.replacingOccurrences(
                 of: "  name: \"payment_type\"\n  value_count",
-                with: "  name: \"payment_type\"\n  drift_comparator { infinity_norm { threshold: 0.1 } }\n  value_count"))
+                with: "  name: \"payment_type\"\n  drift_comparator { infinity_norm { threshold: 0.1 } }\n  value_count"
+            ))
         try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "    drift: warn\n", with: "    drift: fail\n") }
         _ = try repo.commitAll("new data")
         var options = TestRun.Options(environment: [:])
@@ -80,7 +81,8 @@ import Testing
     @Test func badDataAndFailingTestsAreNamedWithTheirOutput() throws {
         let repo = try TaxiProject.make()
         try TaxiProject.edit(repo) {
-            $0 + "tests:\n  - echo unit tests pass\n  - {name: failing, run: \"echo boom; exit 3\"}\n  - no-such-test-runner\n"
+            $0
+                + "tests:\n  - echo unit tests pass\n  - {name: failing, run: \"echo boom; exit 3\"}\n  - no-such-test-runner\n"
         }
         let csv = try String(contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
         _ = try repo.write("data/data.csv", csv + "1,2,3\n")  // a short last row
@@ -93,7 +95,9 @@ import Testing
         #expect(parse.outcome == .failed && parse.detail.contains("data/data.csv:15004"), "\(parse.detail)")
         #expect(byName["echo unit tests pass"]?.outcome == .passed)
         #expect(byName["failing"]?.detail == "`echo boom; exit 3` exited 3: boom")
-        #expect(byName["no-such-test-runner"]?.detail.hasPrefix("`no-such-test-runner` exited 127 (command not found)") == true)
+        #expect(
+            byName["no-such-test-runner"]?.detail.hasPrefix("`no-such-test-runner` exited 127 (command not found)")
+                == true)
         #expect(report.outputs["failing"]?.contains("boom") == true)
         #expect(report.markdown().contains("<details><summary>Output of failing</summary>\n\n```\nboom\n```"))
         #expect(report.junit().contains("<system-out>unit tests pass</system-out>"))

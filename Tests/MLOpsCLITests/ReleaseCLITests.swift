@@ -176,7 +176,11 @@ import Testing
         let version = try run(["release", "--version", "1.2"], repo)
         #expect(version.status == 64 && version.stderr.contains("'1.2' is not a semantic version"), "\(version.stderr)")
         let bump = try run(["release", "--bump", "huge"], repo)
-        #expect(bump.status == 64 && bump.stderr.contains("The value 'huge' is invalid for '--bump <bump>'. Please provide one of 'major', 'minor' or 'patch'."))
+        #expect(
+            bump.status == 64
+                && bump.stderr.contains(
+                    "The value 'huge' is invalid for '--bump <bump>'. Please provide one of 'major', 'minor' or 'patch'."
+                ))
         let at = try run(["releases", "history", "--at", "last tuesday"], repo)
         #expect(at.status == 64 && at.stderr.contains("--at: 'last tuesday' is not an ISO 8601 time"))
         let key = try run(["verify", "taxi@0.1.0", "--key", "keys/nowhere.pub"], repo)

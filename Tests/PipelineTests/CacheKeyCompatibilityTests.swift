@@ -1,6 +1,6 @@
 import Foundation
-import Metadata
 import MLOpsTestSupport
+import Metadata
 import Pipeline
 import ProjectTestSupport
 import Testing

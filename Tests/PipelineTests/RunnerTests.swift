@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
-import Metadata
 import MLOpsCore
 import MLOpsTestSupport
+import Metadata
 import Pipeline
 import SQLiteKit
 import Testing

@@ -45,9 +45,10 @@ import Testing
             try publisher.promote("taxi@0.1.0", to: "production", reason: nil)
         }
         #expect(ExitStatus(for: refused) == .verdictFailed && "\(refused)".contains("was never in 'staging'"))
-        for (version, channel) in [("0.1.0", "staging"), ("0.1.0", "production"), ("0.2.0", "staging"),
-            ("0.2.0", "production")]
-        {
+        for (version, channel) in [
+            ("0.1.0", "staging"), ("0.1.0", "production"), ("0.2.0", "staging"),
+            ("0.2.0", "production"),
+        ] {
             let event = try publisher.promote("taxi@\(version)", to: channel, reason: nil)
             #expect(event.event == .promote && event.version == version && event.evidence?.verified == true)
         }
@@ -96,7 +97,8 @@ import Testing
         let registries = try TemporaryDirectory()
         var bundles: [Data] = []
         for name in ["a", "b"] {
-            let publisher = try publisher(repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent(name).path])
+            let publisher = try publisher(
+                repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent(name).path])
             let published = try publisher.release(
                 run, name: "taxi", version: .exact(try SemanticVersion(parsing: "1.0.0")), signingKey: nil, reason: nil)
             bundles.append(try Data(contentsOf: URL(fileURLWithPath: published.bundle)))
@@ -105,8 +107,10 @@ import Testing
 
         // Signed: the DSSE envelope verifies with the public key, and names the key.
         let key = SigningKeys.generate()
-        let signed = try publisher(repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent("c").path])
-            .release(run, name: "taxi", version: .bump(.patch), signingKey: key, reason: nil)
+        let signed = try publisher(
+            repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent("c").path]
+        )
+        .release(run, name: "taxi", version: .bump(.patch), signingKey: key, reason: nil)
         #expect(signed.written.signed)
         let verified = try BundleReader.open(
             URL(fileURLWithPath: signed.bundle), keys: [key.publicKey], expected: signed.written.identity)

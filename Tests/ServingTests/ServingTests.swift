@@ -3,11 +3,11 @@ import Hummingbird
 import HummingbirdTesting
 import MLOpsTestSupport
 import Pipeline
+import Tabular
 import Testing
 import XGBoostKit
 
 @testable import Serving
-import Tabular
 
 #if canImport(Glibc)
     import Glibc

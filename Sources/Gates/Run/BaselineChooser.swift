@@ -92,7 +92,8 @@ public struct BaselineChooser {
             ).mergeBase
             if let mergeBase, let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
                 return pick(
-                    match, "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))")
+                    match, "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))"
+                )
             }
             let none = mergeBase.map { "none blessed at the merge-base \($0.short)" } ?? "no merge-base"
             return pick(newest, "latest blessed model (execution \(newest.execution.id); \(none); \(channels))")

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Metadata
 import MLOpsCore
+import Metadata
 import Pipeline
 import Tabular
 

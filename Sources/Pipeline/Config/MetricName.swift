@@ -10,7 +10,10 @@ public enum MetricName: String, Sendable, CaseIterable, Codable {
     public static func computed(for task: TaskKind) -> [MetricName] {
         switch task {
         case .binary:
-            [.auc, .prAUC, .accuracy, .precision, .recall, .f1, .logLoss, .brierScore, .calibrationError, .exampleCount]
+            [
+                .auc, .prAUC, .accuracy, .precision, .recall, .f1, .logLoss, .brierScore, .calibrationError,
+                .exampleCount,
+            ]
         case .multiclass: [.accuracy, .macroF1, .weightedF1, .logLoss, .exampleCount]
         case .regression: [.rmse, .mae, .r2, .mape, .exampleCount]
         case .auto: []

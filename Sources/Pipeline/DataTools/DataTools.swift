@@ -57,7 +57,8 @@ public enum DataTools {
             result = try JSONDecoder().decode(ExampleGen.Result.self, from: Data(contentsOf: metadata))
         } catch {
             throw FileError(
-                .missing, path: metadata.path, detail: "not an ExampleGen output folder (\(error.localizedDescription))",
+                .missing, path: metadata.path,
+                detail: "not an ExampleGen output folder (\(error.localizedDescription))",
                 hint: "run `mlops data examples` to make one, or name CSV files")
         }
         return result.splits.map { ($0.name, url.appendingPathComponent($0.file)) }
@@ -121,7 +122,8 @@ public enum DataTools {
         }
         let count = anomalies.features.count + (anomalies.dataset == nil ? 0 : 1)
         console.line(
-            console.style("✗", .red, bold: true) + " \(file): \(count) anomal\(count == 1 ? "y" : "ies") against \(schema)")
+            console.style("✗", .red, bold: true)
+                + " \(file): \(count) anomal\(count == 1 ? "y" : "ies") against \(schema)")
         let width = max(12, anomalies.features.keys.map(\.count).max() ?? 0)
         for name in anomalies.features.keys.sorted() {
             guard let info = anomalies.features[name] else { continue }
@@ -137,8 +139,9 @@ public enum DataTools {
             )
         }
         for reason in anomalies.dataset?.reasons ?? [] {
-            console.line("  (dataset)  " + (anomalies.dataset?.severity.rawValue ?? "") + "  " + reason.type + ": "
-                + reason.description)
+            console.line(
+                "  (dataset)  " + (anomalies.dataset?.severity.rawValue ?? "") + "  " + reason.type + ": "
+                    + reason.description)
         }
     }
 }

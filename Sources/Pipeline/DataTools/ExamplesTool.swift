@@ -52,7 +52,8 @@ extension DataTools {
         try refuseForeignFolder(output)
         let total = spans.flatMap(\.files).reduce(0) { sum, file in
             let path = file.hasPrefix("/") ? file : root.appendingPathComponent(file).path
-            return sum + (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0)
+            return sum
+                + (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0)
         }
         let progress = ProgressBar(console: console, label: "ExampleGen", total: total)
         options.csv.progress = { progress.advance(by: $0) }
@@ -86,7 +87,8 @@ extension DataTools {
         let contents = isDirectory.boolValue ? ((try? manager.contentsOfDirectory(atPath: url.path)) ?? []) : ["?"]
         guard contents.isEmpty || contents.contains(ExampleGen.metadataFile) else {
             throw FileError(
-                .notWritable, path: url.path, detail: "exists and is not an ExampleGen output; mlops will not replace it",
+                .notWritable, path: url.path,
+                detail: "exists and is not an ExampleGen output; mlops will not replace it",
                 hint: "choose another folder with -o, or remove it")
         }
     }
@@ -95,7 +97,8 @@ extension DataTools {
     public static func print(_ result: ExampleGen.Result, seconds: Double, shown: String, on console: Console) {
         for skipped in result.skipped {
             let first = skipped.first.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")
-            console.warning("\(skipped.file): skipped \(skipped.count) bad row\(skipped.count == 1 ? "" : "s"): \(first)")
+            console.warning(
+                "\(skipped.file): skipped \(skipped.count) bad row\(skipped.count == 1 ? "" : "s"): \(first)")
         }
         guard console.mode != .json else { return }
         let spanText = result.spans.map { span in

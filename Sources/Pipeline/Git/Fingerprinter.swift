@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import GitKit
-import Metadata
 import MLOpsCore
+import Metadata
 
 /// The content identity of a file, cheap where git already knows it.
 ///

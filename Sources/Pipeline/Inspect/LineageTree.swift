@@ -41,7 +41,8 @@ public struct LineageTree: Sendable, Encodable {
                 where !seen.contains(output.id) {
                     let child = try down(output)
                     children.append(
-                        LineageTree(artifact: child.artifact, execution: consumer, paths: [:], children: child.children))
+                        LineageTree(artifact: child.artifact, execution: consumer, paths: [:], children: child.children)
+                    )
                 }
             }
             let maker = try store.producers(of: artifact.id).first { $0.state == .complete }

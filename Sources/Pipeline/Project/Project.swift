@@ -1,7 +1,7 @@
 import Foundation
 import GitKit
-import Metadata
 import MLOpsCore
+import Metadata
 
 /// One project opened for work: the repository, its root, `mlops.yaml`, the state of the work
 /// tree and the metadata store in `.mlops`. What `mlops train`, `explain`, `gate`, `release`

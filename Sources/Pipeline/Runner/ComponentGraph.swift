@@ -31,9 +31,11 @@ public enum Component: String, CaseIterable, Sendable, Codable, Comparable {
         case .trainer:
             [
                 InputSpec("transformed", from: [.transform]), InputSpec("transform", from: [.transform]),
-                InputSpec("schema", from: schema), InputSpec("hyperparameters", output: "best_hyperparameters", from: [.tuner]),
+                InputSpec("schema", from: schema),
+                InputSpec("hyperparameters", output: "best_hyperparameters", from: [.tuner]),
             ]
-        case .evaluator, .infraValidator: [InputSpec("examples", from: [.exampleGen]), InputSpec("model", from: [.trainer])]
+        case .evaluator, .infraValidator:
+            [InputSpec("examples", from: [.exampleGen]), InputSpec("model", from: [.trainer])]
         }
     }
 
@@ -49,7 +51,9 @@ public enum Component: String, CaseIterable, Sendable, Codable, Comparable {
     public func bindings(_ names: [String]? = nil, schema: Component? = nil) -> [String: InputBinding] {
         var bindings: [String: InputBinding] = [:]
         for spec in inputs where names?.contains(spec.name) ?? true {
-            let producer = spec.from.count > 1 ? (schema.flatMap { spec.from.contains($0) ? $0 : nil } ?? spec.from[0]) : spec.from[0]
+            let producer =
+                spec.from.count > 1
+                ? (schema.flatMap { spec.from.contains($0) ? $0 : nil } ?? spec.from[0]) : spec.from[0]
             bindings[spec.name] = InputBinding(producer, spec.output)
         }
         return bindings

@@ -1,6 +1,6 @@
 import Foundation
-import Metadata
 import MLOpsCore
+import Metadata
 
 /// Where an input comes from: an output of an upstream component.
 public struct InputBinding: Sendable, Hashable {

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Metadata
 import MLOpsCore
+import Metadata
 import Tabular
 
 /// How one component fared in a run.

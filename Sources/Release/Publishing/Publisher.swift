@@ -102,7 +102,8 @@ public struct Publisher {
             return written
         }
         return Published(
-            name: name, version: chosen, bundle: "\(registry.location)/\(name)/\(chosen)/"
+            name: name, version: chosen,
+            bundle: "\(registry.location)/\(name)/\(chosen)/"
                 + RegistryLayout.bundleFileName(name, chosen), written: published)
     }
 
@@ -143,7 +144,8 @@ public struct Publisher {
             let event = LedgerEvent(
                 event: .promote, time: Date(), actor: session.actor, name: name, version: release.version,
                 identity: verified.identity, channel: channel, previous: current?.version, reason: reason,
-                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signedBy: verified.signedBy, verified: true))
+                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signedBy: verified.signedBy, verified: true)
+            )
             try registry.move(event)
             return event
         }
@@ -171,7 +173,8 @@ public struct Publisher {
             let event = LedgerEvent(
                 event: .rollback, time: Date(), actor: session.actor, name: name, version: target.version,
                 identity: verified.identity, channel: channel, previous: current.version, reason: reason,
-                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signedBy: verified.signedBy, verified: true))
+                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signedBy: verified.signedBy, verified: true)
+            )
             try registry.move(event)
             return event
         }

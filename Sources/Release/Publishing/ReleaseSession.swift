@@ -90,7 +90,8 @@ public struct ReleaseSession {
         let bundle: URL
         do { bundle = try registry.bundleFile(event.name, event.version) } catch {
             throw BundleError(
-                "\(registry.location)/\(event.name)/\(event.version)", .unreadable("the file is missing from the registry"))
+                "\(registry.location)/\(event.name)/\(event.version)",
+                .unreadable("the file is missing from the registry"))
         }
         return try BundleReader.open(bundle, keys: keys, expected: event.identity)
     }

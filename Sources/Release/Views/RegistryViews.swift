@@ -23,7 +23,8 @@ public enum RegistryViews {
             }
             entries.append(
                 ListEntry(
-                    name: each, versions: state.releases, channels: state.channels().mapValues { $0.last?.version ?? "" }))
+                    name: each, versions: state.releases,
+                    channels: state.channels().mapValues { $0.last?.version ?? "" }))
         }
         return entries
     }
@@ -72,7 +73,8 @@ public enum RegistryViews {
                 + (manifest.gates.baseline.map { ", baseline \($0)" } ?? ""))
         for (metric, value) in manifest.gates.metrics.sorted(by: { $0.key < $1.key }) where metric != "example_count" {
             console.line(
-                "            \(metric.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%.4f", value))")
+                "            \(metric.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%.4f", value))"
+            )
         }
         console.line("  files")
         for file in manifest.files {

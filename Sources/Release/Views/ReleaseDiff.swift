@@ -25,7 +25,8 @@ public struct ReleaseDiff: Encodable {
             Row(field: "created", a: x.created, b: y.created, delta: nil),
             Row(field: "commit", a: x.git.commit ?? "none", b: y.git.commit ?? "none", delta: nil),
             Row(field: "dirty", a: String(x.git.dirty), b: String(y.git.dirty), delta: nil),
-            Row(field: "config", a: String(x.configSHA256.prefix(16)), b: String(y.configSHA256.prefix(16)), delta: nil),
+            Row(
+                field: "config", a: String(x.configSHA256.prefix(16)), b: String(y.configSHA256.prefix(16)), delta: nil),
             Row(
                 field: "spans", a: x.data.spans.map(String.init).joined(separator: ","),
                 b: y.data.spans.map(String.init).joined(separator: ","), delta: nil),
@@ -60,7 +61,8 @@ public struct ReleaseDiff: Encodable {
         let column = max(14, rows.map(\.a.count).max() ?? 0)
         console.line(
             "field".padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                + "\(a.name)@\(a.version)".padding(toLength: column, withPad: " ", startingAt: 0) + "  \(b.name)@\(b.version)")
+                + "\(a.name)@\(a.version)".padding(toLength: column, withPad: " ", startingAt: 0)
+                + "  \(b.name)@\(b.version)")
         for row in rows {
             let line =
                 row.field.padding(toLength: width, withPad: " ", startingAt: 0) + "  "

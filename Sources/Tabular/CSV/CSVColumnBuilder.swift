@@ -98,7 +98,8 @@ extension CSVReader {
         }
 
         /// Under `strictTypes`, a value of the wrong type is an error naming it.
-        func refuse(_ span: FieldSpan, bytes: UnsafeRawBufferPointer, line: Int, expected: FeatureType) throws(CSVError) {
+        func refuse(_ span: FieldSpan, bytes: UnsafeRawBufferPointer, line: Int, expected: FeatureType) throws(CSVError)
+        {
             guard let field = context.strictField else { return }
             let value = String(decoding: CSVScanner.text(span, in: bytes).prefix(40), as: UTF8.self)
             throw CSVError(

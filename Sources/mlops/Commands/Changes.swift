@@ -28,7 +28,9 @@ extension MLOps {
             let report = try ChangeReport.detect(
                 in: try context.repository(), base: base, environment: context.environment
             ) { timings in
-                for (phase, seconds) in timings { console.detail(String(format: "%8.1f ms  %@", seconds * 1000, phase)) }
+                for (phase, seconds) in timings {
+                    console.detail(String(format: "%8.1f ms  %@", seconds * 1000, phase))
+                }
             }
             if let fallback = report.base.fallback {
                 console.warning(

@@ -35,7 +35,8 @@ extension MLOps.DataCommand {
         @Option(help: "The field delimiter (one character).")
         var delimiter = ","
 
-        @Option(name: .customLong("on-bad-rows"), help: "What to do with rows whose field count differs from the header.")
+        @Option(
+            name: .customLong("on-bad-rows"), help: "What to do with rows whose field count differs from the header.")
         var onBadRows: BadRowPolicy = .fail
 
         func validate() throws {

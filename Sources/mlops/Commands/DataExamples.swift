@@ -42,7 +42,8 @@ extension MLOps.DataCommand {
         @Option(help: "The field delimiter (one character; default: data.delimiter or a comma).")
         var delimiter: String?
 
-        @Option(name: .customLong("on-bad-rows"), help: "What to do with rows whose field count differs from the header.")
+        @Option(
+            name: .customLong("on-bad-rows"), help: "What to do with rows whose field count differs from the header.")
         var onBadRows: BadRowPolicy?
 
         func validate() throws {

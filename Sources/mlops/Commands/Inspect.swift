@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Metadata
 import MLOpsCore
+import Metadata
 import Pipeline
 
 extension MLOps {

@@ -71,7 +71,8 @@ extension MLOps {
             defer { try? run.project.store.close() }
             if !run.gate.blessed, console.mode != .json { Gate.printVerdict(run, on: console) }
             let published = try publisher.release(
-                run, name: name, version: try version.map { .exact(try SemanticVersion(parsing: $0)) } ?? .bump(bump), signingKey: signingKey,
+                run, name: name, version: try version.map { .exact(try SemanticVersion(parsing: $0)) } ?? .bump(bump),
+                signingKey: signingKey,
                 reason: reason)
             let written = published.written
             if console.mode == .json {
@@ -126,7 +127,8 @@ extension MLOps {
                 try context.console.json(
                     JSONOutput(
                         schema: Self.jsonSchema,
-                        result: Output(privateKey: pair.privateKey.path, publicKey: pair.publicKey.path, keyID: pair.keyID)))
+                        result: Output(
+                            privateKey: pair.privateKey.path, publicKey: pair.publicKey.path, keyID: pair.keyID)))
             } else {
                 context.console.line(
                     "wrote \(pair.privateKey.path) (private, 0600) and \(pair.publicKey.path); key id \(pair.keyID)")

@@ -66,12 +66,15 @@ extension MLOps {
             if console.mode == .json {
                 try console.json(JSONOutput(schema: Self.jsonSchema, ok: report.passed, result: report))
             } else {
-                func count(_ outcome: CheckResult.Outcome) -> Int { report.checks.filter { $0.outcome == outcome }.count }
+                func count(_ outcome: CheckResult.Outcome) -> Int {
+                    report.checks.filter { $0.outcome == outcome }.count
+                }
                 console.line(
                     (report.passed
                         ? console.style("passed", .green, bold: true) : console.style("failed", .red, bold: true))
                         + "  \(count(.passed)) passed, \(count(.warned)) warned, \(count(.failed)) failed, "
-                        + "\(count(.skipped)) skipped  reports: \(context.reportsPath)/test.md, test-junit.xml, test.json")
+                        + "\(count(.skipped)) skipped  reports: \(context.reportsPath)/test.md, test-junit.xml, test.json"
+                )
             }
             if !report.passed { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
         }

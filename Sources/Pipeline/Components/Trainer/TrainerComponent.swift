@@ -185,7 +185,8 @@ public struct TrainerComponent: PipelineComponent {
             task =
                 classes.isSubset(of: [0, 1])
                 ? .binary
-                : classes.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) && classes.count <= 100 ? .multiclass : .regression
+                : classes.allSatisfy({ $0 >= 0 && $0 == $0.rounded() }) && classes.count <= 100
+                    ? .multiclass : .regression
         }
         if task != .regression, classes.count < 2 {
             throw TrainerError(.oneClass(data.label, value: classes.first.map { Double($0) }))
@@ -334,7 +335,9 @@ public struct TrainerComponent: PipelineComponent {
         let score = history[best].eval.map { String(format: "%.4f", $0) } ?? "–"
         let metric = setup.metric
         return ExecutorOutput(
-            properties: ["model": ["task": setup.task.rawValue, "metric": metric, "eval": score, "rounds": String(best + 1)]],
+            properties: [
+                "model": ["task": setup.task.rawValue, "metric": metric, "eval": score, "rounds": String(best + 1)]
+            ],
             summary: "\(setup.task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)")
     }
 }

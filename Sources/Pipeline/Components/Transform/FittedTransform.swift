@@ -251,7 +251,6 @@ public struct FittedTransform: Sendable, Codable, Equatable {
     }
 }
 
-
 extension Expression.Values {
     var numbersIfNumeric: [Double]? {
         if case .numbers(let values) = self { return values }
