@@ -13,6 +13,8 @@ public struct ArchiveError: MLOpsError {
         case closed
         /// The archive file does not exist.
         case missing
+        /// An entry the reader's policy refuses (a sparse one).
+        case refused
     }
 
     public let code: Code
@@ -43,7 +45,7 @@ public struct ArchiveError: MLOpsError {
     public var exitStatus: ExitStatus {
         switch code {
         case .missing: .noInput
-        case .tooLarge: .dataError
+        case .tooLarge, .refused: .dataError
         case .closed: .internalError
         case .library(_, let errno):
             // A real system error (disk full, permission, missing file) is I/O; libarchive's own

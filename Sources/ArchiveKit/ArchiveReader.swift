@@ -21,7 +21,30 @@ public struct ArchiveEntry: Sendable, Hashable {
     public let linkTarget: String?
 }
 
-/// Reads a tar archive (plain, gzip, zstd, xz, …) entry by entry.
+/// What a reader accepts.
+public struct ArchiveReadPolicy: Sendable, Hashable {
+    /// A compression filter libarchive reads with its own library (never an external program).
+    public enum Filter: Sendable, Hashable { case none, zstd, gzip }
+
+    /// The filters accepted; nil for every one libarchive knows (some of which run an
+    /// external program, e.g. `lzop`, when their library is absent).
+    public var filters: Set<Filter>?
+    /// Refuse entries with holes: a sparse entry's data is mostly zeros the reader makes up,
+    /// up to any size it declares.
+    public var refuseSparse: Bool
+
+    public init(filters: Set<Filter>?, refuseSparse: Bool) {
+        self.filters = filters
+        self.refuseSparse = refuseSparse
+    }
+
+    /// Any tar archive libarchive reads.
+    public static let any = ArchiveReadPolicy(filters: nil, refuseSparse: false)
+    /// What `mlops release` writes, nothing more: pax tar, zstd or uncompressed, no sparse entry.
+    public static let bundle = ArchiveReadPolicy(filters: [.none, .zstd], refuseSparse: true)
+}
+
+/// Reads a tar archive entry by entry, compressed with the filters its policy accepts.
 public final class ArchiveReader {
     // Owned archive_read handle; nil once close() ran.
     private var handle: OpaquePointer?
@@ -29,10 +52,12 @@ public final class ArchiveReader {
     private var currentEntry: String?
     /// The current entry's header, owned by the handle and valid until the next `next()`.
     private var currentHeader: OpaquePointer?
+    public let policy: ArchiveReadPolicy
 
-    public init(path: String) throws(ArchiveError) {
+    public init(path: String, policy: ArchiveReadPolicy = .any) throws(ArchiveError) {
         try LibArchive.ensureReady()
         self.path = path
+        self.policy = policy
         guard FileManager.default.fileExists(atPath: path) else {
             throw ArchiveError(
                 code: .missing, function: "archive_read_open_filename", detail: "no such file", archive: path)
@@ -43,7 +68,26 @@ public final class ArchiveReader {
                 archive: path)
         }
         self.handle = handle
-        try check(archive_read_support_filter_all(handle), "archive_read_support_filter_all", handle, archive: path)
+        if let filters = policy.filters {
+            for filter in filters {
+                let (status, function): (Int32, StaticString) =
+                    switch filter {
+                    case .none: (archive_read_support_filter_none(handle), "archive_read_support_filter_none")
+                    case .zstd: (archive_read_support_filter_zstd(handle), "archive_read_support_filter_zstd")
+                    case .gzip: (archive_read_support_filter_gzip(handle), "archive_read_support_filter_gzip")
+                    }
+                // ARCHIVE_WARN: libarchive would run an external program for it; refused.
+                guard status == ARCHIVE_OK else {
+                    throw ArchiveError(
+                        code: .library(status: status, errno: 0), function: "\(function)",
+                        detail:
+                            "this libarchive has no built-in \(filter) decompression (it would run an external program)",
+                        archive: path)
+                }
+            }
+        } else {
+            try check(archive_read_support_filter_all(handle), "archive_read_support_filter_all", handle, archive: path)
+        }
         try check(archive_read_support_format_tar(handle), "archive_read_support_format_tar", handle, archive: path)
         try check(
             archive_read_open_filename(handle, path, 64 * 1024), "archive_read_open_filename", handle, archive: path)
@@ -83,6 +127,12 @@ public final class ArchiveReader {
         let name = cString(archive_entry_pathname_utf8(entry)) ?? cString(archive_entry_pathname(entry)) ?? ""
         currentEntry = name
         currentHeader = entry
+        if policy.refuseSparse, archive_entry_sparse_count(entry) > 0 {
+            throw ArchiveError(
+                code: .refused, function: "archive_read_next_header",
+                detail: "it is a sparse entry (its holes would be read as zeros); this reader accepts none",
+                archive: path, entry: name)
+        }
         let type = UInt32(archive_entry_filetype(entry))
         let kind: ArchiveEntry.Kind
         let hardlink = cString(archive_entry_hardlink(entry))

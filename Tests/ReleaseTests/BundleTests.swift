@@ -12,8 +12,12 @@ struct TarBuilder {
     var bytes: [UInt8] = []
 
     /// One header; `size` beyond the 11 octal digits of the field is written in base-256.
-    mutating func entry(_ name: String, type: Character = "0", size: Int64 = 0, link: String = "", data: [UInt8]? = nil)
-    {
+    /// With `sparse`, an old-GNU sparse entry (type `S`): the real size it declares and its
+    /// data regions (at most four), the rest holes.
+    mutating func entry(
+        _ name: String, type: Character = "0", size: Int64 = 0, link: String = "", data: [UInt8]? = nil,
+        sparse: (realSize: Int64, regions: [(offset: Int64, length: Int64)])? = nil
+    ) {
         var header = [UInt8](repeating: 0, count: 512)
         func put(_ text: String, at offset: Int, length: Int) {
             for (index, byte) in text.utf8.prefix(length).enumerated() { header[offset + index] = byte }
@@ -36,8 +40,17 @@ struct TarBuilder {
         octal(0, at: 136, length: 12)
         header[156] = type.asciiValue ?? UInt8(ascii: "0")
         put(link, at: 157, length: 100)
-        put("ustar", at: 257, length: 6)
-        put("00", at: 263, length: 2)
+        if let sparse {
+            put("ustar  ", at: 257, length: 8)  // GNU magic and version
+            for (index, region) in sparse.regions.prefix(4).enumerated() {
+                octal(region.offset, at: 386 + 24 * index, length: 12)
+                octal(region.length, at: 398 + 24 * index, length: 12)
+            }
+            octal(sparse.realSize, at: 483, length: 12)
+        } else {
+            put("ustar", at: 257, length: 6)
+            put("00", at: 263, length: 2)
+        }
         put("root", at: 265, length: 32)
         put("root", at: 297, length: 32)
         for index in 148..<156 { header[index] = UInt8(ascii: " ") }
@@ -238,6 +251,47 @@ struct TarBuilder {
         // Nothing was left: not the destination, not a staging folder, not the entry.
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.url.path)
         #expect(left == ["hostile.tar"], "\(left)")
+    }
+
+    /// A bundle is read as `mlops release` writes it, nothing more: zstd or no compression (no
+    /// other filter, none that would run an external program), and no sparse entry, whose
+    /// holes a reader would fill with zeros up to any size the header declares.
+    @Test func anotherCompressionAndASparseEntryAreRefused() throws {
+        let gzipped = directory.url.appendingPathComponent("gzipped.tar.gz")
+        let writer = try ArchiveWriter(path: gzipped.path, compression: .gzip())
+        try writer.addFile("model/model.json", data: Data("{}".utf8))
+        try writer.finish()
+        #expect(try ArchiveReader(path: gzipped.path).next()?.path == "model/model.json")  // a valid archive
+        #expect {
+            try BundleReader.open(gzipped, keys: [])
+        } throws: { error in
+            guard case .unreadable = (error as? BundleError)?.problem else { return false }
+            return true
+        }
+
+        var tar = TarBuilder()
+        tar.entry(
+            "model/model.json", type: "S", size: 512, data: [UInt8](repeating: 0x7B, count: 512),
+            sparse: (realSize: 1 << 30, regions: [(0, 512)]))
+        let url = directory.url.appendingPathComponent("sparse.tar")
+        try tar.finished().write(to: url)
+        // libarchive reads it as a sparse entry of 1 GiB…
+        let reader = try ArchiveReader(path: url.path)
+        #expect(try reader.next()?.size == 1 << 30)
+        try reader.close()
+        // …and a bundle refuses it, writing nothing.
+        let target = directory.url.appendingPathComponent("target")
+        #expect {
+            try BundleReader.open(url, keys: [], extractTo: target)
+        } throws: { error in
+            guard case .unsafeEntry(let entry, let reason) = (error as? BundleError)?.problem else { return false }
+            return entry == "model/model.json" && reason.contains("sparse entry")
+        }
+        #expect(!FileManager.default.fileExists(atPath: target.path))
+        #expect(throws: ArchiveError.self) {
+            let strict = try ArchiveReader(path: url.path, policy: .bundle)
+            _ = try strict.next()
+        }
     }
 
     @Test func aTerabyteHeaderATruncatedBundleAndALyingSizeAreRefused() throws {

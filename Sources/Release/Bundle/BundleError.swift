@@ -73,6 +73,8 @@ public struct BundleError: MLOpsError, Equatable {
     init(_ bundle: String, _ error: ArchiveError, entry: String?) {
         if case .tooLarge(let limit) = error.code {
             self.init(bundle, .entryTooLarge(entry: entry ?? "?", size: limit + 1, limit: limit))
+        } else if error.code == .refused {
+            self.init(bundle, .unsafeEntry(entry: error.entry ?? entry ?? "?", reason: error.detail))
         } else {
             self.init(bundle, .unreadable(error.detail))
         }

@@ -60,7 +60,9 @@ public enum BundleReader {
     {
         let name = bundle.path
         let reader: ArchiveReader
-        do { reader = try ArchiveReader(path: name) } catch { throw BundleError(name, error, entry: nil) }
+        do { reader = try ArchiveReader(path: name, policy: .bundle) } catch {
+            throw BundleError(name, error, entry: nil)
+        }
         defer { try? reader.close() }
         var disk: ArchiveDiskWriter?
         if let destination {
