@@ -131,8 +131,8 @@ step "mlops infer latest --input data/data.csv -o predictions.csv --on-bad-rows 
 "$mlops" infer latest --input data/data.csv -o predictions.csv --on-bad-rows skip
 head -n 3 predictions.csv | cut -d, -f2,19-  # fare as written, then the appended columns
 
-step "mlops serve taxi@production --port 0 --name taxi  # the released model over HTTP: Open Inference Protocol v2"
-"$mlops" serve taxi@production --port 0 --name taxi > serve.log 2>&1 &
+step "mlops serve taxi@production --port 0  # the released model over HTTP, as 'taxi': Open Inference Protocol v2"
+"$mlops" serve taxi@production --port 0 > serve.log 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q "^ready" serve.log && break; sleep 0.1; done
 cat serve.log

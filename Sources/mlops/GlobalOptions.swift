@@ -75,19 +75,30 @@ struct CommandContext {
 
     /// A model folder named on the command line: a path; `latest`, the newest model `mlops
     /// train` made; or NAME@CHANNEL / NAME@VERSION, a released bundle, verified and unpacked.
-    func modelFolder(_ reference: String) throws -> URL {
+    func modelFolder(_ reference: String) throws -> URL { try model(reference).folder }
+
+    /// The model folder a reference names and the name it was released as: NAME@CHANNEL or
+    /// NAME@VERSION from the registry, or a bundle file (`.tar.zst`, verified with the
+    /// project's public keys, a signature then required), each unpacked once; a folder or
+    /// `latest` have no released name.
+    func model(_ reference: String) throws -> (folder: URL, name: String?) {
         if reference.contains("@"), !FileManager.default.fileExists(atPath: reference) {
-            return try releases().releasedModel(reference)
+            let session = try releases()
+            return (try session.releasedModel(reference), try session.reference(reference).name)
         }
         if reference.hasSuffix(".tar.zst"), FileManager.default.fileExists(atPath: reference) {
-            throw ValidationError(
-                "'\(reference)' is a bundle file: serve it from the registry as NAME@VERSION, or unpack it with `mlops push`"
-            )
+            let session = try? releases()
+            let unpacked = try ReleaseSession.unpackedModel(
+                bundle: URL(fileURLWithPath: reference), root: session?.config == nil ? nil : session?.root,
+                keys: session?.keys ?? [])
+            return (unpacked.folder, unpacked.name)
         }
         guard reference == "latest", !FileManager.default.fileExists(atPath: reference) else {
-            return URL(fileURLWithPath: reference)
+            return (URL(fileURLWithPath: reference), nil)
         }
-        return try Project.latestModel(root: try Project.workTree(of: try repository()), environment: environment)
+        return (
+            try Project.latestModel(root: try Project.workTree(of: try repository()), environment: environment), nil
+        )
     }
 
     /// Where the reports go, for messages.

@@ -77,8 +77,15 @@ import Testing
         #expect(try run(["promote", "taxi@0.1.1", "--to", "staging"], repo).status == 0)
         #expect(try run(["promote", "taxi@staging", "--to", "production"], repo).status == 0)
 
-        // Serve what production holds, from the registry.
+        // Serve what production holds, from the registry, as `taxi` (the name it was released as).
         try await serveAnswers("taxi@production", repo)
+        // A bundle file, as a CI artifact holds it: verified, unpacked, served as its release
+        // name, in the project and outside any project.
+        let artifact = registry(repo).appendingPathComponent("taxi/0.1.1/taxi-0.1.1.tar.zst")
+        try await serveAnswers(artifact.path, repo)
+        let elsewhere = try TemporaryDirectory("artifact")
+        try FileManager.default.copyItem(at: artifact, to: elsewhere.url.appendingPathComponent("taxi.tar.zst"))
+        try await serveAnswers("taxi.tar.zst", repo, in: elsewhere.url)
         // The gate now compares with what production holds.
         let gate = try run(["gate"], repo)
         #expect(
@@ -121,12 +128,13 @@ import Testing
         #expect(twice.status == 1 && twice.stderr.contains("exists already"))
     }
 
-    /// `mlops serve REFERENCE` becomes ready and answers a metadata request.
-    func serveAnswers(_ reference: String, _ repo: TestRepository) async throws {
+    /// `mlops serve REFERENCE` becomes ready and answers a metadata request at its release
+    /// name, `taxi`, with no --name (run in `directory`, the project's by default).
+    func serveAnswers(_ reference: String, _ repo: TestRepository, in directory: URL? = nil) async throws {
         let process = Process()
         process.executableURL = MLOpsProcess.binary
-        process.arguments = ["serve", reference, "--port", "0", "--name", "taxi"]
-        process.currentDirectoryURL = repo.directory.url
+        process.arguments = ["serve", reference, "--port", "0"]
+        process.currentDirectoryURL = directory ?? repo.directory.url
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -136,11 +144,12 @@ import Testing
             process.waitUntilExit()
         }
         var text = ""
-        while !text.contains("ready: model 'taxi'") {
+        while !text.contains("ready: model '") {
             let chunk = output.fileHandleForReading.availableData
             guard !chunk.isEmpty else { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
+        #expect(text.contains("ready: model 'taxi'"), "\(text)")
         let port = try #require(text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) })
         let url = try #require(URL(string: "http://127.0.0.1:\(port)/v2/models/taxi/ready"))
         let (_, response) = try await URLSession.shared.data(from: url)
@@ -268,6 +277,8 @@ import Testing
         #expect(promote.status == 1 && promote.stderr.contains("'model/model.json' does not match manifest.json"))
         let serve = try run(["serve", "taxi@0.1.0", "--port", "0"], repo)
         #expect(serve.status == 1 && serve.stderr.contains("'model/model.json' does not match manifest.json"))
+        let file = try run(["serve", bundle.path, "--port", "0"], repo)
+        #expect(file.status == 1 && file.stderr.contains("'model/model.json' does not match manifest.json"))
         let unpacked =
             (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(".mlops/bundles").path))
             ?? []

@@ -99,18 +99,36 @@ public struct ReleaseSession {
     /// A released version's folder, unpacked and verified once into the project's
     /// `.mlops/bundles/<identity>/` (or a temporary folder outside a project).
     public func unpacked(_ event: LedgerEvent) throws -> URL {
-        let base =
-            config == nil
-            ? FileManager.default.temporaryDirectory.appendingPathComponent("mlops-bundles")
-            : root.appendingPathComponent(".mlops/bundles")
-        let folder = base.appendingPathComponent(event.identity.replacingOccurrences(of: "sha256:", with: ""))
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        let folder = Self.bundleFolder(root: config == nil ? nil : root, identity: event.identity)
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
             _ = try BundleReader.open(
                 try registry.bundleFile(event.name, event.version), keys: keys, expected: event.identity,
                 extractTo: folder)
         }
         return folder
+    }
+
+    /// Where a bundle of `identity` is unpacked: `.mlops/bundles/<identity>/` in a project,
+    /// else a temporary folder (its parent is created).
+    static func bundleFolder(root: URL?, identity: String) -> URL {
+        let base =
+            root?.appendingPathComponent(".mlops/bundles")
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("mlops-bundles")
+        try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        return base.appendingPathComponent(identity.replacingOccurrences(of: "sha256:", with: ""))
+    }
+
+    /// A bundle file (e.g. a CI artifact), verified (with `keys`: a signature by one of them is
+    /// required) and unpacked once; returns its model folder and the name it was released as.
+    public static func unpackedModel(bundle file: URL, root: URL?, keys: [Curve25519.Signing.PublicKey]) throws
+        -> (folder: URL, name: String)
+    {
+        let verified = try BundleReader.open(file, keys: keys)
+        let folder = bundleFolder(root: root, identity: verified.identity)
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
+            _ = try BundleReader.open(file, keys: keys, expected: verified.identity, extractTo: folder)
+        }
+        return (folder.appendingPathComponent("model", isDirectory: true), verified.manifest.name)
     }
 
     /// A model folder named on the command line: `NAME@CHANNEL` / `NAME@VERSION` (a released

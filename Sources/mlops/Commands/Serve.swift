@@ -12,7 +12,9 @@ extension MLOps {
             commandName: "serve",
             abstract: "Serve a model over HTTP: the Open Inference Protocol v2 (KServe V2) REST API.",
             discussion: """
-                MODEL is a model folder or `latest` (as for `mlops infer`). The address is printed as \
+                MODEL is a model folder, `latest` (as for `mlops infer`), a released NAME@CHANNEL or \
+                NAME@VERSION, or a bundle file (.tar.zst, verified first); a released model is \
+                served under its release name unless --name says otherwise. The address is printed as \
                 `listening on http://HOST:PORT` once the socket is open (`--port 0` picks a free \
                 port): /v2/health/live answers from then on, while the model loads; /v2/health/ready \
                 answers 200 once the model is loaded and has answered a warm-up prediction, and \
@@ -25,7 +27,7 @@ extension MLOps {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "A model folder, or `latest` for the newest model of this project.")
+        @Argument(help: "A model folder, `latest`, NAME@CHANNEL, NAME@VERSION or a bundle file.")
         var model: String
 
         @Option(help: "The address to listen on.")
@@ -34,8 +36,9 @@ extension MLOps {
         @Option(help: "The port (0 picks a free one and prints it).")
         var port: Int = 8080
 
-        @Option(help: "The model's name in the URLs (/v2/models/NAME/infer).")
-        var name: String = "model"
+        @Option(
+            help: "The model's name in the URLs (/v2/models/NAME/infer; default: the release name, else `model`).")
+        var name: String?
 
         @Option(name: .customLong("max-rows"), help: "The most rows one request may carry.")
         var maxRows: Int = 10_000
@@ -62,13 +65,19 @@ extension MLOps {
             guard maxRows > 0, maxBodyBytes > 0 else {
                 throw ValidationError("--max-rows and --max-body-bytes must be positive")
             }
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            if let name, !Self.isServable(name) {
                 throw ValidationError("--name must be letters, digits, '-', '_' or '.'")
             }
         }
 
+        static func isServable(_ name: String) -> Bool {
+            !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
+        }
+
         func run(context: CommandContext) async throws {
-            let folder = try context.modelFolder(model)
+            let (folder, released) = try context.model(model)
+            // NAME@X serves as NAME: the URL a client uses is the name it released.
+            let name = name ?? released.flatMap { Self.isServable($0) ? $0 : nil } ?? "model"
             var options = ServeRun.Options()
             (options.host, options.port, options.name, options.ioThreads) = (host, port, name, ioThreads)
             (options.limits.maxRows, options.limits.maxBodyBytes) = (maxRows, maxBodyBytes)
