@@ -56,10 +56,14 @@ import Testing
         #expect((sources?.first?["fingerprint"] as? String)?.hasPrefix("git:") == true)
         let gates = manifest?["gates"] as? [String: Any]
         #expect(gates?["model_blessed"] as? Bool == true && gates?["infra_blessed"] as? Bool == true)
-        // The same commit released again is the next patch version.
-        let second = try run(["release"], repo)
+        // A retried job: the same model is already released, and says so (exit 0, no new version).
+        let retried = try run(["release"], repo)
+        #expect(retried.status == 0 && retried.stdout.contains("already released taxi@0.1.0"), "\(retried.stdout)")
+        #expect(retried.stdout.contains("--new-version publishes it again"))
+        // The same model as a new version only when asked for.
+        let second = try run(["release", "--new-version"], repo)
         #expect(second.stdout.contains("released taxi@0.1.1"), "\(second.stdout)\n\(second.stderr)")
-        let again = try run(["release", "--version", "0.1.0"], repo)
+        let again = try run(["release", "--version", "0.1.0", "--new-version"], repo)
         #expect(again.status == 1 && again.stderr.contains("taxi@0.1.0 is already in the registry"))
 
         let list = try run(["releases", "list"], repo)
@@ -299,7 +303,8 @@ import Testing
             group.enter()
             Thread.detachNewThread {
                 let result = try? MLOpsProcess.run(
-                    ["release", "--reason", "job \(index)"], in: directory, environment: ["MLOPS_BUSY_TIMEOUT": "120"])
+                    ["release", "--new-version", "--reason", "job \(index)"], in: directory,
+                    environment: ["MLOPS_BUSY_TIMEOUT": "120"])
                 box.lock.lock()
                 box.all[index] = result
                 box.lock.unlock()
@@ -374,7 +379,7 @@ import Testing
         try handle.close()
         let warned = try run(["releases", "list"], repo)
         #expect(warned.stderr.contains("ledger.jsonl:2: an unreadable ledger line"), "\(warned.stderr)")
-        let after = try run(["release"], repo)
+        let after = try run(["release", "--new-version"], repo)
         #expect(after.status == 0 && after.stdout.contains("released taxi@0.1.1"), "\(after.stderr)")
         let listed = try run(["releases", "list"], repo)
         #expect(listed.stdout.contains("  0.1.1 ") && listed.stdout.contains("  0.1.0 "))

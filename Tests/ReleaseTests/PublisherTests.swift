@@ -31,13 +31,24 @@ import Testing
         #expect(name == "taxi" && key == nil)
         let first = try publisher.release(run, name: name, version: .bump(.patch), signingKey: nil, reason: "first")
         #expect(first.version == "0.1.0" && FileManager.default.fileExists(atPath: first.bundle))
-        let second = try publisher.release(run, name: name, version: .bump(.minor), signingKey: nil, reason: nil)
-        #expect(second.version == "0.2.0")
-        // The same model gives the same bytes, whatever the version says inside.
-        #expect(first.written.manifest.files == second.written.manifest.files)
+        #expect(!first.alreadyReleased)
+        // A retried job: the registry holds this very model, so that version is the answer,
+        // whatever version is asked for, and nothing is written.
+        for request in [Publisher.VersionRequest.bump(.minor), .exact(try SemanticVersion(parsing: "0.3.0"))] {
+            let retried = try publisher.release(run, name: name, version: request, signingKey: nil, reason: nil)
+            #expect(retried.alreadyReleased && retried.version == "0.1.0" && retried.identity == first.identity)
+        }
+        #expect(try publisher.session.registry.state("taxi").releases.count == 1)
+        // A new version of the same model only when asked for.
+        let second = try publisher.release(
+            run, name: name, version: .bump(.minor), signingKey: nil, reason: nil, newVersion: true)
+        #expect(second.version == "0.2.0" && !second.alreadyReleased)
+        // The same model gives the same files, whatever the version says inside.
+        #expect(first.manifest.files == second.manifest.files)
         #expect(throws: ReleaseError.versionExists(name: "taxi", version: "0.1.0")) {
             try publisher.release(
-                run, name: name, version: .exact(try SemanticVersion(parsing: "0.1.0")), signingKey: nil, reason: nil)
+                run, name: name, version: .exact(try SemanticVersion(parsing: "0.1.0")), signingKey: nil, reason: nil,
+                newVersion: true)
         }
 
         // Production only after staging; then a rollback goes back one promotion.
@@ -111,9 +122,9 @@ import Testing
             repo, environment: ["MLOPS_REGISTRY": registries.url.appendingPathComponent("c").path]
         )
         .release(run, name: "taxi", version: .bump(.patch), signingKey: key, reason: nil)
-        #expect(signed.written.signed)
+        #expect(signed.signed)
         let verified = try BundleReader.open(
-            URL(fileURLWithPath: signed.bundle), keys: [key.publicKey], expected: signed.written.identity)
+            URL(fileURLWithPath: signed.bundle), keys: [key.publicKey], expected: signed.identity)
         #expect(verified.signedBy == SigningKeys.keyID(key.publicKey))
     }
 

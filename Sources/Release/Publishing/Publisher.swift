@@ -25,12 +25,18 @@ public struct Publisher {
         case bump(SemanticVersion.Bump)
     }
 
-    /// A published version.
+    /// A published version, or the one that already held this model.
     public struct Published: Sendable {
         public let name: String
         public let version: String
         public let bundle: String
-        public let written: BundleWriter.Written
+        public let identity: String
+        public let size: Int64
+        public let signed: Bool
+        public let manifest: BundleManifest
+        /// The registry held this very model already (the same files, byte for byte: model,
+        /// transform, evaluation, reports): nothing was written, `version` is that release.
+        public let alreadyReleased: Bool
     }
 
     /// Refusals that need no gate: no project, a dirty tree (unless allowed); returns the
@@ -53,9 +59,13 @@ public struct Publisher {
     /// Publishes the model of a gate run as version `request` of `name`: refused (exit 1)
     /// unless both gates blessed it. The bundle is built outside the lock with the version
     /// free then, and built again under it in the rare case another job took that version.
+    ///
+    /// Idempotent: when a released version holds the same files (a CI job retried after its
+    /// release succeeded), that version is the answer and nothing is written, unless
+    /// `newVersion` asks for another version of the same model.
     public func release(
         _ run: GateRun, name: String, version request: VersionRequest, signingKey: Curve25519.Signing.PrivateKey?,
-        reason: String?
+        reason: String?, newVersion: Bool = false
     ) throws -> Published {
         guard run.gate.blessed else {
             let failed = run.gate.checks.filter { $0.outcome == .failed }
@@ -84,8 +94,20 @@ public struct Publisher {
         // Whatever fails, the staged files go: nothing half-written is left beside the versions.
         defer { try? FileManager.default.removeItem(at: staging) }
         var written = try contents.write(writer, name: name, version: chosen, into: staging)
-        let published: BundleWriter.Written = try registry.withLock(name, timeout: session.lockTimeout) {
+        /// The release that holds these files already, unless a new version is asked for.
+        func existing(_ state: RegistryState) throws -> LedgerEvent? {
+            guard !newVersion else { return nil }
+            for release in state.releases.reversed()
+            where try registry.manifest(name, release.version).files == written.manifest.files {
+                return release
+            }
+            return nil
+        }
+        if let release = try existing(try registry.state(name)) { return try already(release) }
+        let published: BundleWriter.Written? = try registry.withLock(name, timeout: session.lockTimeout) {
             let state = try registry.state(name)
+            // Another job may have released this model while the bundle was built.
+            if try existing(state) != nil { return nil }
             if state.release(chosen) != nil {
                 try? FileManager.default.removeItem(at: staging)
                 chosen = try next(state)
@@ -101,10 +123,27 @@ public struct Publisher {
             try registry.publish(staging: staging, event: event)
             return written
         }
+        guard let published else {
+            guard let release = try existing(try registry.state(name)) else {
+                throw InternalError("a release of the same model vanished from the registry")
+            }
+            return try already(release)
+        }
         return Published(
             name: name, version: chosen,
-            bundle: "\(registry.location)/\(name)/\(chosen)/"
-                + RegistryLayout.bundleFileName(name, chosen), written: published)
+            bundle: "\(registry.location)/\(name)/\(chosen)/" + RegistryLayout.bundleFileName(name, chosen),
+            identity: published.identity, size: published.size, signed: published.signed,
+            manifest: published.manifest, alreadyReleased: false)
+    }
+
+    /// The answer for a model the registry holds already: that release, its bundle verified.
+    func already(_ release: LedgerEvent) throws -> Published {
+        let verified = try session.verify(release)
+        let file = try registry.bundleFile(release.name, release.version)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int64 ?? 0
+        return Published(
+            name: release.name, version: release.version, bundle: file.path, identity: verified.identity,
+            size: size, signed: verified.signed, manifest: verified.manifest, alreadyReleased: true)
     }
 
     // MARK: - Channels

@@ -39,6 +39,11 @@ extension MLOps {
         @Option(help: "Why, for the ledger.")
         var reason: String?
 
+        @Flag(
+            name: .customLong("new-version"),
+            help: "Publish a new version even when the registry already holds this very model.")
+        var newVersion = false
+
         @Option(
             help: ArgumentHelp(
                 "The gate's baseline: production, latest-blessed, none or a model folder.", valueName: "baseline"))
@@ -60,7 +65,12 @@ extension MLOps {
             let bundle: String
             let size: Int64
             let signed: Bool
+            let alreadyReleased: Bool
             let manifest: BundleManifest
+
+            enum CodingKeys: String, CodingKey {
+                case name, version, identity, bundle, size, signed, alreadyReleased = "already_released", manifest
+            }
         }
 
         func run(context: CommandContext) async throws {
@@ -72,28 +82,29 @@ extension MLOps {
             if !run.gate.blessed, console.mode != .json { Gate.printVerdict(run, on: console) }
             let published = try publisher.release(
                 run, name: name, version: try version.map { .exact(try SemanticVersion(parsing: $0)) } ?? .bump(bump),
-                signingKey: signingKey,
-                reason: reason)
-            let written = published.written
+                signingKey: signingKey, reason: reason, newVersion: newVersion)
             if console.mode == .json {
                 try console.json(
                     JSONOutput(
                         schema: Self.jsonSchema,
                         result: Output(
-                            name: name, version: published.version, identity: written.identity,
-                            bundle: published.bundle, size: written.size, signed: written.signed,
-                            manifest: written.manifest)))
-            } else {
-                console.line(
-                    console.style("released", .green, bold: true)
-                        + " \(name)@\(published.version)  \(written.identity)")
-                let size =
-                    written.size >= 1 << 20
-                    ? String(format: "%.1f MB", Double(written.size) / 1_048_576)
-                    : String(format: "%.1f KB", Double(written.size) / 1024)
-                console.line(
-                    "  \(published.bundle) (\(size), \(written.manifest.files.count + 2) files, "
-                        + (written.signed ? "signed" : "unsigned") + ")")
+                            name: name, version: published.version, identity: published.identity,
+                            bundle: published.bundle, size: published.size, signed: published.signed,
+                            alreadyReleased: published.alreadyReleased, manifest: published.manifest)))
+                return
+            }
+            let headline = published.alreadyReleased ? "already released" : "released"
+            console.line(
+                console.style(headline, .green, bold: true) + " \(name)@\(published.version)  \(published.identity)")
+            let size =
+                published.size >= 1 << 20
+                ? String(format: "%.1f MB", Double(published.size) / 1_048_576)
+                : String(format: "%.1f KB", Double(published.size) / 1024)
+            console.line(
+                "  \(published.bundle) (\(size), \(published.manifest.files.count + 2) files, "
+                    + (published.signed ? "signed" : "unsigned") + ")")
+            if published.alreadyReleased {
+                console.line("  the same model, data and gate evidence; --new-version publishes it again")
             }
         }
     }
