@@ -125,6 +125,23 @@ import Testing
             })
     }
 
+    /// A gate run again at the same commit picks the model blessed there, which is the
+    /// candidate itself: no baseline, said so, instead of a model compared with itself.
+    @Test func theCandidateIsNeverItsOwnBaseline() throws {
+        let repo = try TaxiProject.make()
+        let first = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try first.project.store.close()
+        #expect(first.gate.blessed && first.gate.evaluation?.baselineIsCandidate == nil)
+        let again = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try again.project.store.close()
+        #expect(again.baseline?.reason.hasPrefix("blessed at the merge-base ") == true)
+        let evaluation = try #require(again.gate.evaluation)
+        #expect(evaluation.baseline == nil && evaluation.baselineMetrics == nil)
+        #expect(evaluation.baselineIsCandidate?.reason.hasPrefix("blessed at the merge-base ") == true)
+        #expect(again.gate.markdown().contains("is this very model"), "\(again.gate.markdown())")
+        #expect(!again.gate.checks.contains { $0.name.contains("vs baseline") && $0.outcome == .passed })
+    }
+
     @Test func aProjectWithoutEvaluationIsAConfigurationError() throws {
         let repo = try TaxiProject.make()
         try TaxiProject.edit(repo) { yaml in

@@ -85,6 +85,19 @@ import Testing
         #expect(try MLOpsProcess.run(["gate", "--baseline", "/nowhere"], in: dir).status == 64)
     }
 
+    /// A registry that cannot be opened fails the gate with its status, instead of the
+    /// production baseline being skipped without a word.
+    @Test func aBadRegistryFailsTheGateWithExit78() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml", yaml.replacingOccurrences(of: "  registry: .mlops/registry", with: "  registry: ftp://host/r"))
+        let gate = try MLOpsProcess.run(["gate"], in: dir)
+        #expect(gate.status == 78, "\(gate.stdout)\n\(gate.stderr)")
+        #expect(gate.stderr.contains("ftp://host/r"), "\(gate.stderr)")
+    }
+
     /// How `mlops train` reports a drift the policy fails; the gate's drift report is
     /// GateRunTests'.
     @Test func driftAgainstThePreviousSpanStopsTrainNamingTheFeature() throws {

@@ -80,6 +80,11 @@ public struct GateReport: Sendable, Codable, Equatable {
                     baseline.folder.range(of: "/.mlops/").map { ".mlops/" + baseline.folder[$0.upperBound...] }
                     ?? baseline.folder
                 lines.append("Baseline: `\(folder)` (\(baseline.reason)).")
+            } else if let itself = evaluation.baselineIsCandidate {
+                lines.append(
+                    "**No baseline**: the baseline chosen (\(itself.reason)) is this very model, and a model "
+                        + "compared with itself passes every change (TFX calls it a rubber stamp); change thresholds "
+                        + "were not checked; only value thresholds apply.")
             } else {
                 lines.append("**No baseline**: change thresholds were not checked; only value thresholds apply.")
             }

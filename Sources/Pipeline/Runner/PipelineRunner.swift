@@ -395,7 +395,7 @@ public final class PipelineRunner: @unchecked Sendable {
     }
 
     /// `sha256:` of a folder: every file's relative path and content hash, in path order.
-    static func fingerprint(folder: URL) throws -> String {
+    public static func fingerprint(folder: URL) throws -> String {
         let manager = FileManager.default
         var files: [String] = []
         if let enumerator = manager.enumerator(atPath: folder.path) {

@@ -149,8 +149,11 @@ extension ReleaseSession: BaselineSource {
         let manifest = try? readArtifactJSON(
             BundleManifest.self, unpacked.appendingPathComponent(BundleManifest.fileName))
         let commit = manifest?.git.commit.map { ", released from commit \($0.prefix(12))" } ?? ""
+        // Identified by its model folder's content, as a Trainer artifact is: the same model
+        // as the candidate is then recognised as such.
+        let model = unpacked.appendingPathComponent("model", isDirectory: true)
         return Baseline(
-            folder: unpacked.appendingPathComponent("model", isDirectory: true).path,
-            reason: "the \(channel) channel: \(name)@\(release.version)\(commit)", identity: release.identity)
+            folder: model.path, reason: "the \(channel) channel: \(name)@\(release.version)\(commit)",
+            identity: try PipelineRunner.fingerprint(folder: model))
     }
 }

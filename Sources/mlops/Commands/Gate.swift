@@ -85,9 +85,10 @@ extension MLOps {
                         + (chosen?.reason ?? "none"))
             }
             events.stage = StageLine.printer(on: console)
-            // The registry gives the production channel's model; a project without one has none.
+            // The registry gives the production channel's model; one that cannot be opened (a bad
+            // release.registry, say) fails the gate with its own status rather than being skipped.
             return try GateRun.perform(
-                project, options: options, releases: try? context.releases(), console: console, events: events)
+                project, options: options, releases: try context.releases(), console: console, events: events)
         }
 
         static func printVerdict(_ run: GateRun, on console: Console) {

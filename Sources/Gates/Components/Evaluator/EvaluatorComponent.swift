@@ -33,11 +33,16 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     /// The candidate's curves on every eval row (binary models).
     public let curves: Curves?
     public let baselineCurves: Curves?
+    /// The baseline that was chosen but not used because it is the candidate itself (the same
+    /// model files): comparing a model with itself would pass every change threshold.
+    public let baselineIsCandidate: Baseline?
 
     public init(
         task: TaskKind, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
-        checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil
+        checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil,
+        baselineIsCandidate: Baseline? = nil
     ) {
+        self.baselineIsCandidate = baselineIsCandidate
         self.curves = curves
         self.baselineCurves = baselineCurves
         self.task = task
@@ -113,6 +118,11 @@ public struct EvaluatorComponent: PipelineComponent {
             )
         }
         let (metrics, curves) = try score(candidate)
+        // Never the candidate itself: the same model files (a model artifact's fingerprint, or
+        // an unpacked release's model folder fingerprinted the same way) means no baseline.
+        let modelFingerprint = try context.input("model").artifact.fingerprint
+        let itself = self.baseline.flatMap { $0.identity == modelFingerprint ? $0 : nil }
+        let baseline = itself == nil ? self.baseline : nil
         var baselineMetrics: [SliceMetrics]?
         var baselineCurves: Curves?
         if let baseline {
@@ -133,7 +143,7 @@ public struct EvaluatorComponent: PipelineComponent {
         let report = EvaluationReport(
             task: candidate.task, rows: table.rowCount, candidate: metrics, baseline: baseline,
             baselineMetrics: baselineMetrics, checks: checks, blessed: blessed, curves: curves,
-            baselineCurves: baselineCurves)
+            baselineCurves: baselineCurves, baselineIsCandidate: itself)
         let encoder = artifactEncoder
         for name in ["evaluation", "blessing"] {
             try FileManager.default.createDirectory(at: context.output(name), withIntermediateDirectories: true)
