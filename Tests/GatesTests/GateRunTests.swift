@@ -142,6 +142,23 @@ import Testing
         #expect(!again.gate.checks.contains { $0.name.contains("vs baseline") && $0.outcome == .passed })
     }
 
+    /// A model the Evaluator blessed but InfraValidator did not is not blessed: never a baseline.
+    @Test func aBaselineHasBothBlessings() throws {
+        let repo = try TaxiProject.make()
+        // An infra budget no server meets: the Evaluator blesses, InfraValidator does not.
+        try TaxiProject.edit(repo) {
+            $0.replacingOccurrences(of: "  max_p99_ms: 5000\n", with: "  max_p99_ms: 0.001\n")
+        }
+        let half = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try half.project.store.close()
+        #expect(half.gate.evaluation?.blessed == true && half.gate.infra?.blessed == false && !half.gate.blessed)
+        let project = try TaxiProject.open(repo)
+        defer { try? project.store.close() }
+        let chooser = BaselineChooser(project: project, releases: nil, environment: [:])
+        #expect(try chooser.choose(.latestBlessed) == nil)
+        #expect(try chooser.choose(.auto) == nil)
+    }
+
     @Test func aProjectWithoutEvaluationIsAConfigurationError() throws {
         let repo = try TaxiProject.make()
         try TaxiProject.edit(repo) { yaml in

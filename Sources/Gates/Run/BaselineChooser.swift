@@ -100,14 +100,24 @@ public struct BaselineChooser {
         }
     }
 
-    /// Blessed candidates, newest first, with the execution that blessed each.
+    /// Blessed candidates, newest first, with the Evaluator execution that blessed each.
+    /// Blessed means both blessings: the Evaluator's, and InfraValidator's for the same model
+    /// (an execution of it that read this model artifact, ran or cached, and blessed it).
     func blessedModels() throws -> [(execution: StoredExecution, model: StoredArtifact)] {
         let store = project.store
+        func blessing(_ execution: Int64) throws -> Bool {
+            try store.artifacts(of: execution, "OUTPUT")["blessing"]?.properties["blessed"] == "1"
+        }
         var blessed: [(execution: StoredExecution, model: StoredArtifact)] = []
         for execution in try store.allExecutions().reversed()
         where execution.component == Component.evaluator.rawValue && execution.state == .complete {
-            guard try store.artifacts(of: execution.id, "OUTPUT")["blessing"]?.properties["blessed"] == "1",
-                let model = try store.artifacts(of: execution.id, "INPUT")["model"]
+            guard try blessing(execution.id), let model = try store.artifacts(of: execution.id, "INPUT")["model"],
+                try store.consumers(of: model.id).contains(where: { consumer in
+                    guard consumer.component == Component.infraValidator.rawValue,
+                        consumer.state == .complete || consumer.state == .cached
+                    else { return false }
+                    return try blessing(consumer.id)
+                })
             else { continue }
             blessed.append((execution, model))
         }
