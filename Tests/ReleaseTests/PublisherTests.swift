@@ -34,7 +34,10 @@ import Testing
         #expect(!first.alreadyReleased)
         // A retried job: the registry holds this very model, so that version is the answer,
         // whatever version is asked for, and nothing is written.
-        for request in [Publisher.VersionRequest.bump(.minor), .exact(try SemanticVersion(parsing: "0.3.0"))] {
+        for request in [
+            Publisher.VersionRequest.bump(.minor), .exact(try SemanticVersion(parsing: "0.3.0")),
+            .exact(try SemanticVersion(parsing: "0.1.0")),
+        ] {
             let retried = try publisher.release(run, name: name, version: request, signingKey: nil, reason: nil)
             #expect(retried.alreadyReleased && retried.version == "0.1.0" && retried.identity == first.identity)
         }

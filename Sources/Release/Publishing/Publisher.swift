@@ -89,7 +89,15 @@ public struct Publisher {
                 return latest.bumped(part).description
             }
         }
-        var chosen = try next(try registry.state(name))
+        // An exact version that exists may be this very model (a retried job): the bundle is
+        // built under that version first, and the version is refused only when it is not.
+        let initial = try registry.state(name)
+        var chosen: String
+        if case .exact(let version) = request, !newVersion, initial.release(version.description) != nil {
+            chosen = version.description
+        } else {
+            chosen = try next(initial)
+        }
         var staging = try registry.makeStaging(name)
         // Whatever fails, the staged files go: nothing half-written is left beside the versions.
         defer { try? FileManager.default.removeItem(at: staging) }
@@ -103,11 +111,16 @@ public struct Publisher {
             }
             return nil
         }
-        if let release = try existing(try registry.state(name)) { return try already(release) }
-        let published: BundleWriter.Written? = try registry.withLock(name, timeout: session.lockTimeout) {
+        if let release = try existing(initial) { return try already(release) }
+        /// What the lock decided: a new version written, or the release that already holds it.
+        enum Outcome {
+            case published(BundleWriter.Written)
+            case held(LedgerEvent)
+        }
+        let outcome: Outcome = try registry.withLock(name, timeout: session.lockTimeout) {
             let state = try registry.state(name)
             // Another job may have released this model while the bundle was built.
-            if try existing(state) != nil { return nil }
+            if let release = try existing(state) { return .held(release) }
             if state.release(chosen) != nil {
                 try? FileManager.default.removeItem(at: staging)
                 chosen = try next(state)
@@ -121,19 +134,18 @@ public struct Publisher {
                     manifest: written.manifest, signedBy: signingKey.map { SigningKeys.keyID($0.publicKey) },
                     verified: true))
             try registry.publish(staging: staging, event: event)
-            return written
+            return .published(written)
         }
-        guard let published else {
-            guard let release = try existing(try registry.state(name)) else {
-                throw InternalError("a release of the same model vanished from the registry")
-            }
+        switch outcome {
+        case .held(let release):
             return try already(release)
+        case .published(let published):
+            return Published(
+                name: name, version: chosen,
+                bundle: "\(registry.location)/\(name)/\(chosen)/" + RegistryLayout.bundleFileName(name, chosen),
+                identity: published.identity, size: published.size, signed: published.signed,
+                manifest: published.manifest, alreadyReleased: false)
         }
-        return Published(
-            name: name, version: chosen,
-            bundle: "\(registry.location)/\(name)/\(chosen)/" + RegistryLayout.bundleFileName(name, chosen),
-            identity: published.identity, size: published.size, signed: published.signed,
-            manifest: published.manifest, alreadyReleased: false)
     }
 
     /// The answer for a model the registry holds already: that release, its bundle verified.
