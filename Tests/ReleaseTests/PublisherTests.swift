@@ -74,6 +74,12 @@ import Testing
         let state = try publisher.session.registry.state("taxi")
         #expect(state.channel("production")?.version == "0.1.0" && state.channel("staging")?.version == "0.2.0")
         #expect(state.events.map(\.event) == [.release, .release, .promote, .promote, .promote, .promote, .rollback])
+        // Production as the gate's baseline: identified by its model's content, which is the
+        // candidate's own, so a gate of this model is never compared with itself.
+        let production = try #require(try publisher.session.productionBaseline())
+        #expect(production.identity == (try run.artifacts.artifact(.trainer, "model"))?.fingerprint)
+        #expect(
+            production.identity == (try PipelineRunner.fingerprint(folder: URL(fileURLWithPath: production.folder))))
 
         // Push: the verified bundle unpacked into DIR/NAME/VERSION/, never over an existing one.
         let serving = try TemporaryDirectory("serving")

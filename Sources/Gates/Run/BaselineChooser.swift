@@ -16,15 +16,10 @@ public enum BaselineRequest: Sendable, Hashable, CustomStringConvertible {
     /// A model folder on disk.
     case folder(String)
 
-    /// `none`, `auto`, `production`, `latest-blessed`, else a model folder's path.
+    /// A `BaselineChoice` by its name (`none`, `auto`, `production`, `latest-blessed`), else
+    /// a model folder's path.
     public init(_ text: String) {
-        switch text {
-        case "none": self = .none
-        case "auto": self = .auto
-        case "production": self = .production
-        case "latest-blessed": self = .latestBlessed
-        default: self = .folder(text)
-        }
+        self = BaselineChoice(rawValue: text).map(BaselineRequest.init) ?? .folder(text)
     }
 
     public init(_ choice: BaselineChoice) {
@@ -38,10 +33,10 @@ public enum BaselineRequest: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .auto: "auto"
-        case .production: "production"
-        case .latestBlessed: "latest-blessed"
-        case .none: "none"
+        case .auto: BaselineChoice.auto.rawValue
+        case .production: BaselineChoice.production.rawValue
+        case .latestBlessed: BaselineChoice.latestBlessed.rawValue
+        case .none: BaselineChoice.none.rawValue
         case .folder(let path): path
         }
     }

@@ -408,15 +408,25 @@ public final class PipelineRunner: @unchecked Sendable {
                 }
             }
         }
-        var total = SHA256()
-        for path in files.sorted() {
-            total.update(data: Data(path.utf8))
-            total.update(data: Data([0]))
+        var digests: [(path: String, sha256: [UInt8])] = []
+        for path in files {
             let handle = try FileHandle(forReadingFrom: folder.appendingPathComponent(path))
             defer { try? handle.close() }
             var file = SHA256()
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { file.update(data: chunk) }
-            total.update(data: Data(file.finalize()))
+            digests.append((path, Array(file.finalize())))
+        }
+        return fingerprint(files: digests)
+    }
+
+    /// `sha256:` of a folder from its files' relative paths and SHA-256 digests (as a bundle's
+    /// manifest lists them), without reading the files.
+    public static func fingerprint(files: [(path: String, sha256: [UInt8])]) -> String {
+        var total = SHA256()
+        for file in files.sorted(by: { $0.path < $1.path }) {
+            total.update(data: Data(file.path.utf8))
+            total.update(data: Data([0]))
+            total.update(data: Data(file.sha256))
         }
         return "sha256:" + hex(total.finalize())
     }

@@ -20,16 +20,17 @@ public struct ReleaseSession {
     public let lockTimeout: Double
     let environment: [String: String]
 
-    /// The registry of the project at `root` (its `mlops.yaml`), or `MLOPS_REGISTRY` alone
-    /// outside a project.
+    /// The registry of the project at `root` (its `mlops.yaml`, or `config` when the caller
+    /// has loaded it already), or `MLOPS_REGISTRY` alone outside a project.
     public static func open(
-        root: URL, repository: Repository?, environment: [String: String], extraKeys: [String] = []
+        root: URL, repository: Repository?, environment: [String: String], extraKeys: [String] = [],
+        config loaded: MLOpsConfig? = nil
     ) throws -> ReleaseSession {
         let file = root.appendingPathComponent(MLOpsConfig.fileName)
-        var config: MLOpsConfig?
-        if FileManager.default.fileExists(atPath: file.path) {
+        var config = loaded
+        if config == nil, FileManager.default.fileExists(atPath: file.path) {
             config = try MLOpsConfig.load(from: file, root: root)
-        } else if (environment["MLOPS_REGISTRY"] ?? "").isEmpty {
+        } else if config == nil, (environment["MLOPS_REGISTRY"] ?? "").isEmpty {
             throw FileError(
                 .missing, path: file.path, detail: "no mlops.yaml here to name the registry",
                 hint: "run inside the project, or set MLOPS_REGISTRY to the registry directory")
@@ -146,14 +147,18 @@ extension ReleaseSession: BaselineSource {
         let state = try registry.state(name)
         guard let pointer = state.channel(channel), let release = state.release(pointer.version) else { return nil }
         let unpacked = try unpacked(release)
-        let manifest = try? readArtifactJSON(
+        let manifest = try readArtifactJSON(
             BundleManifest.self, unpacked.appendingPathComponent(BundleManifest.fileName))
-        let commit = manifest?.git.commit.map { ", released from commit \($0.prefix(12))" } ?? ""
-        // Identified by its model folder's content, as a Trainer artifact is: the same model
-        // as the candidate is then recognised as such.
-        let model = unpacked.appendingPathComponent("model", isDirectory: true)
+        let commit = manifest.git.commit.map { ", released from commit \($0.prefix(12))" } ?? ""
+        // Identified by its model folder's content, as a Trainer artifact is, from the digests
+        // the verified manifest lists (no file read again): the candidate itself is recognised.
+        let model = manifest.files.compactMap { file -> (path: String, sha256: [UInt8])? in
+            guard file.path.hasPrefix("model/"), let digest = Hex.bytes(file.sha256) else { return nil }
+            return (String(file.path.dropFirst("model/".count)), digest)
+        }
         return Baseline(
-            folder: model.path, reason: "the \(channel) channel: \(name)@\(release.version)\(commit)",
-            identity: try PipelineRunner.fingerprint(folder: model))
+            folder: unpacked.appendingPathComponent("model", isDirectory: true).path,
+            reason: "the \(channel) channel: \(name)@\(release.version)\(commit)",
+            identity: PipelineRunner.fingerprint(files: model))
     }
 }

@@ -60,8 +60,11 @@ extension MLOps {
 
         /// The gate with this command's output: a header naming the baseline, a line per
         /// component, SIGINT/SIGTERM stopping the model server and the running components.
+        /// `releases` is the caller's session when it has one (`mlops release`), else opened here
+        /// with the project's configuration, read once.
         static func perform(
-            _ context: CommandContext, baseline: BaselineRequest?, strict: Bool, command: String
+            _ context: CommandContext, baseline: BaselineRequest?, strict: Bool, command: String,
+            releases: ReleaseSession? = nil
         ) throws -> GateRun {
             let console = context.console
             let project = try context.project()
@@ -87,8 +90,12 @@ extension MLOps {
             events.stage = StageLine.printer(on: console)
             // The registry gives the production channel's model; one that cannot be opened (a bad
             // release.registry, say) fails the gate with its own status rather than being skipped.
-            return try GateRun.perform(
-                project, options: options, releases: try context.releases(), console: console, events: events)
+            let session =
+                try releases
+                ?? ReleaseSession.open(
+                    root: project.root, repository: project.repository, environment: context.environment,
+                    config: project.config)
+            return try GateRun.perform(project, options: options, releases: session, console: console, events: events)
         }
 
         static func printVerdict(_ run: GateRun, on console: Console) {

@@ -77,7 +77,8 @@ extension MLOps {
             let console = context.console
             let publisher = Publisher(session: try context.releases())
             let (name, signingKey) = try publisher.prepare(allowDirty: allowDirty)
-            let run = try Gate.perform(context, baseline: baseline, strict: false, command: "release")
+            let run = try Gate.perform(
+                context, baseline: baseline, strict: false, command: "release", releases: publisher.session)
             defer { try? run.project.store.close() }
             if !run.gate.blessed, console.mode != .json { Gate.printVerdict(run, on: console) }
             let published = try publisher.release(
