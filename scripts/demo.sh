@@ -5,9 +5,10 @@
 # what `mlops test --base main` checks for each, and runs the data components: ExampleGen,
 # StatisticsGen per split and ExampleValidator, then `mlops train` three times (first run, fully
 # cached, one changed CSV line). Then the tuner, `mlops gate` twice (a first model blessed; a
-# worse one refused), `mlops release`, promotion to staging and production, verification and the
-# ledger, bulk inference, serving the production release, a pull request with drifted data
-# under `mlops test --base main`, and `mlops explain` and `mlops runs`.
+# worse one on a branch refused against the model blessed at its merge-base), `mlops release`,
+# promotion to staging and production, verification and the ledger, bulk inference, serving the
+# production release, a pull request with a sample of the data (drift passes) and one with
+# drifted data (`mlops test --base main` and `mlops gate` fail), and `mlops explain` and `mlops runs`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug
@@ -70,8 +71,9 @@ echo "(exit status $status: 1 means anomalies of ERROR severity; TFX's curated s
 [ "$status" -eq 1 ]
 
 gitc checkout -q -- data/data.csv
+gitc checkout -q main
 
-step "mlops train  # the data components, recorded in the metadata store"
+step "mlops train  # on main: the data components, recorded in the metadata store"
 "$mlops" train
 
 step "mlops train  # again: nothing changed, everything is reused"
@@ -92,14 +94,17 @@ step "mlops gate  # Evaluator and InfraValidator: the first model, no baseline y
 "$mlops" gate | grep -v '^ *\(ran because\|cached:\)'
 sed -n '1,4p' .mlops/reports/gate.md
 
-step "mlops gate  # a worse model (1 stump) against the blessed one: exit 1, and the report says why"
+step "mlops gate  # a branch with a worse model (1 stump) against the model blessed at its merge-base: exit 1"
+gitc checkout -qb shallower-trees
 sed -i -e 's/^  rounds: 100$/  rounds: 1/' -e 's/^    max_depth: 6$/    max_depth: 1/' mlops.yaml
+gitc commit -qam "one stump is enough"
 status=0
 "$mlops" gate > .mlops/gate.log || status=$?
 grep -v '^ *\(ran because\|cached:\)' .mlops/gate.log
 echo "(exit status $status: 1 means a gate failed; .mlops/reports has gate.md, junit.xml and gate.json)"
 [ "$status" -eq 1 ]
-gitc checkout -q -- mlops.yaml
+grep -q 'blessed at the merge-base' .mlops/gate.log
+gitc checkout -q main
 
 step "mlops release  # the blessed model as a versioned, reproducible bundle in the registry"
 "$mlops" release | grep -v '^ *\(ran because\|cached:\)' | tail -n 4
@@ -166,14 +171,35 @@ status=0; wait "$server" || status=$?
 echo "(SIGTERM: mlops serve finished its requests and exited with status $status)"
 [ "$status" -eq 0 ]
 
-step "mlops test --base main  # a pull request with drifted data: fares up 80%, no cash payments"
+step "mlops test --base main  # a pull request with a sample of the same data (every other row): drift passes"
+gitc checkout -q main
+gitc checkout -qb sampled-data
+awk 'NR == 1 || NR % 2 == 0' data/data.csv > data/sample.csv && mv data/sample.csv data/data.csv
+gitc commit -qam "every other row"
+"$mlops" test --base main > .mlops/test.log
+grep -E '^mlops test|data/data.csv: drift against|^passed|checks passed' .mlops/test.log | cut -c1-200
+echo "(exit status 0)"
+
+step "mlops test --base main  # a pull request with drifted data: fares up 80%, no cash payments: exit 1"
 gitc checkout -q main
 gitc checkout -qb drifted-data
 awk -F, -v OFS=, 'NR == 1 || $14 != "Cash" { if (NR > 1) $2 = sprintf("%.2f", $2 * 1.8); print }' \
   data/data.csv > data/drifted.csv && mv data/drifted.csv data/data.csv
 gitc commit -qam "new data: fares up, no cash"
-"$mlops" test --base main | cut -c1-170
-echo "(the distances against main's version of data/data.csv are reported; a schema's drift_comparator thresholds would gate them)"
+status=0
+"$mlops" test --base main > .mlops/test.log || status=$?
+grep -E 'drift' .mlops/test.log | cut -c1-200
+echo "(exit status $status: the template's gates.drift thresholds fail the change)"
+[ "$status" -eq 1 ]
+
+step "mlops gate  # the same pull request: ExampleValidator measures drift against the data at the merge-base"
+status=0
+"$mlops" gate > .mlops/gate.log 2>&1 || status=$?
+grep -E '^(ExampleValidator|  ✗ mlops.gate.data: train: drift|not blessed)' .mlops/gate.log | cut -c1-200
+sed -n '/^Drift:/p' .mlops/reports/gate.md
+echo "(exit status $status: the run stopped before Transform, so no model was trained on the drifted data)"
+[ "$status" -eq 1 ]
+gitc checkout -q main
 
 step "mlops explain StatisticsGen && mlops runs"
 "$mlops" explain StatisticsGen

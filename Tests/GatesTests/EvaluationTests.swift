@@ -260,7 +260,9 @@ import Testing
         #expect(markdown.hasPrefix(GateReport.marker + "\n## ❌ mlops gate: not blessed — 1 check failed\n"))
         #expect(markdown.contains("| company=A\\|B <&> | auc >= 0.7 | failed |"))
         #expect(markdown.contains("InfraValidator did not run."))
-        #expect(markdown.contains("Drift: not measured (no earlier span of the data sources to compare with)."))
+        #expect(
+            markdown.contains(
+                "Drift: not measured (no earlier span of the data sources, and no merge-base to compare with)."))
         #expect(markdown.contains("| ⚠️ eval: company ENUM_TYPE_UNEXPECTED_STRING_VALUES | warned | x |"))
         let xml = report.junit()
         #expect(xml.contains(#"classname="mlops.gate.evaluation.company=A|B &lt;&amp;&gt;" name="auc &gt;= 0.7""#))
@@ -302,10 +304,16 @@ func dataChecks(warning reason: String) -> DataChecks {
             train: try table("x\n" + values.map { "\($0)" }.joined(separator: "\n") + "\n"),
             eval: try table("x\n" + values.reversed().map { "\($0)" }.joined(separator: "\n") + "\n"))
         #expect(same.first?.distance == 0)
-        // Disjoint: the whole way apart.
-        let apart = FeatureComparison.compare(
-            train: try table("x\n1.5\n2.5\n3.5\n"), eval: try table("x\n100.5\n200.5\n"))
+        // Disjoint: the whole way apart (16 values a side: four buckets, the square root).
+        let low = (0..<16).map { "\(1.5 + Double($0) / 10)" }.joined(separator: "\n")
+        let high = (0..<16).map { "\(100.5 + Double($0) * 6)" }.joined(separator: "\n")
+        let apart = FeatureComparison.compare(train: try table("x\n\(low)\n"), eval: try table("x\n\(high)\n"))
         #expect(apart.first?.distance == 1)
+        if case .numeric(let edges) = apart.first?.buckets {
+            #expect(edges.count == 5)
+        } else {
+            Issue.record("numeric")
+        }
         // Small integers get one bucket each, over both splits' values.
         let hours = FeatureComparison.compare(
             train: try table("h\n0\n1\n1\n2\n"), eval: try table("h\n0\n1\n3\n"))

@@ -30,7 +30,10 @@ import Testing
         #expect(first.gate.blessed && first.baseline == nil)
         let markdown = try String(contentsOf: first.reports.appendingPathComponent("gate.md"), encoding: .utf8)
         #expect(markdown.hasPrefix("<!-- mlops-gate-report -->\n## ✅ mlops gate: blessed\n"))
-        #expect(markdown.contains("**No baseline**: change thresholds were not checked"))
+        #expect(markdown.contains("**No baseline** (no model blessed at the merge-base "), "\(markdown)")
+        #expect(
+            markdown.contains(
+                "or before it; nothing released to the production channel yet): change thresholds were not checked"))
         for file in ["junit.xml", "gate.json", "report.html"] {
             #expect(FileManager.default.fileExists(atPath: first.reports.appendingPathComponent(file).path))
         }
@@ -72,26 +75,58 @@ import Testing
         #expect(BaselineRequest("latest-blessed") == .latestBlessed && BaselineRequest("x/y") == .folder("x/y"))
     }
 
-    @Test func onANewCommitTheLatestBlessedModelIsTheBaselineAndTheReportSaysWhy() throws {
+    @Test func onANewCommitTheModelBlessedBeforeItOnItsBranchIsTheBaselineAndTheReportSaysWhy() throws {
         let repo = try TaxiProject.make()
         let blessed = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
         try blessed.project.store.close()
         #expect(blessed.gate.blessed)
         try TaxiProject.worsen(repo)
         _ = try repo.commitAll("a worse model")
-        // Nothing is blessed at the merge-base (HEAD itself, on main): the latest blessed model.
+        // Nothing is blessed at the merge-base (HEAD itself, on main): the model blessed at its
+        // parent, an ancestor.
         let worse = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
         try worse.project.store.close()
         let reason = try #require(worse.baseline?.reason)
-        #expect(
-            reason.hasPrefix("latest blessed model (execution ") && reason.contains("none blessed at the merge-base "))
+        let first = try #require(blessed.project.snapshot.commit)
+        #expect(reason.hasPrefix("blessed at \(first.prefix(12)), an ancestor of the merge-base "), "\(reason)")
         #expect(!worse.gate.blessed)
         // --baseline none: the change thresholds are not checked, and the report says so.
         let alone = try GateRun.perform(
             try TaxiProject.open(repo), options: options(BaselineRequest.none), releases: nil, console: nil)
         try alone.project.store.close()
         #expect(alone.baseline == nil)
-        #expect(alone.gate.markdown().contains("**No baseline**: change thresholds were not checked"))
+        #expect(alone.gate.markdown().contains("**No baseline** (--baseline none): change thresholds were not checked"))
+    }
+
+    /// Issue 22 item 1: `mlops gate` on a pull request whose data drifted (fares up 80%, no
+    /// cash) fails against the data at the merge-base, with the distances in the report; it
+    /// passed before (no spans, so nothing to measure drift against, and `drift: warn`).
+    @Test func aDriftedPullRequestFailsTheGateAgainstTheMergeBasesData() throws {
+        let repo = try TaxiProject.make()
+        let main = try #require(try repo.repository.head().commit)
+        try repo.repository.createBranch("drift", at: main)
+        try repo.repository.checkout(branch: "drift")
+        try TaxiProject.driftData(repo)
+        _ = try repo.commitAll("new data: fares up, no cash")
+        let run = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try run.project.store.close()
+        #expect(!run.gate.blessed)
+        #expect(run.artifacts.report.stoppedBy == .exampleValidator, "\(run.artifacts.report.stages.map(\.reason))")
+        let failed = run.gate.checks.filter { $0.outcome == .failed }.map(\.name)
+        #expect(
+            failed == [
+                "train: drift payment_type L_INFTY <= 0.1", "train: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1",
+            ],
+            "\(failed)")
+        let markdown = run.gate.markdown()
+        #expect(
+            markdown.contains(
+                "Drift: the train split against the data at the merge-base \(main.short), 6 measurements."),
+            "\(markdown)")
+        #expect(
+            markdown.contains(
+                "| ❌ train: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1 | failed | Jensen-Shannon divergence (shared buckets) against the data at the merge-base"
+            ))
     }
 
     @Test func driftThatOnlyWarnsIsReportedAndStrictFailsIt() throws {
@@ -140,6 +175,34 @@ import Testing
         #expect(evaluation.baselineIsCandidate?.reason.hasPrefix("blessed at the merge-base ") == true)
         #expect(again.gate.markdown().contains("is this very model"), "\(again.gate.markdown())")
         #expect(!again.gate.checks.contains { $0.name.contains("vs baseline") && $0.outcome == .passed })
+    }
+
+    /// Issue 22 item 4: a model blessed on another branch is never the baseline (it was: the
+    /// fallback took the newest blessed model in the store, whatever its branch).
+    @Test func aModelBlessedOnAnotherBranchIsNeverTheBaseline() throws {
+        let repo = try TaxiProject.make()
+        let main = try #require(try repo.repository.head().commit)
+        try repo.repository.createBranch("other", at: main)
+        try repo.repository.checkout(branch: "other")
+        try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "  rounds: 100", with: "  rounds: 90") }
+        _ = try repo.commitAll("another branch's model")
+        let other = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try other.project.store.close()
+        #expect(other.gate.blessed)
+        // A second branch from main: the other branch's model is not in its history.
+        try repo.repository.createBranch("mine", at: main)
+        try repo.repository.checkout(branch: "mine")
+        try TaxiProject.worsen(repo)
+        _ = try repo.commitAll("my model")
+        let mine = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try mine.project.store.close()
+        #expect(mine.baseline == nil)
+        let markdown = mine.gate.markdown()
+        #expect(
+            markdown.contains(
+                "**No baseline** (no model blessed at the merge-base \(main.short) or before it; models blessed on other branches are not baselines; nothing released to the production channel yet)"
+            ), "\(markdown)")
+        #expect(mine.gate.noBaseline?.hasPrefix("no model blessed at the merge-base ") == true)
     }
 
     /// A model the Evaluator blessed but InfraValidator did not is not blessed: never a baseline.

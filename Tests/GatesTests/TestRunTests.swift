@@ -47,22 +47,15 @@ import Testing
         #expect(data.outcome == .skipped && data.detail.hasPrefix("nothing changed since "), "\(data)")
     }
 
-    @Test func driftedDataFailsAgainstTheBaseCommitsVersionOfTheFile() throws {
+    /// Issue 22 item 1 (failed before the template had thresholds: the drift
+    /// line was always "passed" and the template's `drift: warn` let the PR through).
+    @Test func aNewProjectFailsDriftedDataAgainstTheBaseCommitsVersionOfTheFile() throws {
         let repo = try TaxiProject.make()
         let main = try #require(try repo.repository.head().commit)
         try repo.repository.createBranch("drift", at: main)
         try repo.repository.checkout(branch: "drift")
-        // Fares up 80% and no cash payments; the schema gates payment_type's drift.
+        // Fares up 80% and no cash payments; the template's gates.drift thresholds gate them.
         try TaxiProject.driftData(repo)
-        let schemaURL = repo.directory.url.appendingPathComponent("schema/schema.pbtxt")
-        let schema = try String(contentsOf: schemaURL, encoding: .utf8)
-        _ = try repo.write(
-            "schema/schema.pbtxt",
-            schema.replacingOccurrences(
-                of: "  name: \"payment_type\"\n  value_count",
-                with: "  name: \"payment_type\"\n  drift_comparator { infinity_norm { threshold: 0.1 } }\n  value_count"
-            ))
-        try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "    drift: warn\n", with: "    drift: fail\n") }
         _ = try repo.commitAll("new data")
         var options = TestRun.Options(environment: [:])
         options.base = "main"
@@ -70,12 +63,37 @@ import Testing
         let report = try TestRun.perform(repo.repository, options: options)
         #expect(!report.passed)
         let data = report.checks.filter { $0.className == "mlops.test.data" }
-        let measured = try #require(data.first { $0.name.hasPrefix("data/data.csv: drift against ") })
-        #expect(measured.outcome == .passed && measured.detail.contains("largest: payment_type L∞ 0."))
-        let failed = try #require(data.first { $0.outcome == .failed })
-        #expect(failed.name == "data/data.csv: drift payment_type L_INFTY <= 0.1", "\(failed)")
-        #expect(failed.detail.hasPrefix("L-infinity distance against data/data.csv@"), "\(failed.detail)")
-        #expect(report.markdown().contains("## ❌ mlops test: 1 of "))
+        let measured = try #require(data.first { $0.name.hasPrefix("data/data.csv: drift against data/data.csv@") })
+        #expect(measured.outcome == .failed, "\(measured)")
+        #expect(
+            measured.detail.hasPrefix(
+                "2 of 6 drift measurements over threshold; largest distances: payment_type L∞ 0.66"))
+        let failed = data.filter { $0.outcome == .failed }.map(\.name)
+        #expect(
+            failed.contains("data/data.csv: drift payment_type L_INFTY <= 0.1")
+                && failed.contains("data/data.csv: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1"), "\(failed)")
+        let fare = try #require(data.first { $0.name == "data/data.csv: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1" })
+        #expect(fare.detail.hasPrefix("Jensen-Shannon divergence (shared buckets) against data/data.csv@"))
+        #expect(fare.detail.hasSuffix("above the threshold 0.1 (gates.drift.fare)"))
+    }
+
+    /// ...while a genuine sample of the same distribution (a random half of the rows) passes.
+    @Test func aRandomHalfOfTheSameDataPassesDrift() throws {
+        let repo = try TaxiProject.make()
+        let main = try #require(try repo.repository.head().commit)
+        try repo.repository.createBranch("sample", at: main)
+        try repo.repository.checkout(branch: "sample")
+        try TaxiProject.halveData(repo)
+        _ = try repo.commitAll("half the rows")
+        var options = TestRun.Options(environment: [:])
+        options.base = "main"
+        options.sampleRows = 200
+        let report = try TestRun.perform(repo.repository, options: options)
+        let data = report.checks.filter { $0.className == "mlops.test.data" }
+        let drift = data.filter { $0.name.contains(": drift ") }
+        #expect(drift.count == 7, "\(drift.map(\.name))")  // the summary and six measurements
+        #expect(drift.allSatisfy { $0.outcome == .passed }, "\(drift)")
+        #expect(report.passed, "\(report.checks.filter { $0.outcome == .failed })")
     }
 
     @Test func badDataAndFailingTestsAreNamedWithTheirOutput() throws {

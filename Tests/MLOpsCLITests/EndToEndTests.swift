@@ -35,11 +35,20 @@ import Testing
         try repo.repository.checkout(branch: "drifted-data")
         try TaxiProject.driftData(repo)
         _ = try repo.commitAll("new data")
+        // The template's drift thresholds fail it, in `mlops test` and in `mlops gate` (issue 22:
+        // this exited 0 before).
         let drift = try run(["test", "--base", "main"])
-        #expect(drift.status == 0, "\(drift.stdout)")
-        #expect(drift.stdout.contains("✓ data: data/data.csv: drift against "), "\(drift.stdout)")
-        #expect(drift.stdout.contains("largest: payment_type L∞ 0.6"), "\(drift.stdout)")
-        #expect(try read("test.md").contains("drift against "))
+        #expect(drift.status == 1, "\(drift.stdout)")
+        #expect(drift.stdout.contains("✗ data: data/data.csv: drift against data/data.csv@"), "\(drift.stdout)")
+        #expect(drift.stdout.contains("largest distances: payment_type L∞ 0.66"), "\(drift.stdout)")
+        #expect(try read("test.md").contains("drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1"))
+        let driftGate = try run(["gate"])
+        #expect(driftGate.status == 1, "\(driftGate.stdout)")
+        #expect(
+            driftGate.stdout.contains(
+                "✗ mlops.gate.data: train: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1 — Jensen-Shannon divergence (shared buckets) against the data at the merge-base "
+            ), "\(driftGate.stdout)")
+        #expect(try read("gate.md").contains("Drift: the train split against the data at the merge-base "))
 
         // A pull request with a worse model: the gate compares it with production and refuses it.
         try repo.repository.checkout(branch: "main")

@@ -10,13 +10,15 @@ import Testing
 /// committed, `mlops train`, then `executions.cache_key` from the store). A run of today's
 /// components on the same project must make the same keys, so a store from before the change
 /// is still a cache hit after it. The Evaluator's key did change, on purpose and versioned
-/// (its version went from 2 to 3: its configuration is now an object, not a JSON string).
+/// (its version went from 2 to 3: its configuration is now an object, not a JSON string), and
+/// so did ExampleValidator's (version 3, issue 22: the template's `gates.drift` thresholds, one
+/// drift measure, drift against the merge-base's data; recorded from `mlops train` after it).
 @Suite struct CacheKeyCompatibilityTests {
     static let plain = [
         "ExampleGen": "17a1cc76c41db6e03b009d6d4457f989b63852bcdf7d26bb96c2c742e5e3f90e",
         "ImportSchemaGen": "cbe1c4dc368ef3b17f56c67dab80f702237cfa3b021643fa25e5fa8c82c77eac",
         "StatisticsGen": "50c2557b7cd2c53f01f8d84568baea3760b48e2c72cc865e1efe8e71beeff350",
-        "ExampleValidator": "576ad695649c088108eea5cb6a0ef1c5b2ad9af11d0695a75986c63c175251a7",
+        "ExampleValidator": "8ffe939494a7e85d7d0b087fa67839b660b8dbb65cc5de3d4fec50c7322cada5",
         "Transform": "25e11901969acbf8f6455edf749035184030e706641ef25ce88a84e249f89c4e",
         "Trainer": "4cc757e8c1109293a72f3d47a2a12f2663e5f46fc4cecb04dbaa1c3924f60932",
     ]

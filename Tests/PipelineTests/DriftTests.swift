@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Tabular
 import Testing
 
 @Suite struct DriftTests {
@@ -60,5 +61,95 @@ import Testing
         #expect(abs(jsd - 0.3029) < 5e-4, "fare JSD \(jsd)")
         // TFDV 1.16.1 on the same halves: 0.303923 (its buckets come from a quantile sketch).
         #expect(abs(jsd - 0.303923) < 2e-3, "fare JSD \(jsd)")
+    }
+
+    /// The taxi file's header and rows.
+    func taxiLines() throws -> [String] {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("templates/taxi/data/data.csv").path
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// Issue 22 item 2: L-infinity on an integer feature counts its values (it was always 0:
+    /// only text columns had value counts). TFDV 1.16.1 gives 0.012131715771230497 for
+    /// trip_start_hour on the two halves once its statistics treat the feature as categorical.
+    @Test func lInfinityOfAnIntegerCategoricalFeature() throws {
+        let lines = try taxiLines()
+        let half = (lines.count - 1) / 2
+        let first = try table(([lines[0]] + lines[1...half]).joined(separator: "\n") + "\n")
+        let second = try table(([lines[0]] + lines[(half + 1)...]).joined(separator: "\n") + "\n")
+        let a = try #require(first.column("trip_start_hour"))
+        let b = try #require(second.column("trip_start_hour"))
+        #expect(Distribution.valueCounts(a).count == 24)
+        #expect(abs(Distribution.lInfinity(a, b) - 0.012131715771230497) < 1e-12)
+        // In a schema that marks it categorical, ExampleValidator measures it so.
+        let schema = try Schema.parse(
+            #"feature { name: "trip_start_hour" type: INT int_domain { is_categorical: true } drift_comparator { infinity_norm { threshold: 0.01 } } }"#,
+            file: "s.pbtxt")
+        let anomalies = ExampleValidator.validate(
+            table: second, statistics: StatisticsGenerator.statistics(of: second, name: "b"), schema: schema,
+            previous: .init(table: first, statistics: StatisticsGenerator.statistics(of: first, name: "a"), label: "a"))
+        let measured = try #require(anomalies.measurements.first)
+        #expect(measured.type == .lInfinity && abs(measured.value - 0.012131715771230497) < 1e-12)
+        #expect(anomalies.features["trip_start_hour"]?.reasons.map(\.type) == ["COMPARATOR_L_INFTY_HIGH"])
+    }
+
+    /// Issue 22 item 2: a feature that was constant and becomes another constant is the whole
+    /// way apart (it scored 0: both point masses landed in one union bucket). TFDV 1.16.1: 1.0,
+    /// and 0.0 for the same constant.
+    @Test func aConstantThatBecomesAnotherConstantScoresOne() throws {
+        let ones = try table("x\n" + String(repeating: "1.0\n", count: 200))
+        let fives = try table("x\n" + String(repeating: "5.0\n", count: 200))
+        func standard(_ t: DataTable) throws -> Histogram {
+            try #require(StatisticsGenerator.statistics(of: t, name: "t").feature("x")?.numeric?.histograms.first)
+        }
+        #expect(Distribution.jensenShannon(try standard(ones), try standard(fives)) == 1)
+        #expect(Distribution.jensenShannon(try standard(ones), try standard(ones)) == 0)
+        let x1 = try #require(ones.column("x"))
+        let x5 = try #require(fives.column("x"))
+        #expect(Distribution.jensenShannon(shared: x1, x5) == 1)
+        #expect(Distribution.jensenShannon(shared: x1, x1) == 0)
+    }
+
+    /// Issue 22 item 2: on shared buckets, two random halves of one file are near 0 (TFDV's
+    /// per-side buckets give 0.33 for fare and 0.71 for trip_miles on them), and fares up 80%
+    /// are far above the template's threshold 0.1 (TFDV's way: 0.117, below its own halves).
+    @Test func sharedBucketsSeparateASampleFromAShift() throws {
+        let lines = try taxiLines()
+        let header = lines[0]
+        var rows = Array(lines.dropFirst())
+        var generator = SplitMix(seed: 7)
+        rows.shuffle(using: &generator)
+        let first = try table(([header] + rows[..<(rows.count / 2)]).joined(separator: "\n") + "\n")
+        let second = try table(([header] + rows[(rows.count / 2)...]).joined(separator: "\n") + "\n")
+        for feature in ["fare", "trip_miles", "trip_seconds", "trip_start_hour"] {
+            let distance = Distribution.jensenShannon(
+                shared: try #require(first.column(feature)), try #require(second.column(feature)))
+            #expect(distance < 0.01, "\(feature) \(distance)")
+        }
+        let whole = try table(lines.joined(separator: "\n") + "\n")
+        let fareColumn = header.split(separator: ",").firstIndex(of: "fare") ?? 0
+        let shifted = rows.map { row in
+            var fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[fareColumn] = String(format: "%.2f", (Double(fields[fareColumn]) ?? 0) * 1.8)
+            return fields.joined(separator: ",")
+        }
+        let drifted = try table(([header] + shifted).joined(separator: "\n") + "\n")
+        let distance = Distribution.jensenShannon(
+            shared: try #require(whole.column("fare")), try #require(drifted.column("fare")))
+        #expect(distance > 0.2, "fare ×1.8: \(distance)")
+    }
+}
+
+/// A seeded generator for reproducible shuffles.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -53,11 +53,53 @@ public enum TaxiProject {
         _ = try repo.write("data/data.csv", ([header] + drifted).joined(separator: "\n") + "\n")
     }
 
+    /// A random half of the template's rows (a genuine sample of the same distribution: drift
+    /// must pass), chosen by a seeded shuffle; `second` takes the other half. Not committed.
+    public static func halveData(_ repo: TestRepository, seed: UInt64 = 7, second: Bool = false) throws {
+        let csv = try String(contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        var state = seed
+        func next() -> UInt64 {  // splitmix64
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        for index in stride(from: lines.count - 1, to: 0, by: -1) {
+            lines.swapAt(index, Int(next() % UInt64(index + 1)))
+        }
+        let half = second ? Array(lines[(lines.count / 2)...]) : Array(lines[..<(lines.count / 2)])
+        _ = try repo.write("data/data.csv", ([header] + half).joined(separator: "\n") + "\n")
+    }
+
+    /// Removes the template's `gates.drift` thresholds, so only a schema's comparators
+    /// measure drift (TFDV's way).
+    public static func dropDriftThresholds(_ repo: TestRepository) throws {
+        try edit(repo) { yaml in
+            var lines: [String] = []
+            var inDrift = false
+            for line in yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+                if line == "  drift:" {
+                    inDrift = true
+                    continue
+                }
+                if inDrift, line.hasPrefix("    ") { continue }
+                inDrift = false
+                lines.append(line)
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
     /// The project with its data cut into two spans, the second with trip_miles moved far off,
     /// and serving data paid only in cash; the schema measures drift of trip_miles (and fare)
-    /// and skew of payment_type, and `gates.policy.drift` is `driftPolicy`. Committed.
+    /// and skew of payment_type (TFDV's way: the template's `gates.drift` thresholds are
+    /// removed), and `gates.policy.drift` is `driftPolicy`. Committed.
     public static func spanned(driftPolicy: String) throws -> TestRepository {
         let repo = try make()
+        try dropDriftThresholds(repo)
         let dir = repo.directory.url
         let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
         let lines = csv.split(separator: "\n").map(String.init)
@@ -97,7 +139,9 @@ public enum TaxiProject {
         try edit(repo) {
             $0.replacingOccurrences(of: #"sources: ["data/*.csv"]"#, with: #"sources: ["data/span-{SPAN}/*.csv"]"#)
                 .replacingOccurrences(of: "  on_bad_rows: fail", with: "  serving: serving/*.csv\n  on_bad_rows: fail")
-                .replacingOccurrences(of: "    drift: warn\n", with: "    drift: \(driftPolicy)\n    skew: warn\n")
+                .replacingOccurrences(
+                    of: "    FEATURE_TYPE_LOW_FRACTION_PRESENT: warn\n",
+                    with: "    FEATURE_TYPE_LOW_FRACTION_PRESENT: warn\n    drift: \(driftPolicy)\n    skew: warn\n")
         }
         _ = try repo.commitAll("two spans and serving data")
         return repo

@@ -63,49 +63,9 @@ public struct FeatureComparison: Sendable, Equatable {
                 train: shares(countsA),
                 eval: shares(countsB), distance: Distribution.lInfinity(countsA, countsB))
         }
-        let valuesA = numbers(a)
-        let valuesB = numbers(b)
-        guard !valuesA.isEmpty, !valuesB.isEmpty else { return nil }
-        let sortedA = valuesA.sorted()
-        let sortedB = valuesB.sorted()
-        func quantile(_ sorted: [Double], _ q: Double) -> Double {
-            sorted[Int((q * Double(sorted.count - 1)).rounded())]
-        }
-        let low = min(quantile(sortedA, 0.005), quantile(sortedB, 0.005))
-        let high = max(quantile(sortedA, 0.995), quantile(sortedB, 0.995))
-        guard high > low else { return nil }  // one value everywhere: nothing to draw
-        // Integers over a narrow range get one bucket per value, so no bucket straddles two.
-        let integral =
-            high - low < Double(bucketCount) && (sortedA + sortedB).allSatisfy { $0 == $0.rounded() }
-        let count = integral ? Int(high - low) + 1 : bucketCount
-        let start: Double = integral ? low - 0.5 : low
-        let step: Double = integral ? 1 : (high - low) / Double(count)
-        let edges: [Double] = (0...count).map { start + step * Double($0) }
-        func shares(_ values: [Double]) -> [Double] {
-            var counts = [Double](repeating: 0, count: count)
-            let first = edges[0]
-            let width = (edges[count] - first) / Double(count)
-            for value in values {
-                counts[max(0, min(count - 1, Int(((value - first) / width).rounded(.down))))] += 1
-            }
-            return counts.map { $0 / Double(values.count) }
-        }
-        let p = shares(valuesA)
-        let q = shares(valuesB)
+        guard let shared = SharedBuckets(Distribution.numbers(a), Distribution.numbers(b)) else { return nil }
         return FeatureComparison(
-            feature: a.name, buckets: .numeric(edges: edges), range: low...high, train: p, eval: q,
-            distance: Distribution.jensenShannon(counts: p, q))
-    }
-
-    /// The present, finite values of a numeric column.
-    static func numbers(_ column: Column) -> [Double] {
-        switch column.values {
-        case .int(let values):
-            return zip(values, column.present).compactMap { $1 ? Double($0) : nil }
-        case .float(let values):
-            return zip(values, column.present).compactMap { $1 && $0.isFinite ? $0 : nil }
-        case .bytes:
-            return []
-        }
+            feature: a.name, buckets: .numeric(edges: shared.edges), range: shared.range, train: shared.first,
+            eval: shared.second, distance: shared.jensenShannon)
     }
 }

@@ -26,11 +26,15 @@ public struct GateReport: Sendable, Codable, Equatable {
     public let dataFingerprints: [String: String]
     /// Every check, evaluation, infra and data, after `--strict`.
     public let checks: [CheckResult]
+    /// Why there is no baseline, when the rule found none (`no model blessed at the merge-base …`).
+    public var noBaseline: String?
 
     public init(
         pipeline: String, commit: String?, run: Int64, strict: Bool, evaluation: EvaluationReport?,
-        infra: InfraReport?, dataChecks: DataChecks?, dataFingerprints: [String: String] = [:]
+        infra: InfraReport?, dataChecks: DataChecks?, dataFingerprints: [String: String] = [:],
+        noBaseline: String? = nil
     ) {
+        self.noBaseline = noBaseline
         self.dataFingerprints = dataFingerprints
         schema = Self.schemaName
         self.pipeline = pipeline
@@ -86,7 +90,9 @@ public struct GateReport: Sendable, Codable, Equatable {
                         + "compared with itself passes every change (TFX calls it a rubber stamp); change thresholds "
                         + "were not checked; only value thresholds apply.")
             } else {
-                lines.append("**No baseline**: change thresholds were not checked; only value thresholds apply.")
+                lines.append(
+                    "**No baseline**" + (noBaseline.map { " (\($0))" } ?? "")
+                        + ": change thresholds were not checked; only value thresholds apply.")
             }
         } else {
             lines.append("The Evaluator did not run.")

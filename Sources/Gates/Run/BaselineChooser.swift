@@ -7,8 +7,8 @@ import Tabular
 
 /// Which model the gate compares the candidate with (`--baseline`, `evaluation.baseline`).
 public enum BaselineRequest: Sendable, Hashable, CustomStringConvertible {
-    /// The production channel's model, else the model blessed at the merge-base, else the
-    /// latest blessed one.
+    /// The production channel's model, else the model blessed at the merge-base (or the
+    /// newest blessed at one of its ancestors), else none.
     case auto
     case production
     case latestBlessed
@@ -64,34 +64,56 @@ public struct BaselineChooser {
 
     /// The baseline `request` names: nil for none.
     public func choose(_ request: BaselineRequest) throws -> Baseline? {
+        try decide(request).baseline
+    }
+
+    /// The baseline `request` names, or why there is none (for the header and the report).
+    public func decide(_ request: BaselineRequest) throws -> (baseline: Baseline?, none: String?) {
         switch request {
         case .none:
-            return nil
+            return (nil, "--baseline none")
         case .folder(let path):
-            return try folder(path)
+            return (try folder(path), nil)
         case .auto, .production, .latestBlessed:
             if request != .latestBlessed, let production = try releases?.productionBaseline() {
-                return production
+                return (production, nil)
             }
             let blessed = try blessedModels()
-            guard let newest = blessed.first else { return nil }
             if request == .latestBlessed {
-                return pick(newest, "latest blessed model (execution \(newest.execution.id))")
+                guard let newest = blessed.first else { return (nil, "no model in the store has both blessings") }
+                return (pick(newest, "latest blessed model (execution \(newest.execution.id))"), nil)
             }
             let channels = "nothing released to the production channel yet"
             // The base of the change, as `mlops changes` finds it ($GITHUB_BASE_REF, --base's
-            // default, the default branch).
+            // default, the default branch). Only models blessed in the history the change
+            // started from qualify: at the merge-base, else the newest at one of its ancestors.
             let repository = project.repository
-            let mergeBase = try? ChangeBase.resolve(
-                in: repository, head: try repository.head(), explicit: nil, environment: environment
-            ).mergeBase
-            if let mergeBase, let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
-                return pick(
-                    match, "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))"
+            let base = try ChangeBase.resolve(
+                in: repository, head: try repository.head(), explicit: nil, environment: environment)
+            guard let mergeBase = base.mergeBase else {
+                return (nil, "no merge-base (\(base.fallback ?? "no base")); \(channels)")
+            }
+            if let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
+                return (
+                    pick(
+                        match,
+                        "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))"),
+                    nil
                 )
             }
-            let none = mergeBase.map { "none blessed at the merge-base \($0.short)" } ?? "no merge-base"
-            return pick(newest, "latest blessed model (execution \(newest.execution.id); \(none); \(channels))")
+            for entry in blessed {
+                guard let commit = entry.execution.gitCommit.flatMap(ObjectID.init(hex:)),
+                    (try? repository.mergeBase(commit, mergeBase)) == commit
+                else { continue }
+                return (
+                    pick(
+                        entry,
+                        "blessed at \(commit.short), an ancestor of the merge-base \(mergeBase.short) (execution \(entry.execution.id); \(channels))"
+                    ), nil
+                )
+            }
+            let elsewhere = blessed.isEmpty ? "" : "; models blessed on other branches are not baselines"
+            return (nil, "no model blessed at the merge-base \(mergeBase.short) or before it\(elsewhere); \(channels)")
         }
     }
 

@@ -36,7 +36,9 @@ public struct GateRun {
     /// What the caller hears while the gate runs.
     public struct Events {
         /// The baseline was chosen and the runner made (to cancel it on a signal).
-        public var started: (_ baseline: Baseline?, _ runner: PipelineRunner) -> Void = { _, _ in }
+        public var started: (_ baseline: Baseline?, _ noBaseline: String?, _ runner: PipelineRunner) -> Void = {
+            _, _, _ in
+        }
         /// A component finished, ran or cached.
         public var stage: @Sendable (StageReport) -> Void = { _ in }
         public init() {}
@@ -54,7 +56,7 @@ public struct GateRun {
         }
         let strict = options.strict || config.gates.strict
         let chooser = BaselineChooser(project: project, releases: releases, environment: options.environment)
-        let baseline = try chooser.choose(options.baseline ?? BaselineRequest(evaluation.baseline))
+        let (baseline, noBaseline) = try chooser.decide(options.baseline ?? BaselineRequest(evaluation.baseline))
         var gates: [any PipelineComponent] = [
             try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: baseline)
         ]
@@ -64,14 +66,14 @@ public struct GateRun {
                     section: config.infra, policy: PolicyAction(config.gates, "infra"), executable: options.executable))
         }
         let runner = try project.runner(strict: strict, extra: gates, console: console)
-        events.started(baseline, runner)
+        events.started(baseline, noBaseline, runner)
         let snapshot = project.snapshot
         let report = try runner.run(
             pipeline: config.pipeline.name,
             properties: ["commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "command": options.command],
             options: PipelineRunner.Options(), onStage: events.stage)
         let artifacts = RunArtifacts(project: project, report: report, strict: strict)
-        let gate = try artifacts.gateReport(run: report.run)
+        let gate = try artifacts.gateReport(run: report.run, noBaseline: noBaseline)
         let folder = project.reports
         try gate.write(to: folder)
         try AtomicFile.write(Data(artifacts.html(gate).utf8), to: folder.appendingPathComponent("report.html"))
@@ -93,13 +95,13 @@ public struct RunArtifacts {
     }
 
     /// The gate's verdict from the artifacts of this run, numbered `run`.
-    public func gateReport(run: Int64) throws -> GateReport {
+    public func gateReport(run: Int64, noBaseline: String? = nil) throws -> GateReport {
         GateReport(
             pipeline: project.config.pipeline.name, commit: project.snapshot.commit, run: run, strict: strict,
             evaluation: try read(EvaluationReport.self, .evaluator, "evaluation", EvaluationReport.fileName),
             infra: try read(InfraReport.self, .infraValidator, "blessing", InfraReport.fileName),
             dataChecks: try read(DataChecks.self, .exampleValidator, "anomalies", DataChecks.fileName),
-            dataFingerprints: try dataFingerprints())
+            dataFingerprints: try dataFingerprints(), noBaseline: noBaseline)
     }
 
     /// The self-contained HTML page of `gate`, with the training curve and train-against-eval plots.

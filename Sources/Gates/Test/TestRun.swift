@@ -173,42 +173,50 @@ public struct TestRun {
                     let old = try? Self.table(data, name: "\(file)@\(mergeBase.short)", options: csv)
                 {
                     previous = ExampleValidator.Comparison(
-                        table: old, statistics: StatisticsGenerator.statistics(of: old, name: file))
+                        table: old, statistics: StatisticsGenerator.statistics(of: old, name: file),
+                        label: "\(file)@\(mergeBase.short)")
                     previousNote = "drift against \(file)@\(mergeBase.short)"
                 }
             }
-            if let previous, let mergeBase = change?.base.mergeBase {
-                // Every feature's distance from the base's version, on shared buckets: reported;
-                // gated only through the schema's drift_comparator thresholds (below).
-                let distances = FeatureComparison.compare(train: previous.table, eval: table)
-                    .sorted { $0.distance > $1.distance }
-                let largest = distances.prefix(3).map {
-                    "\($0.feature) \($0.measure) \(String(format: "%.3f", $0.distance))"
-                }
-                add(
-                    "mlops.test.data", "\(file): drift against \(mergeBase.short)", .passed,
-                    "largest: " + (largest.isEmpty ? "none" : largest.joined(separator: ", "))
-                        + " (shared buckets; the schema's drift_comparator thresholds gate)")
+            let thresholds = ExampleValidator.Thresholds(config.gates)
+            do { try thresholds.requireColumns(of: table) } catch {
+                add("mlops.test.data", "\(file): drift and skew thresholds", .failed, "\(error)")
+                continue
             }
             let anomalies = ExampleValidator.validate(
-                table: table, statistics: statistics, schema: schema, previous: previous)
+                table: table, statistics: statistics, schema: schema, previous: previous, thresholds: thresholds)
             let found = DataChecks.checks(split: file, anomalies: anomalies) { reason, category in
                 GateAction.resolve(policy, reason: reason, category: category, strict: strict)
             }
+            if let previous {
+                // Every feature's distance from the base's version (shared buckets, the measure
+                // of gates.drift), largest first; gated by the thresholds set, checked below.
+                let largest = FeatureComparison.compare(train: previous.table, eval: table)
+                    .sorted { $0.distance > $1.distance }.prefix(3)
+                    .map { "\($0.feature) \($0.measure) \(String(format: "%.3f", $0.distance))" }
+                let drift = found.filter { $0.category == "drift" }
+                let outcome: CheckResult.Outcome =
+                    drift.contains { $0.outcome == .failed }
+                    ? .failed
+                    : drift.contains { $0.outcome == .warned } ? .warned : drift.isEmpty ? .skipped : .passed
+                let over = drift.filter { $0.outcome == .failed || $0.outcome == .warned }.count
+                add(
+                    "mlops.test.data", "\(file): drift against \(previous.label)", outcome,
+                    (drift.isEmpty
+                        ? "not gated: no drift threshold is set (gates.drift or the schema's drift_comparator)"
+                        : "\(over) of \(drift.count) drift measurement\(drift.count == 1 ? "" : "s") over threshold")
+                        + "; largest distances: " + (largest.isEmpty ? "none" : largest.joined(separator: ", ")))
+            }
             for check in found {
                 let converted = GateReport.check(check)
-                // The comparison here is with the base commit's version of the file.
-                let detail = converted.detail.replacingOccurrences(
-                    of: "against the previous span",
-                    with: "against " + previousNote.replacingOccurrences(of: "drift against ", with: ""))
-                add("mlops.test.data", converted.name, converted.outcome, detail)
+                add("mlops.test.data", converted.name, converted.outcome, converted.detail)
             }
             if !found.contains(where: { $0.outcome == .failed || $0.outcome == .warned }) {
                 let measured = found.filter { $0.measure != nil }.count
                 add(
                     "mlops.test.data", "\(file) matches the schema", .passed,
                     "\(table.rowCount) rows, no anomalies; \(previousNote)"
-                        + (previous != nil && measured == 0 ? " (the schema sets no drift_comparator)" : ""))
+                        + (previous != nil && measured == 0 ? " (no drift threshold is set)" : ""))
             }
         }
         if files.isEmpty {

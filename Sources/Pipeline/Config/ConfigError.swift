@@ -35,6 +35,8 @@ public enum ConfigError: MLOpsError {
     /// A valid configuration without what a command needs (e.g. `mlops gate` without an
     /// evaluation section): `sections` names what is missing, `purpose` what it is for.
     case missingSection(String, purpose: String)
+    /// A key naming features (e.g. `gates.drift`) names one the data does not have.
+    case unknownFeature(key: String, feature: String, columns: [String])
 
     public var exitStatus: ExitStatus { .configError }
 
@@ -43,7 +45,7 @@ public enum ConfigError: MLOpsError {
         switch self {
         case .syntax(let diagnostic): [diagnostic]
         case .invalid(let diagnostics): diagnostics
-        case .missing, .unreadable, .missingSection: []
+        case .missing, .unreadable, .missingSection, .unknownFeature: []
         }
     }
 
@@ -57,6 +59,8 @@ public enum ConfigError: MLOpsError {
                 ? diagnostics[0].message : "\(diagnostics.count) problems in the configuration"
         case .missingSection(let sections, let purpose):
             "mlops.yaml has no \(sections) section: \(purpose)"
+        case .unknownFeature(let key, let feature, _):
+            "\(key).\(feature) names a feature the data does not have"
         }
     }
 
@@ -67,6 +71,9 @@ public enum ConfigError: MLOpsError {
         case .syntax(let diagnostic): diagnostic.hint
         case .invalid(let diagnostics): diagnostics.count == 1 ? diagnostics[0].hint : nil
         case .missingSection: "add it to mlops.yaml (docs/config.md; `mlops init` writes a commented example)"
+        case .unknownFeature(_, let feature, let columns):
+            Suggestions.nearest(to: feature, in: columns).map { "did you mean '\($0)'?" }
+                ?? "the columns are: " + columns.prefix(20).joined(separator: ", ")
         }
     }
 
@@ -75,7 +82,7 @@ public enum ConfigError: MLOpsError {
         case .missing(let path), .unreadable(let path, _): SourceLocation(file: path)
         case .syntax(let diagnostic): diagnostic.sourceLocation
         case .invalid(let diagnostics): diagnostics.count == 1 ? diagnostics[0].sourceLocation : nil
-        case .missingSection: SourceLocation(file: MLOpsConfig.fileName)
+        case .missingSection, .unknownFeature: SourceLocation(file: MLOpsConfig.fileName)
         }
     }
 }

@@ -107,7 +107,7 @@ public enum DataTools {
             guard let path else { return nil }
             let other = try CSVReader.read(path: path, options: options)
             return ExampleValidator.Comparison(
-                table: other, statistics: StatisticsGenerator.statistics(of: other, name: path))
+                table: other, statistics: StatisticsGenerator.statistics(of: other, name: path), label: path)
         }
         return ExampleValidator.validate(
             table: table, statistics: StatisticsGenerator.statistics(of: table, name: file), schema: schema,

@@ -250,7 +250,7 @@ public struct ChangeDetector {
         case .trainer: [.tuner, .trainer]
         case .evaluation: [.evaluator]
         case .infra: [.infraValidator]
-        case .gates: [.evaluator, .infraValidator]
+        case .gates: [.exampleValidator, .evaluator, .infraValidator]
         case .release, .paths, .tests, nil: []
         }
     }

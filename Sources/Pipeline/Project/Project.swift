@@ -12,6 +12,8 @@ public struct Project {
     public let config: MLOpsConfig
     public let snapshot: RepositorySnapshot
     public let store: any MetadataStore
+    /// The process environment (the CI's pull request variables name the change's base).
+    public var environment: [String: String] = [:]
 
     /// The project of `repository`'s work tree, with its store (created when absent).
     public static func open(_ repository: Repository, environment: [String: String]) throws -> Project {
@@ -19,7 +21,9 @@ public struct Project {
         let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
         let store = try openStore(root: root, create: true, environment: environment)
         let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
-        return Project(repository: repository, root: root, config: config, snapshot: snapshot, store: store)
+        return Project(
+            repository: repository, root: root, config: config, snapshot: snapshot, store: store,
+            environment: environment)
     }
 
     /// The work tree's root; a bare repository has none.
@@ -61,8 +65,12 @@ public struct Project {
         strict: Bool = false, extra: [any PipelineComponent] = [], console: Console? = nil
     ) throws -> PipelineRunner {
         let snapshot = snapshot
+        let components = try config.dataComponents(root: root, strict: strict) { sources in
+            try MergeBaseData.find(
+                repository: repository, snapshot: snapshot, sources: sources, environment: environment)
+        }
         return PipelineRunner(
-            root: root, store: store, components: try config.dataComponents(root: root, strict: strict) + extra,
+            root: root, store: store, components: components + extra,
             commit: snapshot.commit, fingerprint: { try snapshot.fingerprint($0) },
             makeProgress: { component, total in
                 guard let console else { return { _ in } }

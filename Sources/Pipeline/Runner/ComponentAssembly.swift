@@ -3,9 +3,12 @@ import MLOpsCore
 import Tabular
 
 extension MLOpsConfig {
-    /// The components this configuration runs that are implemented so far (the data
-    /// components and Transform), ready for the runner.
-    public func dataComponents(root: URL, strict: Bool = false) throws -> [any PipelineComponent] {
+    /// The components this configuration runs, ready for the runner. `mergeBase` finds the
+    /// merge-base's versions of the source files (drift is measured against them when the
+    /// sources have no `{SPAN}`); nil leaves drift to spans.
+    public func dataComponents(
+        root: URL, strict: Bool = false, mergeBase: (([String]) throws -> MergeBaseData?)? = nil
+    ) throws -> [any PipelineComponent] {
         var components: [any PipelineComponent] = []
         var textColumns: [String] = []
         let schemaProducer: Component
@@ -24,7 +27,7 @@ extension MLOpsConfig {
         components.append(
             ExampleValidatorComponent(
                 gates: gates, schemaFrom: schemaProducer, strict: strict,
-                comparisons: try comparisons(current: exampleGen.spans, root: root)))
+                comparisons: try comparisons(current: exampleGen.spans, root: root, mergeBase: mergeBase)))
         if self.components.contains(Component.transform.rawValue) {
             components.append(try TransformComponent(section: transform, label: trainer?.label))
         }
@@ -43,7 +46,9 @@ extension MLOpsConfig {
 extension MLOpsConfig {
     /// What ExampleValidator compares the data with: the latest span before the earliest one
     /// read (when the sources have `{SPAN}`), and the files of `data.serving`.
-    func comparisons(current: [SpanFiles], root: URL) throws -> ExampleValidatorComponent.Comparisons {
+    func comparisons(
+        current: [SpanFiles], root: URL, mergeBase: (([String]) throws -> MergeBaseData?)?
+    ) throws -> ExampleValidatorComponent.Comparisons {
         var comparisons = ExampleValidatorComponent.Comparisons()
         comparisons.spans = current.map(\.span)
         comparisons.csv.delimiter = data.delimiter.utf8.first ?? UInt8(ascii: ",")
@@ -51,6 +56,8 @@ extension MLOpsConfig {
         if data.sources.contains(where: { SpanPattern($0).hasSpan }), let first = current.map(\.span).min() {
             let all = try SpanResolver.resolve(patterns: data.sources, selection: .all, root: root)
             comparisons.previous = all.last { $0.span < first }
+        } else if let mergeBase {
+            comparisons.base = try mergeBase(current.flatMap(\.files))
         }
         if let serving = data.serving {
             comparisons.servingPattern = serving

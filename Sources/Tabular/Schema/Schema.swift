@@ -35,10 +35,13 @@ public struct Schema: Sendable, Equatable {
     public struct IntDomain: Sendable, Equatable {
         public var min: Int64?
         public var max: Int64?
+        /// `is_categorical: true`: the integers are category ids (drift and skew use L-infinity).
+        public var isCategorical: Bool
 
-        public init(min: Int64?, max: Int64?) {
+        public init(min: Int64?, max: Int64?, isCategorical: Bool = false) {
             self.min = min
             self.max = max
+            self.isCategorical = isCategorical
         }
     }
 
@@ -163,7 +166,9 @@ public struct Schema: Sendable, Equatable {
             stringDomain = values
         }
         let intDomain = message.message("int_domain").map { domain in
-            IntDomain(min: domain.integer("min"), max: domain.integer("max"))
+            IntDomain(
+                min: domain.integer("min"), max: domain.integer("max"),
+                isCategorical: domain.identifier("is_categorical") == "true")
         }
         let floatDomain = message.message("float_domain").map { domain in
             FloatDomain(

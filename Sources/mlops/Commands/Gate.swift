@@ -75,7 +75,7 @@ extension MLOps {
             options.strict = strict
             options.command = command
             var events = GateRun.Events()
-            events.started = { chosen, runner in
+            events.started = { chosen, none, runner in
                 SignalWatcher.watch { number, count in
                     guard count == 1 else { SignalWatcher.die(of: number) }
                     console.warning("interrupted: stopping the model server and the components that are running")
@@ -85,7 +85,7 @@ extension MLOps {
                 console.line(
                     console.style("mlops \(command)", .cyan, bold: true) + "  \(project.config.pipeline.name) @ "
                         + (project.snapshot.commit.map { String($0.prefix(8)) } ?? "no commit") + "  baseline: "
-                        + (chosen?.reason ?? "none"))
+                        + (chosen?.reason ?? "none" + (none.map { " (\($0))" } ?? "")))
             }
             events.stage = StageLine.printer(on: console)
             // The registry gives the production channel's model; one that cannot be opened (a bad

@@ -1,4 +1,5 @@
 import Foundation
+import GitKit
 import MLOpsCore
 import Tabular
 
@@ -52,16 +53,46 @@ public enum ExampleGen {
     public static func read(spans: [SpanFiles], root: URL, options: Options) throws
         -> (table: DataTable, skipped: [Result.SkippedRows])
     {
+        let paths = spans.flatMap { span in span.files.map { (relative: $0, full: resolve($0, root)) } }
+        return try read(files: paths.map(\.relative), options: options) { index, csv in
+            try readRelative(paths[index].full, relative: paths[index].relative, options: csv)
+        }
+    }
+
+    /// The data sources as they were at the merge-base, read from their git blobs (no
+    /// checkout), as the sources are read.
+    public static func read(base: MergeBaseData, options: Options) throws -> DataTable {
+        let repository = try Repository.open(at: base.gitDirectory)
+        var contents: [Data] = []
+        for file in base.files {
+            guard let data = try repository.blobContents(file.blob, limit: Int.max) else {
+                throw FileError(
+                    .missing, path: file.path,
+                    detail: "its blob \(file.blob.short) at \(base.commit.short) is not in the repository")
+            }
+            contents.append(data)
+        }
+        let names = base.files.map { "\($0.path)@\(base.commit.short)" }
+        return try read(files: names, options: options) { index, csv in
+            try contents[index].withUnsafeBytes { bytes in
+                try CSVReader.parse(bytes, file: names[index], options: csv)
+            }
+        }.table
+    }
+
+    /// Reads files `files` (names for messages) with `readOne(index, options)` into one table.
+    private static func read(
+        files: [String], options: Options, _ readOne: (Int, CSVOptions) throws -> DataTable
+    ) throws -> (table: DataTable, skipped: [Result.SkippedRows]) {
         var csv = options.csv
         csv.rowHash = options.partitionColumn.map { .column($0) } ?? .wholeRow
-        let paths = spans.flatMap { span in span.files.map { (relative: $0, full: resolve($0, root)) } }
         var tables: [DataTable] = []
-        for path in paths {
-            tables.append(try readRelative(path.full, relative: path.relative, options: csv))
+        for index in files.indices {
+            tables.append(try readOne(index, csv))
         }
         // Text in one file and numbers in another: those columns are read again as text, so
         // numbers keep their spelling.
-        let unified = try unifiedTypes(tables, files: paths.map(\.relative))
+        let unified = try unifiedTypes(tables, files: files)
         for (index, table) in tables.enumerated() {
             let mismatched = table.columns.filter {
                 unified[$0.name] == .bytes && $0.type != .bytes && $0.presentCount > 0
@@ -69,13 +100,12 @@ public enum ExampleGen {
             guard !mismatched.isEmpty else { continue }
             var forced = csv
             for column in mismatched { forced.types[column.name] = .bytes }
-            tables[index] = try readRelative(paths[index].full, relative: paths[index].relative, options: forced)
+            tables[index] = try readOne(index, forced)
         }
-        let skipped = zip(paths, tables).compactMap { path, table in
+        let skipped = zip(files, tables).compactMap { file, table in
             table.skipped.isEmpty
                 ? nil
-                : Result.SkippedRows(
-                    file: path.relative, count: table.skipped.count, first: Array(table.skipped.prefix(10)))
+                : Result.SkippedRows(file: file, count: table.skipped.count, first: Array(table.skipped.prefix(10)))
         }
         return (concatenate(tables, types: unified), skipped)
     }

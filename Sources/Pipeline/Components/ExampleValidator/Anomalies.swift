@@ -44,6 +44,24 @@ public struct Anomalies: Sendable, Codable, Equatable {
         public let type: Kind
         public let value: Double
         public let threshold: Double
+        /// Shared buckets (a threshold of `gates.drift`/`gates.skew`) or TFDV's (the schema's
+        /// comparator); nil in artifacts written before mlops 0.9, which measured TFDV's way.
+        public var method: DriftMethod?
+        /// What the data was compared with, e.g. `span 4`, `the data at the merge-base 1a2b3c4d5e6f`.
+        public var against: String?
+
+        public init(
+            feature: String, comparison: String, type: Kind, value: Double, threshold: Double, method: DriftMethod,
+            against: String
+        ) {
+            self.feature = feature
+            self.comparison = comparison
+            self.type = type
+            self.value = value
+            self.threshold = threshold
+            self.method = method
+            self.against = against
+        }
     }
 
     /// By feature name.
@@ -78,15 +96,53 @@ public enum ExampleValidator {
     public struct Comparison {
         public let table: DataTable
         public let statistics: DatasetStatistics
-        public init(table: DataTable, statistics: DatasetStatistics) {
+        /// What this data is, for reports: `span 4`, `the data at the merge-base 1a2b3c4d5e6f`.
+        public let label: String
+        public init(table: DataTable, statistics: DatasetStatistics, label: String) {
             self.table = table
             self.statistics = statistics
+            self.label = label
         }
+    }
+
+    /// Thresholds set in `mlops.yaml` (`gates.drift`, `gates.skew`), by feature.
+    public struct Thresholds: Sendable {
+        public var drift: [String: DriftThreshold]
+        public var skew: [String: DriftThreshold]
+        public init(drift: [String: DriftThreshold] = [:], skew: [String: DriftThreshold] = [:]) {
+            self.drift = drift
+            self.skew = skew
+        }
+        /// Throws when a threshold names a feature that is no column of `table` (exit 78).
+        public func requireColumns(of table: DataTable) throws {
+            let columns = table.columns.map(\.name)
+            for (key, named) in [("gates.drift", drift), ("gates.skew", skew)] {
+                for feature in named.keys.sorted() where table.column(feature) == nil {
+                    throw ConfigError.unknownFeature(key: key, feature: feature, columns: columns)
+                }
+            }
+        }
+
+        public init(_ gates: GatesSection) {
+            self.init(
+                drift: Dictionary(gates.drift.pairs, uniquingKeysWith: { $1 }),
+                skew: Dictionary(gates.skew.pairs, uniquingKeysWith: { $1 }))
+        }
+    }
+
+    /// The features drift or skew is measured for: the schema's (in its order), then those
+    /// only mlops.yaml names, in name order.
+    private static func comparedFeatures(schema: Schema, configured: [String: DriftThreshold])
+        -> [(name: String, schema: Schema.Feature?)]
+    {
+        let named = Set(schema.features.map(\.name))
+        return schema.features.map { ($0.name, $0) }
+            + configured.keys.filter { !named.contains($0) }.sorted().map { ($0, nil) }
     }
 
     public static func validate(
         table: DataTable, statistics: DatasetStatistics, schema: Schema, environment: String? = nil,
-        previous: Comparison? = nil, serving: Comparison? = nil
+        previous: Comparison? = nil, serving: Comparison? = nil, thresholds: Thresholds = Thresholds()
     ) -> Anomalies {
         var features: [String: Anomalies.Info] = [:]
         func add(_ feature: String, _ type: String, _ short: String, _ description: String) {
@@ -194,23 +250,32 @@ public enum ExampleValidator {
         {
             add(column.name, "SCHEMA_NEW_COLUMN", "New column", "New column (column in data but not in schema).")
         }
-        // Drift against a previous span, skew against serving data: thresholds from the schema.
+        // Drift against a previous span (or the data at the merge-base), skew against serving
+        // data: thresholds from mlops.yaml (shared buckets), else from the schema (TFDV's way).
         var measurements: [Anomalies.Measurement] = []
         for (comparison, other) in [("drift", previous), ("skew", serving)] {
             guard let other else { continue }
-            for feature in schema.features {
-                let lInfinity = comparison == "drift" ? feature.driftLInfinity : feature.skewLInfinity
-                let jensenShannon = comparison == "drift" ? feature.driftJensenShannon : feature.skewJensenShannon
-                guard lInfinity != nil || jensenShannon != nil, let mine = table.column(feature.name),
-                    let theirs = other.table.column(feature.name)
-                else { continue }
-                let between = comparison == "drift" ? "current and previous" : "training and serving"
+            let configured = comparison == "drift" ? thresholds.drift : thresholds.skew
+            for feature in comparedFeatures(schema: schema, configured: configured) {
+                guard let mine = table.column(feature.name), let theirs = other.table.column(feature.name) else {
+                    continue
+                }
+                let categorical: Bool =
+                    if let declared = feature.schema {
+                        declared.type == FeatureType.bytes || declared.intDomain?.isCategorical == true
+                    } else {
+                        mine.type == FeatureType.bytes
+                    }
+                let own = configured[feature.name]?.resolved(categorical: categorical)
+                let between = comparison == "drift" ? "current and \(other.label)" : "training and serving"
                 // Records a measurement, and an anomaly when it is over its threshold.
-                func measure(_ kind: Anomalies.Measurement.Kind, _ value: Double, _ threshold: Double) {
+                func measure(
+                    _ kind: Anomalies.Measurement.Kind, _ value: Double, _ threshold: Double, _ method: DriftMethod
+                ) {
                     measurements.append(
                         .init(
                             feature: feature.name, comparison: comparison, type: kind, value: value,
-                            threshold: threshold))
+                            threshold: threshold, method: method, against: other.label))
                     guard value > threshold else { return }
                     let (reason, short, name) =
                         kind == .lInfinity
@@ -224,17 +289,25 @@ public enum ExampleValidator {
                         "The \(name) between \(between) is \(String(format: "%.4g", value)), above the threshold \(threshold)."
                     )
                 }
-                if let threshold = lInfinity {
+                let schemaLInfinity =
+                    comparison == "drift" ? feature.schema?.driftLInfinity : feature.schema?.skewLInfinity
+                if let threshold = own?.lInfinity ?? schemaLInfinity {
+                    // Exact value counts: the same figure by either method.
                     measure(
-                        .lInfinity,
-                        Distribution.lInfinity(Distribution.valueCounts(mine), Distribution.valueCounts(theirs)),
-                        threshold)
+                        .lInfinity, Distribution.lInfinity(mine, theirs), threshold,
+                        own?.lInfinity != nil ? .sharedBuckets : .tfdv)
                 }
-                func standard(_ statistics: DatasetStatistics) -> Histogram? {
-                    statistics.feature(feature.name)?.numeric?.histograms.first { $0.type == .standard }
-                }
-                if let threshold = jensenShannon, let a = standard(statistics), let b = standard(other.statistics) {
-                    measure(.jensenShannon, Distribution.jensenShannon(a, b), threshold)
+                if let threshold = own?.jensenShannon {
+                    measure(.jensenShannon, Distribution.jensenShannon(shared: mine, theirs), threshold, .sharedBuckets)
+                } else if let threshold = comparison == "drift"
+                    ? feature.schema?.driftJensenShannon : feature.schema?.skewJensenShannon
+                {
+                    func standard(_ statistics: DatasetStatistics) -> Histogram? {
+                        statistics.feature(feature.name)?.numeric?.histograms.first { $0.type == .standard }
+                    }
+                    if let a = standard(statistics), let b = standard(other.statistics) {
+                        measure(.jensenShannon, Distribution.jensenShannon(a, b), threshold, .tfdv)
+                    }
                 }
             }
         }

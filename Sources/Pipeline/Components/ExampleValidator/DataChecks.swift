@@ -37,18 +37,28 @@ public struct DataChecks: Sendable, Codable, Equatable {
     /// earlier, or the sources have no `{SPAN}`), and the serving data skew was measured on.
     public let spans: [Int]
     public let previousSpan: Int?
+    /// Without spans: what drift was measured against (`the data at the merge-base …`), or
+    /// why it was not (`the data sources are unchanged since the merge-base …`).
+    public var base: String?
+    public var baseMeasured: Bool?
     public let serving: String?
     /// The split compared with the previous span and serving data.
     public let comparedSplit: String
     public let checks: [Check]
 
     enum CodingKeys: String, CodingKey {
-        case spans, previousSpan = "previous_span", serving, comparedSplit = "compared_split", checks
+        case spans, previousSpan = "previous_span", base, baseMeasured = "base_measured", serving
+        case comparedSplit = "compared_split", checks
     }
 
-    public init(spans: [Int], previousSpan: Int?, serving: String?, comparedSplit: String, checks: [Check]) {
+    public init(
+        spans: [Int], previousSpan: Int?, base: String? = nil, baseMeasured: Bool? = nil, serving: String?,
+        comparedSplit: String, checks: [Check]
+    ) {
         self.spans = spans
         self.previousSpan = previousSpan
+        self.base = base
+        self.baseMeasured = baseMeasured
         self.serving = serving
         self.comparedSplit = comparedSplit
         self.checks = checks
@@ -83,15 +93,24 @@ public struct DataChecks: Sendable, Codable, Equatable {
                 measurement.type == .lInfinity
                 ? "COMPARATOR_L_INFTY_HIGH" : "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH"
             let over = measurement.value > measurement.threshold
-            let between = measurement.comparison == "drift" ? "against the previous span" : "against serving data"
-            let what = measurement.type == .lInfinity ? "L-infinity distance" : "Jensen-Shannon divergence"
+            let between =
+                measurement.comparison == "drift"
+                ? "against \(measurement.against ?? "the previous span")" : "against serving data"
+            var what = measurement.type == .lInfinity ? "L-infinity distance" : "Jensen-Shannon divergence"
+            if measurement.type == .jensenShannon {
+                what += measurement.method == .sharedBuckets ? " (shared buckets)" : " (TFDV's buckets)"
+            }
+            let source =
+                measurement.method == .sharedBuckets
+                ? "gates.\(measurement.comparison).\(measurement.feature)"
+                : "the schema's \(measurement.comparison)_comparator"
             checks.append(
                 Check(
                     split: split, feature: measurement.feature, reason: reason, category: measurement.comparison,
                     outcome: over ? outcome(action(reason, measurement.comparison)) : .passed,
                     measure: measurement.type.rawValue, value: measurement.value, threshold: measurement.threshold,
                     detail:
-                        "\(what) \(between) is \(String(format: "%.4g", measurement.value)), \(over ? "above" : "within") the threshold \(measurement.threshold)"
+                        "\(what) \(between) is \(String(format: "%.4g", measurement.value)), \(over ? "above" : "within") the threshold \(measurement.threshold) (\(source))"
                 ))
         }
         return checks
@@ -123,15 +142,28 @@ public struct DataChecks: Sendable, Codable, Equatable {
             parts.append(
                 drift > 0
                     ? "Drift: the \(comparedSplit) split of span \(spanText) against span \(previousSpan), \(drift) measurement\(drift == 1 ? "" : "s")."
-                    : "Drift: span \(previousSpan) was there to compare with, but the schema sets no drift_comparator.")
+                    : "Drift: span \(previousSpan) was there to compare with, but no drift threshold is set (gates.drift or the schema's drift_comparator)."
+            )
+        } else if let base {
+            if baseMeasured != true {
+                parts.append("Drift: not measured (\(base)).")
+            } else {
+                parts.append(
+                    drift > 0
+                        ? "Drift: the \(comparedSplit) split against \(base), \(drift) measurement\(drift == 1 ? "" : "s")."
+                        : "Drift: \(base) was there to compare with, but no drift threshold is set (gates.drift or the schema's drift_comparator)."
+                )
+            }
         } else {
-            parts.append("Drift: not measured (no earlier span of the data sources to compare with).")
+            parts.append(
+                "Drift: not measured (no earlier span of the data sources, and no merge-base to compare with).")
         }
         if let serving {
             parts.append(
                 skew > 0
                     ? "Skew: the \(comparedSplit) split against serving data `\(serving)`, \(skew) measurement\(skew == 1 ? "" : "s")."
-                    : "Skew: serving data `\(serving)` was there, but the schema sets no skew_comparator.")
+                    : "Skew: serving data `\(serving)` was there, but no skew threshold is set (gates.skew or the schema's skew_comparator)."
+            )
         } else {
             parts.append("Skew: not measured (no `data.serving`).")
         }

@@ -7,7 +7,7 @@ import Tabular
 /// comparators), with the gate policy deciding which findings fail (output `anomalies`, with
 /// a `verdict`, and `checks.json` for the gate).
 public struct ExampleValidatorComponent: PipelineComponent {
-    public struct Parameters: Codable, Hashable, Sendable {
+    public struct Parameters: Encodable, Hashable, Sendable {
         /// Finding (a TFDV reason or a category) → fail, warn or ignore, from `gates.policy`.
         public let policy: [String: String]
         public let strict: Bool
@@ -15,6 +15,13 @@ public struct ExampleValidatorComponent: PipelineComponent {
         public let previousSpan: Int?
         public let serving: String?
         public let delimiter: String
+        /// `gates.drift` and `gates.skew` (absent when empty).
+        public let drift: [String: DriftThreshold]?
+        public let skew: [String: DriftThreshold]?
+        /// Without spans, the merge-base's versions of the sources drift is measured against:
+        /// path → git blob id (their contents, so a new commit on the base with the same data
+        /// is still a cache hit).
+        public let baseBlobs: [String: String]?
     }
 
     /// What the driver found to compare with (their files enter the cache key).
@@ -23,16 +30,18 @@ public struct ExampleValidatorComponent: PipelineComponent {
         public var previous: SpanFiles?
         public var serving: SpanFiles?
         public var servingPattern: String?
+        public var base: MergeBaseData?
         public var csv = CSVOptions()
         public init() {}
     }
 
     public let id = Component.exampleValidator
-    public let version = "2"
+    public let version = "3"
     public let parameters: Parameters
     public let inputs: [String: InputBinding]
     public let outputs = ["anomalies": "ExampleAnomalies"]
     let comparisons: Comparisons
+    let thresholds: ExampleValidator.Thresholds
     /// The split compared with the previous span and with serving data.
     static let comparedSplit = "train"
 
@@ -42,7 +51,14 @@ public struct ExampleValidatorComponent: PipelineComponent {
     ) {
         parameters = Parameters(
             policy: gates.actions, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
-            serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)))
+            serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)),
+            drift: gates.drift.isEmpty ? nil : Dictionary(gates.drift.pairs, uniquingKeysWith: { $1 }),
+            skew: gates.skew.isEmpty ? nil : Dictionary(gates.skew.pairs, uniquingKeysWith: { $1 }),
+            baseBlobs: comparisons.base.flatMap { base in
+                base.measured
+                    ? Dictionary(base.files.map { ($0.path, $0.blob.hex) }, uniquingKeysWith: { $1 }) : nil
+            })
+        thresholds = ExampleValidator.Thresholds(gates)
         self.comparisons = comparisons
         inputs = Component.exampleValidator.bindings(schema: producer)
     }
@@ -64,29 +80,40 @@ public struct ExampleValidatorComponent: PipelineComponent {
         // The other datasets, read as ExampleGen reads the sources (the schema's text columns as text).
         var csv = comparisons.csv
         for feature in schema.features where feature.type == .bytes { csv.types[feature.name] = .bytes }
-        func comparison(_ files: SpanFiles?) throws -> ExampleValidator.Comparison? {
+        var options = ExampleGen.Options()
+        options.csv = csv
+        func comparison(_ files: SpanFiles?, _ label: String) throws -> ExampleValidator.Comparison? {
             guard let files else { return nil }
-            var options = ExampleGen.Options()
-            options.csv = csv
             let table = try ExampleGen.read(spans: [files], root: context.root, options: options).table
             return ExampleValidator.Comparison(
-                table: table, statistics: StatisticsGenerator.statistics(of: table, name: "span \(files.span)"))
+                table: table, statistics: StatisticsGenerator.statistics(of: table, name: label), label: label)
         }
-        let previous = try comparison(comparisons.previous)
-        let serving = try comparison(comparisons.serving)
+        var previous = try comparison(comparisons.previous, "span \(comparisons.previous?.span ?? 0)")
+        if previous == nil, let base = comparisons.base, base.measured {
+            let table = try ExampleGen.read(base: base, options: options)
+            previous = ExampleValidator.Comparison(
+                table: table, statistics: StatisticsGenerator.statistics(of: table, name: base.label), label: base.label
+            )
+        }
+        let serving = try comparison(comparisons.serving, "serving data")
         var bySplit: [String: Anomalies] = [:]
         var checks: [DataChecks.Check] = []
         for (name, url) in try exampleSplits(try context.input("examples")) {
             guard let stats = statistics.datasets.first(where: { $0.name == name }) else { continue }
             let compared = name == Self.comparedSplit
+            let table = try ExamplesFile.read(url)
+            if compared { try thresholds.requireColumns(of: table) }
             let anomalies = ExampleValidator.validate(
-                table: try ExamplesFile.read(url), statistics: stats, schema: schema,
-                previous: compared ? previous : nil, serving: compared ? serving : nil)
+                table: table, statistics: stats, schema: schema,
+                previous: compared ? previous : nil, serving: compared ? serving : nil, thresholds: thresholds)
             bySplit[name] = anomalies
             checks += DataChecks.checks(split: name, anomalies: anomalies, action: action)
         }
         let result = DataChecks(
-            spans: comparisons.spans, previousSpan: comparisons.previous?.span, serving: comparisons.servingPattern,
+            spans: comparisons.spans, previousSpan: comparisons.previous?.span,
+            base: comparisons.previous == nil ? comparisons.base?.label : nil,
+            baseMeasured: comparisons.previous == nil ? comparisons.base?.measured : nil,
+            serving: comparisons.servingPattern,
             comparedSplit: Self.comparedSplit, checks: checks)
         let folder = context.output("anomalies")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
