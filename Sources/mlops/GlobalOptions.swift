@@ -101,6 +101,15 @@ struct CommandContext {
         )
     }
 
+    /// `serving.out_of_domain` of this project's mlops.yaml (what InfraValidator tested), else
+    /// `reject`: the serving policy `mlops serve` and `mlops infer` use without the flag.
+    func servingPolicy() throws -> OutOfDomain {
+        let root = try projectRoot()
+        let file = root.appendingPathComponent(MLOpsConfig.fileName)
+        guard FileManager.default.fileExists(atPath: file.path) else { return .reject }
+        return try MLOpsConfig.load(from: file, root: root).serving.outOfDomain
+    }
+
     /// Where the reports go, for messages.
     var reportsPath: String {
         ((try? projectRoot()) ?? startDirectory).appendingPathComponent(".mlops/reports").path

@@ -31,7 +31,8 @@ import Testing
             try config.dataComponents(root: root)
             + [
                 try InfraValidatorComponent(
-                    section: config.infra, policy: PolicyAction(config.gates, "infra"), executable: executable)
+                    section: config.infra, policy: PolicyAction(config.gates, "infra"),
+                    outOfDomain: config.serving.outOfDomain, executable: executable)
             ]
         let runner = PipelineRunner(
             root: root, store: project.store, components: components, commit: nil,
@@ -74,6 +75,38 @@ import Testing
             ])
         #expect(infra.largestDifference == 0)  // the same float32, served and offline
         #expect(try gone(pidFile))
+    }
+
+    /// Issue 22 item 3: the server runs under the production policy (`serving.out_of_domain`,
+    /// default reject), so rows production refuses are refused in the gate too and reported as
+    /// such (the server ran under `keep` before: every row answered 200).
+    @Test func theServerRunsUnderTheProductionPolicyAndRefusedRowsAreReportedAsSuch() throws {
+        let project = try Project()
+        // A schema that no longer lists cash payments: production answers 400 for them.
+        let schemaURL = project.dir.appending("schema/schema.pbtxt")
+        let schema = try String(contentsOf: schemaURL, encoding: .utf8)
+        try schema.replacingOccurrences(of: "  value: \"Cash\"\n", with: "").write(
+            to: schemaURL, atomically: true, encoding: .utf8)
+        let (program, pidFile) = try script(project, "serve.sh", "exec '\(MLOpsProcess.binary.path)' \"$@\"")
+        var config = try config(project, "  mode: load_and_query\n  num_examples: 20\n  max_p99_ms: 1000")
+        #expect(config.serving.outOfDomain == .reject)
+        let (_, infra) = try infra(project, config, executable: program)
+        let answered = try #require(
+            infra.checks.first { $0.name == "20 requests answered as serving.out_of_domain: reject serves them" },
+            "\(infra.checks.map(\.name))")
+        #expect(answered.outcome == .passed, "\(answered.detail)")
+        #expect(
+            answered.detail.contains("outside the schema's domain refused with 400 as serving.out_of_domain: reject"))
+        #expect(answered.detail.contains("'payment_type': 'Cash' is not among the schema's 6 values"))
+        let skew = try #require(infra.checks.first { $0.name.hasPrefix("served predictions equal offline") })
+        #expect(skew.outcome == .passed && !skew.detail.hasSuffix("over 20 rows (training/serving skew check)"))
+        #expect(infra.blessed && infra.largestDifference == 0)
+        #expect(try gone(pidFile))
+        // Under `keep` the same rows are answered, and every answer is compared.
+        config.serving.outOfDomain = .keep
+        let (_, kept) = try self.infra(project, config, executable: program)
+        #expect(kept.checks.map(\.name).contains("20 requests answered 200"), "\(kept.checks)")
+        #expect(kept.checks.contains { $0.detail.hasSuffix("over 20 rows (training/serving skew check)") })
     }
 
     @Test func aServerThatPredictsDifferentlyFailsTheSkewCheck() throws {

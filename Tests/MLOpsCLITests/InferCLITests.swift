@@ -76,6 +76,28 @@ import XGBoostKit
         #expect(lines.stderr.contains("note: 15002 rows predicted"))
     }
 
+    /// Issue 22 item 3: `serving.out_of_domain` in mlops.yaml is the policy infer (and serve,
+    /// and InfraValidator) use without the flag; the flag still overrides it.
+    @Test func theServingPolicyOfMlopsYamlIsTheDefaultAndTheFlagOverridesIt() throws {
+        let (repo, _) = try trained()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        func policy(_ value: String) -> String {
+            yaml.replacingOccurrences(of: "  out_of_domain: reject ", with: "  out_of_domain: \(value) ")
+        }
+        #expect(policy("keep") != yaml)
+        _ = try repo.write("mlops.yaml", policy("keep"))
+        let kept = try MLOpsProcess.run(["infer", "latest", "--input", "data/data.csv", "-o", "preds.csv"], in: dir)
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.stdout.contains("15002 rows predicted"), "\(kept.stdout)")
+        let refused = try MLOpsProcess.run(
+            ["infer", "latest", "--input", "data/data.csv", "-o", "other.csv", "--out-of-domain", "reject"], in: dir)
+        #expect(refused.status == 65 && refused.stderr.contains("is not among the schema's 50 values"))
+        _ = try repo.write("mlops.yaml", policy("sometimes"))
+        let broken = try MLOpsProcess.run(["infer", "latest", "--input", "data/data.csv", "-o", "x.csv"], in: dir)
+        #expect(broken.status == 78 && broken.stderr.contains("serving.out_of_domain"), "\(broken.stderr)")
+    }
+
     @Test func badRowsMissingColumnsAndMissingModelsAreNamed() throws {
         let (repo, model) = try trained()
         let dir = repo.directory.url

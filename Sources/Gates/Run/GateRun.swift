@@ -63,7 +63,8 @@ public struct GateRun {
         if config.infra.enabled {
             gates.append(
                 try InfraValidatorComponent(
-                    section: config.infra, policy: PolicyAction(config.gates, "infra"), executable: options.executable))
+                    section: config.infra, policy: PolicyAction(config.gates, "infra"),
+                    outOfDomain: config.serving.outOfDomain, executable: options.executable))
         }
         let runner = try project.runner(strict: strict, extra: gates, console: console)
         events.started(baseline, noBaseline, runner)

@@ -16,13 +16,15 @@ public struct MLOpsConfig: ConfigSection {
     public var tuner: TunerSection?
     public var evaluation: EvaluationSection?
     public var infra: InfraSection
+    public var serving: ServingSection
     public var gates: GatesSection
     public var release: ReleaseSection
     public var paths: PathsSection
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
-        case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, gates, release, paths, tests
+        case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, serving, gates, release, paths
+        case tests
     }
     typealias CodingKeys = Key
 
@@ -47,6 +49,7 @@ public struct MLOpsConfig: ConfigSection {
         tuner = f.optionalSection(.tuner)
         evaluation = f.optionalSection(.evaluation)
         infra = f.section(.infra)
+        serving = f.section(.serving)
         gates = f.section(.gates)
         release = f.section(.release)
         paths = f.section(.paths)

@@ -249,7 +249,7 @@ public struct ChangeDetector {
         case .tuner: [.tuner]
         case .trainer: [.tuner, .trainer]
         case .evaluation: [.evaluator]
-        case .infra: [.infraValidator]
+        case .infra, .serving: [.infraValidator]
         case .gates: [.exampleValidator, .evaluator, .infraValidator]
         case .release, .paths, .tests, nil: []
         }
@@ -295,6 +295,7 @@ extension MLOpsConfig {
         if !same(tuner, other.tuner) { changed.append("tuner") }
         if !same(evaluation, other.evaluation) { changed.append("evaluation") }
         if !same(infra, other.infra) { changed.append("infra") }
+        if !same(serving, other.serving) { changed.append("serving") }
         if !same(gates, other.gates) { changed.append("gates") }
         if !same(release, other.release) { changed.append("release") }
         if !same(paths, other.paths) { changed.append("paths") }

@@ -46,8 +46,11 @@ extension MLOps {
 
         @Option(
             name: .customLong("out-of-domain"),
-            help: "A value outside the schema's domain: reject (a bad row), missing (read as missing) or keep.")
-        var outOfDomain: OutOfDomain = .reject
+            help: """
+                A value outside the schema's domain: reject (a bad row), missing (read as missing) or keep (default: serving.out_of_domain \
+                of mlops.yaml, which InfraValidator tests, else reject).
+                """)
+        var outOfDomain: OutOfDomain?
 
         struct Output: Encodable {
             let model: String
@@ -73,7 +76,8 @@ extension MLOps {
             let start = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
             var options = BulkInference.Options()
-            (options.format, options.onBadRows, options.outOfDomain) = (format, onBadRows, outOfDomain)
+            (options.format, options.onBadRows) = (format, onBadRows)
+            options.outOfDomain = try outOfDomain ?? context.servingPolicy()
             let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
             let bar = size >= ProgressBar.threshold ? ProgressBar(console: console, label: "infer", total: size) : nil
             if let bar { options.progress = { bar.advance(by: $0) } }

@@ -56,8 +56,11 @@ extension MLOps {
 
         @Option(
             name: .customLong("out-of-domain"),
-            help: "A value outside the schema's domain: reject (400), missing (read as missing) or keep.")
-        var outOfDomain: OutOfDomain = .reject
+            help: """
+                A value outside the schema's domain: reject (400), missing (read as missing) or keep (default: serving.out_of_domain \
+                of mlops.yaml, which InfraValidator tests, else reject).
+                """)
+        var outOfDomain: OutOfDomain?
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -81,7 +84,7 @@ extension MLOps {
             var options = ServeRun.Options()
             (options.host, options.port, options.name, options.ioThreads) = (host, port, name, ioThreads)
             (options.limits.maxRows, options.limits.maxBodyBytes) = (maxRows, maxBodyBytes)
-            options.limits.outOfDomain = outOfDomain
+            options.limits.outOfDomain = try outOfDomain ?? context.servingPolicy()
             options.verbose = global.verbose
             context.console.detail("serving \(folder.path)")
             // One line a script can wait for, flushed at once.

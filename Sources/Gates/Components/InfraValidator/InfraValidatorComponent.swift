@@ -36,10 +36,12 @@ public struct InfraValidatorComponent: PipelineComponent {
         public let server: String
         /// `gates.policy.infra`: what a failed check does.
         public let policy: String
+        /// `serving.out_of_domain`: the policy the server runs under, as in production.
+        public let outOfDomain: String
     }
 
     public let id = Component.infraValidator
-    public let version = "2"
+    public let version = "3"
     public let parameters: Parameters
     public let inputs = Component.infraValidator.bindings()
     public let outputs = ["blessing": "InfraBlessing"]
@@ -48,16 +50,20 @@ public struct InfraValidatorComponent: PipelineComponent {
     let executable: URL
 
     let policy: PolicyAction
+    let outOfDomain: OutOfDomain
 
-    public init(section: InfraSection, policy: PolicyAction = .fail, executable: URL) throws {
+    public init(
+        section: InfraSection, policy: PolicyAction = .fail, outOfDomain: OutOfDomain = .reject, executable: URL
+    ) throws {
         self.section = section
         self.policy = policy
+        self.outOfDomain = outOfDomain
         self.executable = executable
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         parameters = Parameters(
             config: String(decoding: try encoder.encode(section), as: UTF8.self), server: MLOpsVersion.current,
-            policy: policy.rawValue)
+            policy: policy.rawValue, outOfDomain: outOfDomain.rawValue)
     }
 
     public func readPaths(root: URL) throws -> [String] { [] }
@@ -72,7 +78,11 @@ public struct InfraValidatorComponent: PipelineComponent {
         let count = min(section.numExamples, all.rowCount)
         let rows = all.removingRows(Set(count..<all.rowCount))
         let model = try ServableModel(folder: folder, threads: 1)
-        let offline = Self.values(try model.predict(rows))
+        // As production serves them: under `reject` a row with a value outside the schema's
+        // domain gets 400; under `missing` such values are predicted as missing.
+        let checked = model.domain.apply(rows, policy: outOfDomain)
+        let refused = Dictionary(checked.refusals.map { ($0.row, $0) }, uniquingKeysWith: { first, _ in first })
+        let offline = Self.values(try model.predict(checked.table))
         let queried = section.mode == .loadAndQuery
         var failedTries: [String] = []
         var probe: Probe?
@@ -81,7 +91,7 @@ public struct InfraValidatorComponent: PipelineComponent {
             do {
                 probe = try Probe.run(
                     executable: executable, folder: folder, model: model, rows: queried ? rows : nil,
-                    loadingSeconds: section.maxLoadingSeconds, context: context)
+                    outOfDomain: outOfDomain, loadingSeconds: section.maxLoadingSeconds, context: context)
                 break
             } catch let failure as StartFailure {
                 failedTries.append("try \(attempt): \(failure.reason)")
@@ -102,16 +112,28 @@ public struct InfraValidatorComponent: PipelineComponent {
         var p50: Double?
         var p99: Double?
         if let probe, queried {
+            let expected = (0..<count).map { refused[$0] == nil ? 200 : 400 }
             let answered = probe.answers.filter { $0.status == 200 }.count
+            let mismatch = zip(probe.answers, expected).enumerated().first { $1.0.status != $1.1 }
+            let policyName = "serving.out_of_domain: \(outOfDomain.rawValue)"
+            var detail = "\(answered) of \(count) answered 200"
+            if let first = checked.refusals.first {
+                detail +=
+                    "; \(refused.count) outside the schema's domain refused with 400 as \(policyName) refuses them"
+                    + " (first: row \(first.row), '\(first.column)': \(first.detail))"
+            }
+            if let (row, (answer, status)) = mismatch {
+                detail += "; row \(row) answered \(answer.status) where \(status) was due: \(answer.body.prefix(200))"
+            }
             check(
-                "\(count) requests answered 200", answered == count,
-                "\(answered) of \(count) answered 200"
-                    + (probe.answers.first { $0.status != 200 }.map {
-                        "; first other: \($0.status) \($0.body.prefix(200))"
-                    }
-                        ?? ""))
-            let served = probe.answers.map(\.values)
-            let wellFormed = zip(served, offline).allSatisfy { answer, expected in
+                refused.isEmpty
+                    ? "\(count) requests answered 200" : "\(count) requests answered as \(policyName) serves them",
+                mismatch == nil, detail)
+            // Rows production refuses have no prediction to compare.
+            let kept = (0..<count).filter { refused[$0] == nil }
+            let served = kept.map { probe.answers[$0].values }
+            let expectedValues = kept.map { offline[$0] }
+            let wellFormed = zip(served, expectedValues).allSatisfy { answer, expected in
                 answer.map { $0.count == expected.count && $0.allSatisfy(\.isFinite) } ?? false
             }
             check(
@@ -120,7 +142,7 @@ public struct InfraValidatorComponent: PipelineComponent {
                     ? "\(offline.first?.count ?? 0) value(s) per row"
                     : "an answer lacked an output, had the wrong shape or a value that is not finite")
             var largest = 0.0
-            for (answer, expected) in zip(served, offline) {
+            for (answer, expected) in zip(served, expectedValues) {
                 guard let answer, answer.count == expected.count else { continue }
                 // Served values are float32 written in their shortest form: read them back as such.
                 for (a, b) in zip(answer, expected) { largest = max(largest, abs(Double(Float(a)) - b)) }
@@ -129,7 +151,7 @@ public struct InfraValidatorComponent: PipelineComponent {
             check(
                 "served predictions equal offline within \(section.tolerance)",
                 wellFormed && largest <= section.tolerance,
-                "largest difference \(largest) over \(count) rows (training/serving skew check)")
+                "largest difference \(largest) over \(kept.count) rows (training/serving skew check)")
             let latencies = probe.answers.map(\.milliseconds).sorted()
             p50 = Evaluation.percentile(latencies, 0.5)
             p99 = Evaluation.percentile(latencies, 0.99)
@@ -182,15 +204,15 @@ struct Probe {
     let answers: [Answer]
 
     static func run(
-        executable: URL, folder: URL, model: ServableModel, rows: DataTable?, loadingSeconds: Double,
-        context: ExecutionContext
+        executable: URL, folder: URL, model: ServableModel, rows: DataTable?, outOfDomain: OutOfDomain,
+        loadingSeconds: Double, context: ExecutionContext
     ) throws -> Probe {
         let process = Process()
         process.executableURL = executable
-        // `keep`: the server predicts what the model folder predicts offline, so any difference
-        // is skew, not a domain policy.
+        // The production policy (`serving.out_of_domain`): the server answers as it will there.
         process.arguments = [
-            "serve", folder.path, "--port", "0", "--name", "candidate", "--out-of-domain", "keep", "--quiet",
+            "serve", folder.path, "--port", "0", "--name", "candidate", "--out-of-domain", outOfDomain.rawValue,
+            "--quiet",
         ]
         let output = Pipe()
         let errors = Pipe()
