@@ -118,4 +118,52 @@ import Testing
             ))
         #expect(!stopped.stderr.contains("drift fare"))  // within its threshold
     }
+
+    /// Issue 22 item 6: a multiclass baseline is compared class by class by label value, and a
+    /// baseline with another class set is refused with the classes named (it was compared by
+    /// position: its third class scored against the candidate's third, whatever they were).
+    @Test func aMulticlassBaselineWithAnotherClassSetIsRefused() throws {
+        let repo = try TestRepository()
+        let dir = repo.directory.url
+        let initialised = try MLOpsProcess.run(["init", dir.path, "--template", "penguins"])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml",
+            yaml.replacingOccurrences(of: "schema: schema/schema.pbtxt", with: "schema: infer")
+                + "\ninfra:\n  max_p99_ms: 5000\n")
+        // The species as names, as most data sets have them.
+        func relabel(_ names: [String]) throws {
+            let csv = try String(contentsOf: dir.appendingPathComponent("data/penguins.csv"), encoding: .utf8)
+            var lines = csv.split(separator: "\n").map(String.init)
+            for index in lines.indices.dropFirst() {
+                var fields = lines[index].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                if let code = Int(fields[0]), names.indices.contains(code) { fields[0] = names[code] }
+                lines[index] = fields.joined(separator: ",")
+            }
+            _ = try repo.write("data/penguins.csv", lines.joined(separator: "\n") + "\n")
+        }
+        try relabel(["Adelie", "Chinstrap", "Gentoo"])
+        _ = try repo.commitAll("penguins by name")
+        let trained = try MLOpsProcess.run(["train"], in: dir)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let models = dir.appendingPathComponent(".mlops/artifacts/Trainer")
+        let model = try #require(try FileManager.default.contentsOfDirectory(atPath: models.path).first)
+        let baseline = try TemporaryDirectory()
+        let copy = baseline.url.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: models.appendingPathComponent(model), to: copy)
+        // The same classes: compared by name, the same model scores the same.
+        let same = try MLOpsProcess.run(["gate", "--baseline", copy.path], in: dir)
+        #expect(same.status == 0, "\(same.stdout)\n\(same.stderr)")
+        #expect(same.stdout.contains("(baseline 0.") || same.stdout.contains("(baseline 1.0"), "\(same.stdout)")
+        // Another class set: refused, naming both.
+        let csv = try String(contentsOf: dir.appendingPathComponent("data/penguins.csv"), encoding: .utf8)
+        _ = try repo.write("data/penguins.csv", csv.replacingOccurrences(of: "Gentoo,", with: "Emperor,"))
+        let other = try MLOpsProcess.run(["gate", "--baseline", copy.path], in: dir)
+        #expect(other.status == 65, "\(other.stdout)\n\(other.stderr)")
+        #expect(
+            other.stderr.contains(
+                "the baseline predicts the classes Adelie, Chinstrap, Gentoo; the candidate predicts Adelie, Chinstrap, Emperor"
+            ), "\(other.stderr)")
+    }
 }

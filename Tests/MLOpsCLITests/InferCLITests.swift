@@ -98,6 +98,39 @@ import XGBoostKit
         #expect(broken.status == 78 && broken.stderr.contains("serving.out_of_domain"), "\(broken.stderr)")
     }
 
+    /// Issue 22 item 6: the decision threshold the Evaluator gates at is stored with the model
+    /// and is the one `predicted_class` uses (it was 0.5 in serve and infer whatever was gated).
+    @Test func predictedClassUsesTheDecisionThresholdStoredWithTheModel() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        let edited = yaml.replacingOccurrences(of: "evaluation:\n", with: "evaluation:\n  decision_threshold: 0.8\n")
+        #expect(edited != yaml)
+        _ = try repo.write("mlops.yaml", edited)
+        let trained = try MLOpsProcess.run(["train"], in: dir)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let folder = dir.appendingPathComponent(".mlops/artifacts/Trainer")
+        let model = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path).first)
+        let history = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: folder.appendingPathComponent(model).appendingPathComponent("history.json")))
+                as? [String: Any])
+        #expect(history["decision_threshold"] as? Double == 0.8)
+        let result = try MLOpsProcess.run(
+            ["infer", "latest", "--input", "data/data.csv", "-o", "preds.csv", "--out-of-domain", "keep"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try CSVReader.read(path: dir.appendingPathComponent("preds.csv").path)
+        guard case .float(let probabilities)? = output.column("probability")?.values,
+            case .int(let classes)? = output.column("predicted_class")?.values
+        else {
+            Issue.record("unexpected column types in the output")
+            return
+        }
+        #expect(zip(probabilities, classes).allSatisfy { ($0 >= 0.8 ? 1 : 0) == $1 })
+        // Some rows lie between 0.5 and 0.8: the threshold made a difference.
+        #expect(zip(probabilities, classes).contains { $0 >= 0.5 && $0 < 0.8 && $1 == 0 })
+    }
+
     @Test func badRowsMissingColumnsAndMissingModelsAreNamed() throws {
         let (repo, model) = try trained()
         let dir = repo.directory.url

@@ -22,6 +22,8 @@ public final class ServableModel: @unchecked Sendable {
     public let schema: Schema?
     /// `binary`, `multiclass` or `regression`.
     public let task: TaskKind
+    /// A binary model's decision threshold, stored with it (`history.json`; 0.5 when absent).
+    public let decisionThreshold: Double
     /// The schema's domains for the inputs (``DomainCheck``).
     public let domain: DomainCheck
     /// XGBoost's outputs per row (the class count of a multiclass model, else 1).
@@ -42,6 +44,7 @@ public final class ServableModel: @unchecked Sendable {
         transform = try readArtifactJSON(FittedTransform.self, try file(ModelFolder.transformFile))
         let history = try readArtifactJSON(TrainingHistory.self, try file(ModelFolder.historyFile))
         task = history.task
+        decisionThreshold = history.decisionThreshold ?? 0.5
         let schemaURL = folder.appendingPathComponent(ModelFolder.schemaFile)
         schema = FileManager.default.fileExists(atPath: schemaURL.path) ? try Schema.load(path: schemaURL.path) : nil
         do {
@@ -73,7 +76,8 @@ public final class ServableModel: @unchecked Sendable {
     /// The prediction columns, by task (``Predictions``).
     public var outputNames: [String] {
         (try? Predictions(
-            task: task, rows: 0, output: [], perRow: outputsPerRow, classNames: transform.labelValues))?.columns.map(
+            task: task, rows: 0, output: [], perRow: outputsPerRow, classNames: transform.labelValues,
+            threshold: decisionThreshold))?.columns.map(
                 \.name) ?? []
     }
 
@@ -101,7 +105,8 @@ public final class ServableModel: @unchecked Sendable {
             output = try booster.predict(values: features, rows: rows, columns: width)
         }
         return try Predictions(
-            task: task, rows: rows, output: output, perRow: outputsPerRow, classNames: transform.labelValues)
+            task: task, rows: rows, output: output, perRow: outputsPerRow, classNames: transform.labelValues,
+            threshold: decisionThreshold)
     }
 }
 
@@ -132,7 +137,7 @@ public struct Predictions: Sendable {
     public let rows: Int
     public let columns: [Column]
 
-    init(task: TaskKind, rows: Int, output: [Float], perRow: Int, classNames: [String]?) throws {
+    init(task: TaskKind, rows: Int, output: [Float], perRow: Int, classNames: [String]?, threshold: Double) throws {
         self.rows = rows
         guard perRow * rows == output.count else {
             throw InternalError("XGBoost gave \(output.count) values for \(rows) rows")
@@ -152,7 +157,7 @@ public struct Predictions: Sendable {
             let probabilities = output.map(Double.init)
             columns = [
                 Column(name: "probability", numbers: probabilities, texts: nil),
-                classes(probabilities.map { $0 >= 0.5 ? 1 : 0 }),
+                classes(probabilities.map { $0 >= threshold ? 1 : 0 }),
             ]
         case .multiclass:
             var columns: [Column] = []

@@ -37,7 +37,8 @@ extension MLOpsConfig {
             if case .file(let path) = schema { schemaPath = path }
             components.append(
                 try TrainerComponent(
-                    trainer: trainer, code: paths.code, schemaPath: schemaPath, root: root, schemaFrom: schemaProducer))
+                    trainer: trainer, code: paths.code, schemaPath: schemaPath, root: root, schemaFrom: schemaProducer,
+                    decisionThreshold: evaluation?.decisionThreshold ?? 0.5))
         }
         return components
     }

@@ -105,15 +105,19 @@ public struct EvaluatorComponent: PipelineComponent {
         let labels = label.enumerated().filter { !unlabeled.contains($0.offset) }.map(\.element)
         let slices = try Slicing.slices(of: table, specs: section.slices)
         let seed = UInt64(section.seed)
+        // A multiclass baseline's classes are taken by label value, in the candidate's order.
+        let classes = Self.classNames(candidate)
+        // Each model at the decision threshold it is served with (stored with it).
         func score(_ model: ServableModel) throws -> (metrics: [SliceMetrics], curves: Curves?) {
-            let outcomes = try Self.outcomes(model.predict(table), task: candidate.task, labels: labels)
+            let outcomes = try Self.outcomes(
+                model.predict(table), task: candidate.task, labels: labels, classes: classes)
             var curves: Curves?
             if case .binary(let probabilities, let labels) = outcomes {
                 curves = Curves.binary(probabilities: probabilities, labels: labels)
             }
             return (
                 Evaluation.evaluate(
-                    outcomes, slices: slices, minSliceSize: section.minSliceSize, threshold: section.decisionThreshold,
+                    outcomes, slices: slices, minSliceSize: section.minSliceSize, threshold: model.decisionThreshold,
                     bootstrapSamples: section.bootstrapSamples, seed: seed), curves
             )
         }
@@ -132,6 +136,15 @@ public struct EvaluatorComponent: PipelineComponent {
                     .badModel(
                         folder: baseline.folder,
                         detail: "the baseline is a \(model.task) model; the candidate is \(candidate.task)"))
+            }
+            let theirs = Self.classNames(model)
+            guard Set(theirs) == Set(classes) else {
+                throw ServingError(
+                    .badModel(
+                        folder: baseline.folder,
+                        detail:
+                            "the baseline predicts the classes \(theirs.joined(separator: ", ")); the candidate predicts \(classes.joined(separator: ", ")): models of different class sets cannot be compared (pass --baseline none, or a baseline trained on the same classes)"
+                    ))
             }
             (baselineMetrics, baselineCurves) = try score(model)
         }
@@ -166,9 +179,16 @@ public struct EvaluatorComponent: PipelineComponent {
             ], summary: summary)
     }
 
-    /// Predictions and labels as the metrics take them.
-    static func outcomes(_ predictions: Predictions, task: TaskKind, labels: [Double]) throws
-        -> Outcomes
+    /// A multiclass model's class names (label values, or indices for numeric labels), in the
+    /// order of its probability columns; empty for other tasks.
+    static func classNames(_ model: ServableModel) -> [String] {
+        model.outputNames.filter { $0.hasPrefix("probability_") }.map { String($0.dropFirst("probability_".count)) }
+    }
+
+    /// Predictions and labels as the metrics take them; a multiclass model's probability
+    /// columns are put in the order of `classes` by name (a class is its label value).
+    static func outcomes(_ predictions: Predictions, task: TaskKind, labels: [Double], classes order: [String] = [])
+        throws -> Outcomes
     {
         func column(_ name: String) throws -> [Double] {
             guard let values = predictions.columns.first(where: { $0.name == name })?.numbers else {
@@ -180,7 +200,16 @@ public struct EvaluatorComponent: PipelineComponent {
         case .binary: return .binary(probabilities: try column("probability"), labels: labels)
         case .regression: return .regression(predictions: try column("prediction"), labels: labels)
         case .multiclass, .auto:
-            let probabilities = predictions.columns.filter { $0.name.hasPrefix("probability_") }
+            var probabilities = predictions.columns.filter { $0.name.hasPrefix("probability_") }
+            if !order.isEmpty {
+                let byName = Dictionary(probabilities.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+                probabilities = try order.map { name in
+                    guard let column = byName["probability_" + name] else {
+                        throw InternalError("the model gave no probability for the class '\(name)'")
+                    }
+                    return column
+                }
+            }
             let classes = probabilities.map { String($0.name.dropFirst("probability_".count)) }
             var flat: [Double] = []
             flat.reserveCapacity(predictions.rows * classes.count)

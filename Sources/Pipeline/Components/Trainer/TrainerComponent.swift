@@ -18,8 +18,15 @@ public struct TrainingHistory: Sendable, Codable, Equatable {
     public let bestRound: Int
     public let rounds: [Round]
     public let features: [String]
+    /// A binary model's decision threshold (`evaluation.decision_threshold`): `predicted_class`
+    /// is 1 at or above it, in the Evaluator, serve and infer alike. Nil (0.5) when not set, and
+    /// in folders written before mlops stored it.
+    public var decisionThreshold: Double?
 
-    enum CodingKeys: String, CodingKey { case task, objective, metric, bestRound = "best_round", rounds, features }
+    enum CodingKeys: String, CodingKey {
+        case task, objective, metric, bestRound = "best_round", rounds, features
+        case decisionThreshold = "decision_threshold"
+    }
 }
 
 /// Trainer, built in: XGBoost through its C API on the transformed splits, early stopping on
@@ -46,6 +53,8 @@ public struct TrainerComponent: PipelineComponent {
         /// An external trainer program (run with `MLOPS_FN_ARGS`), nil for the built-in one.
         public let command: String?
         public let timeoutSeconds: Int
+        /// `evaluation.decision_threshold` when it is not 0.5, stored with the model.
+        public let decisionThreshold: Double?
     }
 
     public let id = Component.trainer
@@ -65,7 +74,7 @@ public struct TrainerComponent: PipelineComponent {
     ///     a training that is not kept (a Tuner trial).
     public init(
         trainer: TrainerSection, code: [String] = [], schemaPath: String? = nil, root: URL? = nil,
-        schemaFrom: Component? = nil
+        schemaFrom: Component? = nil, decisionThreshold: Double = 0.5
     ) throws(ConfigError) {
         self.code = trainer.command == nil ? [] : code
         self.schemaPath = schemaPath
@@ -86,7 +95,8 @@ public struct TrainerComponent: PipelineComponent {
             threads: trainer.threads, seed: trainer.seed, evalMetric: trainer.evalMetric,
             hyperparameters: hyperparameters.map { Hyperparameter($0.name, $0.value) },
             missingLabel: trainer.missingLabel,
-            command: trainer.command, timeoutSeconds: trainer.timeoutSeconds)
+            command: trainer.command, timeoutSeconds: trainer.timeoutSeconds,
+            decisionThreshold: decisionThreshold == 0.5 ? nil : decisionThreshold)
     }
 
     public func readPaths(root: URL) throws -> [String] {
@@ -327,7 +337,7 @@ public struct TrainerComponent: PipelineComponent {
         try AtomicFile.write(try kept.serialized(format: "json"), to: folder.appendingPathComponent("model.json"))
         let record = TrainingHistory(
             task: setup.task, objective: setup.objective, metric: setup.metric, bestRound: best, rounds: history,
-            features: names)
+            features: names, decisionThreshold: setup.task == .binary ? parameters.decisionThreshold : nil)
         try AtomicFile.write(
             try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
@@ -425,7 +435,8 @@ extension TrainerComponent {
         try booster.setFeatureNames(names)
         try AtomicFile.write(try booster.serialized(format: "json"), to: modelPath)
         let record = TrainingHistory(
-            task: task, objective: setup.objective, metric: setup.metric, bestRound: -1, rounds: [], features: names)
+            task: task, objective: setup.objective, metric: setup.metric, bestRound: -1, rounds: [], features: names,
+            decisionThreshold: task == .binary ? parameters.decisionThreshold : nil)
         try AtomicFile.write(
             try artifactEncoder.encode(record),
             to: folder.appendingPathComponent(TrainingHistory.fileName))
