@@ -90,7 +90,7 @@ struct CommandContext {
             let session = try? releases()
             let unpacked = try ReleaseSession.unpackedModel(
                 bundle: URL(fileURLWithPath: reference), root: session?.config == nil ? nil : session?.root,
-                keys: session?.keys ?? [])
+                signatures: session?.signatures ?? .none)
             return (unpacked.folder, unpacked.name)
         }
         guard reference == "latest", !FileManager.default.fileExists(atPath: reference) else {

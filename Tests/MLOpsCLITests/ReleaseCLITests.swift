@@ -98,7 +98,9 @@ import Testing
             "\(gate.stdout)")
         let verify = try run(["verify", "taxi@production"], repo)
         #expect(verify.status == 0 && verify.stdout.contains("verified taxi@0.1.1"), "\(verify.stderr)")
-        #expect(verify.stdout.contains("files match manifest.json; provenance subjects match; unsigned"))
+        #expect(
+            verify.stdout.contains(
+                "files match manifest.json; provenance subjects match; signature absent (not required)"))
         let file = try run(["verify", bundle.path], repo)
         #expect(file.status == 0 && file.stdout.contains("verified taxi@0.1.0"))
 
@@ -257,7 +259,17 @@ import Testing
         let released = try run(["release"], repo, environment: ["MLOPS_SIGNING_KEY": privateKey])
         #expect(released.status == 0 && released.stdout.contains(", signed)"), "\(released.stdout)\n\(released.stderr)")
         let verified = try run(["verify", "taxi@0.1.0"], repo)
-        #expect(verified.status == 0 && verified.stdout.contains("signature by key "), "\(verified.stderr)")
+        let keyID = try #require(keygen.stdout.firstMatch(of: /key id ([0-9a-f]{64})/)?.1)
+        #expect(
+            verified.status == 0 && verified.stdout.contains("signature verified with key \(keyID)"),
+            "\(verified.stdout)\n\(verified.stderr)")
+        // An independent DSSE verifier (securesystemslib) accepts the signature as written.
+        let independent = try DSSEVerifier.run(
+            registry(repo).appendingPathComponent("taxi/0.1.0/taxi-0.1.0.tar.zst"),
+            key: dir.appendingPathComponent("keys/release.pub"))
+        #expect(independent.status == 0, "\(independent.output)")
+        #expect(independent.output.contains("OK: signature verified by securesystemslib"))
+        #expect(independent.output.contains("verified keyid(s): \(keyID)"), "\(independent.output)")
 
         // One byte of the model changed inside the registry's bundle.
         let bundle = registry(repo).appendingPathComponent("taxi/0.1.0/taxi-0.1.0.tar.zst")
@@ -276,6 +288,8 @@ import Testing
         try writer.finish()
         let tampered = try run(["verify", "taxi@0.1.0"], repo)
         #expect(tampered.status == 1)
+        let refused = try DSSEVerifier.run(bundle, key: dir.appendingPathComponent("keys/release.pub"))
+        #expect(refused.status == 1 && refused.output.contains("'model/model.json' has sha256"), "\(refused.output)")
         #expect(tampered.stderr.contains("'model/model.json' does not match manifest.json"), "\(tampered.stderr)")
         let promote = try run(["promote", "taxi@0.1.0", "--to", "staging"], repo)
         #expect(promote.status == 1 && promote.stderr.contains("'model/model.json' does not match manifest.json"))
@@ -287,6 +301,73 @@ import Testing
             (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(".mlops/bundles").path))
             ?? []
         #expect(unpacked.isEmpty, "\(unpacked)")
+    }
+
+    /// Issue 22 item 5: a project that signs must verify. With `release.signing_key` set and no
+    /// `public_keys`, promote checked no signature and the ledger said `verified: true`.
+    @Test func aProjectThatSignsRefusesWhatItCannotVerify() throws {
+        let repo = try gated()
+        let dir = repo.directory.url
+        // A bundle released before signing was configured: unsigned.
+        #expect(try run(["release"], repo).status == 0)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        let keygen = try run(["keygen", "--out", "keys/release"], repo)
+        let keyID = try #require(keygen.stdout.firstMatch(of: /key id ([0-9a-f]{64})/)?.1)
+        let privateKey = try String(contentsOf: dir.appendingPathComponent("keys/release.key"), encoding: .utf8)
+        try repo.remove("keys/release.key")
+        try repo.remove("keys/release.pub")
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        func configure(_ release: String) throws {
+            _ = try repo.write(
+                "mlops.yaml",
+                yaml.replacingOccurrences(
+                    of: "  channels: [staging, production]    # promotion order\n",
+                    with: "  channels: [staging, production]\n" + release))
+        }
+        try configure("  signing_key: env:MLOPS_SIGNING_KEY\n")
+        let secret = ["MLOPS_SIGNING_KEY": privateKey]
+        // The unsigned 0.1.0 is refused now, with the reason.
+        let unsigned = try run(["promote", "taxi@0.1.0", "--to", "staging"], repo, environment: secret)
+        #expect(unsigned.status == 1)
+        #expect(
+            unsigned.stderr.contains(
+                "it is not signed (no provenance.dsse.json), and a signature is required: release.signing_key is set"),
+            "\(unsigned.stderr)")
+        // A signed release verifies with the signing key's own public half (no public_keys).
+        _ = try repo.commitAll("sign releases")
+        let released = try run(["release", "--new-version"], repo, environment: secret)
+        #expect(released.status == 0 && released.stdout.contains("signed"), "\(released.stdout)\n\(released.stderr)")
+        let promoted = try run(["promote", "taxi@0.1.1", "--to", "staging"], repo, environment: secret)
+        #expect(promoted.status == 0, "\(promoted.stderr)")
+        let ledger = try String(contentsOf: registry(repo).appendingPathComponent("taxi/ledger.jsonl"), encoding: .utf8)
+        let lastLine = try #require(ledger.split(separator: "\n").last)
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        let evidence = try #require(last["evidence"] as? [String: Any])
+        #expect(evidence["signed_by"] as? String == String(keyID))
+        #expect(
+            evidence["checked"] as? [String: String]
+                == ["hashes": "verified", "provenance": "verified", "signature": "verified with key \(keyID)"])
+        // A job without the secret has no trusted key to check the signature with: refused.
+        let untrusted = try run(["promote", "taxi@0.1.1", "--to", "production"], repo)
+        #expect(untrusted.status == 1)
+        #expect(
+            untrusted.stderr.contains(
+                "a signature is required (release.signing_key is set), and there is no trusted key to check it with"),
+            "\(untrusted.stderr)")
+        let json = try run(["verify", "taxi@0.1.1", "--json"], repo, environment: secret)
+        let output = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let result = try #require(output["result"] as? [String: Any])
+        #expect((result["checked"] as? [String: String])?["signature"] == "verified with key \(keyID)")
+        // An explicit setting accepts unsigned bundles, and the ledger says what was checked.
+        try configure("  signing_key: env:MLOPS_SIGNING_KEY\n  require_signature: false\n")
+        let accepted = try run(["promote", "taxi@0.1.0", "--to", "staging"], repo)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        let after = try String(contentsOf: registry(repo).appendingPathComponent("taxi/ledger.jsonl"), encoding: .utf8)
+        #expect(
+            after.contains(#""signature":"absent (not required)""#)
+                || after.contains(#""signature" : "absent (not required)""#), "\(after)")
     }
 
     @Test func eightReleasesAtOnceGetEightVersionsAndEightEvents() throws {
@@ -383,5 +464,40 @@ import Testing
         #expect(after.status == 0 && after.stdout.contains("released taxi@0.1.1"), "\(after.stderr)")
         let listed = try run(["releases", "list"], repo)
         #expect(listed.stdout.contains("  0.1.1 ") && listed.stdout.contains("  0.1.0 "))
+    }
+}
+
+/// The independent DSSE verifier (Tests/Tools/verify_dsse.py, on PyPI's securesystemslib), run
+/// with MLOPS_DSSE_PYTHON (bash .ci/run sets it) or `.build/ci-tools/bin/python`. Missing is a
+/// failure, never a skip.
+enum DSSEVerifier {
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    struct Missing: Error, CustomStringConvertible {
+        var description: String {
+            "securesystemslib is not installed: bash .ci/run installs it into .build/ci-tools, or set MLOPS_DSSE_PYTHON to a python that has securesystemslib, cryptography and zstandard"
+        }
+    }
+
+    static func run(_ bundle: URL, key: URL) throws -> (status: Int32, output: String) {
+        let environment = ProcessInfo.processInfo.environment
+        let python =
+            environment["MLOPS_DSSE_PYTHON"]
+            ?? sources.appendingPathComponent(".build/ci-tools/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw Missing() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [
+            sources.appendingPathComponent("Tests/Tools/verify_dsse.py").path, bundle.path, key.path,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if output.contains("ModuleNotFoundError") { throw Missing() }
+        return (process.terminationStatus, output)
     }
 }

@@ -157,13 +157,13 @@ struct TarBuilder {
                 "manifest.json", "model/model.json", "model/transform.json", "provenance.dsse.json", "provenance.json",
                 "reports/gate.md",
             ])
-        let verified = try BundleReader.open(first, keys: [key.publicKey], expected: written.identity)
+        let verified = try BundleReader.open(first, signatures: .requiring([key.publicKey]), expected: written.identity)
         #expect(verified.manifest.files.map(\.path) == ["model/model.json", "model/transform.json", "reports/gate.md"])
         #expect(verified.signedBy == SigningKeys.keyID(key.publicKey))
         #expect("sha256:" + Hex.string(SHA256.hash(data: try written.manifest.encoded())) == written.identity)
         // Extracted: the files, whole, and nothing else.
         let target = directory.url.appendingPathComponent("out")
-        _ = try BundleReader.open(first, keys: [], extractTo: target)
+        _ = try BundleReader.open(first, signatures: .requiring([]), extractTo: target)
         #expect(
             try String(contentsOf: target.appendingPathComponent("model/model.json"), encoding: .utf8)
                 == #"{"trees": [1, 2, 3]}"#)
@@ -180,7 +180,7 @@ struct TarBuilder {
         files[index].1 = model
         let tampered = try rewrite(files, to: "tampered.tar.zst")
         #expect {
-            try BundleReader.open(tampered, keys: [key.publicKey])
+            try BundleReader.open(tampered, signatures: .requiring([key.publicKey]))
         } throws: { error in
             guard let error = error as? BundleError, case .fileMismatch(let path, _, _) = error.problem else {
                 return false
@@ -200,7 +200,7 @@ struct TarBuilder {
         forgedFiles.append(try #require(try entries(of: bundle).first { $0.0 == DSSEEnvelope.fileName }))
         let edited = try rewrite(forgedFiles, to: "forged.tar.zst")
         #expect {
-            try BundleReader.open(edited, keys: [key.publicKey])
+            try BundleReader.open(edited, signatures: .requiring([key.publicKey]))
         } throws: { error in
             guard let error = error as? BundleError, case .signatureInvalid(let detail) = error.problem else {
                 return false
@@ -209,18 +209,18 @@ struct TarBuilder {
         }
         // Without the signature at all, a configured key still refuses it…
         #expect {
-            try BundleReader.open(rebuilt, keys: [key.publicKey])
-        } throws: { ($0 as? BundleError)?.problem == .signatureMissing }
+            try BundleReader.open(rebuilt, signatures: .requiring([key.publicKey]))
+        } throws: { ($0 as? BundleError)?.problem == .signatureMissing("keys were given") }
         // …and a key that did not sign it refuses the original.
         #expect {
-            try BundleReader.open(bundle, keys: [SigningKeys.generate().publicKey])
+            try BundleReader.open(bundle, signatures: .requiring([SigningKeys.generate().publicKey]))
         } throws: { error in
             guard case .signatureInvalid = (error as? BundleError)?.problem else { return false }
             return true
         }
         // The registry's recorded identity catches a swapped bundle even unsigned.
         #expect {
-            try BundleReader.open(rebuilt, keys: [], expected: written.identity)
+            try BundleReader.open(rebuilt, signatures: .requiring([]), expected: written.identity)
         } throws: { error in
             guard case .identityMismatch = (error as? BundleError)?.problem else { return false }
             return true
@@ -244,7 +244,7 @@ struct TarBuilder {
         try tar.finished().write(to: url)
         let target = directory.url.appendingPathComponent("target")
         #expect {
-            try BundleReader.open(url, keys: [], extractTo: target)
+            try BundleReader.open(url, signatures: .requiring([]), extractTo: target)
         } throws: { error in
             (error as? BundleError)?.problem == .unsafeEntry(entry: name, reason: reason)
         }
@@ -263,7 +263,7 @@ struct TarBuilder {
         try writer.finish()
         #expect(try ArchiveReader(path: gzipped.path).next()?.path == "model/model.json")  // a valid archive
         #expect {
-            try BundleReader.open(gzipped, keys: [])
+            try BundleReader.open(gzipped, signatures: .requiring([]))
         } throws: { error in
             guard case .unreadable = (error as? BundleError)?.problem else { return false }
             return true
@@ -282,7 +282,7 @@ struct TarBuilder {
         // …and a bundle refuses it, writing nothing.
         let target = directory.url.appendingPathComponent("target")
         #expect {
-            try BundleReader.open(url, keys: [], extractTo: target)
+            try BundleReader.open(url, signatures: .requiring([]), extractTo: target)
         } throws: { error in
             guard case .unsafeEntry(let entry, let reason) = (error as? BundleError)?.problem else { return false }
             return entry == "model/model.json" && reason.contains("sparse entry")
@@ -309,7 +309,7 @@ struct TarBuilder {
         let truncated = directory.url.appendingPathComponent("truncated.tar.zst")
         try bytes.prefix(bytes.count / 2).write(to: truncated)
         #expect {
-            try BundleReader.open(truncated, keys: [])
+            try BundleReader.open(truncated, signatures: .requiring([]))
         } throws: { error in
             guard let error = error as? BundleError, case .unreadable = error.problem else { return false }
             return error.message.hasPrefix("bundle '\(truncated.path)': it cannot be read as a tar archive")

@@ -133,7 +133,7 @@ import Testing
         .release(run, name: "taxi", version: .bump(.patch), signingKey: key, reason: nil)
         #expect(signed.signed)
         let verified = try BundleReader.open(
-            URL(fileURLWithPath: signed.bundle), keys: [key.publicKey], expected: signed.identity)
+            URL(fileURLWithPath: signed.bundle), signatures: .requiring([key.publicKey]), expected: signed.identity)
         #expect(verified.signedBy == SigningKeys.keyID(key.publicKey))
     }
 

@@ -20,8 +20,11 @@ public struct BundleError: MLOpsError, Equatable {
         case unlistedFile(String)
         case fileMismatch(path: String, expected: String, found: String)
         case provenance(String)
-        case signatureMissing
+        /// Unsigned, and a signature is required (why).
+        case signatureMissing(String)
         case signatureInvalid(String)
+        /// Signed, a signature is required (why), and there is no trusted key to check it with.
+        case signatureUntrusted(String)
         case identityMismatch(expected: String, found: String)
     }
 
@@ -50,7 +53,10 @@ public struct BundleError: MLOpsError, Equatable {
             case .fileMismatch(let path, let expected, let found):
                 "'\(path)' does not match manifest.json: SHA-256 \(found), expected \(expected)"
             case .provenance(let detail): "provenance.json does not match the bundle: \(detail)"
-            case .signatureMissing: "it is not signed (no provenance.dsse.json), and public keys are configured"
+            case .signatureMissing(let why):
+                "it is not signed (no provenance.dsse.json), and a signature is required: \(why)"
+            case .signatureUntrusted(let why):
+                "a signature is required (\(why)), and there is no trusted key to check it with"
             case .signatureInvalid(let detail): "the signature does not verify: \(detail)"
             case .identityMismatch(let expected, let found):
                 "its identity (SHA-256 of manifest.json) is \(found), but the registry recorded \(expected)"
@@ -60,7 +66,11 @@ public struct BundleError: MLOpsError, Equatable {
 
     public var hint: String? {
         switch problem {
-        case .signatureMissing, .signatureInvalid:
+        case .signatureMissing:
+            "sign it (release.signing_key), or accept unsigned bundles explicitly with release.require_signature: false"
+        case .signatureUntrusted:
+            "add the signer's public key to release.public_keys (`mlops keygen` writes NAME.pub) or pass --key FILE"
+        case .signatureInvalid:
             "a bundle signed with a key not in release.public_keys (or --key), or edited after signing, is refused"
         case .unreadable: "the file may be truncated; copy it again from the registry"
         default: "do not use this bundle; release again from a clean checkout, or restore it from the registry"

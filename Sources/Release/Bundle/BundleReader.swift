@@ -35,9 +35,11 @@ public enum BundleReader {
         public let manifest: BundleManifest
         /// `sha256:` + the SHA-256 of manifest.json.
         public let identity: String
-        /// The id of the key whose signature verified, nil when unsigned and none required.
-        public let signedBy: String?
+        /// What was found of the signature: verified (with the key id), absent or not checked.
+        public let signature: SignatureCheck
         public let signed: Bool
+        /// The id of the key whose signature verified, nil when none did.
+        public var signedBy: String? { signature.keyID }
     }
 
     /// Why `path` (an entry name) is unsafe, or nil.
@@ -144,12 +146,14 @@ public enum BundleReader {
     }
 
     /// Checks what was read: the manifest lists exactly the files with their digests, the
-    /// provenance's subjects are those files and the manifest, and, when `keys` is not empty,
-    /// the DSSE envelope carries this very provenance signed by one of them. `expected`, the
-    /// identity a registry recorded, must match too.
+    /// provenance's subjects are those files and the manifest, and the signature as `signatures`
+    /// requires: a DSSE envelope carrying this very provenance signed by a trusted key (always
+    /// checked when there is one and a trusted key; required when the policy says so).
+    /// `expected`, the identity a registry recorded, must match too.
     public static func verify(
-        _ contents: Contents, bundle: String, keys: [Curve25519.Signing.PublicKey], expected: String? = nil
+        _ contents: Contents, bundle: String, signatures: SignaturePolicy, expected: String? = nil
     ) throws(BundleError) -> Verified {
+        let keys = signatures.keys
         guard let manifestData = contents.manifestData else { throw BundleError(bundle, .missingManifest) }
         let manifest: BundleManifest
         do { manifest = try BundleJSON.decode(BundleManifest.self, manifestData) } catch {
@@ -204,50 +208,54 @@ public enum BundleReader {
         if let extra = Set(subjects.keys).subtracting(expectedSubjects).sorted().first {
             throw BundleError(bundle, .provenance("the subject '\(extra)' is not in the bundle"))
         }
-        // The signature, required when keys are configured.
-        var signedBy: String?
+        // The signature, as the policy requires.
+        let check: SignatureCheck
         if let envelopeData = contents.envelopeData {
             let envelope: DSSEEnvelope
             do { envelope = try BundleJSON.decode(DSSEEnvelope.self, envelopeData) } catch {
                 throw BundleError(bundle, .signatureInvalid("provenance.dsse.json is not a DSSE envelope"))
             }
             if !keys.isEmpty {
-                guard let payload = envelope.verifiedPayload(keys: keys) else {
+                guard let (payload, key) = envelope.verifiedPayload(keys: keys) else {
                     throw BundleError(
                         bundle,
                         .signatureInvalid(
-                            "no signature by a configured key (signed by \(envelope.signatures.map(\.keyid).joined(separator: ", ")))"
+                            "no signature by a trusted key (signed by \(envelope.signatures.map(\.keyid).joined(separator: ", ")))"
                         ))
                 }
                 guard payload == provenanceData else {
                     throw BundleError(bundle, .signatureInvalid("the signed statement is not provenance.json"))
                 }
-                signedBy =
-                    envelope.signatures.first { signature in
-                        keys.contains { SigningKeys.keyID($0) == signature.keyid }
-                    }?.keyid
+                check = .verified(keyID: SigningKeys.keyID(key))
+            } else if signatures.required {
+                throw BundleError(bundle, .signatureUntrusted(signatures.reason))
+            } else {
+                check = .unchecked
             }
-        } else if !keys.isEmpty {
-            throw BundleError(bundle, .signatureMissing)
+        } else if signatures.required {
+            throw BundleError(bundle, .signatureMissing(signatures.reason))
+        } else {
+            check = .absent
         }
         return Verified(
-            manifest: manifest, identity: identity, signedBy: signedBy, signed: contents.envelopeData != nil)
+            manifest: manifest, identity: identity, signature: check, signed: contents.envelopeData != nil)
     }
 
     /// Reads and verifies `bundle`; with `destination`, extracts it there first into a staging
     /// folder beside it that takes its place only when the bundle verified.
     public static func open(
-        _ bundle: URL, keys: [Curve25519.Signing.PublicKey], expected: String? = nil, extractTo destination: URL? = nil,
+        _ bundle: URL, signatures: SignaturePolicy, expected: String? = nil, extractTo destination: URL? = nil,
         limits: Limits = Limits()
     ) throws -> Verified {
         guard let destination else {
-            return try verify(read(bundle, limits: limits), bundle: bundle.path, keys: keys, expected: expected)
+            return try verify(
+                read(bundle, limits: limits), bundle: bundle.path, signatures: signatures, expected: expected)
         }
         var verified: Verified?
         try StagedFolder.publish(destination) { staging in
             try FileManager.default.removeItem(at: staging)
             let contents = try read(bundle, limits: limits, extractTo: staging)
-            verified = try verify(contents, bundle: bundle.path, keys: keys, expected: expected)
+            verified = try verify(contents, bundle: bundle.path, signatures: signatures, expected: expected)
         }
         guard let verified else { throw InternalError("the bundle was extracted but not verified") }
         return verified

@@ -97,8 +97,10 @@ public struct BundleContents {
     {
         let bundle = folder.appendingPathComponent(RegistryLayout.bundleFileName(name, version))
         let written = try writer.write(entries, description: description(name, version), to: bundle)
-        _ = try BundleReader.open(
-            bundle, keys: writer.signingKey.map { [$0.publicKey] } ?? [], expected: written.identity)
+        let own = SignaturePolicy(
+            keys: writer.signingKey.map { [$0.publicKey] } ?? [], required: writer.signingKey != nil,
+            reason: "release.signing_key is set")
+        _ = try BundleReader.open(bundle, signatures: own, expected: written.identity)
         try AtomicFile.write(try written.manifest.encoded(), to: folder.appendingPathComponent(BundleManifest.fileName))
         return written
     }

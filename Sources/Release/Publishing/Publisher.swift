@@ -131,8 +131,8 @@ public struct Publisher {
                 event: .release, time: Date(), actor: session.actor, name: name, version: chosen,
                 identity: written.identity, channel: nil, previous: nil, reason: reason,
                 evidence: LedgerEvent.Evidence(
-                    manifest: written.manifest, signedBy: signingKey.map { SigningKeys.keyID($0.publicKey) },
-                    verified: true))
+                    manifest: written.manifest,
+                    signature: signingKey.map { .verified(keyID: SigningKeys.keyID($0.publicKey)) } ?? .absent))
             try registry.publish(staging: staging, event: event)
             return .published(written)
         }
@@ -195,7 +195,7 @@ public struct Publisher {
             let event = LedgerEvent(
                 event: .promote, time: Date(), actor: session.actor, name: name, version: release.version,
                 identity: verified.identity, channel: channel, previous: current?.version, reason: reason,
-                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signedBy: verified.signedBy, verified: true)
+                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signature: verified.signature)
             )
             try registry.move(event)
             return event
@@ -224,7 +224,7 @@ public struct Publisher {
             let event = LedgerEvent(
                 event: .rollback, time: Date(), actor: session.actor, name: name, version: target.version,
                 identity: verified.identity, channel: channel, previous: current.version, reason: reason,
-                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signedBy: verified.signedBy, verified: true)
+                evidence: LedgerEvent.Evidence(manifest: verified.manifest, signature: verified.signature)
             )
             try registry.move(event)
             return event
@@ -249,7 +249,7 @@ public struct Publisher {
         try? FileManager.default.removeItem(at: staging)
         do {
             _ = try BundleReader.open(
-                try registry.bundleFile(release.name, release.version), keys: session.keys,
+                try registry.bundleFile(release.name, release.version), signatures: session.signatures,
                 expected: release.identity, extractTo: staging)
             guard rename(staging.path, destination.path) == 0 else {
                 throw ReleaseError.destinationExists(destination.path)

@@ -15,8 +15,10 @@ public struct ReleaseSession {
     public let repository: Repository?
     /// `release.channels`, in promotion order.
     public let channels: [String]
-    /// `release.public_keys` and `--key` files.
-    public let keys: [Curve25519.Signing.PublicKey]
+    /// Whether bundles must be signed, and the trusted keys (`release.public_keys`, `--key`
+    /// files, the public half of `release.signing_key` when it is here).
+    public let signatures: SignaturePolicy
+    public var keys: [Curve25519.Signing.PublicKey] { signatures.keys }
     public let lockTimeout: Double
     let environment: [String: String]
 
@@ -38,14 +40,12 @@ public struct ReleaseSession {
         let release = config?.release
         let location = try RegistryLocation(
             configured: release?.registry ?? ".mlops/registry", environment: environment, root: root)
-        var keys: [Curve25519.Signing.PublicKey] = []
-        for path in (release?.publicKeys ?? []) + extraKeys {
-            keys.append(try SigningKeys.loadPublicKey(path, root: root))
-        }
+        let signatures = try SignaturePolicy.configured(
+            release, extraKeys: extraKeys, root: root, environment: environment)
         return ReleaseSession(
             registry: DirectoryRegistry(directory: location.directory), location: location, root: root,
             config: config, repository: repository, channels: release?.channels ?? ["staging", "production"],
-            keys: keys, lockTimeout: environment["MLOPS_LOCK_TIMEOUT"].flatMap(Double.init) ?? 60,
+            signatures: signatures, lockTimeout: environment["MLOPS_LOCK_TIMEOUT"].flatMap(Double.init) ?? 60,
             environment: environment)
     }
 
@@ -53,7 +53,7 @@ public struct ReleaseSession {
     public func with(registry: any Registry) -> ReleaseSession {
         ReleaseSession(
             registry: registry, location: location, root: root, config: config, repository: repository,
-            channels: channels, keys: keys, lockTimeout: lockTimeout, environment: environment)
+            channels: channels, signatures: signatures, lockTimeout: lockTimeout, environment: environment)
     }
 
     /// The bundle name of this project (release.name, else the pipeline's name).
@@ -94,7 +94,7 @@ public struct ReleaseSession {
                 "\(registry.location)/\(event.name)/\(event.version)",
                 .unreadable("the file is missing from the registry"))
         }
-        return try BundleReader.open(bundle, keys: keys, expected: event.identity)
+        return try BundleReader.open(bundle, signatures: signatures, expected: event.identity)
     }
 
     /// A released version's folder, unpacked and verified once into the project's
@@ -103,7 +103,7 @@ public struct ReleaseSession {
         let folder = Self.bundleFolder(root: config == nil ? nil : root, identity: event.identity)
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
             _ = try BundleReader.open(
-                try registry.bundleFile(event.name, event.version), keys: keys, expected: event.identity,
+                try registry.bundleFile(event.name, event.version), signatures: signatures, expected: event.identity,
                 extractTo: folder)
         }
         return folder
@@ -119,15 +119,15 @@ public struct ReleaseSession {
         return base.appendingPathComponent(identity.replacingOccurrences(of: "sha256:", with: ""))
     }
 
-    /// A bundle file (e.g. a CI artifact), verified (with `keys`: a signature by one of them is
-    /// required) and unpacked once; returns its model folder and the name it was released as.
-    public static func unpackedModel(bundle file: URL, root: URL?, keys: [Curve25519.Signing.PublicKey]) throws
+    /// A bundle file (e.g. a CI artifact), verified as `signatures` requires and unpacked once;
+    /// returns its model folder and the name it was released as.
+    public static func unpackedModel(bundle file: URL, root: URL?, signatures: SignaturePolicy) throws
         -> (folder: URL, name: String)
     {
-        let verified = try BundleReader.open(file, keys: keys)
+        let verified = try BundleReader.open(file, signatures: signatures)
         let folder = bundleFolder(root: root, identity: verified.identity)
         if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
-            _ = try BundleReader.open(file, keys: keys, expected: verified.identity, extractTo: folder)
+            _ = try BundleReader.open(file, signatures: signatures, expected: verified.identity, extractTo: folder)
         }
         return (folder.appendingPathComponent("model", isDirectory: true), verified.manifest.name)
     }

@@ -13,24 +13,30 @@ public struct LedgerEvent: Sendable, Codable, Equatable {
         public let infraBlessed: Bool
         public let checksPassed: Int
         public let checksFailed: Int
-        /// The id of the key whose signature verified; nil when unsigned.
+        /// The id of the key whose signature verified; nil when none did.
         public let signedBy: String?
-        /// Every file's hash, the provenance and (when keys are configured) the signature checked.
+        /// Every file's hash and the provenance checked, and the signature as the policy requires.
         public let verified: Bool
+        /// What was checked, each by name: `hashes`, `provenance` (`verified`), and `signature`
+        /// (`verified with key …`, `absent (not required)`, `not checked (no trusted key; not
+        /// required)`). Absent in events written before mlops recorded it.
+        public let checked: [String: String]?
 
         enum CodingKeys: String, CodingKey {
             case commit, modelBlessed = "model_blessed", infraBlessed = "infra_blessed"
             case checksPassed = "checks_passed", checksFailed = "checks_failed", signedBy = "signed_by", verified
+            case checked
         }
 
-        public init(manifest: BundleManifest, signedBy: String?, verified: Bool) {
+        public init(manifest: BundleManifest, signature: SignatureCheck) {
             commit = manifest.git.commit
             modelBlessed = manifest.gates.modelBlessed
             infraBlessed = manifest.gates.infraBlessed
             checksPassed = manifest.gates.checks.filter { $0.outcome == .passed }.count
             checksFailed = manifest.gates.checks.filter { $0.outcome == .failed }.count
-            self.signedBy = signedBy
-            self.verified = verified
+            signedBy = signature.keyID
+            verified = true
+            checked = ["hashes": "verified", "provenance": "verified", "signature": signature.description]
         }
     }
 

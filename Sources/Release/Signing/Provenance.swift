@@ -193,12 +193,16 @@ public struct DSSEEnvelope: Sendable, Codable, Equatable {
     }
 
     /// The payload, when one signature verifies with one of `keys`; nil otherwise.
-    public func verifiedPayload(keys: [Curve25519.Signing.PublicKey]) -> Data? {
+    public func verifiedPayload(keys: [Curve25519.Signing.PublicKey]) -> (
+        body: Data, key: Curve25519.Signing.PublicKey
+    )? {
         guard payloadType == Self.payloadType, let body = Data(base64Encoded: payload) else { return nil }
         let message = Self.preAuthenticationEncoding(type: payloadType, body: body)
         for signature in signatures {
             guard let bytes = Data(base64Encoded: signature.sig) else { continue }
-            for key in keys where key.isValidSignature(bytes, for: message) { return body }
+            // Any trusted key may have made any signature: the key id is a hint DSSE does not
+            // require, so the key that verified is the one reported.
+            for key in keys where key.isValidSignature(bytes, for: message) { return (body, key) }
         }
         return nil
     }

@@ -4,7 +4,9 @@ import MLOpsCore
 
 /// Ed25519 keys in the PEM files OpenSSL, cosign and most tools read: the private key as
 /// PKCS #8 (`BEGIN PRIVATE KEY`), the public key as SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`).
-/// A key's id is the SHA-256 of its 32 raw public-key bytes, in hex.
+/// A key's id is securesystemslib's (TUF, in-toto): the SHA-256, in hex, of the key's canonical
+/// JSON `{"keytype":"ed25519","keyval":{"public":"<hex>"},"scheme":"ed25519"}`, so DSSE
+/// verifiers built on it match mlops's signatures to keys out of the box.
 public enum SigningKeys {
     /// DER before the 32-byte seed: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING } }.
     static let privatePrefix: [UInt8] = [
@@ -49,7 +51,10 @@ public enum SigningKeys {
     }
 
     public static func keyID(_ key: Curve25519.Signing.PublicKey) -> String {
-        Hex.string(SHA256.hash(data: key.rawRepresentation))
+        let canonical =
+            #"{"keytype":"ed25519","keyval":{"public":""# + Hex.string(key.rawRepresentation)
+            + #""},"scheme":"ed25519"}"#
+        return Hex.string(SHA256.hash(data: Data(canonical.utf8)))
     }
 
     /// A private key from PEM text; `source` names it in errors (a file, or `env:NAME`).

@@ -14,8 +14,9 @@ extension MLOps {
             discussion: """
                 BUNDLE is a .tar.zst file or NAME@VERSION / NAME@CHANNEL in the registry (then its \
                 identity must also be the one recorded when it was released). Nothing is unpacked. \
-                With public keys (release.public_keys or --key) a signature by one of them is \
-                required. Exit 0 when everything matches, 1 naming the first mismatch.
+                When the project signs (release.signing_key or release.public_keys) or --key is \
+                given, a signature by a trusted key is required, unless release.require_signature \
+                is false. Exit 0 when everything matches, 1 naming the first mismatch.
                 """)
         static let jsonSchema = "mlops.verify/v1"
 
@@ -35,6 +36,8 @@ extension MLOps {
             let files: Int
             let signed: Bool
             let signedBy: String?
+            /// What was checked: hashes, provenance, signature (docs/release.md).
+            let checked: [String: String]
         }
 
         func run(context: CommandContext) async throws {
@@ -42,10 +45,16 @@ extension MLOps {
             let path: String
             if FileManager.default.fileExists(atPath: bundle) {
                 let root = try context.projectRoot()
-                var keys = try key.map { try SigningKeys.loadPublicKey($0, root: root) }
-                if let session = try? context.releases() { keys += session.keys }
+                // The project's policy and keys, with --key trusted too; outside a project a
+                // signature is required only when --key is given.
+                let inProject = FileManager.default.fileExists(
+                    atPath: root.appendingPathComponent(MLOpsConfig.fileName).path)
+                let signatures =
+                    inProject
+                    ? try context.releases(extraKeys: key).signatures
+                    : try SignaturePolicy.configured(nil, extraKeys: key, root: root, environment: context.environment)
                 path = bundle
-                verified = try BundleReader.open(URL(fileURLWithPath: bundle), keys: keys)
+                verified = try BundleReader.open(URL(fileURLWithPath: bundle), signatures: signatures)
             } else {
                 let session = try context.releases(extraKeys: key)
                 let event = try session.resolve(bundle)
@@ -59,11 +68,13 @@ extension MLOps {
                         schema: Self.jsonSchema,
                         result: Output(
                             bundle: path, name: manifest.name, version: manifest.version, identity: verified.identity,
-                            files: manifest.files.count, signed: verified.signed, signedBy: verified.signedBy)))
+                            files: manifest.files.count, signed: verified.signed, signedBy: verified.signedBy,
+                            checked: [
+                                "hashes": "verified", "provenance": "verified",
+                                "signature": verified.signature.description,
+                            ])))
             } else {
-                let signature =
-                    verified.signedBy.map { "signature by key \(String($0.prefix(16))) verified" }
-                    ?? (verified.signed ? "signed, no key configured to check it" : "unsigned")
+                let signature = "signature " + verified.signature.description
                 context.console.line(
                     context.console.style("verified", .green, bold: true)
                         + " \(manifest.name)@\(manifest.version)  \(verified.identity)")

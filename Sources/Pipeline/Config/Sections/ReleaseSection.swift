@@ -16,11 +16,14 @@ public struct ReleaseSection: ConfigSection {
     public var signingKey: String?
     /// Public keys (files) that verification accepts.
     public var publicKeys: [String]
+    /// Whether a bundle must carry a signature that verifies: by default, when a signing key or
+    /// public keys are set; `false` accepts unsigned bundles explicitly.
+    public var requireSignature: Bool?
     public var compressionLevel: Int
 
     public enum Key: String, ConfigKey {
         case name, registry, channels, signingKey = "signing_key", publicKeys = "public_keys"
-        case compressionLevel = "compression_level"
+        case requireSignature = "require_signature", compressionLevel = "compression_level"
     }
     typealias CodingKeys = Key
 
@@ -47,6 +50,7 @@ public struct ReleaseSection: ConfigSection {
         }
         signingKey = f.string(.signingKey)
         publicKeys = f.strings(.publicKeys, default: [])
+        requireSignature = f.has(.requireSignature) ? f.bool(.requireSignature, default: true) : nil
         // zstd's default level; 19 compresses a 190 MB model 160 times slower for 17% less (bench/release).
         compressionLevel = f.int(.compressionLevel, default: 3, in: 1...22)
     }
