@@ -58,7 +58,7 @@ tail -n 100 data/data.csv >> data/data.csv
 step "mlops test --base main  # now the data is checked, with drift against main's version, and trained on a sample"
 "$mlops" test --base main | cut -c1-160
 
-step "mlops data examples  # ExampleGen: the rows split train 2 : eval 1 by a hash, columnar files"
+step "mlops data examples  # ExampleGen: the rows split train 6 : eval 2 : test 2 by a hash, columnar files"
 "$mlops" data examples
 
 step "mlops data stats .mlops/examples  # StatisticsGen, per split"

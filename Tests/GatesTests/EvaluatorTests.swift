@@ -75,11 +75,15 @@ import Testing
         #expect(!changes.isEmpty && changes.allSatisfy { $0.outcome == .skipped && $0.detail.hasPrefix("no baseline") })
         #expect(evaluation.candidate.map(\.slice).prefix(2) == ["overall", "payment_type=Cash"])
 
-        // Independently: the eval split's rows, the label straight from tips and fare, the
+        // The template holds out a test split: the Evaluator gates on it, not on the eval split
+        // early stopping chose the round on (issue 22, item 7).
+        #expect(evaluation.split == "test")
+        #expect(stage.summary.contains(" test rows, auc "), "\(stage.summary)")
+        // Independently: the test split's rows, the label straight from tips and fare, the
         // model's probabilities, and the metrics computed the plain way.
         let examples = try project.output(report, .exampleGen, "examples")
         let eval = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: examples.path).first { $0.hasPrefix("eval") })
+            try FileManager.default.contentsOfDirectory(atPath: examples.path).first { $0.hasPrefix("test") })
         let table = try ExamplesFile.read(examples.appendingPathComponent(eval))
         let model = try ServableModel(folder: try project.output(report, .trainer, "model"), threads: 1)
         let probabilities = try #require(try model.predict(table).columns.first?.numbers)

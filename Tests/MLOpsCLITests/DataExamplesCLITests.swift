@@ -25,12 +25,12 @@ import Testing
         return dir
     }
 
-    @Test func latestSpanSplitsTwoToOneAndStatsArePerSplit() throws {
+    @Test func latestSpanSplitsSixTwoTwoAndStatsArePerSplit() throws {
         let dir = try project()
         let result = try MLOpsProcess.run(["data", "examples"], in: dir.url)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("span 2 (2 files): 6000 rows"))
-        #expect(result.stdout.contains("split by whole-row hash (fnv1a64+splitmix64), train 2 : eval 1"))
+        #expect(result.stdout.contains("split by whole-row hash (fnv1a64+splitmix64), train 6 : eval 2 : test 2"))
         let json = try MLOpsProcess.run(["data", "examples", "--json", "--span", "1..2"], in: dir.url)
         #expect(json.status == 0, "\(json.stderr)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -40,14 +40,14 @@ import Testing
         let splits = try #require(examples["splits"] as? [[String: Any]])
         let rows = splits.compactMap { $0["rows"] as? Int }
         #expect(rows.reduce(0, +) == 9000)
-        #expect(abs(rows[0] - 6000) < 250)
+        #expect(abs(rows[0] - 5400) < 250 && abs(rows[1] - 1800) < 200 && abs(rows[2] - 1800) < 200, "\(rows)")
 
         let stats = try MLOpsProcess.run(["data", "stats", "--json", ".mlops/examples"], in: dir.url)
         #expect(stats.status == 0, "\(stats.stderr)")
         let statsDocument = try #require(
             try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
         let datasets = try #require((statsDocument["result"] as? [String: Any])?["datasets"] as? [[String: Any]])
-        #expect(datasets.compactMap { $0["name"] as? String } == ["train", "eval"])
+        #expect(datasets.compactMap { $0["name"] as? String } == ["train", "eval", "test"])
         #expect(datasets.compactMap { $0["num_examples"] as? Int } == rows)
     }
 

@@ -44,6 +44,28 @@ let minimal = """
 }
 
 @Suite struct ConfigTests {
+    /// Issue 22 item 7: the Tuner or early stopping without a held-out test split is worth a
+    /// warning (the Evaluator would gate on the split they chose on).
+    @Test func earlyStoppingOrTheTunerWithoutATestSplitIsWarnedAbout() throws {
+        let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("templates/taxi")
+        let text = try String(contentsOf: template.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        let config = try MLOpsConfig.parse(yaml: text, file: "mlops.yaml", root: template)
+        #expect(config.data.splits.names == ["train", "eval", "test"])
+        #expect(config.warnings.isEmpty, "\(config.warnings)")
+        let twoSplits = text.replacingOccurrences(of: "    test: 2 ", with: "#    test: 2 ")
+        #expect(twoSplits != text)
+        let warned = try MLOpsConfig.parse(yaml: twoSplits, file: "mlops.yaml", root: template)
+        #expect(warned.warnings.count == 1)
+        #expect(
+            warned.warnings.first?.hasPrefix(
+                "data.splits has no 'test' split: early stopping (trainer.early_stopping_rounds) choose on the eval split"
+            )
+                == true, "\(warned.warnings)")
+        let plain = twoSplits.replacingOccurrences(of: "  early_stopping_rounds: 10\n", with: "")
+        #expect(try MLOpsConfig.parse(yaml: plain, file: "mlops.yaml", root: template).warnings.isEmpty)
+    }
+
     @Test func minimalConfigGetsEveryDefault() throws {
         let config = try MLOpsConfig.parse(yaml: minimal, file: "mlops.yaml", root: nil)
         #expect(config.pipeline.name == "taxi")

@@ -103,6 +103,23 @@ public struct MLOpsConfig: ConfigSection {
         }
     }
 
+    /// What is valid but probably not meant, for `mlops config check` to print.
+    public var warnings: [String] {
+        var warnings: [String] = []
+        if evaluation != nil, !data.splits.names.contains("test") {
+            var choosers: [String] = []
+            if tuner != nil { choosers.append("the Tuner") }
+            if trainer?.earlyStoppingRounds != nil { choosers.append("early stopping (trainer.early_stopping_rounds)") }
+            if !choosers.isEmpty {
+                warnings.append(
+                    "data.splits has no 'test' split: \(choosers.joined(separator: " and ")) choose on the eval split, "
+                        + "and the Evaluator gates on that same split, so its metrics are optimistic; add a held-out "
+                        + "split, e.g. `splits: {train: 6, eval: 2, test: 2}`, and the Evaluator gates on it")
+            }
+        }
+        return warnings
+    }
+
     /// `paths` defaults come from the other sections: data from the sources (with `{SPAN}`
     /// and `{VERSION}` as wildcards) and serving data, schema from its file, config from
     /// mlops.yaml, code from the script paths named by trainer.command and tests.

@@ -30,6 +30,8 @@ extension MLOps.Config {
             let file: String
             let valid: Bool
             let components: [String]
+            /// Valid but probably not meant (e.g. no held-out test split with a Tuner).
+            let warnings: [String]
             let config: MLOpsConfig
         }
 
@@ -47,9 +49,12 @@ extension MLOps.Config {
                 try console.json(
                     JSONOutput(
                         schema: Self.jsonSchema,
-                        result: Output(file: file.path, valid: true, components: loaded.components, config: loaded)))
+                        result: Output(
+                            file: file.path, valid: true, components: loaded.components, warnings: loaded.warnings,
+                            config: loaded)))
                 return
             }
+            for warning in loaded.warnings { console.warning("\(file.lastPathComponent): \(warning)") }
             console.line("# effective configuration of \(file.path), defaults filled in")
             console.line(try loaded.yamlText().trimmingCharacters(in: .newlines))
             console.line()

@@ -23,8 +23,11 @@ public struct Baseline: Sendable, Hashable, Codable {
 public struct EvaluationReport: Sendable, Codable, Equatable {
     public static let fileName = "evaluation.json"
     public let task: TaskKind
-    /// Eval rows scored (rows without a label are left out).
+    /// Rows scored (rows without a label are left out).
     public let rows: Int
+    /// The split scored: `test` when `data.splits` has one (held out from the Tuner and early
+    /// stopping), else `eval`. Nil in reports written before mlops 0.9 (`eval`).
+    public var split: String?
     public let candidate: [SliceMetrics]
     public let baseline: Baseline?
     public let baselineMetrics: [SliceMetrics]?
@@ -40,8 +43,9 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public init(
         task: TaskKind, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
         checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil,
-        baselineIsCandidate: Baseline? = nil
+        baselineIsCandidate: Baseline? = nil, split: String? = nil
     ) {
+        self.split = split
         self.baselineIsCandidate = baselineIsCandidate
         self.curves = curves
         self.baselineCurves = baselineCurves
@@ -91,8 +95,10 @@ public struct EvaluatorComponent: PipelineComponent {
 
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
         let splits = try exampleSplits(try context.input("examples"))
-        guard let eval = splits.first(where: { $0.name == "eval" }) else {
-            throw InternalError("the examples have no eval split to evaluate on")
+        // The held-out test split when there is one: the Tuner and early stopping chose on eval.
+        guard let eval = splits.first(where: { $0.name == "test" }) ?? splits.first(where: { $0.name == "eval" })
+        else {
+            throw InternalError("the examples have no test or eval split to evaluate on")
         }
         let candidate = try ServableModel(folder: try context.input("model").url)
         var table = try ExamplesFile.read(eval.url)
@@ -156,7 +162,7 @@ public struct EvaluatorComponent: PipelineComponent {
         let report = EvaluationReport(
             task: candidate.task, rows: table.rowCount, candidate: metrics, baseline: baseline,
             baselineMetrics: baselineMetrics, checks: checks, blessed: blessed, curves: curves,
-            baselineCurves: baselineCurves, baselineIsCandidate: itself)
+            baselineCurves: baselineCurves, baselineIsCandidate: itself, split: eval.name)
         let encoder = artifactEncoder
         for name in ["evaluation", "blessing"] {
             try FileManager.default.createDirectory(at: context.output(name), withIntermediateDirectories: true)
@@ -170,7 +176,7 @@ public struct EvaluatorComponent: PipelineComponent {
         let failed = checks.filter { $0.outcome == .failed }
         let headline = Self.headline(metrics.first, baselineMetrics?.first, task: candidate.task)
         let summary =
-            "\(table.rowCount) eval rows, \(headline): "
+            "\(table.rowCount) \(eval.name) rows, \(headline): "
             + (blessed ? "blessed" : "not blessed (\(failed.count) of \(checks.count) checks failed)")
         return ExecutorOutput(
             properties: [
