@@ -180,6 +180,11 @@ gitc commit -qam "every other row"
 grep -E '^mlops test|data/data.csv: drift against|^passed|checks passed' .mlops/test.log | cut -c1-200
 echo "(exit status 0)"
 
+step "mlops gate  # the same sample: drift within the thresholds, a model trained on it, blessed against production"
+"$mlops" gate > .mlops/gate.log 2>&1
+grep -E '^(mlops gate|ExampleValidator|Evaluator|InfraValidator|blessed)' .mlops/gate.log | cut -c1-200
+echo "(exit status 0)"
+
 step "mlops test --base main  # a pull request with drifted data: fares up 80%, no cash payments: exit 1"
 gitc checkout -q main
 gitc checkout -qb drifted-data
