@@ -87,7 +87,12 @@ struct CommandContext {
             return (try session.releasedModel(reference), try session.reference(reference).name)
         }
         if reference.hasSuffix(".tar.zst"), FileManager.default.fileExists(atPath: reference) {
-            let session = try? releases()
+            // In a project its signature policy holds (a broken mlops.yaml or key file is an
+            // error, never a reason to skip the check); outside one, nothing is required.
+            let root = try projectRoot()
+            let inProject = FileManager.default.fileExists(
+                atPath: root.appendingPathComponent(MLOpsConfig.fileName).path)
+            let session = inProject ? try releases() : try? releases()
             let unpacked = try ReleaseSession.unpackedModel(
                 bundle: URL(fileURLWithPath: reference), root: session?.config == nil ? nil : session?.root,
                 signatures: session?.signatures ?? .none)

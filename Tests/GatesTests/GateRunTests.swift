@@ -129,6 +129,32 @@ import Testing
             ))
     }
 
+    /// A pull request that replaces the data file (a new name the sources still match) is
+    /// measured against what the sources held at the merge-base, not let through unmeasured.
+    @Test func replacedDataIsMeasuredAgainstTheSourcesAtTheMergeBase() throws {
+        let repo = try TaxiProject.make()
+        let main = try #require(try repo.repository.head().commit)
+        try repo.repository.createBranch("replaced", at: main)
+        try repo.repository.checkout(branch: "replaced")
+        try TaxiProject.driftData(repo)
+        let drifted = try String(
+            contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        try repo.remove("data/data.csv")
+        _ = try repo.write("data/trips-2026.csv", drifted)
+        _ = try repo.commitAll("new data file")
+        let run = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
+        try run.project.store.close()
+        #expect(!run.gate.blessed)
+        #expect(
+            run.gate.dataComparison?.hasPrefix(
+                "Drift: the train split against the data at the merge-base \(main.short)")
+                == true, "\(run.gate.dataComparison ?? "")")
+        #expect(
+            run.gate.checks.contains {
+                $0.outcome == .failed && $0.name == "train: drift fare JENSEN_SHANNON_DIVERGENCE <= 0.1"
+            })
+    }
+
     @Test func driftThatOnlyWarnsIsReportedAndStrictFailsIt() throws {
         let repo = try TaxiProject.spanned(driftPolicy: "warn")
         let run = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)

@@ -308,6 +308,18 @@ import Testing
     @Test func aProjectThatSignsRefusesWhatItCannotVerify() throws {
         let repo = try gated()
         let dir = repo.directory.url
+        let original = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        // A required signature with no key to sign with: the release is refused up front.
+        _ = try repo.write(
+            "mlops.yaml",
+            original.replacingOccurrences(
+                of: "  channels: [staging, production]    # promotion order\n",
+                with: "  channels: [staging, production]\n  require_signature: true\n"))
+        let keyless = try run(["release", "--allow-dirty"], repo)
+        #expect(
+            keyless.status == 1 && keyless.stderr.contains("release.signing_key is not set to sign with"),
+            "\(keyless.stderr)")
+        _ = try repo.write("mlops.yaml", original)
         // A bundle released before signing was configured: unsigned.
         #expect(try run(["release"], repo).status == 0)
         try FileManager.default.createDirectory(

@@ -141,6 +141,47 @@ import Testing
     }
 }
 
+extension DriftTests {
+    /// An outlier far past the shared range (a sentinel, a unit error) lands in the end bucket
+    /// instead of overflowing the bucket index.
+    @Test func anOutlierFarPastTheRangeDoesNotOverflow() throws {
+        let ints = (0..<200).map { "\($0 % 10)" } + ["9223372036854775807"]
+        let a = try table("x\n" + ints.joined(separator: "\n") + "\n")
+        let b = try table("x\n" + (0..<200).map { "\($0 % 10)" }.joined(separator: "\n") + "\n")
+        let distance = Distribution.jensenShannon(shared: try #require(a.column("x")), try #require(b.column("x")))
+        #expect(distance < 0.01, "\(distance)")
+        let floats = try table("y\n" + (0..<200).map { "\(Double($0) / 10)" }.joined(separator: "\n") + "\n1e300\n")
+        let plain = try table("y\n" + (0..<200).map { "\(Double($0) / 10)" }.joined(separator: "\n") + "\n")
+        #expect(
+            Distribution.jensenShannon(shared: try #require(floats.column("y")), try #require(plain.column("y"))) < 0.01
+        )
+    }
+
+    /// A threshold whose measure does not fit the feature is a configuration error (it scored 0
+    /// and always passed), and so is a skew feature the serving data lacks.
+    @Test func aThresholdThatCannotBeMeasuredIsAConfigurationError() throws {
+        let data = try table("fare,company\n1.5,A\n2.5,B\n")
+        func error(_ thresholds: ExampleValidator.Thresholds, serving: DataTable? = nil) -> String? {
+            do {
+                try thresholds.requireColumns(of: data, serving: serving)
+                return nil
+            } catch { return "\(error)" }
+        }
+        #expect(
+            error(.init(drift: ["fare": DriftThreshold(lInfinity: 0.1)]))?.contains("gates.drift.fare: l_infinity")
+                == true)
+        #expect(
+            error(.init(drift: ["company": DriftThreshold(jensenShannon: 0.1)]))?.contains(
+                "gates.drift.company: jensen_shannon") == true)
+        #expect(error(.init(drift: ["fare": DriftThreshold(any: 0.1), "company": DriftThreshold(any: 0.1)])) == nil)
+        let serving = try table("company\nA\n")
+        #expect(
+            error(.init(skew: ["fare": DriftThreshold(any: 0.1)]), serving: serving)?.contains(
+                "gates.skew (the serving data).fare names a feature the data does not have") == true)
+        #expect(error(.init(skew: ["company": DriftThreshold(any: 0.1)]), serving: serving) == nil)
+    }
+}
+
 /// A seeded generator for reproducible shuffles.
 struct SplitMix: RandomNumberGenerator {
     var state: UInt64

@@ -117,7 +117,8 @@ public struct BaselineChooser {
         }
     }
 
-    /// Blessed candidates, newest first, with the Evaluator execution that blessed each.
+    /// Blessed candidates, newest first, with the Evaluator execution (ran or cached) that
+    /// blessed each.
     /// Blessed means both blessings: the Evaluator's, and InfraValidator's for the same model
     /// (an execution of it that read this model artifact, ran or cached, and blessed it).
     func blessedModels() throws -> [(execution: StoredExecution, model: StoredArtifact)] {
@@ -127,7 +128,11 @@ public struct BaselineChooser {
         }
         var blessed: [(execution: StoredExecution, model: StoredArtifact)] = []
         for execution in try store.allExecutions().reversed()
-        where execution.component == Component.evaluator.rawValue && execution.state == .complete {
+        where execution.component == Component.evaluator.rawValue
+            && (execution.state == .complete || execution.state == .cached)
+        {
+            // A cached Evaluator execution counts too: it is recorded at the commit it ran for
+            // (a merge commit on main whose gate reused the pull request's evaluation, say).
             guard try blessing(execution.id), let model = try store.artifacts(of: execution.id, "INPUT")["model"],
                 try store.consumers(of: model.id).contains(where: { consumer in
                     guard consumer.component == Component.infraValidator.rawValue,

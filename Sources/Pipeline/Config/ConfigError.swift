@@ -37,6 +37,8 @@ public enum ConfigError: MLOpsError {
     case missingSection(String, purpose: String)
     /// A key naming features (e.g. `gates.drift`) names one the data does not have.
     case unknownFeature(key: String, feature: String, columns: [String])
+    /// A threshold whose measure does not fit the feature (L-infinity on floats, say).
+    case wrongMeasure(key: String, feature: String, detail: String)
 
     public var exitStatus: ExitStatus { .configError }
 
@@ -45,7 +47,7 @@ public enum ConfigError: MLOpsError {
         switch self {
         case .syntax(let diagnostic): [diagnostic]
         case .invalid(let diagnostics): diagnostics
-        case .missing, .unreadable, .missingSection, .unknownFeature: []
+        case .missing, .unreadable, .missingSection, .unknownFeature, .wrongMeasure: []
         }
     }
 
@@ -61,6 +63,8 @@ public enum ConfigError: MLOpsError {
             "mlops.yaml has no \(sections) section: \(purpose)"
         case .unknownFeature(let key, let feature, _):
             "\(key).\(feature) names a feature the data does not have"
+        case .wrongMeasure(let key, let feature, let detail):
+            "\(key).\(feature): \(detail)"
         }
     }
 
@@ -74,6 +78,8 @@ public enum ConfigError: MLOpsError {
         case .unknownFeature(_, let feature, let columns):
             Suggestions.nearest(to: feature, in: columns).map { "did you mean '\($0)'?" }
                 ?? "the columns are: " + columns.prefix(20).joined(separator: ", ")
+        case .wrongMeasure:
+            "give one number (the feature's own measure: L-infinity for text and categorical integers, Jensen-Shannon divergence for numbers)"
         }
     }
 
@@ -82,7 +88,7 @@ public enum ConfigError: MLOpsError {
         case .missing(let path), .unreadable(let path, _): SourceLocation(file: path)
         case .syntax(let diagnostic): diagnostic.sourceLocation
         case .invalid(let diagnostics): diagnostics.count == 1 ? diagnostics[0].sourceLocation : nil
-        case .missingSection, .unknownFeature: SourceLocation(file: MLOpsConfig.fileName)
+        case .missingSection, .unknownFeature, .wrongMeasure: SourceLocation(file: MLOpsConfig.fileName)
         }
     }
 }

@@ -242,7 +242,9 @@ public struct ChangeDetector {
 
     /// The components a section of mlops.yaml configures (release, paths and tests configure none).
     static func components(forSection section: String) -> [Component] {
-        switch MLOpsConfig.Key(rawValue: section) {
+        // The Trainer stores the decision threshold with the model (docs/gates.md).
+        if section == "evaluation.decision_threshold" { return [.trainer] }
+        return switch MLOpsConfig.Key(rawValue: section) {
         case .pipeline, .data: [.exampleGen]
         case .schema: [.schemaGen, .importSchemaGen]
         case .transform: [.transform]
@@ -294,6 +296,9 @@ extension MLOpsConfig {
         if !same(trainer, other.trainer) { changed.append("trainer") }
         if !same(tuner, other.tuner) { changed.append("tuner") }
         if !same(evaluation, other.evaluation) { changed.append("evaluation") }
+        if (evaluation?.decisionThreshold ?? 0.5) != (other.evaluation?.decisionThreshold ?? 0.5) {
+            changed.append("evaluation.decision_threshold")
+        }
         if !same(infra, other.infra) { changed.append("infra") }
         if !same(serving, other.serving) { changed.append("serving") }
         if !same(gates, other.gates) { changed.append("gates") }

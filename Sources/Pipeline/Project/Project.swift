@@ -65,9 +65,10 @@ public struct Project {
         strict: Bool = false, extra: [any PipelineComponent] = [], console: Console? = nil
     ) throws -> PipelineRunner {
         let snapshot = snapshot
-        let components = try config.dataComponents(root: root, strict: strict) { sources in
+        let components = try config.dataComponents(root: root, strict: strict) { patterns, current in
             try MergeBaseData.find(
-                repository: repository, snapshot: snapshot, sources: sources, environment: environment)
+                repository: repository, snapshot: snapshot, patterns: patterns, current: current,
+                environment: environment)
         }
         return PipelineRunner(
             root: root, store: store, components: components + extra,

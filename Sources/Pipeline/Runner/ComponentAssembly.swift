@@ -7,7 +7,8 @@ extension MLOpsConfig {
     /// merge-base's versions of the source files (drift is measured against them when the
     /// sources have no `{SPAN}`); nil leaves drift to spans.
     public func dataComponents(
-        root: URL, strict: Bool = false, mergeBase: (([String]) throws -> MergeBaseData?)? = nil
+        root: URL, strict: Bool = false,
+        mergeBase: ((_ patterns: [String], _ current: [String]) throws -> MergeBaseData?)? = nil
     ) throws -> [any PipelineComponent] {
         var components: [any PipelineComponent] = []
         var textColumns: [String] = []
@@ -48,7 +49,7 @@ extension MLOpsConfig {
     /// What ExampleValidator compares the data with: the latest span before the earliest one
     /// read (when the sources have `{SPAN}`), and the files of `data.serving`.
     func comparisons(
-        current: [SpanFiles], root: URL, mergeBase: (([String]) throws -> MergeBaseData?)?
+        current: [SpanFiles], root: URL, mergeBase: (([String], [String]) throws -> MergeBaseData?)?
     ) throws -> ExampleValidatorComponent.Comparisons {
         var comparisons = ExampleValidatorComponent.Comparisons()
         comparisons.spans = current.map(\.span)
@@ -58,7 +59,7 @@ extension MLOpsConfig {
             let all = try SpanResolver.resolve(patterns: data.sources, selection: .all, root: root)
             comparisons.previous = all.last { $0.span < first }
         } else if let mergeBase {
-            comparisons.base = try mergeBase(current.flatMap(\.files))
+            comparisons.base = try mergeBase(data.sources, current.flatMap(\.files))
         }
         if let serving = data.serving {
             comparisons.servingPattern = serving

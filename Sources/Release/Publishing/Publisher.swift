@@ -48,6 +48,12 @@ public struct Publisher {
         let signingKey = try config.release.signingKey.map {
             try SigningKeys.loadPrivateKey($0, root: session.root, environment: session.environment)
         }
+        // An unsigned release a required signature would refuse at every promote: refused now.
+        if signingKey == nil, session.signatures.required {
+            throw ReleaseError.refused(
+                "a signature is required (\(session.signatures.reason)), and release.signing_key is not set to sign with",
+                hint: "set release.signing_key (mlops keygen makes a key pair), or release.require_signature: false")
+        }
         if let repository = session.repository, !allowDirty, try RepositorySnapshot(repository: repository).dirty {
             throw ReleaseError.refused(
                 "the working tree has uncommitted changes, so the commit would not say what was built",

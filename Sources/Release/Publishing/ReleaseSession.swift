@@ -101,10 +101,13 @@ public struct ReleaseSession {
     /// `.mlops/bundles/<identity>/` (or a temporary folder outside a project).
     public func unpacked(_ event: LedgerEvent) throws -> URL {
         let folder = Self.bundleFolder(root: config == nil ? nil : root, identity: event.identity)
-        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
-            _ = try BundleReader.open(
-                try registry.bundleFile(event.name, event.version), signatures: signatures, expected: event.identity,
-                extractTo: folder)
+        let bundle = try registry.bundleFile(event.name, event.version)
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent(BundleManifest.fileName).path) {
+            // Unpacked before: the bundle is verified again under today's policy (a signing key
+            // configured since must not let an unsigned bundle through its old unpacking).
+            _ = try BundleReader.open(bundle, signatures: signatures, expected: event.identity)
+        } else {
+            _ = try BundleReader.open(bundle, signatures: signatures, expected: event.identity, extractTo: folder)
         }
         return folder
     }

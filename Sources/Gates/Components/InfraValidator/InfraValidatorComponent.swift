@@ -133,14 +133,19 @@ public struct InfraValidatorComponent: PipelineComponent {
             let kept = (0..<count).filter { refused[$0] == nil }
             let served = kept.map { probe.answers[$0].values }
             let expectedValues = kept.map { offline[$0] }
-            let wellFormed = zip(served, expectedValues).allSatisfy { answer, expected in
-                answer.map { $0.count == expected.count && $0.allSatisfy(\.isFinite) } ?? false
-            }
+            // A model production would refuse every row for has served nothing: not blessed.
+            let wellFormed =
+                !kept.isEmpty
+                && zip(served, expectedValues).allSatisfy { answer, expected in
+                    answer.map { $0.count == expected.count && $0.allSatisfy(\.isFinite) } ?? false
+                }
             check(
                 "outputs have one finite value per output", wellFormed,
-                wellFormed
-                    ? "\(offline.first?.count ?? 0) value(s) per row"
-                    : "an answer lacked an output, had the wrong shape or a value that is not finite")
+                kept.isEmpty
+                    ? "no row was served: \(policyName) refuses all \(count)"
+                    : wellFormed
+                        ? "\(offline.first?.count ?? 0) value(s) per row"
+                        : "an answer lacked an output, had the wrong shape or a value that is not finite")
             var largest = 0.0
             for (answer, expected) in zip(served, expectedValues) {
                 guard let answer, answer.count == expected.count else { continue }
@@ -152,13 +157,15 @@ public struct InfraValidatorComponent: PipelineComponent {
                 "served predictions equal offline within \(section.tolerance)",
                 wellFormed && largest <= section.tolerance,
                 "largest difference \(largest) over \(kept.count) rows (training/serving skew check)")
-            let latencies = probe.answers.map(\.milliseconds).sorted()
+            // Latency of the predictions served (a refusal's quick 400 would flatter it).
+            let latencies = kept.map { probe.answers[$0].milliseconds }.sorted()
             p50 = Evaluation.percentile(latencies, 0.5)
             p99 = Evaluation.percentile(latencies, 0.99)
             check(
                 "p99 latency <= \(ThresholdChecks.format(section.maxP99Milliseconds)) ms",
                 (p99 ?? .infinity) <= section.maxP99Milliseconds,
-                String(format: "p50 %.2f ms, p99 %.2f ms over %d requests", p50 ?? .nan, p99 ?? .nan, count))
+                String(format: "p50 %.2f ms, p99 %.2f ms over %d requests served", p50 ?? .nan, p99 ?? .nan, kept.count)
+            )
         }
         checks = checks.map { $0.under(policy, "infra") }
         let blessed = !checks.contains { $0.outcome == .failed }

@@ -68,11 +68,13 @@ public enum ExampleGen {
             guard let data = try repository.blobContents(file.blob, limit: Int.max) else {
                 throw FileError(
                     .missing, path: file.path,
-                    detail: "its blob \(file.blob.short) at \(base.commit.short) is not in the repository")
+                    detail:
+                        "its blob \(file.blob.short) at \(base.commit?.short ?? "the merge-base") is not in the repository"
+                )
             }
             contents.append(data)
         }
-        let names = base.files.map { "\($0.path)@\(base.commit.short)" }
+        let names = base.files.map { "\($0.path)@\(base.commit?.short ?? "base")" }
         return try read(files: names, options: options) { index, csv in
             try contents[index].withUnsafeBytes { bytes in
                 try CSVReader.parse(bytes, file: names[index], options: csv)

@@ -113,12 +113,30 @@ public enum ExampleValidator {
             self.drift = drift
             self.skew = skew
         }
-        /// Throws when a threshold names a feature that is no column of `table` (exit 78).
-        public func requireColumns(of table: DataTable) throws {
+        /// Throws (exit 78) when a threshold names a feature that is no column of `table` (or,
+        /// for skew, of the serving data), or asks for a measure its values cannot take:
+        /// L-infinity counts text or integer values, Jensen-Shannon divergence needs numbers.
+        public func requireColumns(of table: DataTable, serving: DataTable? = nil) throws {
             let columns = table.columns.map(\.name)
             for (key, named) in [("gates.drift", drift), ("gates.skew", skew)] {
-                for feature in named.keys.sorted() where table.column(feature) == nil {
-                    throw ConfigError.unknownFeature(key: key, feature: feature, columns: columns)
+                for (feature, threshold) in named.sorted(by: { $0.key < $1.key }) {
+                    guard let column = table.column(feature) else {
+                        throw ConfigError.unknownFeature(key: key, feature: feature, columns: columns)
+                    }
+                    if key == "gates.skew", let serving, serving.column(feature) == nil {
+                        throw ConfigError.unknownFeature(
+                            key: key + " (the serving data)", feature: feature, columns: serving.columns.map(\.name))
+                    }
+                    if threshold.lInfinity != nil, case .float = column.values {
+                        throw ConfigError.wrongMeasure(
+                            key: key, feature: feature,
+                            detail: "l_infinity compares category shares, and '\(feature)' holds decimal numbers")
+                    }
+                    if threshold.jensenShannon != nil, case .bytes = column.values {
+                        throw ConfigError.wrongMeasure(
+                            key: key, feature: feature,
+                            detail: "jensen_shannon compares numeric distributions, and '\(feature)' holds text")
+                    }
                 }
             }
         }

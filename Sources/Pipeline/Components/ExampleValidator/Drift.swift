@@ -191,7 +191,9 @@ public struct SharedBuckets: Sendable, Equatable {
         func shares(_ values: [Double]) -> [Double] {
             var counts = [Double](repeating: 0, count: count)
             for value in values {
-                counts[max(0, min(count - 1, Int(((value - start) / step).rounded(.down))))] += 1
+                // Clamped as a Double first: an outlier far past the range must not overflow Int.
+                let position = ((value - start) / step).rounded(.down)
+                counts[Int(max(0, min(Double(count - 1), position)))] += 1
             }
             return counts.map { $0 / Double(values.count) }
         }

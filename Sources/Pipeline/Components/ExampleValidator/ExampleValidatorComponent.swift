@@ -102,7 +102,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
             guard let stats = statistics.datasets.first(where: { $0.name == name }) else { continue }
             let compared = name == Self.comparedSplit
             let table = try ExamplesFile.read(url)
-            if compared { try thresholds.requireColumns(of: table) }
+            if compared { try thresholds.requireColumns(of: table, serving: serving?.table) }
             let anomalies = ExampleValidator.validate(
                 table: table, statistics: stats, schema: schema,
                 previous: compared ? previous : nil, serving: compared ? serving : nil, thresholds: thresholds)
