@@ -95,10 +95,12 @@ public enum ExampleValidator {
     /// Another dataset to compare with: a previous span (drift) or serving data (skew).
     public struct Comparison {
         public let table: DataTable
-        public let statistics: DatasetStatistics
+        /// Its statistics, for TFDV-mode Jensen-Shannon thresholds (a schema's comparator);
+        /// nil when none needs them (shared buckets read the table).
+        public let statistics: DatasetStatistics?
         /// What this data is, for reports: `span 4`, `the data at the merge-base 1a2b3c4d5e6f`.
         public let label: String
-        public init(table: DataTable, statistics: DatasetStatistics, label: String) {
+        public init(table: DataTable, statistics: DatasetStatistics?, label: String) {
             self.table = table
             self.statistics = statistics
             self.label = label
@@ -323,7 +325,7 @@ public enum ExampleValidator {
                     func standard(_ statistics: DatasetStatistics) -> Histogram? {
                         statistics.feature(feature.name)?.numeric?.histograms.first { $0.type == .standard }
                     }
-                    if let a = standard(statistics), let b = standard(other.statistics) {
+                    if let a = standard(statistics), let b = other.statistics.flatMap(standard) {
                         measure(.jensenShannon, Distribution.jensenShannon(a, b), threshold, .tfdv)
                     }
                 }

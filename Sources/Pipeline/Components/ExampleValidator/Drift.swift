@@ -166,24 +166,25 @@ public struct SharedBuckets: Sendable, Equatable {
     /// Nil when a side has no value, or every value of both is one and the same.
     public init?(_ a: [Double], _ b: [Double]) {
         guard !a.isEmpty, !b.isEmpty else { return nil }
-        let sortedA = a.sorted()
-        let sortedB = b.sorted()
-        func quantile(_ sorted: [Double], _ q: Double) -> Double {
-            sorted[Int((q * Double(sorted.count - 1)).rounded())]
+        // The two percentiles of each side by selection, not a full sort (a million rows a side).
+        var scratchA = a
+        var scratchB = b
+        func quantile(_ values: inout [Double], _ q: Double) -> Double {
+            Self.select(&values, Int((q * Double(values.count - 1)).rounded()))
         }
-        var low = min(quantile(sortedA, 0.005), quantile(sortedB, 0.005))
-        var high = max(quantile(sortedA, 0.995), quantile(sortedB, 0.995))
+        var low = min(quantile(&scratchA, 0.005), quantile(&scratchB, 0.005))
+        var high = max(quantile(&scratchA, 0.995), quantile(&scratchB, 0.995))
         if high <= low {
             // Most values are one; the range is what the few others span.
-            low = min(sortedA[0], sortedB[0])
-            high = max(sortedA[sortedA.count - 1], sortedB[sortedB.count - 1])
+            low = min(a.min() ?? low, b.min() ?? low)
+            high = max(a.max() ?? high, b.max() ?? high)
             guard high > low else { return nil }
         }
         // Integers over a narrow range get one bucket per value, so no bucket straddles two.
         let most = max(2, min(Self.bucketCount, Int(Double(min(a.count, b.count)).squareRoot())))
         let integral =
-            high - low < Double(Self.bucketCount) && sortedA.allSatisfy { $0 == $0.rounded() }
-            && sortedB.allSatisfy { $0 == $0.rounded() }
+            high - low < Double(Self.bucketCount) && a.allSatisfy { $0 == $0.rounded() }
+            && b.allSatisfy { $0 == $0.rounded() }
         let count = integral ? Int(high - low) + 1 : most
         let start: Double = integral ? low - 0.5 : low
         let step: Double = integral ? 1 : (high - low) / Double(count)
@@ -201,5 +202,37 @@ public struct SharedBuckets: Sendable, Equatable {
         self.range = low...high
         self.first = shares(a)
         self.second = shares(b)
+    }
+
+    /// The `k`-th smallest of `values` (0-based), reordering them: Hoare's selection with a
+    /// median-of-three pivot, linear on average.
+    static func select(_ values: inout [Double], _ k: Int) -> Double {
+        var low = 0
+        var high = values.count - 1
+        while low < high {
+            let middle = low + (high - low) / 2
+            // Median of three as the pivot value.
+            let (x, y, z) = (values[low], values[middle], values[high])
+            let pivot = max(min(x, y), min(max(x, y), z))
+            var i = low
+            var j = high
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j {
+                high = j
+            } else if k >= i {
+                low = i
+            } else {
+                return values[k]
+            }
+        }
+        return values[k]
     }
 }

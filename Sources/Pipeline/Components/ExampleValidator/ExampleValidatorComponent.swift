@@ -82,20 +82,25 @@ public struct ExampleValidatorComponent: PipelineComponent {
         for feature in schema.features where feature.type == .bytes { csv.types[feature.name] = .bytes }
         var options = ExampleGen.Options()
         options.csv = csv
-        func comparison(_ files: SpanFiles?, _ label: String) throws -> ExampleValidator.Comparison? {
-            guard let files else { return nil }
-            let table = try ExampleGen.read(spans: [files], root: context.root, options: options).table
-            return ExampleValidator.Comparison(
-                table: table, statistics: StatisticsGenerator.statistics(of: table, name: label), label: label)
+        // Statistics of the other data only when a schema's TFDV-mode Jensen-Shannon threshold
+        // needs its histograms (a million-row base costs a second otherwise).
+        let tfdvDrift = schema.features.contains { $0.driftJensenShannon != nil }
+        let tfdvSkew = schema.features.contains { $0.skewJensenShannon != nil }
+        func comparison(_ table: DataTable, _ label: String, statistics: Bool) -> ExampleValidator.Comparison {
+            ExampleValidator.Comparison(
+                table: table, statistics: statistics ? StatisticsGenerator.statistics(of: table, name: label) : nil,
+                label: label)
         }
-        var previous = try comparison(comparisons.previous, "span \(comparisons.previous?.span ?? 0)")
+        func read(_ files: SpanFiles) throws -> DataTable {
+            try ExampleGen.read(spans: [files], root: context.root, options: options).table
+        }
+        var previous = try comparisons.previous.map {
+            comparison(try read($0), "span \($0.span)", statistics: tfdvDrift)
+        }
         if previous == nil, let base = comparisons.base, base.measured {
-            let table = try ExampleGen.read(base: base, options: options)
-            previous = ExampleValidator.Comparison(
-                table: table, statistics: StatisticsGenerator.statistics(of: table, name: base.label), label: base.label
-            )
+            previous = comparison(try ExampleGen.read(base: base, options: options), base.label, statistics: tfdvDrift)
         }
-        let serving = try comparison(comparisons.serving, "serving data")
+        let serving = try comparisons.serving.map { comparison(try read($0), "serving data", statistics: tfdvSkew) }
         var bySplit: [String: Anomalies] = [:]
         var checks: [DataChecks.Check] = []
         for (name, url) in try exampleSplits(try context.input("examples")) {
