@@ -39,6 +39,9 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
         // XGBoost's headers (libxgboost-dev) and forwarders that load libxgboost on first use.
         .target(name: "CXGBoost", linkerSettings: [.linkedLibrary("dl")]),
+        // libcurl's headers (libcurl4-openssl-dev) and forwarders that load libcurl on first use,
+        // for its AWS Signature V4 signer (S3Kit).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: Shared ground: errors, exit statuses, output, suggestions
         .target(
@@ -57,6 +60,8 @@ let package = Package(
             name: "SQLiteKit",
             dependencies: ["CSQLite3", "MLOpsCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "XGBoostKit", dependencies: ["CXGBoost", "MLOpsCore"]),
+        .target(
+            name: "S3Kit", dependencies: ["CCurl", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Data formats and storage under the pipeline
         // Tables, CSV, the columnar examples file and TFMD schemas.
@@ -128,6 +133,9 @@ let package = Package(
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit", "MLOpsTestSupport"]),
         .testTarget(name: "SQLiteKitTests", dependencies: ["SQLiteKit", "MLOpsTestSupport"]),
         .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),
+        .testTarget(
+            name: "S3KitTests",
+            dependencies: ["S3Kit", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [

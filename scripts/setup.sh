@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libgit2-dev libarchive-dev libsqlite3-dev libxgboost-dev curl)  # curl: the demo's HTTP client
+packages=(pkg-config libgit2-dev libarchive-dev libsqlite3-dev libxgboost-dev libcurl4-openssl-dev curl)  # curl: the demo's HTTP client; libcurl: S3 (loaded on first use)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
