@@ -297,3 +297,30 @@ let minimal = """
 extension ConfigError: Equatable {
     public static func == (a: ConfigError, b: ConfigError) -> Bool { a.description == b.description }
 }
+
+/// Bad input on the keys issue 22 added: each problem names its key and line (exit 78).
+@Suite struct GateKeysBadInputTests {
+    @Test func driftSkewServingAndSignatureSettingsAreChecked() {
+        let yaml = minimal + """
+            gates:
+              drift:
+                fare: 2
+                company: {}
+                trip_miles: lots
+                tips: {l_infinity: 0.1, jensn_shannon: 0.2}
+              skew: [fare]
+            serving: {out_of_domain: sometimes}
+            release: {require_signature: maybe}
+
+            """
+        let found = problems(yaml)
+        #expect(found.contains { $0.contains("gates.drift.fare") && $0.contains("0") }, "\(found)")
+        #expect(found.contains { $0.contains("'gates.drift.company' sets no threshold") }, "\(found)")
+        #expect(found.contains { $0.contains("gates.drift.trip_miles") }, "\(found)")
+        #expect(found.contains { $0.contains("jensn_shannon") && $0.contains("did you mean 'jensen_shannon'?") }, "\(found)")
+        #expect(found.contains { $0.contains("gates.skew") }, "\(found)")
+        #expect(found.contains { $0.contains("serving.out_of_domain") }, "\(found)")
+        #expect(found.contains { $0.contains("release.require_signature") }, "\(found)")
+        #expect(found.allSatisfy { $0.hasPrefix("mlops.yaml:") }, "\(found)")
+    }
+}
