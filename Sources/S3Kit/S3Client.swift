@@ -129,7 +129,6 @@ public struct S3Client: Sendable {
         if payload != nil { request.header("Content-Type: application/octet-stream") }
         for line in extra { request.header(line) }
         if method == "GET" || method == "DELETE" { request.set(MLOPS_CURLOPT_HTTPGET, 1) }
-        if method == "DELETE" { request.set(MLOPS_CURLOPT_CUSTOMREQUEST, "DELETE") }
         return try request.perform(payload: method == "GET" || method == "DELETE" ? nil : payload)
     }
 

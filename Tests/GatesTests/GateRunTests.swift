@@ -103,9 +103,7 @@ import Testing
     /// passed before (no spans, so nothing to measure drift against, and `drift: warn`).
     @Test func aDriftedPullRequestFailsTheGateAgainstTheMergeBasesData() throws {
         let repo = try TaxiProject.make()
-        let main = try #require(try repo.repository.head().commit)
-        try repo.repository.createBranch("drift", at: main)
-        try repo.repository.checkout(branch: "drift")
+        let main = try TaxiProject.branch(repo, "drift")
         try TaxiProject.driftData(repo)
         _ = try repo.commitAll("new data: fares up, no cash")
         let run = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)
@@ -133,9 +131,7 @@ import Testing
     /// measured against what the sources held at the merge-base, not let through unmeasured.
     @Test func replacedDataIsMeasuredAgainstTheSourcesAtTheMergeBase() throws {
         let repo = try TaxiProject.make()
-        let main = try #require(try repo.repository.head().commit)
-        try repo.repository.createBranch("replaced", at: main)
-        try repo.repository.checkout(branch: "replaced")
+        let main = try TaxiProject.branch(repo, "replaced")
         try TaxiProject.driftData(repo)
         let drifted = try String(
             contentsOf: repo.directory.url.appendingPathComponent("data/data.csv"), encoding: .utf8)
@@ -207,9 +203,7 @@ import Testing
     /// fallback took the newest blessed model in the store, whatever its branch).
     @Test func aModelBlessedOnAnotherBranchIsNeverTheBaseline() throws {
         let repo = try TaxiProject.make()
-        let main = try #require(try repo.repository.head().commit)
-        try repo.repository.createBranch("other", at: main)
-        try repo.repository.checkout(branch: "other")
+        let main = try TaxiProject.branch(repo, "other")
         try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "  rounds: 100", with: "  rounds: 90") }
         _ = try repo.commitAll("another branch's model")
         let other = try GateRun.perform(try TaxiProject.open(repo), options: options(), releases: nil, console: nil)

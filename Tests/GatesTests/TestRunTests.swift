@@ -51,9 +51,7 @@ import Testing
     /// line was always "passed" and the template's `drift: warn` let the PR through).
     @Test func aNewProjectFailsDriftedDataAgainstTheBaseCommitsVersionOfTheFile() throws {
         let repo = try TaxiProject.make()
-        let main = try #require(try repo.repository.head().commit)
-        try repo.repository.createBranch("drift", at: main)
-        try repo.repository.checkout(branch: "drift")
+        try TaxiProject.branch(repo, "drift")
         // Fares up 80% and no cash payments; the template's gates.drift thresholds gate them.
         try TaxiProject.driftData(repo)
         _ = try repo.commitAll("new data")
@@ -80,9 +78,7 @@ import Testing
     /// ...while a genuine sample of the same distribution (a random half of the rows) passes.
     @Test func aRandomHalfOfTheSameDataPassesDrift() throws {
         let repo = try TaxiProject.make()
-        let main = try #require(try repo.repository.head().commit)
-        try repo.repository.createBranch("sample", at: main)
-        try repo.repository.checkout(branch: "sample")
+        try TaxiProject.branch(repo, "sample")
         try TaxiProject.halveData(repo)
         _ = try repo.commitAll("half the rows")
         var options = TestRun.Options(environment: [:])

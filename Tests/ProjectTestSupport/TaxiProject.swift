@@ -22,6 +22,16 @@ public enum TaxiProject {
         return repo
     }
 
+    /// Creates `name` at HEAD and checks it out, as a pull request's branch; returns the
+    /// commit it starts from (the merge-base of what it commits next).
+    @discardableResult
+    public static func branch(_ repo: TestRepository, _ name: String) throws -> ObjectID {
+        guard let start = try repo.repository.head().commit else { throw FixtureError("the repository has no commit") }
+        try repo.repository.createBranch(name, at: start)
+        try repo.repository.checkout(branch: name)
+        return start
+    }
+
     /// Rewrites `mlops.yaml` (not committed); fails when `change` changes nothing.
     public static func edit(_ repo: TestRepository, _ change: (String) -> String) throws {
         let url = repo.directory.url.appendingPathComponent("mlops.yaml")

@@ -36,7 +36,7 @@ public struct LedgerEvent: Sendable, Codable, Equatable {
             checksFailed = manifest.gates.checks.filter { $0.outcome == .failed }.count
             signedBy = signature.keyID
             verified = true
-            checked = ["hashes": "verified", "provenance": "verified", "signature": signature.description]
+            checked = signature.checked
         }
     }
 

@@ -74,6 +74,11 @@ public enum SignatureCheck: Sendable, Equatable, Codable, CustomStringConvertibl
     /// Signed, but no trusted key to check it with, and none required.
     case unchecked
 
+    /// What a verification checked, by name, for the ledger and `verify --json`.
+    public var checked: [String: String] {
+        ["hashes": "verified", "provenance": "verified", "signature": description]
+    }
+
     public var keyID: String? {
         if case .verified(let id) = self { return id }
         return nil

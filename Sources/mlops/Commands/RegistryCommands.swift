@@ -69,10 +69,7 @@ extension MLOps {
                         result: Output(
                             bundle: path, name: manifest.name, version: manifest.version, identity: verified.identity,
                             files: manifest.files.count, signed: verified.signed, signedBy: verified.signedBy,
-                            checked: [
-                                "hashes": "verified", "provenance": "verified",
-                                "signature": verified.signature.description,
-                            ])))
+                            checked: verified.signature.checked)))
             } else {
                 let signature = "signature " + verified.signature.description
                 context.console.line(

@@ -49,16 +49,17 @@ public struct ExampleValidatorComponent: PipelineComponent {
         gates: GatesSection, schemaFrom producer: Component, strict: Bool = false,
         comparisons: Comparisons = Comparisons()
     ) {
+        let thresholds = ExampleValidator.Thresholds(gates)
+        self.thresholds = thresholds
         parameters = Parameters(
             policy: gates.actions, strict: strict || gates.strict, previousSpan: comparisons.previous?.span,
             serving: comparisons.servingPattern, delimiter: String(UnicodeScalar(comparisons.csv.delimiter)),
-            drift: gates.drift.isEmpty ? nil : Dictionary(gates.drift.pairs, uniquingKeysWith: { $1 }),
-            skew: gates.skew.isEmpty ? nil : Dictionary(gates.skew.pairs, uniquingKeysWith: { $1 }),
+            drift: thresholds.drift.isEmpty ? nil : thresholds.drift,
+            skew: thresholds.skew.isEmpty ? nil : thresholds.skew,
             baseBlobs: comparisons.base.flatMap { base in
                 base.measured
                     ? Dictionary(base.files.map { ($0.path, $0.blob.hex) }, uniquingKeysWith: { $1 }) : nil
             })
-        thresholds = ExampleValidator.Thresholds(gates)
         self.comparisons = comparisons
         inputs = Component.exampleValidator.bindings(schema: producer)
     }
