@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "Release",
             dependencies: [
-                "Pipeline", "Gates", "Tabular", "Metadata", "GitKit", "MLOpsCore", "ArchiveKit",
+                "Pipeline", "Gates", "Tabular", "Metadata", "GitKit", "MLOpsCore", "ArchiveKit", "S3Kit",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
@@ -121,7 +121,8 @@ let package = Package(
         .executableTarget(name: "mlops-bundle-bench", dependencies: ["Release"], path: "bench/release/bundle-bench"),
 
         // MARK: Tests
-        .target(name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore"], path: "Tests/MLOpsTestSupport"),
+        .target(
+            name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore", "S3Kit"], path: "Tests/MLOpsTestSupport"),
         // The taxi template written and committed in place, for the library-level tests.
         .target(
             name: "ProjectTestSupport", dependencies: ["Pipeline", "GitKit", "MLOpsTestSupport"],
@@ -135,7 +136,7 @@ let package = Package(
         .testTarget(name: "XGBoostKitTests", dependencies: ["XGBoostKit", "MLOpsTestSupport"]),
         .testTarget(
             name: "S3KitTests",
-            dependencies: ["S3Kit", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["S3Kit", "MLOpsCore", "MLOpsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "PipelineTests",
             dependencies: [
@@ -149,7 +150,7 @@ let package = Package(
             name: "ReleaseTests",
             dependencies: [
                 "Release", "ArchiveKit", "Gates", "Pipeline", "Tabular", "Metadata", "MLOpsCore", "MLOpsTestSupport",
-                "ProjectTestSupport",
+                "ProjectTestSupport", "S3Kit",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
@@ -163,7 +164,7 @@ let package = Package(
             dependencies: [
                 "mlops", "GitKit", "SQLiteKit", "Pipeline", "Tabular", "Metadata", "XGBoostKit", "MLOpsTestSupport",
                 "ProjectTestSupport",
-                "Release", "ArchiveKit", "Gates",
+                "Release", "ArchiveKit", "Gates", "S3Kit",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ]

@@ -70,6 +70,9 @@ CURLcode mlops_curl_setopt_offset(CURL *handle, CURLoption option, curl_off_t va
 CURLcode mlops_curl_setopt_write_function(CURL *handle, mlops_curl_write_callback callback) {
     return curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
+CURLcode mlops_curl_setopt_header_function(CURL *handle, mlops_curl_write_callback callback) {
+    return curl.easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
 CURLcode mlops_curl_perform(CURL *handle) { return curl.easy_perform(handle); }
 long mlops_curl_response_code(CURL *handle) {
     long code = 0;

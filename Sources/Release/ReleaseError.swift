@@ -1,4 +1,5 @@
 import MLOpsCore
+import S3Kit
 
 /// Why a release, promotion or registry operation could not be done.
 public enum ReleaseError: MLOpsError, Equatable {
@@ -17,6 +18,11 @@ public enum ReleaseError: MLOpsError, Equatable {
     case locked(path: String, seconds: Double)
     case io(path: String, detail: String)
     case destinationExists(String)
+    /// A conditional write lost to another writer (object storage): the transaction runs
+    /// again; past its timeout, exit 75 (retry).
+    case conflict(String)
+    /// The object storage behind the registry failed; `setting` names where its location came from.
+    case storage(S3Error, setting: String)
 
     public var message: String {
         switch self {
@@ -47,13 +53,18 @@ public enum ReleaseError: MLOpsError, Equatable {
             "registry file '\(path)': \(detail)"
         case .destinationExists(let path):
             "'\(path)' exists already; a pushed version is never overwritten"
+        case .conflict(let what):
+            "another job wrote to the registry first, again and again: \(what)"
+        case .storage(let error, let setting):
+            "the registry (\(setting)): \(error.message)"
         }
     }
 
     public var hint: String? {
         switch self {
         case .invalidVersion: "for example 1.4.0 or 2.0.0-rc.1"
-        case .invalidRegistry: "use a directory path or a file:// URL, in release.registry or MLOPS_REGISTRY"
+        case .invalidRegistry:
+            "use a directory path, a file:// URL or s3://BUCKET/PREFIX, in release.registry or MLOPS_REGISTRY"
         case .invalidReference: "for example taxi@1.0.2, taxi@production, or dist/taxi-1.0.2.tar.zst"
         case .badKey: "`mlops keygen` makes an Ed25519 key pair in PEM (PKCS #8 and SubjectPublicKeyInfo)"
         case .refused(_, let hint): hint
@@ -65,6 +76,8 @@ public enum ReleaseError: MLOpsError, Equatable {
         case .locked: "retry; MLOPS_LOCK_TIMEOUT sets how many seconds to wait (default 60)"
         case .io: "check the registry directory's permissions and free space"
         case .destinationExists: "push the next version, or remove that folder yourself"
+        case .conflict: "retry; MLOPS_LOCK_TIMEOUT sets how many seconds to keep trying (default 60)"
+        case .storage(let error, _): error.hint
         }
     }
 
@@ -74,8 +87,9 @@ public enum ReleaseError: MLOpsError, Equatable {
         case .invalidRegistry, .badKey: .configError
         case .refused, .versionExists, .promotionRefused, .nothingToRollBack, .destinationExists: .verdictFailed
         case .notFound: .noInput
-        case .locked: .temporaryFailure
+        case .locked, .conflict: .temporaryFailure
         case .io: .ioError
+        case .storage(let error, _): error.exitStatus
         }
     }
 }

@@ -224,7 +224,8 @@ import Testing
             event: LedgerEvent(
                 event: .release, time: Date(), actor: "someone", name: "taxi", version: "0.9.0",
                 identity: written.identity,
-                channel: nil, previous: nil, reason: nil, evidence: nil))
+                channel: nil, previous: nil, reason: nil, evidence: nil),
+            over: registry.state("taxi"))
         let unblessed = try run(["promote", "taxi@0.9.0", "--to", "staging"], repo)
         #expect(unblessed.status == 1)
         #expect(

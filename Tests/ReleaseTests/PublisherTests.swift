@@ -150,14 +150,17 @@ import Testing
         func bundleFile(_ name: String, _ version: String) throws(ReleaseError) -> URL {
             try inner.bundleFile(name, version)
         }
-        func withLock<T>(_ name: String, timeout: Double, _ body: () throws -> T) throws -> T {
+        func bundleAddress(_ name: String, _ version: String) -> String { inner.bundleAddress(name, version) }
+        func transaction<T>(_ name: String, timeout: Double, _ body: () throws -> T) throws -> T {
             throw ReleaseError.locked(path: "\(location)/\(name)", seconds: timeout)
         }
         func makeStaging(_ name: String) throws(ReleaseError) -> URL { try inner.makeStaging(name) }
-        func publish(staging: URL, event: LedgerEvent) throws(ReleaseError) {
-            try inner.publish(staging: staging, event: event)
+        func publish(staging: URL, event: LedgerEvent, over state: RegistryState) throws(ReleaseError) {
+            try inner.publish(staging: staging, event: event, over: state)
         }
-        func move(_ event: LedgerEvent) throws(ReleaseError) { try inner.move(event) }
+        func move(_ event: LedgerEvent, over state: RegistryState) throws(ReleaseError) {
+            try inner.move(event, over: state)
+        }
     }
 
     @Test func aBackendsLockFailureIsExit75AndPublishesNothing() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import MLOpsCore
 import Release
+import S3Kit
 import Testing
 
 @Suite struct SemanticVersionTests {
@@ -42,24 +43,29 @@ extension ReleaseError: Equatable {
 
     @Test func relativePathsAreFromTheRepositoryRoot() throws {
         let location = try RegistryLocation(configured: ".mlops/registry", environment: [:], root: root)
-        #expect(location.directory.path == "/work/repo/.mlops/registry")
+        #expect(location.directory?.path == "/work/repo/.mlops/registry")
         #expect(location.source == "release.registry")
     }
 
     @Test func environmentOverridesAndFileURLsWork() throws {
         let location = try RegistryLocation(
             configured: "x", environment: ["MLOPS_REGISTRY": "file:///srv/models"], root: root)
-        #expect(location.directory.path == "/srv/models")
+        #expect(location.directory?.path == "/srv/models")
         #expect(location.source == "MLOPS_REGISTRY")
     }
 
-    @Test func otherSchemesAreConfigErrors() {
-        do {
-            _ = try RegistryLocation(configured: "s3://bucket/models", environment: [:], root: root)
-            Issue.record("must fail")
-        } catch {
-            #expect(error.exitStatus == .configError)
-            #expect(error.message.contains("only directories and file:// URLs are supported"))
+    @Test func s3LocationsAreParsedAndOtherSchemesAreConfigErrors() throws {
+        let s3 = try RegistryLocation(configured: "s3://mlops-models/teams/taxi/", environment: [:], root: root)
+        #expect(s3.kind == .s3(S3Location(bucket: "mlops-models", prefix: "teams/taxi")) && s3.directory == nil)
+        #expect(s3.description == "s3://mlops-models/teams/taxi")
+        for (text, reason) in [
+            ("gs://bucket/models", "only directories, file:// and s3:// URLs are supported"),
+            ("s3://Bucket_Name/models", "'Bucket_Name' is not a bucket name"),
+        ] {
+            let error = try #require(throws: ReleaseError.self) {
+                try RegistryLocation(configured: text, environment: [:], root: root)
+            }
+            #expect(error.exitStatus == .configError && error.message.contains(reason), "\(error.message)")
         }
     }
 }

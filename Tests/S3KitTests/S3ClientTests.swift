@@ -1,33 +1,17 @@
 import Crypto
 import Foundation
 import MLOpsCore
+import MLOpsTestSupport
 import Testing
 
 @testable import S3Kit
 
-/// The S3 client against a real S3 server with signatures enforced: moto's, which `bash .ci/run`
-/// starts on 127.0.0.1 (Tests/Tools/s3-server.py) and names in MLOPS_TEST_S3_ENDPOINT,
-/// MLOPS_TEST_S3_ACCESS_KEY and MLOPS_TEST_S3_SECRET. Without them these tests fail, saying so.
+/// The S3 client against a real S3 server with signatures enforced (``S3TestServer``: moto's,
+/// which `bash .ci/run` starts). Without one these tests fail, saying so.
 @Suite struct S3ClientTests {
-    struct Server {
-        let endpoint: URL
-        let key: String
-        let secret: String
-    }
+    typealias Server = S3TestServer
 
-    struct NoServer: Error, CustomStringConvertible {
-        var description: String {
-            "no S3 test server: run `bash .ci/run`, or start one with `python Tests/Tools/s3-server.py PIDFILE` (moto[server]) and export what it prints"
-        }
-    }
-
-    func server() throws -> Server {
-        let environment = ProcessInfo.processInfo.environment
-        guard let endpoint = environment["MLOPS_TEST_S3_ENDPOINT"].flatMap(URL.init(string:)),
-            let key = environment["MLOPS_TEST_S3_ACCESS_KEY"], let secret = environment["MLOPS_TEST_S3_SECRET"]
-        else { throw NoServer() }
-        return Server(endpoint: endpoint, key: key, secret: secret)
-    }
+    func server() throws -> Server { try S3TestServer() }
 
     func client(_ server: Server, secret: String? = nil) throws -> S3Client {
         try S3Client(
@@ -36,7 +20,7 @@ import Testing
                 accessKeyID: server.key, secretAccessKey: secret ?? server.secret, source: "the test's settings"))
     }
 
-    func bucket() -> String { "mlops-test-" + UUID().uuidString.lowercased().prefix(12) }
+    func bucket() -> String { S3TestServer.bucketName() }
 
     @Test func anObjectGoesUpAndComesBackByteForByte() throws {
         let s3 = try client(try server())
@@ -94,6 +78,137 @@ import Testing
                 endpoint: URL(string: "http://s3.example.com")!, region: "us-east-1",
                 credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b", source: "x"))
         }
-        #expect(throws: S3Error(.noCredentials)) { try S3Credentials.fromEnvironment([:]) }
+        #expect(throws: S3Error(.noCredentials("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"))) {
+            try S3Credentials.fromEnvironment([:])
+        }
+    }
+
+    /// A large file goes up in parts (three here: 5 MiB, 5 MiB and the rest), comes back into a
+    /// file byte for byte, and a second conditional upload to the same key loses without
+    /// changing it or leaving an upload open.
+    @Test func aLargeFileGoesUpInPartsAndOnlyOnce() throws {
+        var s3 = try client(try server())
+        s3.multipartThreshold = 6 << 20
+        s3.partSize = 5 << 20
+        let bucket = bucket()
+        try s3.createBucket(bucket)
+        let folder = try TemporaryDirectory()
+        let file = folder.url.appendingPathComponent("big.bin")
+        var generator = SystemRandomNumberGenerator()
+        let words = (0..<(12 << 17)).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) }
+        let data = words.withUnsafeBytes { Data($0) }
+        try data.write(to: file)
+        #expect(try s3.upload(file: file, bucket: bucket, key: "m/big.bin", ifAbsent: true) == .created)
+        let other = folder.url.appendingPathComponent("other.bin")
+        try Data(data.reversed()).write(to: other)
+        #expect(try s3.upload(file: other, bucket: bucket, key: "m/big.bin", ifAbsent: true) == .alreadyExists)
+        let back = folder.url.appendingPathComponent("back.bin")
+        #expect(try s3.download(bucket: bucket, key: "m/big.bin", to: back))
+        #expect(try Data(contentsOf: back) == data)
+        let head = try #require(try s3.head(bucket: bucket, key: "m/big.bin"))
+        #expect(head.size == Int64(data.count) && head.sha256 == Hex.string(SHA256.hash(data: data)))
+        #expect(try s3.download(bucket: bucket, key: "m/absent.bin", to: back) == false)
+        #expect(!FileManager.default.fileExists(atPath: back.path))
+        #expect(try s3.head(bucket: bucket, key: "m/absent.bin") == nil)
+    }
+
+    /// Listings span pages, give keys with spaces and plus signs back as written, and group
+    /// the next level into prefixes with a delimiter.
+    @Test func aListingSpansPagesAndDecodesKeys() throws {
+        let s3 = try client(try server())
+        let bucket = bucket()
+        try s3.createBucket(bucket)
+        let keys = (1...7).map { "reg/taxi/ledger/\($0) a+b&c.json" } + ["reg/penguins/ledger/1.json"]
+        for key in keys { try s3.put(bucket: bucket, key: key, data: Data(key.utf8)) }
+        let listed = try s3.list(bucket: bucket, prefix: "reg/taxi/", pageSize: 3)
+        #expect(Set(listed.objects.map(\.key)) == Set(keys.dropLast()))
+        #expect(listed.objects.allSatisfy { $0.size > 0 })
+        let names = try s3.list(bucket: bucket, prefix: "reg/", delimiter: "/")
+        #expect(names.prefixes.sorted() == ["reg/penguins/", "reg/taxi/"] && names.objects.isEmpty)
+    }
+
+    /// A downloaded object whose bytes differ from the SHA-256 recorded at its upload is refused.
+    @Test func anObjectChangedBehindTheRecordedChecksumIsRefused() throws {
+        let s3 = try client(try server())
+        let bucket = bucket()
+        try s3.createBucket(bucket)
+        try s3.put(bucket: bucket, key: "k", data: Data("original".utf8))
+        // Another writer puts new bytes but keeps the old checksum metadata (a broken copy).
+        let stale = Hex.string(SHA256.hash(data: Data("original".utf8)))
+        _ = try s3.send(
+            "PUT", bucket: bucket, key: "k", payload: Data("tampered".utf8), headers: ["x-amz-meta-sha256: \(stale)"])
+        let error = try #require(throws: S3Error.self) { try s3.get(bucket: bucket, key: "k") }
+        #expect(error.exitStatus == .ioError && error.message.contains("arrived damaged"), "\(error)")
+    }
+}
+
+@Suite struct S3SettingsTests {
+    func write(_ text: String, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    @Test func credentialsRegionAndEndpointComeFromTheEnvironmentFirstThenTheProfile() throws {
+        let home = try TemporaryDirectory()
+        try write(
+            "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = defaultsecret\n\n[ci]\n"
+                + "aws_access_key_id = CIKEY\naws_secret_access_key = cisecret\naws_session_token = token\n",
+            to: home.url.appendingPathComponent(".aws/credentials"))
+        try write(
+            "[profile ci]\nregion = eu-west-1\nendpoint_url = http://127.0.0.1:9000\ns3 =\n  addressing_style = path\n",
+            to: home.url.appendingPathComponent(".aws/config"))
+        let base = ["HOME": home.url.path]
+        let fromDefault = try S3Settings.client(environment: base)
+        #expect(fromDefault.credentials.accessKeyID == "DEFAULTKEY" && fromDefault.region == "us-east-1")
+        #expect(fromDefault.endpoint.absoluteString == "https://s3.us-east-1.amazonaws.com")
+        #expect(fromDefault.credentials.source.hasPrefix("the profile 'default' in "))
+        let ci = try S3Settings.client(environment: base.merging(["AWS_PROFILE": "ci"]) { $1 })
+        #expect(ci.credentials.accessKeyID == "CIKEY" && ci.credentials.sessionToken == "token")
+        #expect(ci.region == "eu-west-1" && ci.endpoint.absoluteString == "http://127.0.0.1:9000")
+        let environment = try S3Settings.client(
+            environment: base.merging([
+                "AWS_PROFILE": "ci", "AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret",
+                "AWS_REGION": "ap-south-1", "AWS_ENDPOINT_URL_S3": "http://localhost:4566",
+            ]) { $1 })
+        #expect(environment.credentials.accessKeyID == "ENVKEY" && environment.region == "ap-south-1")
+        #expect(environment.endpoint.absoluteString == "http://localhost:4566")
+    }
+
+    @Test func missingCredentialsAnUnknownProfileAndABrokenFileAreNamed() throws {
+        let home = try TemporaryDirectory()
+        let none = try #require(throws: S3Error.self) { try S3Settings.client(environment: ["HOME": home.url.path]) }
+        #expect(none.exitStatus == .configError && none.message.contains("the profile 'default' has none"), "\(none)")
+        let unknown = try #require(throws: S3Error.self) {
+            try S3Settings.client(environment: ["HOME": home.url.path, "AWS_PROFILE": "nightly"])
+        }
+        #expect(unknown.message.hasPrefix("AWS_PROFILE: the profile 'nightly' is in neither"), "\(unknown)")
+        try write("[default\naws_access_key_id = A\n", to: home.url.appendingPathComponent(".aws/credentials"))
+        let broken = try #require(throws: S3Error.self) { try S3Settings.client(environment: ["HOME": home.url.path]) }
+        #expect(broken.message.contains(".aws/credentials:1: a section header without ']'"), "\(broken)")
+        let insecure = try #require(throws: S3Error.self) {
+            try S3Settings.client(environment: [
+                "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B",
+                "AWS_ENDPOINT_URL": "http://minio.internal:9000",
+            ])
+        }
+        #expect(insecure.kind == .insecureEndpoint("http://minio.internal:9000"))
+        #expect(
+            try S3Settings.client(environment: [
+                "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "B",
+                "AWS_ENDPOINT_URL": "http://minio.internal:9000",
+                "MLOPS_S3_ALLOW_HTTP": "1",
+            ]).endpoint.host == "minio.internal")
+    }
+
+    @Test func locationsAreBucketAndPrefix() throws {
+        let location = try S3Location(parsing: "s3://mlops-models/teams/taxi/")
+        #expect(location.bucket == "mlops-models" && location.prefix == "teams/taxi")
+        #expect(location.key("taxi/ledger/1.json") == "teams/taxi/taxi/ledger/1.json")
+        #expect(try S3Location(parsing: "s3://bucket").key("a") == "a")
+        for bad in [
+            "s3://", "s3://Upper/x", "s3://ab", "s3://b_x/y", "http://bucket/x", "s3://bucket//x", "s3://bucket/a/../b",
+        ] {
+            #expect(throws: S3Error.self, "\(bad)") { try S3Location(parsing: bad) }
+        }
     }
 }

@@ -20,6 +20,11 @@ static const CURLoption MLOPS_CURLOPT_HTTPHEADER = CURLOPT_HTTPHEADER;
 static const CURLoption MLOPS_CURLOPT_WRITEDATA = CURLOPT_WRITEDATA;
 static const CURLoption MLOPS_CURLOPT_POSTFIELDS = CURLOPT_POSTFIELDS;
 static const CURLoption MLOPS_CURLOPT_POSTFIELDSIZE_LARGE = CURLOPT_POSTFIELDSIZE_LARGE;
+static const CURLoption MLOPS_CURLOPT_HEADERDATA = CURLOPT_HEADERDATA;
+static const CURLoption MLOPS_CURLOPT_NOBODY = CURLOPT_NOBODY;
+static const CURLoption MLOPS_CURLOPT_LOW_SPEED_LIMIT = CURLOPT_LOW_SPEED_LIMIT;
+static const CURLoption MLOPS_CURLOPT_LOW_SPEED_TIME = CURLOPT_LOW_SPEED_TIME;
+static const CURLoption MLOPS_CURLOPT_NOSIGNAL = CURLOPT_NOSIGNAL;
 
 CURL *mlops_curl_easy_init(void);
 void mlops_curl_easy_cleanup(CURL *handle);
@@ -29,6 +34,8 @@ CURLcode mlops_curl_setopt_pointer(CURL *handle, CURLoption option, void *value)
 CURLcode mlops_curl_setopt_offset(CURL *handle, CURLoption option, curl_off_t value);
 typedef size_t (*mlops_curl_write_callback)(char *data, size_t size, size_t count, void *context);
 CURLcode mlops_curl_setopt_write_function(CURL *handle, mlops_curl_write_callback callback);
+/* Each response header line, with the same signature as the write callback. */
+CURLcode mlops_curl_setopt_header_function(CURL *handle, mlops_curl_write_callback callback);
 CURLcode mlops_curl_perform(CURL *handle);
 long mlops_curl_response_code(CURL *handle);
 const char *mlops_curl_strerror(CURLcode code);

@@ -86,12 +86,12 @@ public struct Publisher {
         func next(_ state: RegistryState) throws -> String {
             switch request {
             case .exact(let version):
-                if state.release(version.description) != nil {
+                if state.isTaken(version.description) {
                     throw ReleaseError.versionExists(name: name, version: version.description)
                 }
                 return version.description
             case .bump(let part):
-                guard let latest = state.versions.last else { return "0.1.0" }
+                guard let latest = state.latestTaken else { return "0.1.0" }
                 return latest.bumped(part).description
             }
         }
@@ -123,11 +123,11 @@ public struct Publisher {
             case published(BundleWriter.Written)
             case held(LedgerEvent)
         }
-        let outcome: Outcome = try registry.withLock(name, timeout: session.lockTimeout) {
+        let outcome: Outcome = try registry.transaction(name, timeout: session.lockTimeout) {
             let state = try registry.state(name)
             // Another job may have released this model while the bundle was built.
             if let release = try existing(state) { return .held(release) }
-            if state.release(chosen) != nil {
+            if state.isTaken(chosen) {
                 try? FileManager.default.removeItem(at: staging)
                 chosen = try next(state)
                 staging = try registry.makeStaging(name)
@@ -139,7 +139,7 @@ public struct Publisher {
                 evidence: LedgerEvent.Evidence(
                     manifest: written.manifest,
                     signature: signingKey.map { .verified(keyID: SigningKeys.keyID($0.publicKey)) } ?? .absent))
-            try registry.publish(staging: staging, event: event)
+            try registry.publish(staging: staging, event: event, over: state)
             return .published(written)
         }
         switch outcome {
@@ -148,7 +148,7 @@ public struct Publisher {
         case .published(let published):
             return Published(
                 name: name, version: chosen,
-                bundle: "\(registry.location)/\(name)/\(chosen)/" + RegistryLayout.bundleFileName(name, chosen),
+                bundle: registry.bundleAddress(name, chosen),
                 identity: published.identity, size: published.size, signed: published.signed,
                 manifest: published.manifest, alreadyReleased: false)
         }
@@ -160,7 +160,8 @@ public struct Publisher {
         let file = try registry.bundleFile(release.name, release.version)
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int64 ?? 0
         return Published(
-            name: release.name, version: release.version, bundle: file.path, identity: verified.identity,
+            name: release.name, version: release.version, bundle: registry.bundleAddress(release.name, release.version),
+            identity: verified.identity,
             size: size, signed: verified.signed, manifest: verified.manifest, alreadyReleased: true)
     }
 
@@ -174,8 +175,9 @@ public struct Publisher {
         guard let position = session.channels.firstIndex(of: channel) else {
             throw ReleaseError.unknownChannel(channel, channels: session.channels)
         }
-        return try registry.withLock(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
-            let release = try registry.resolve(name, selector, channels: session.channels)
+        return try registry.transaction(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
+            let state = try registry.state(name)
+            let release = try state.resolve(selector, channels: session.channels)
             let verified = try session.verify(release)
             let gates = verified.manifest.gates
             guard gates.passed else {
@@ -185,7 +187,6 @@ public struct Publisher {
                         + "infra \(gates.infraBlessed ? "blessed" : "NOT_BLESSED")"
                         + (failed.isEmpty ? ")" : "; failed: \(failed.prefix(3).joined(separator: ", ")))"))
             }
-            let state = try registry.state(name)
             if position > 0 {
                 let before = session.channels[position - 1]
                 guard state.wasPromoted(release.version, to: before) else {
@@ -203,7 +204,7 @@ public struct Publisher {
                 identity: verified.identity, channel: channel, previous: current?.version, reason: reason,
                 evidence: LedgerEvent.Evidence(manifest: verified.manifest, signature: verified.signature)
             )
-            try registry.move(event)
+            try registry.move(event, over: state)
             return event
         }
     }
@@ -216,7 +217,7 @@ public struct Publisher {
         guard session.channels.contains(channel) else {
             throw ReleaseError.unknownChannel(channel, channels: session.channels)
         }
-        return try registry.withLock(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
+        return try registry.transaction(name, timeout: session.lockTimeout) { () throws -> LedgerEvent in
             let state = try registry.state(name)
             let stack = state.channels()[channel] ?? []
             guard stack.count >= 2, let current = stack.last else {
@@ -232,7 +233,7 @@ public struct Publisher {
                 identity: verified.identity, channel: channel, previous: current.version, reason: reason,
                 evidence: LedgerEvent.Evidence(manifest: verified.manifest, signature: verified.signature)
             )
-            try registry.move(event)
+            try registry.move(event, over: state)
             return event
         }
     }

@@ -42,8 +42,12 @@ public struct ReleaseSession {
             configured: release?.registry ?? ".mlops/registry", environment: environment, root: root)
         let signatures = try SignaturePolicy.configured(
             release, extraKeys: extraKeys, root: root, environment: environment)
+        let downloads =
+            config == nil
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("mlops-downloads", isDirectory: true)
+            : root.appendingPathComponent(".mlops/downloads", isDirectory: true)
         return ReleaseSession(
-            registry: DirectoryRegistry(directory: location.directory), location: location, root: root,
+            registry: try location.open(environment: environment, downloads: downloads), location: location, root: root,
             config: config, repository: repository, channels: release?.channels ?? ["staging", "production"],
             signatures: signatures, lockTimeout: environment["MLOPS_LOCK_TIMEOUT"].flatMap(Double.init) ?? 60,
             environment: environment)
@@ -91,7 +95,7 @@ public struct ReleaseSession {
         let bundle: URL
         do { bundle = try registry.bundleFile(event.name, event.version) } catch {
             throw BundleError(
-                "\(registry.location)/\(event.name)/\(event.version)",
+                registry.bundleAddress(event.name, event.version),
                 .unreadable("the file is missing from the registry"))
         }
         return try BundleReader.open(bundle, signatures: signatures, expected: event.identity)

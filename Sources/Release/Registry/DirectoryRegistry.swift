@@ -33,6 +33,8 @@ public struct DirectoryRegistry: Registry {
         versionFolder(name, version).appendingPathComponent(RegistryLayout.bundleFileName(name, version))
     }
 
+    public func bundleAddress(_ name: String, _ version: String) -> String { bundle(name, version).path }
+
     /// The bundle file itself, which must exist.
     public func bundleFile(_ name: String, _ version: String) throws(ReleaseError) -> URL {
         let url = bundle(name, version)
@@ -64,7 +66,9 @@ public struct DirectoryRegistry: Registry {
 
     public func state(_ name: String) throws(ReleaseError) -> RegistryState {
         let (events, warnings) = try ledger(name).read()
-        return RegistryState(name: name, events: events.filter { $0.name == name }, warnings: warnings)
+        return RegistryState(
+            name: name, events: events.filter { $0.name == name }, warnings: warnings,
+            revision: events.count + warnings.count)
     }
 
     // MARK: - Writing
@@ -72,7 +76,7 @@ public struct DirectoryRegistry: Registry {
     /// Runs `body` holding the lock of `name`, waiting up to `timeout` seconds for it; stale
     /// leftovers of writers that died (staging folders, version folders without a release
     /// event) are removed first.
-    public func withLock<T>(_ name: String, timeout: Double, _ body: () throws -> T) throws -> T {
+    public func transaction<T>(_ name: String, timeout: Double, _ body: () throws -> T) throws -> T {
         let folder = folder(name)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -102,7 +106,7 @@ public struct DirectoryRegistry: Registry {
     /// Publishes a staged version (its bundle and manifest copy) and records the release
     /// event. Call it holding the lock. The folder's rename is the commit point of the files;
     /// the event's line, the one of the release.
-    public func publish(staging: URL, event: LedgerEvent) throws(ReleaseError) {
+    public func publish(staging: URL, event: LedgerEvent, over _: RegistryState) throws(ReleaseError) {
         let state = try state(event.name)
         if state.release(event.version) != nil {
             throw ReleaseError.versionExists(name: event.name, version: event.version)
@@ -117,7 +121,7 @@ public struct DirectoryRegistry: Registry {
     }
 
     /// Records a promote or rollback event and rewrites the channel pointer. Call it holding the lock.
-    public func move(_ event: LedgerEvent) throws(ReleaseError) {
+    public func move(_ event: LedgerEvent, over _: RegistryState) throws(ReleaseError) {
         guard let channel = event.channel else { throw ReleaseError.io(path: "", detail: "an event without a channel") }
         try ledger(event.name).append(event)
         let channels = folder(event.name).appendingPathComponent("channels", isDirectory: true)

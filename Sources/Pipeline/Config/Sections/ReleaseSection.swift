@@ -8,7 +8,7 @@ import Yams
 public struct ReleaseSection: ConfigSection {
     /// Bundle name; nil means the pipeline name.
     public var name: String?
-    /// A directory path or file:// URL (MLOPS_REGISTRY overrides).
+    /// A directory path, file:// URL or s3://BUCKET/PREFIX (MLOPS_REGISTRY overrides).
     public var registry: String
     /// Channels in promotion order.
     public var channels: [String]

@@ -1,0 +1,99 @@
+import Foundation
+import MLOpsTestSupport
+import ProjectTestSupport
+import S3Kit
+import Testing
+
+/// `mlops` processes sharing one registry in S3 (moto's server with signatures enforced,
+/// ``S3TestServer``), as CI jobs on different runners do.
+@Suite struct SharedRegistryCLITests {
+    /// Eight `mlops release` processes at once, each in its own clone with its own model (a
+    /// different seed), against one S3 registry: eight distinct versions and eight release
+    /// events; then eight `mlops promote` processes at once give eight promotions whose
+    /// `previous` versions chain, and the channel points at the last.
+    @Test func eightReleaseProcessesAtOnceGetEightVersionsAndAConsistentLedger() throws {
+        let bucket = try S3TestBucket()
+        let repos = try (0..<8).map { index in
+            let repo = try TaxiProject.make()
+            try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "  seed: 0\n", with: "  seed: \(index + 1)\n") }
+            _ = try repo.commitAll("seed \(index + 1)")
+            return repo
+        }
+        let results = try concurrently(8) { index in
+            try MLOpsProcess.run(
+                ["release", "--json"], in: repos[index].directory.url, environment: bucket.environment())
+        }
+        let versions = try (0..<8).map { index in
+            let result = results[index]
+            #expect(result.status == 0, "release \(index): \(result.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return (json?["result"] as? [String: Any])?["version"] as? String ?? ""
+        }
+        #expect(Set(versions).count == 8, "\(versions)")
+
+        let promotions = try concurrently(8) { index in
+            try MLOpsProcess.run(
+                ["promote", "taxi@\(versions[index])", "--to", "staging"], in: repos[index].directory.url,
+                environment: bucket.environment())
+        }
+        for (index, result) in promotions.enumerated() {
+            #expect(result.status == 0, "promote \(index): \(result.stderr)")
+        }
+        let history = try MLOpsProcess.run(
+            ["releases", "history", "--json"], in: repos[0].directory.url, environment: bucket.environment())
+        #expect(history.status == 0, "\(history.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any]
+        let events = try #require(
+            (json?["result"] as? [String: Any])?["events"] as? [[String: Any]], "\(history.stdout)")
+        #expect(events.filter { $0["event"] as? String == "release" }.count == 8)
+        let promotes = events.filter { $0["event"] as? String == "promote" }
+        #expect(promotes.count == 8 && Set(promotes.compactMap { $0["version"] as? String }) == Set(versions))
+        #expect(promotes.first?["previous"] == nil || promotes.first?["previous"] is NSNull)
+        for (earlier, later) in zip(promotes, promotes.dropFirst()) {
+            #expect(later["previous"] as? String == earlier["version"] as? String)
+        }
+        let list = try MLOpsProcess.run(
+            ["releases", "list"], in: repos[0].directory.url, environment: bucket.environment())
+        let last = try #require(promotes.last?["version"] as? String)
+        #expect(list.stdout.contains("taxi  (s3://\(bucket.name)/models)"))
+        #expect(list.stdout.split(separator: "\n").contains { $0.contains(" \(last) ") && $0.contains("← staging") })
+    }
+
+    /// What one job released, another folder with nothing but the settings uses: inference on
+    /// `taxi@production` downloads, verifies and unpacks the bundle; the gate of a clone takes
+    /// it as its baseline; a wrong secret is exit 78 naming where the credentials came from.
+    @Test func anotherFolderUsesWhatOneJobReleased() throws {
+        let bucket = try S3TestBucket()
+        let repo = try TaxiProject.make()
+        let dir = repo.directory.url
+        let env = bucket.environment()
+        for arguments in [
+            ["release"], ["promote", "taxi@0.1.0", "--to", "staging"], ["promote", "taxi@0.1.0", "--to", "production"],
+        ] {
+            let result = try MLOpsProcess.run(arguments, in: dir, environment: env)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        let other = try TaxiProject.make()
+        let gate = try MLOpsProcess.run(["gate"], in: other.directory.url, environment: env)
+        #expect(
+            gate.status == 0 && gate.stdout.contains("baseline: the production channel: taxi@0.1.0"), "\(gate.stdout)")
+        let infer = try MLOpsProcess.run(
+            ["infer", "taxi@production", "--input", "data/data.csv", "-o", "preds.csv", "--out-of-domain", "keep"],
+            in: other.directory.url, environment: env)
+        #expect(infer.status == 0, "\(infer.stderr)")
+        #expect(FileManager.default.fileExists(atPath: other.directory.url.appendingPathComponent("preds.csv").path))
+        let downloaded = other.directory.url.appendingPathComponent(
+            ".mlops/downloads/\(bucket.name)/models/taxi/versions/0.1.0/taxi-0.1.0.tar.zst")
+        #expect(FileManager.default.fileExists(atPath: downloaded.path))
+
+        let wrong = try MLOpsProcess.run(
+            ["releases", "list"], in: dir, environment: env.merging(["AWS_SECRET_ACCESS_KEY": "not-it"]) { $1 })
+        #expect(wrong.status == 78)
+        #expect(
+            wrong.stderr.contains(
+                "error: the registry (MLOPS_REGISTRY = s3://\(bucket.name)/models): S3 refused s3://\(bucket.name)/models/ (SignatureDoesNotMatch) with the credentials from the environment"
+            ), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("not-it"))
+    }
+
+}

@@ -1,0 +1,83 @@
+import Foundation
+import S3Kit
+
+/// The S3 server the tests use: moto's, with signatures enforced, which `bash .ci/run` starts
+/// on 127.0.0.1 (Tests/Tools/s3-server.py) and names in MLOPS_TEST_S3_ENDPOINT,
+/// MLOPS_TEST_S3_ACCESS_KEY and MLOPS_TEST_S3_SECRET. Without them a test that needs it
+/// fails, saying how to start one; it never skips.
+public struct S3TestServer: Sendable {
+    public let endpoint: URL
+    public let key: String
+    public let secret: String
+
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String {
+            "no S3 test server: run `bash .ci/run`, or start one with `python Tests/Tools/s3-server.py PIDFILE` (moto[server]) and export what it prints"
+        }
+    }
+
+    public init() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let endpoint = environment["MLOPS_TEST_S3_ENDPOINT"].flatMap(URL.init(string:)),
+            let key = environment["MLOPS_TEST_S3_ACCESS_KEY"], let secret = environment["MLOPS_TEST_S3_SECRET"]
+        else { throw Missing() }
+        self.endpoint = endpoint
+        self.key = key
+        self.secret = secret
+    }
+
+    /// The AWS settings a process needs to reach the server (and nothing from the user's
+    /// own `~/.aws`: HOME points at `home`).
+    public func environment(home: URL) -> [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_ENDPOINT_URL": endpoint.absoluteString,
+            "AWS_REGION": "us-east-1", "HOME": home.path,
+        ]
+    }
+
+    /// A fresh bucket name for one test.
+    public static func bucketName() -> String { "mlops-test-" + UUID().uuidString.lowercased().prefix(12) }
+}
+
+/// A bucket of one test's own on the test server, the AWS settings to reach it, and a HOME
+/// without `~/.aws` (so the user's own profiles never leak in).
+public struct S3TestBucket: Sendable {
+    public let server: S3TestServer
+    public let name: String
+    public let home: TemporaryDirectory
+    public let client: S3Client
+
+    public init() throws {
+        server = try S3TestServer()
+        name = S3TestServer.bucketName()
+        home = try TemporaryDirectory("home")
+        client = try S3Settings.client(environment: server.environment(home: home.url))
+        try client.createBucket(name)
+    }
+
+    /// The settings with `MLOPS_REGISTRY` at `registry` (default: `s3://BUCKET/models`).
+    public func environment(registry: String? = nil) -> [String: String] {
+        server.environment(home: home.url).merging(["MLOPS_REGISTRY": registry ?? "s3://\(name)/models"]) { $1 }
+    }
+
+    /// Every key under `prefix`, sorted.
+    public func keys(_ prefix: String = "") throws -> [String] {
+        try client.list(bucket: name, prefix: prefix).objects.map(\.key).sorted()
+    }
+}
+
+/// Runs `work` `count` times at once (as that many CI jobs would) and returns each result in
+/// order; the first failure is thrown after all have finished.
+public func concurrently<T: Sendable>(_ count: Int, _ work: @Sendable (Int) throws -> T) throws -> [T] {
+    let box = ResultsBox<T>()
+    DispatchQueue.concurrentPerform(iterations: count) { index in
+        let result = Result { try work(index) }
+        box.lock.withLock { box.results[index] = result }
+    }
+    return try (0..<count).map { try box.results[$0]!.get() }
+}
+
+private final class ResultsBox<T>: @unchecked Sendable {
+    let lock = NSLock()
+    var results: [Int: Result<T, any Error>] = [:]
+}
