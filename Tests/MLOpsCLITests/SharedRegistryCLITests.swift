@@ -96,4 +96,26 @@ import Testing
         #expect(!wrong.stderr.contains("not-it"))
     }
 
+    /// The S3 server killed while `mlops release` uploads its bundle: exit 74, no version
+    /// visible to anyone, and the next release takes the version that one would have had.
+    @Test func aServerKilledDuringTheBundleUploadPublishesNothing() throws {
+        let bucket = try S3TestBucket()
+        let repo = try TaxiProject.make()
+        // Bodies over 40 kB are bundles here (events and manifests are smaller).
+        let proxy = try FaultProxy(bucket.server, .dieDuringUpload, count: 40_000)
+        let killed = try MLOpsProcess.run(
+            ["release"], in: repo.directory.url,
+            environment: bucket.environment().merging(["AWS_ENDPOINT_URL": proxy.endpoint.absoluteString]) { $1 })
+        #expect(killed.status == 74, "\(killed.stdout)\n\(killed.stderr)")
+        #expect(
+            killed.stderr.contains(
+                "error: the registry (MLOPS_REGISTRY = s3://\(bucket.name)/models): S3 cannot be reached"))
+        #expect(proxy.requests().contains { $0.hasSuffix("taxi-0.1.0.tar.zst -> killed mid-upload") })
+        #expect(try bucket.keys().isEmpty)
+        let list = try MLOpsProcess.run(
+            ["releases", "list"], in: repo.directory.url, environment: bucket.environment())
+        #expect(list.status == 0 && !list.stdout.contains("0.1.0"), "\(list.stdout)")
+        let next = try MLOpsProcess.run(["release"], in: repo.directory.url, environment: bucket.environment())
+        #expect(next.status == 0 && next.stdout.contains("released taxi@0.1.0"), "\(next.stderr)")
+    }
 }

@@ -81,3 +81,60 @@ private final class ResultsBox<T>: @unchecked Sendable {
     let lock = NSLock()
     var results: [Int: Result<T, any Error>] = [:]
 }
+
+/// Tests/Tools/fault-proxy.py in front of the S3 test server: answers the first requests
+/// with 503 SlowDown or 500, or dies in the middle of an upload (a server killed mid-transfer).
+/// Stopped, by its PID, when the object goes away.
+public final class FaultProxy: @unchecked Sendable {
+    public enum Mode: String, Sendable {
+        case slowDown = "fail"
+        case internalError = "error"
+        case dieDuringUpload = "die"
+    }
+
+    public let endpoint: URL
+    private let process: Process
+    private let log: Pipe
+
+    public init(_ server: S3TestServer, _ mode: Mode, count: Int = 0) throws {
+        let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tools")
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", tools.appendingPathComponent("fault-proxy.py").path, server.endpoint.absoluteString,
+            mode.rawValue, "\(count)",
+        ]
+        let out = Pipe()
+        log = Pipe()
+        process.standardOutput = out
+        process.standardError = log
+        try process.run()
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+            process.terminate()
+            throw S3TestServer.Missing()
+        }
+        endpoint = URL(string: "http://127.0.0.1:\(port)")!
+    }
+
+    /// What the proxy saw, one `METHOD PATH -> STATUS` line per request (after it stopped).
+    public func requests() -> [String] {
+        stop()
+        let data = log.fileHandleForReading.readDataToEndOfFile()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    public func stop() {
+        if process.isRunning {
+            // SIGKILL: a child may inherit a signal mask that blocks SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}

@@ -142,6 +142,59 @@ import Testing
     }
 }
 
+/// Faults between the client and the server, injected by ``FaultProxy``.
+@Suite struct S3FaultTests {
+    func client(_ endpoint: URL, _ server: S3TestServer, attempts: Int = 5) throws -> S3Client {
+        try S3Client(
+            endpoint: endpoint, region: "us-east-1",
+            credentials: S3Credentials(accessKeyID: server.key, secretAccessKey: server.secret, source: "the test"),
+            retry: .init(attempts: attempts, baseDelay: 0.05, maxDelay: 0.2))
+    }
+
+    /// SlowDown answers are retried with backoff until the server takes the request.
+    @Test func slowDownIsRetriedUntilTheServerTakesTheRequest() throws {
+        let server = try S3TestServer()
+        let bucket = S3TestServer.bucketName()
+        try client(server.endpoint, server).createBucket(bucket)
+        let proxy = try FaultProxy(server, .slowDown, count: 2)
+        let s3 = try client(proxy.endpoint, server)
+        #expect(try s3.put(bucket: bucket, key: "k", data: Data("v".utf8), ifAbsent: true) == .created)
+        #expect(try client(server.endpoint, server).get(bucket: bucket, key: "k") == Data("v".utf8))
+        let log = proxy.requests()
+        #expect(
+            log == [
+                "PUT /\(bucket)/k -> 503 (injected)", "PUT /\(bucket)/k -> 503 (injected)", "PUT /\(bucket)/k -> 200",
+            ], "\(log)")
+    }
+
+    /// Server errors past the bound give up: exit 74, saying how many tries were made.
+    @Test func serverErrorsAreRetriedAtMostTheBound() throws {
+        let server = try S3TestServer()
+        let proxy = try FaultProxy(server, .internalError, count: 100)
+        let s3 = try client(proxy.endpoint, server, attempts: 3)
+        let error = try #require(throws: S3Error.self) { try s3.get(bucket: "any-bucket", key: "k") }
+        #expect(error.exitStatus == .ioError && error.message.hasSuffix("InternalError after 3 tries"), "\(error)")
+        #expect(proxy.requests().count == 3)
+    }
+
+    /// A server that dies during an upload leaves no object; the client reports it, exit 74.
+    @Test func aServerKilledDuringAnUploadLeavesNoObject() throws {
+        let server = try S3TestServer()
+        let bucket = S3TestServer.bucketName()
+        let direct = try client(server.endpoint, server)
+        try direct.createBucket(bucket)
+        let proxy = try FaultProxy(server, .dieDuringUpload, count: 100_000)
+        let error = try #require(throws: S3Error.self) {
+            try client(proxy.endpoint, server, attempts: 3).put(
+                bucket: bucket, key: "big", data: Data(repeating: 7, count: 300_000), ifAbsent: true)
+        }
+        #expect(
+            error.exitStatus == .ioError
+                && error.message.hasPrefix("S3 cannot be reached: \(proxy.endpoint.absoluteString)"), "\(error)")
+        #expect(try direct.head(bucket: bucket, key: "big") == nil)
+    }
+}
+
 @Suite struct S3SettingsTests {
     func write(_ text: String, to url: URL) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
