@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "mlops", targets: ["mlops"]),
         // The bundle writer alone, for bench/release (not shipped).
         .executable(name: "mlops-bundle-bench", targets: ["mlops-bundle-bench"]),
+        // The S3 client alone, for bench/storage (not shipped).
+        .executable(name: "mlops-s3-bench", targets: ["mlops-s3-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -119,6 +121,7 @@ let package = Package(
             ]),
 
         .executableTarget(name: "mlops-bundle-bench", dependencies: ["Release"], path: "bench/release/bundle-bench"),
+        .executableTarget(name: "mlops-s3-bench", dependencies: ["S3Kit"], path: "bench/storage/s3-bench"),
 
         // MARK: Tests
         .target(
