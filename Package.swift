@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "MLOpsCore", "Tabular", "Metadata", "GitKit", "XGBoostKit",
+                "MLOpsCore", "Tabular", "Metadata", "GitKit", "XGBoostKit", "S3Kit",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -112,24 +112,26 @@ public struct S3Client: Sendable {
     }
 
     /// Downloads the object at `key` into `file` (written whole or removed), checking the
-    /// SHA-256 recorded at upload; false when there is no such object.
-    public func download(bucket: String, key: String, to file: URL) throws(S3Error) -> Bool {
+    /// SHA-256 recorded at upload; returns the file's SHA-256, nil when there is no such object.
+    @discardableResult
+    public func download(bucket: String, key: String, to file: URL) throws(S3Error) -> [UInt8]? {
         let answer = try send("GET", bucket: bucket, key: key, payload: nil, into: file)
         if answer.status == 404, Self.code(answer.body) == "NoSuchKey" {
             try? FileManager.default.removeItem(at: file)
-            return false
+            return nil
         }
         guard answer.status == 200 else {
             try? FileManager.default.removeItem(at: file)
             throw failure(answer, bucket: bucket, key: key)
         }
         do {
-            try Self.check(answer.headers, digest: try Self.sha256(of: file), object: "s3://\(bucket)/\(key)")
+            let digest = try Self.sha256(of: file)
+            try Self.check(answer.headers, digest: digest, object: "s3://\(bucket)/\(key)")
+            return digest
         } catch {
             try? FileManager.default.removeItem(at: file)
             throw error
         }
-        return true
     }
 
     /// What is known of an object without reading it: its size and the SHA-256 recorded at

@@ -23,6 +23,8 @@ public struct GateRun {
         public var strict = false
         /// The command, recorded with the run (`gate`, `release`).
         public var command = "gate"
+        /// Use the remote cache when one is configured (`--no-remote-cache` clears it).
+        public var remoteCache = true
         /// The mlops binary InfraValidator starts as `mlops serve`.
         public var executable: URL
         public var environment: [String: String]
@@ -72,7 +74,11 @@ public struct GateRun {
         let report = try runner.run(
             pipeline: config.pipeline.name,
             properties: ["commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "command": options.command],
-            options: PipelineRunner.Options(), onStage: events.stage)
+            options: {
+                var runner = PipelineRunner.Options()
+                runner.remoteCache = options.remoteCache
+                return runner
+            }(), onStage: events.stage)
         let artifacts = RunArtifacts(project: project, report: report, strict: strict)
         let gate = try artifacts.gateReport(run: report.run, noBaseline: noBaseline)
         let folder = project.reports

@@ -20,11 +20,12 @@ public struct MLOpsConfig: ConfigSection {
     public var gates: GatesSection
     public var release: ReleaseSection
     public var paths: PathsSection
+    public var cache: CacheSection
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
         case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, serving, gates, release, paths
-        case tests
+        case cache, tests
     }
     typealias CodingKeys = Key
 
@@ -53,6 +54,7 @@ public struct MLOpsConfig: ConfigSection {
         gates = f.section(.gates)
         release = f.section(.release)
         paths = f.section(.paths)
+        cache = f.section(.cache)
         tests = (f.list(.tests) ?? []).enumerated().compactMap { TestCommand.parse($1, f.reader, "tests[\($0)]") }
         crossCheck(f)
         fillPathDefaults()

@@ -240,7 +240,7 @@ public struct ChangeDetector {
         }
     }
 
-    /// The components a section of mlops.yaml configures (release, paths and tests configure none).
+    /// The components a section of mlops.yaml configures (release, paths, cache and tests configure none).
     static func components(forSection section: String) -> [Component] {
         // The Trainer stores the decision threshold with the model (docs/gates.md).
         if section == "evaluation.decision_threshold" { return [.trainer] }
@@ -253,7 +253,7 @@ public struct ChangeDetector {
         case .evaluation: [.evaluator]
         case .infra, .serving: [.infraValidator]
         case .gates: [.exampleValidator, .evaluator, .infraValidator]
-        case .release, .paths, .tests, nil: []
+        case .release, .paths, .cache, .tests, nil: []
         }
     }
 }
@@ -304,6 +304,7 @@ extension MLOpsConfig {
         if !same(gates, other.gates) { changed.append("gates") }
         if !same(release, other.release) { changed.append("release") }
         if !same(paths, other.paths) { changed.append("paths") }
+        if !same(cache, other.cache) { changed.append("cache") }
         if !same(tests, other.tests) { changed.append("tests") }
         return changed
     }

@@ -7,7 +7,8 @@ public enum Explanation {
     /// The runner's decision for `component` on `project`, nothing run; a usage error (64)
     /// when the pipeline does not hold it.
     public static func decision(for component: Component, in project: Project) throws -> PipelineRunner.Decision {
-        let decisions = try project.runner().plan()
+        // The remote cache is asked too (a key there would be pulled rather than run).
+        let decisions = try project.runner().plan(remote: true)
         guard let decision = decisions.first(where: { $0.component == component }) else {
             let configured = decisions.map(\.component.rawValue).joined(separator: ", ")
             throw UsageError("\(component.rawValue) is not part of this pipeline yet (it runs: \(configured))")
@@ -20,7 +21,10 @@ public enum Explanation {
     public static func print(_ decision: PipelineRunner.Decision, on console: Console) {
         let component = decision.component.rawValue
         console.line(
-            console.style(component, .cyan, bold: true) + (decision.hit != nil ? " would be reused" : " would run"))
+            console.style(component, .cyan, bold: true)
+                + (decision.hit != nil
+                    ? " would be reused"
+                    : decision.remote != nil ? " would be pulled from the remote cache" : " would run"))
         console.line("  " + decision.reason.replacingOccurrences(of: "ran because", with: "because"))
         guard let previous = decision.previous, let last = previous.manifest else {
             console.line("  no earlier successful execution in the store")
@@ -29,6 +33,9 @@ public enum Explanation {
         console.line(
             "  last successful execution: \(previous.id) (\(previous.state.rawValue.lowercased())"
                 + (previous.gitCommit.map { ", commit \($0.prefix(8))" } ?? "") + ")")
+        if let reason = previous.reason, reason.hasPrefix("pulled from the remote cache") {
+            console.line("  its outputs were " + reason)
+        }
         console.line("  cache key, now against then:")
         let today = decision.manifest
         var rows: [(String, String?, String?)] = [("version", today.version, last.version)]

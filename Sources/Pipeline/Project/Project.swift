@@ -2,6 +2,7 @@ import Foundation
 import GitKit
 import MLOpsCore
 import Metadata
+import S3Kit
 
 /// One project opened for work: the repository, its root, `mlops.yaml`, the state of the work
 /// tree and the metadata store in `.mlops`. What `mlops train`, `explain`, `gate`, `release`
@@ -64,6 +65,7 @@ public struct Project {
     public func runner(
         strict: Bool = false, extra: [any PipelineComponent] = [], console: Console? = nil
     ) throws -> PipelineRunner {
+        let remote = try remoteCache()
         let snapshot = snapshot
         let components = try config.dataComponents(root: root, strict: strict) { patterns, current in
             try MergeBaseData.find(
@@ -82,7 +84,25 @@ public struct Project {
                 // An external program's output, on stderr so stdout stays the run's summary.
                 guard let console, console.verbosity >= .normal else { return }
                 FileHandle.standardError.write(Data("  \(component.rawValue) | \(line)\n".utf8))
-            })
+            }, remote: remote)
+    }
+
+    /// The remote cache `MLOPS_CACHE` (empty: none) or `cache.remote` names, nil when neither
+    /// does. Bad settings or credentials are exit 78 here, before anything runs.
+    public func remoteCache() throws -> (any RemoteCache)? {
+        let (text, setting): (String?, String) =
+            if let override = environment["MLOPS_CACHE"] { (override.isEmpty ? nil : override, "MLOPS_CACHE") } else {
+                (config.cache.remote, "cache.remote")
+            }
+        guard let text else { return nil }
+        do {
+            let location = try S3Location(parsing: text)
+            return S3RemoteCache(
+                client: try S3Settings.client(environment: environment), root: location, setting: setting)
+        } catch {
+            throw RemoteCacheError(
+                location: "\(setting) = \(text)", detail: error.message, hint: error.hint, exitStatus: error.exitStatus)
+        }
     }
 
     /// The output `output` of the execution of `component` recorded in `report`.

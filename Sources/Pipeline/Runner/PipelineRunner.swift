@@ -50,6 +50,8 @@ public final class PipelineRunner: @unchecked Sendable {
         public var noCache = false
         /// Run these even when their key matches.
         public var force: Set<Component> = []
+        /// Look keys up in the remote cache and push what ran (`--no-remote-cache` clears it).
+        public var remoteCache = true
         public var parallelism = ProcessInfo.processInfo.activeProcessorCount
 
         public init() {}
@@ -63,6 +65,10 @@ public final class PipelineRunner: @unchecked Sendable {
     let fingerprint: @Sendable (String) throws -> String?
     let makeProgress: @Sendable (Component, Int) -> (@Sendable (Int) -> Void)
     let log: @Sendable (Component, String) -> Void
+    /// The cache shared with other jobs (`cache.remote`), when one is configured.
+    public let remote: (any RemoteCache)?
+    /// Raised when the remote cache could not be reached: not tried again in this run.
+    private let remoteDown = OnceFlag()
     private let cancellation = OnceFlag()
 
     /// Asks a run in progress to stop: components already running finish (and are recorded),
@@ -83,8 +89,10 @@ public final class PipelineRunner: @unchecked Sendable {
         root: URL, store: MetadataStore, components: [any PipelineComponent], commit: String?,
         fingerprint: @escaping @Sendable (String) throws -> String?,
         makeProgress: @escaping @Sendable (Component, Int) -> (@Sendable (Int) -> Void) = { _, _ in { _ in } },
-        log: @escaping @Sendable (Component, String) -> Void = { _, _ in }
+        log: @escaping @Sendable (Component, String) -> Void = { _, _ in },
+        remote: (any RemoteCache)? = nil
     ) {
+        self.remote = remote
         self.root = root
         self.folder = root.appendingPathComponent(".mlops", isDirectory: true)
         self.store = store
@@ -244,9 +252,22 @@ public final class PipelineRunner: @unchecked Sendable {
                     from: hit.execution, inputs: inputEvents, outputs: hit.outputs)
                 return (report(.cached, decision.reason, execution: execution, outputs: hit.outputs), hit.outputs, nil)
             }
+            var reason = decision.reason
+            if let record = decision.remote, let remote, !remoteDown.isRaised {
+                do {
+                    let (execution, outputs) = try pull(
+                        component, record: record, from: remote, run: run, inputEvents: inputEvents,
+                        manifest: decision.manifest, reason: decision.reason)
+                    return (report(.cached, decision.reason, execution: execution, outputs: outputs), outputs, nil)
+                } catch let error as any MLOpsError where error.exitStatus != .configError {
+                    noteRemoteFailure(error)
+                    log(component.id, "warning: \(error.message); running it here instead")
+                    reason = "ran because its remote cache entry could not be pulled"
+                }
+            }
             return try execute(
                 component, run: run, inputs: inputs, inputEvents: inputEvents, manifest: decision.manifest,
-                reason: decision.reason, report: report)
+                reason: reason, options: options, report: report)
         } catch {
             return (report(.failed, "failed (the error follows)"), nil, error)
         }
@@ -258,6 +279,8 @@ public final class PipelineRunner: @unchecked Sendable {
         public let manifest: KeyManifest
         /// The execution whose outputs would be reused; nil when it runs.
         public let hit: (execution: Int64, outputs: [String: StoredArtifact])?
+        /// The remote cache's entry whose outputs would be pulled, when there is no local hit.
+        public let remote: RemoteCacheRecord?
         /// `cached: …` or `ran because …`.
         public let reason: String
         /// Every difference from the component's last successful execution (empty when cached).
@@ -267,7 +290,9 @@ public final class PipelineRunner: @unchecked Sendable {
 
     /// The cache decision for `component` given its inputs' fingerprints. Outputs of a hit
     /// that are gone from `.mlops` are marked DELETED and the component runs.
-    func decide(_ component: any PipelineComponent, inputs: [String: String], options: Options) throws -> Decision {
+    func decide(
+        _ component: any PipelineComponent, inputs: [String: String], options: Options, lookUpRemote: Bool = true
+    ) throws -> Decision {
         var paths: [String: String] = [:]
         for path in try component.readPaths(root: root) {
             paths[path] = try fingerprint(path) ?? "missing"
@@ -277,9 +302,11 @@ public final class PipelineRunner: @unchecked Sendable {
             parameters: try component.flattenedParameters(), inputs: inputs, paths: paths)
         let previous = try store.lastSuccessful(component: component.id.rawValue)
         let differences = previous?.manifest.map { manifest.differences(from: $0) } ?? []
-        func decision(_ reason: String, hit: (Int64, [String: StoredArtifact])? = nil) -> Decision {
+        func decision(
+            _ reason: String, hit: (Int64, [String: StoredArtifact])? = nil, remote: RemoteCacheRecord? = nil
+        ) -> Decision {
             Decision(
-                component: component.id, manifest: manifest, hit: hit, reason: reason,
+                component: component.id, manifest: manifest, hit: hit, remote: remote, reason: reason,
                 differences: hit == nil ? differences : [], previous: previous)
         }
         if options.noCache { return decision("ran because of --no-cache") }
@@ -294,6 +321,14 @@ public final class PipelineRunner: @unchecked Sendable {
             for artifact in missing { try store.markDeleted(artifact.id) }
             return decision("ran because the outputs of execution \(hit.execution) are gone from .mlops")
         }
+        if lookUpRemote, options.remoteCache, !remoteDown.isRaised, let remote,
+            let record = try lookUp(manifest.cacheKey, in: remote, for: component.id)
+        {
+            return decision(
+                "pulled from the remote cache (\(remote.location)): made by execution \(record.execution)"
+                    + (record.commit.map { " at commit \($0.prefix(8))" } ?? "") + " on \(record.host)",
+                remote: record)
+        }
         guard previous?.manifest != nil else { return decision("ran because there is no earlier execution") }
         guard !differences.isEmpty else { return decision("ran because no earlier execution has these inputs") }
         return decision(
@@ -304,7 +339,7 @@ public final class PipelineRunner: @unchecked Sendable {
     /// What a run would do now, without running anything (only outputs found missing are
     /// recorded as such): each component's
     /// decision, in DAG order. An input an upstream component would remake is `(remade)`.
-    public func plan(options: Options = Options()) throws -> [Decision] {
+    public func plan(options: Options = Options(), remote lookUpRemote: Bool = false) throws -> [Decision] {
         var outputs: [Component: [String: String]] = [:]
         var decisions: [Decision] = []
         for component in try validate() {
@@ -313,8 +348,10 @@ public final class PipelineRunner: @unchecked Sendable {
                 inputs[name] =
                     outputs[binding.component]?[binding.output] ?? "(remade by \(binding.component.rawValue))"
             }
-            let decision = try decide(component, inputs: inputs, options: options)
-            outputs[component.id] = decision.hit?.outputs.mapValues(\.fingerprint) ?? [:]
+            let decision = try decide(component, inputs: inputs, options: options, lookUpRemote: lookUpRemote)
+            outputs[component.id] =
+                decision.hit?.outputs.mapValues(\.fingerprint) ?? decision.remote?.outputs.mapValues(\.fingerprint)
+                ?? [:]
             decisions.append(decision)
         }
         return decisions
@@ -322,7 +359,7 @@ public final class PipelineRunner: @unchecked Sendable {
 
     private func execute(
         _ component: any PipelineComponent, run: Int64, inputs: [String: StoredArtifact],
-        inputEvents: [(name: String, artifact: Int64)], manifest: KeyManifest, reason: String,
+        inputEvents: [(name: String, artifact: Int64)], manifest: KeyManifest, reason: String, options: Options,
         report: (StageReport.Outcome, String, String, Int64?, [String: StoredArtifact]) -> StageReport
     ) throws -> (StageReport, [String: StoredArtifact]?, (any Error)?) {
         let manager = FileManager.default
@@ -350,23 +387,7 @@ public final class PipelineRunner: @unchecked Sendable {
                     throw InternalError("\(component.id.rawValue) wrote no '\(name)' output")
                 }
                 let fingerprint = try Self.fingerprint(folder: produced)
-                let uri = "artifacts/\(component.id.rawValue)/\(name)-\(fingerprint.dropFirst(7).prefix(16))"
-                let destination = folder.appendingPathComponent(uri, isDirectory: true)
-                if manager.fileExists(atPath: destination.path) {
-                    try manager.removeItem(at: produced)  // the same content is already published
-                } else {
-                    try manager.createDirectory(
-                        at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                    if rename(produced.path, destination.path) != 0 {
-                        let code = errno
-                        // Another run published the same content first: the folder is the same.
-                        guard (code == ENOTEMPTY || code == EEXIST) && manager.fileExists(atPath: destination.path)
-                        else {
-                            throw FileError(.io, path: destination.path, detail: String(cString: strerror(code)))
-                        }
-                        try manager.removeItem(at: produced)
-                    }
-                }
+                let uri = try publish(produced, component: component.id, output: name, fingerprint: fingerprint)
                 var properties = output.properties[name] ?? [:]
                 if properties["summary"] == nil { properties["summary"] = output.summary }
                 published.append(
@@ -378,11 +399,124 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         do {
             let stored = try store.completeExecution(execution, outputs: published)
+            if options.remoteCache, let remote, !remoteDown.isRaised {
+                push(component, to: remote, execution: execution, manifest: manifest, outputs: published)
+            }
             return (report(.ran, reason, output.summary, execution, stored), stored, nil)
         } catch {
             // The outputs are in place but unrecorded: never a cache hit, so never reused.
             try? store.failExecution(execution, error: "recording the outputs failed: \(error)")
             return (report(.failed, "failed (the error follows)", "", execution, [:]), nil, error)
+        }
+    }
+
+    /// Moves a finished output folder to its content-addressed place under `.mlops/artifacts`
+    /// (or drops it when that content is there already); returns its uri.
+    func publish(_ produced: URL, component: Component, output name: String, fingerprint: String) throws -> String {
+        let manager = FileManager.default
+        let uri = "artifacts/\(component.rawValue)/\(name)-\(fingerprint.dropFirst(7).prefix(16))"
+        let destination = folder.appendingPathComponent(uri, isDirectory: true)
+        if manager.fileExists(atPath: destination.path) {
+            try manager.removeItem(at: produced)  // the same content is already published
+        } else {
+            try manager.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if rename(produced.path, destination.path) != 0 {
+                let code = errno
+                // Another run published the same content first: the folder is the same.
+                guard (code == ENOTEMPTY || code == EEXIST) && manager.fileExists(atPath: destination.path) else {
+                    throw FileError(.io, path: destination.path, detail: String(cString: strerror(code)))
+                }
+                try manager.removeItem(at: produced)
+            }
+        }
+        return uri
+    }
+
+    // MARK: - The remote cache
+
+    /// The remote record of `key`. Bad settings or credentials fail the run (exit 78); a
+    /// cache that cannot be reached is a warning, and the component is looked for no further.
+    func lookUp(_ key: String, in remote: any RemoteCache, for component: Component) throws -> RemoteCacheRecord? {
+        do { return try remote.lookup(key) } catch let error as any MLOpsError where error.exitStatus != .configError {
+            noteRemoteFailure(error)
+            log(component, "warning: \(error.message); not using the remote cache for it")
+            return nil
+        }
+    }
+
+    /// A remote cache that cannot be reached (exit 74) is not tried again in this run, so a
+    /// job with a cache outage pays the retries once, not once per component.
+    func noteRemoteFailure(_ error: any MLOpsError) {
+        if error.exitStatus == .ioError { remoteDown.raise() }
+    }
+
+    /// Downloads a remote entry's outputs into staging, checks them, publishes them as this
+    /// store's artifacts and records an execution saying where they came from.
+    private func pull(
+        _ component: any PipelineComponent, record: RemoteCacheRecord, from remote: any RemoteCache, run: Int64,
+        inputEvents: [(name: String, artifact: Int64)], manifest: KeyManifest, reason: String
+    ) throws -> (Int64, [String: StoredArtifact]) {
+        let staging = folder.appendingPathComponent(
+            "tmp/\(component.id.rawValue)-pull-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))",
+            isDirectory: true)
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        guard Set(record.outputs.keys) == Set(component.outputs.keys) else {
+            throw RemoteCacheError(
+                location: remote.location,
+                detail: "the entry of \(record.cacheKey) has other outputs than \(component.id.rawValue)",
+                hint: nil, exitStatus: .dataError)
+        }
+        var staged: [(String, RemoteCacheRecord.Output, URL)] = []
+        for (name, output) in record.outputs.sorted(by: { $0.key < $1.key }) {
+            let target = staging.appendingPathComponent(name, isDirectory: true)
+            try remote.pull(record, output: name, into: target)
+            staged.append((name, output, target))
+        }
+        let execution = try store.startExecution(
+            run: run, component: component.id.rawValue, version: component.version, cacheKey: manifest.cacheKey,
+            manifest: manifest, commit: commit, staging: staging.path, reason: reason, inputs: inputEvents)
+        do {
+            var published: [NewArtifact] = []
+            for (name, output, target) in staged {
+                let uri = try publish(target, component: component.id, output: name, fingerprint: output.fingerprint)
+                published.append(
+                    NewArtifact(
+                        name: name, type: output.type, uri: uri, fingerprint: output.fingerprint,
+                        properties: output.properties))
+            }
+            return (execution, try store.completeExecution(execution, outputs: published))
+        } catch {
+            try? store.failExecution(execution, error: "pulling from the remote cache failed: \(error)")
+            throw error
+        }
+    }
+
+    /// Pushes what an execution made; a failure is a warning (the run's own results stand).
+    private func push(
+        _ component: any PipelineComponent, to remote: any RemoteCache, execution: Int64, manifest: KeyManifest,
+        outputs: [NewArtifact]
+    ) {
+        do {
+            var entries: [String: RemoteCacheRecord.Output] = [:]
+            var folders: [String: URL] = [:]
+            for output in outputs {
+                let source = folder.appendingPathComponent(output.uri, isDirectory: true)
+                folders[output.name] = source
+                entries[output.name] = RemoteCacheRecord.Output(
+                    type: output.type, fingerprint: output.fingerprint, properties: output.properties,
+                    files: try S3RemoteCache.files(in: source))
+            }
+            let formatter = ISO8601DateFormatter()
+            let record = RemoteCacheRecord(
+                format: RemoteCacheRecord.format, cacheKey: manifest.cacheKey, component: component.id.rawValue,
+                version: component.version, manifest: manifest, outputs: entries, commit: commit, execution: execution,
+                host: ProcessInfo.processInfo.hostName, created: formatter.string(from: Date()))
+            try remote.push(record, folders: folders)
+        } catch {
+            if let error = error as? any MLOpsError { noteRemoteFailure(error) }
+            let message = (error as? any MLOpsError)?.message ?? "\(error)"
+            log(component.id, "warning: not pushed to the remote cache: \(message)")
         }
     }
 

@@ -173,7 +173,7 @@ public struct S3Registry: Registry {
         let key = bundleKey(name, version)
         let found = try storage { () throws(S3Error) in try client.download(bucket: root.bucket, key: key, to: partial)
         }
-        guard found else {
+        guard found != nil else {
             throw ReleaseError.io(path: "s3://\(root.bucket)/\(key)", detail: "the bundle is missing from the registry")
         }
         guard rename(partial.path, file.path) == 0 else {

@@ -44,11 +44,17 @@ extension MLOps {
         @Flag(help: "Treat warnings as failures.")
         var strict = false
 
+        @Flag(
+            name: .customLong("no-remote-cache"),
+            help: "Neither pull from nor push to the remote cache (cache.remote, MLOPS_CACHE).")
+        var noRemoteCache = false
+
         func validate() throws { try baseline?.checkFolder() }
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let run = try Self.perform(context, baseline: baseline, strict: strict, command: "gate")
+            let run = try Self.perform(
+                context, baseline: baseline, strict: strict, command: "gate", remoteCache: !noRemoteCache)
             try run.project.store.close()
             if console.mode == .json {
                 try console.json(JSONOutput(schema: Self.jsonSchema, ok: run.gate.blessed, result: run.gate))
@@ -64,7 +70,7 @@ extension MLOps {
         /// with the project's configuration, read once.
         static func perform(
             _ context: CommandContext, baseline: BaselineRequest?, strict: Bool, command: String,
-            releases: ReleaseSession? = nil
+            remoteCache: Bool = true, releases: ReleaseSession? = nil
         ) throws -> GateRun {
             let console = context.console
             let project = try context.project()
@@ -74,6 +80,7 @@ extension MLOps {
             options.baseline = baseline
             options.strict = strict
             options.command = command
+            options.remoteCache = remoteCache
             var events = GateRun.Events()
             events.started = { chosen, none, runner in
                 SignalWatcher.watch { number, count in

@@ -36,6 +36,11 @@ extension MLOps {
         @Flag(name: .customLong("allow-dirty"), help: "Release from a working tree with uncommitted changes.")
         var allowDirty = false
 
+        @Flag(
+            name: .customLong("no-remote-cache"),
+            help: "Neither pull from nor push to the remote cache (cache.remote, MLOPS_CACHE).")
+        var noRemoteCache = false
+
         @Option(help: "Why, for the ledger.")
         var reason: String?
 
@@ -78,7 +83,8 @@ extension MLOps {
             let publisher = Publisher(session: try context.releases())
             let (name, signingKey) = try publisher.prepare(allowDirty: allowDirty)
             let run = try Gate.perform(
-                context, baseline: baseline, strict: false, command: "release", releases: publisher.session)
+                context, baseline: baseline, strict: false, command: "release", remoteCache: !noRemoteCache,
+                releases: publisher.session)
             defer { try? run.project.store.close() }
             if !run.gate.blessed, console.mode != .json { Gate.printVerdict(run, on: console) }
             let published = try publisher.release(

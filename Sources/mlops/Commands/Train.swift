@@ -35,6 +35,11 @@ extension MLOps {
         @Flag(help: "Treat gate-policy warnings as failures.")
         var strict = false
 
+        @Flag(
+            name: .customLong("no-remote-cache"),
+            help: "Neither pull from nor push to the remote cache (cache.remote, MLOPS_CACHE).")
+        var noRemoteCache = false
+
         @Option(
             help: ArgumentHelp(
                 "Also say what changed since this base and which components it affects (as `mlops changes`).",
@@ -81,6 +86,7 @@ extension MLOps {
             }
             var options = PipelineRunner.Options()
             options.noCache = noCache
+            options.remoteCache = !noRemoteCache
             options.force = Set(force.compactMap(Component.init(rawValue:)))
             let position = snapshot.commit.map { String($0.prefix(8)) } ?? "no commit"
             if console.mode != .json {

@@ -21,7 +21,9 @@ do {
             file: URL(fileURLWithPath: arguments[2]), bucket: location.bucket, key: location.prefix)
     } else {
         let location = try S3Location(parsing: arguments[2])
-        guard try client.download(bucket: location.bucket, key: location.prefix, to: URL(fileURLWithPath: arguments[3]))
+        guard
+            try client.download(bucket: location.bucket, key: location.prefix, to: URL(fileURLWithPath: arguments[3]))
+                != nil
         else {
             FileHandle.standardError.write(Data("no such object\n".utf8))
             exit(66)
