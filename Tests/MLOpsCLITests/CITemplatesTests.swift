@@ -90,4 +90,37 @@ import Testing
         #expect(unknown.status == 64 && unknown.stderr.contains("there are no CI files for provider 'jenkins'"))
         #expect(unknown.stderr.contains("github") && unknown.stderr.contains("gitlab"), "\(unknown.stderr)")
     }
+
+    /// Issue 24: jobs on different runners share the S3 registry and remote cache; the CI
+    /// cache keeps only the mlops binary (a cached .mlops forks between jobs), and the AWS
+    /// keys come from secrets, never from the file.
+    @Test func theTemplatesKeepStateInSharedStorageAndCacheOnlyTheBinary() throws {
+        let github = try String(
+            contentsOf: Self.sources.appendingPathComponent("ci/github/.github/workflows/mlops.yml"), encoding: .utf8)
+        let lines = github.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let cachedPaths = lines.enumerated().filter { $0.element.hasPrefix("uses: actions/cache@") }.compactMap {
+            index, _ in
+            lines[(index + 1)...].first { $0.hasPrefix("path:") }
+        }
+        #expect(!cachedPaths.isEmpty && cachedPaths.allSatisfy { $0 == "path: ~/.mlops-bin" }, "\(cachedPaths)")
+        for line in [
+            "MLOPS_REGISTRY: ${{ vars.MLOPS_REGISTRY }}", "MLOPS_CACHE: ${{ vars.MLOPS_CACHE }}",
+            "AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}",
+            "AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+        ] {
+            #expect(lines.contains(line), "\(line)")
+        }
+        let gitlab = try String(
+            contentsOf: Self.sources.appendingPathComponent("ci/gitlab/.gitlab-ci.yml"), encoding: .utf8)
+        let gitlabLines = gitlab.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(
+            gitlabLines.filter { $0.hasPrefix("paths: [.mlops") } == [
+                "paths: [.mlops-bin/]", "paths: [.mlops/reports/]", "paths: [.mlops/reports/]",
+                "paths: [.mlops/reports/]",
+            ])
+        #expect(!gitlab.contains("mlops-state"))
+        for name in ["MLOPS_REGISTRY", "MLOPS_CACHE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            #expect(gitlab.contains(name), "\(name)")
+        }
+    }
 }

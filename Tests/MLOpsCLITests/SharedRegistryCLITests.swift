@@ -86,6 +86,11 @@ import Testing
             ".mlops/downloads/\(bucket.name)/models/taxi/versions/0.1.0/taxi-0.1.0.tar.zst")
         #expect(FileManager.default.fileExists(atPath: downloaded.path))
 
+        // A folder with no project, only the settings: the registry's one name is taken.
+        let elsewhere = try TemporaryDirectory("elsewhere")
+        let history = try MLOpsProcess.run(["releases", "history"], in: elsewhere.url, environment: env)
+        #expect(history.status == 0 && history.stdout.contains("promote  production → 0.1.0"), "\(history.stderr)")
+
         let wrong = try MLOpsProcess.run(
             ["releases", "list"], in: dir, environment: env.merging(["AWS_SECRET_ACCESS_KEY": "not-it"]) { $1 })
         #expect(wrong.status == 78)

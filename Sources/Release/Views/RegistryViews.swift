@@ -96,11 +96,24 @@ public enum RegistryViews {
         public let channels: [String: LedgerEvent]?
     }
 
+    /// Outside a project, the registry's one bundle name; with several, which to choose from.
+    static func onlyName(in registry: any Registry) throws -> String {
+        let names = try registry.names()
+        guard names.count == 1 else {
+            throw UsageError(
+                names.isEmpty
+                    ? "the registry \(registry.location) holds no bundle yet"
+                    : "no project here names the bundle, and the registry holds \(names.count): \(names.joined(separator: ", "))",
+                hint: "name it: mlops releases history NAME")
+        }
+        return names[0]
+    }
+
     /// The ledger of `name` up to `at` (all when nil), of one channel when given.
     public static func history(
         _ session: ReleaseSession, name: String?, channel: String?, at: String?, warn: (String) -> Void
     ) throws -> History {
-        guard let name = name ?? session.projectName else { throw ReleaseError.invalidReference("") }
+        let name = try name ?? session.projectName ?? onlyName(in: session.registry)
         let state = try session.registry.state(name)
         for warning in state.warnings { warn(warning) }
         guard !state.events.isEmpty else { throw ReleaseError.notFound(name, available: try session.registry.names()) }
