@@ -73,6 +73,13 @@ import Testing
             let result = try MLOpsProcess.run(arguments, in: dir, environment: env)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
         }
+        // The secret is in no object of the bucket (bundle, manifest, ledger); below, in no file
+        // of either .mlops (store, reports, downloads, the unpacked bundle with its provenance).
+        let secret = Data(bucket.server.secret.utf8)
+        for key in try bucket.keys() {
+            let object = try #require(try bucket.client.get(bucket: bucket.name, key: key))
+            #expect(object.range(of: secret) == nil, "the secret is in s3://\(bucket.name)/\(key)")
+        }
         let other = try TaxiProject.make()
         let gate = try MLOpsProcess.run(["gate"], in: other.directory.url, environment: env)
         #expect(
@@ -85,6 +92,15 @@ import Testing
         let downloaded = other.directory.url.appendingPathComponent(
             ".mlops/downloads/\(bucket.name)/models/taxi/versions/0.1.0/taxi-0.1.0.tar.zst")
         #expect(FileManager.default.fileExists(atPath: downloaded.path))
+        for folder in [dir, other.directory.url] {
+            let mlops = folder.appendingPathComponent(".mlops")
+            let files = FileManager.default.enumerator(at: mlops, includingPropertiesForKeys: nil)?.allObjects ?? []
+            #expect(files.count > 10)
+            for case let file as URL in files
+            where (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+                #expect(try Data(contentsOf: file).range(of: secret) == nil, "the secret is in \(file.path)")
+            }
+        }
 
         // A folder with no project, only the settings: the registry's one name is taken.
         let elsewhere = try TemporaryDirectory("elsewhere")
