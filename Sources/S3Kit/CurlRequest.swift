@@ -111,7 +111,8 @@ final class CurlRequest {
             code = mlops_curl_perform(handle)
         }
         if let failure = response.fileError {
-            throw S3Error(.unreachable("the download could not be written: \(failure.localizedDescription)"))
+            throw S3Error(
+                .local(path: "", detail: "the download could not be written: \(failure.localizedDescription)"))
         }
         guard code == CURLE_OK else {
             throw S3Error(.unreachable(String(cString: mlops_curl_strerror(code))))

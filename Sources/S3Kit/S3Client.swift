@@ -53,8 +53,15 @@ public struct S3Client: Sendable {
 
     public enum PutOutcome: Sendable, Equatable {
         case created
-        /// `ifAbsent` and the key exists already (HTTP 412): another writer was first.
+        /// `ifAbsent` and the key exists already (HTTP 412), or another conditional write to
+        /// it is in progress (HTTP 409 ConditionalRequestConflict, which AWS says to retry):
+        /// another writer was first, or may be.
         case alreadyExists
+    }
+
+    /// A conditional write lost: 412, or 409 ConditionalRequestConflict (AWS S3 under contention).
+    static func lostRace(_ answer: Answer) -> Bool {
+        answer.status == 412 || (answer.status == 409 && code(answer.body) == "ConditionalRequestConflict")
     }
 
     /// An object in a listing.
@@ -79,7 +86,7 @@ public struct S3Client: Sendable {
         var headers = Self.checksumHeaders(digest)
         if ifAbsent { headers.append("If-None-Match: *") }
         let answer = try send("PUT", bucket: bucket, key: key, payload: data, payloadDigest: digest, headers: headers)
-        if answer.status == 412 {
+        if Self.lostRace(answer) {
             // A retried PUT whose first try landed finds its own object: the same bytes are ours.
             if answer.attempts > 1, try head(bucket: bucket, key: key)?.sha256 == Hex.string(digest) {
                 return .created
@@ -111,8 +118,9 @@ public struct S3Client: Sendable {
         return answer.body
     }
 
-    /// Downloads the object at `key` into `file` (written whole or removed), checking the
-    /// SHA-256 recorded at upload; returns the file's SHA-256, nil when there is no such object.
+    /// Downloads the object at `key` into `file` (the caller's temporary name: on an error it
+    /// may hold part of the object), checking the SHA-256 recorded at upload; returns the
+    /// file's SHA-256, nil when there is no such object.
     @discardableResult
     public func download(bucket: String, key: String, to file: URL) throws(S3Error) -> [UInt8]? {
         let answer = try send("GET", bucket: bucket, key: key, payload: nil, into: file)
@@ -150,7 +158,9 @@ public struct S3Client: Sendable {
 
     /// Every object under `prefix`, and with a `delimiter` the common prefixes below it (the
     /// "folders"), across as many pages as the server gives (ListObjectsV2).
-    public func list(bucket: String, prefix: String, delimiter: String? = nil, pageSize: Int? = nil) throws(S3Error)
+    public func list(
+        bucket: String, prefix: String, delimiter: String? = nil, pageSize: Int? = nil, firstPageOnly: Bool = false
+    ) throws(S3Error)
         -> (
             objects: [Object], prefixes: [String]
         )
@@ -168,7 +178,7 @@ public struct S3Client: Sendable {
             let page = ListingPage(answer.body)
             objects += page.objects
             prefixes += page.prefixes
-            token = page.next
+            token = firstPageOnly ? nil : page.next
         } while token != nil
         return (objects, prefixes)
     }
@@ -283,7 +293,13 @@ public struct S3Client: Sendable {
         }
         defer { try? handle?.close() }
         let sent = method == "GET" || method == "DELETE" || method == "HEAD" ? nil : payload
-        return try request.perform(payload: sent, into: handle)
+        do { return try request.perform(payload: sent, into: handle) } catch {
+            // The download's own file could not be written: a local failure, not the server's.
+            if case .local(let path, let detail) = error.kind, path.isEmpty, let file {
+                throw S3Error(.local(path: file.path, detail: detail))
+            }
+            throw error
+        }
     }
 
     /// The headers that carry an upload's SHA-256: S3 checks the first, downloads the second.
@@ -298,7 +314,7 @@ public struct S3Client: Sendable {
         }
     }
 
-    static func sha256(of file: URL) throws(S3Error) -> [UInt8] {
+    public static func sha256(of file: URL) throws(S3Error) -> [UInt8] {
         do {
             let data = try Data(contentsOf: file, options: .alwaysMapped)
             return Array(SHA256.hash(data: data))
@@ -313,7 +329,8 @@ public struct S3Client: Sendable {
     }
 
     func failure(_ answer: Answer, bucket: String, key: String?) -> S3Error {
-        let code = Self.code(answer.body) ?? "HTTP \(answer.status)"
+        // A HEAD answer has no body: its 403 is a refusal all the same.
+        let code = Self.code(answer.body) ?? (answer.status == 403 ? "AccessDenied" : "HTTP \(answer.status)")
         let object = "s3://\(bucket)" + (key.map { "/\($0)" } ?? "")
         switch code {
         case "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken", "ExpiredToken":

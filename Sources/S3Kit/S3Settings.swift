@@ -1,8 +1,9 @@
 import Foundation
 import MLOpsCore
 
-/// AWS credentials and where they came from (named in errors; the secret never is).
-public struct S3Credentials: Sendable {
+/// AWS credentials and where they came from (named in errors; the secret never is, not even
+/// when the value is printed or dumped).
+public struct S3Credentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let accessKeyID: String
     let secretAccessKey: String
     public let sessionToken: String?
@@ -15,6 +16,10 @@ public struct S3Credentials: Sendable {
         self.sessionToken = sessionToken
         self.source = source
     }
+
+    public var description: String { "S3Credentials(\(accessKeyID), secret hidden, from \(source))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["accessKeyID": accessKeyID, "source": source]) }
 
     /// From `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` alone.
     public static func fromEnvironment(_ environment: [String: String]) throws(S3Error) -> S3Credentials {

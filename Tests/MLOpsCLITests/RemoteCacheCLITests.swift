@@ -119,7 +119,8 @@ import Testing
             let data = try #require(try bucket.client.get(bucket: bucket.name, key: key))
             let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             let outputs = try #require(json["outputs"] as? [String: [String: Any]])
-            let base = String(key.dropLast("record.json".count))
+            let push = try #require(json["push"] as? String)
+            let base = String(key.dropLast("record.json".count)) + push + "/"
             for (name, output) in outputs {
                 for file in output["files"] as? [[String: Any]] ?? [] {
                     #expect(keys.contains(base + name + "/" + (file["path"] as? String ?? "")))
@@ -152,6 +153,10 @@ import Testing
             refused.stderr.contains(
                 "the remote cache (cache.remote = s3://\(bucket.name)/cache): S3 refused"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("not-the-secret"))
+        // --no-remote-cache does not even read the cache's settings (a fork's pull request
+        // has no credentials).
+        let alone = try run(["train", "--no-remote-cache"], repo, env)
+        #expect(alone.status == 0, "\(alone.stderr)")
         // MLOPS_CACHE= (empty) turns it off.
         env["MLOPS_CACHE"] = ""
         #expect(try run(["train"], repo, env).status == 0)

@@ -166,6 +166,12 @@ import Testing
         let registry = try location.open(environment: bucket.environment(), downloads: downloads.url)
         #expect(try Self.release(registry, marker: "original") == "0.1.0")
         let key = "models/taxi/versions/0.1.0/taxi-0.1.0.tar.zst"
+        // A downloaded copy changed on disk is noticed (its SHA-256 against the bucket's) and
+        // downloaded again.
+        let first = try registry.bundleFile("taxi", "0.1.0")
+        let original = try Data(contentsOf: first)
+        try Data("damaged".utf8).write(to: first)
+        #expect(try Data(contentsOf: registry.bundleFile("taxi", "0.1.0")) == original)
         let fresh = try TemporaryDirectory("fresh")
         let other = try TemporaryDirectory("other")
         let staged = try Self.stage("taxi", "0.1.0", marker: "swapped", into: other.url)

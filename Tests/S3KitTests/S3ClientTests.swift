@@ -227,6 +227,16 @@ import Testing
         #expect(environment.endpoint.absoluteString == "http://localhost:4566")
     }
 
+    @Test func credentialsPrintedOrDumpedHideTheSecret() {
+        let credentials = S3Credentials(
+            accessKeyID: "AKIAEXAMPLE", secretAccessKey: "very-secret-value", sessionToken: nil, source: "a test")
+        var dumped = ""
+        dump(credentials, to: &dumped)
+        for text in ["\(credentials)", String(reflecting: credentials), dumped] {
+            #expect(!text.contains("very-secret-value") && text.contains("AKIAEXAMPLE"), "\(text)")
+        }
+    }
+
     @Test func missingCredentialsAnUnknownProfileAndABrokenFileAreNamed() throws {
         let home = try TemporaryDirectory()
         let none = try #require(throws: S3Error.self) { try S3Settings.client(environment: ["HOME": home.url.path]) }

@@ -68,7 +68,8 @@ public struct GateRun {
                     section: config.infra, policy: PolicyAction(config.gates, "infra"),
                     outOfDomain: config.serving.outOfDomain, executable: options.executable))
         }
-        let runner = try project.runner(strict: strict, extra: gates, console: console)
+        let runner = try project.runner(
+            strict: strict, extra: gates, console: console, remoteCache: options.remoteCache)
         events.started(baseline, noBaseline, runner)
         let snapshot = project.snapshot
         let report = try runner.run(

@@ -62,10 +62,12 @@ public struct Project {
 
     /// A runner over the components `mlops.yaml` configures (plus `extra`, e.g. the gates'),
     /// drawing progress bars and passing an external program's lines to stderr on `console`.
+    /// With `remoteCache` false (`--no-remote-cache`) the remote cache's settings are not even
+    /// read, so a job without its credentials (a fork's pull request) still runs.
     public func runner(
-        strict: Bool = false, extra: [any PipelineComponent] = [], console: Console? = nil
+        strict: Bool = false, extra: [any PipelineComponent] = [], console: Console? = nil, remoteCache: Bool = true
     ) throws -> PipelineRunner {
-        let remote = try remoteCache()
+        let remote = remoteCache ? try self.remoteCache() : nil
         let snapshot = snapshot
         let components = try config.dataComponents(root: root, strict: strict) { patterns, current in
             try MergeBaseData.find(

@@ -503,14 +503,24 @@ public final class PipelineRunner: @unchecked Sendable {
             for output in outputs {
                 let source = folder.appendingPathComponent(output.uri, isDirectory: true)
                 folders[output.name] = source
+                let files = try S3RemoteCache.files(in: source)
+                // What is listed must make the fingerprint, or no job could ever pull it (a
+                // symbolic link, say, counts in the fingerprint but is not a regular file).
+                let listed = files.compactMap { file in Hex.bytes(file.sha256).map { (file.path, $0) } }
+                guard Self.fingerprint(files: listed) == output.fingerprint else {
+                    log(
+                        component.id,
+                        "warning: not pushed to the remote cache: output '\(output.name)' has files it cannot hold")
+                    return
+                }
                 entries[output.name] = RemoteCacheRecord.Output(
-                    type: output.type, fingerprint: output.fingerprint, properties: output.properties,
-                    files: try S3RemoteCache.files(in: source))
+                    type: output.type, fingerprint: output.fingerprint, properties: output.properties, files: files)
             }
             let formatter = ISO8601DateFormatter()
             let record = RemoteCacheRecord(
                 format: RemoteCacheRecord.format, cacheKey: manifest.cacheKey, component: component.id.rawValue,
-                version: component.version, manifest: manifest, outputs: entries, commit: commit, execution: execution,
+                version: component.version, manifest: manifest, outputs: entries,
+                push: UUID().uuidString.lowercased(), commit: commit, execution: execution,
                 host: ProcessInfo.processInfo.hostName, created: formatter.string(from: Date()))
             try remote.push(record, folders: folders)
         } catch {

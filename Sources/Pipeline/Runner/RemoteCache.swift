@@ -27,6 +27,9 @@ public struct RemoteCacheRecord: Sendable, Codable, Equatable {
     public let version: String
     public let manifest: KeyManifest
     public let outputs: [String: Output]
+    /// The folder of this push's files under the entry: each push writes its own, so two jobs
+    /// pushing one key at once never overwrite the files the winning record names.
+    public let push: String
     /// Where it was made: the commit, the execution in that job's store, the host, when.
     public let commit: String?
     public let execution: Int64
@@ -34,7 +37,8 @@ public struct RemoteCacheRecord: Sendable, Codable, Equatable {
     public let created: String
 
     enum CodingKeys: String, CodingKey {
-        case format, cacheKey = "cache_key", component, version, manifest, outputs, commit, execution, host, created
+        case format, cacheKey = "cache_key", component, version, manifest, outputs, push, commit, execution, host
+        case created
     }
 }
 
@@ -66,7 +70,7 @@ public struct RemoteCacheError: MLOpsError {
 ///
 /// ```
 /// PREFIX/ab/abcdef…/record.json          the record, written last (created once)
-/// PREFIX/ab/abcdef…/OUTPUT/FILE…         each output's files
+/// PREFIX/ab/abcdef…/PUSH/OUTPUT/FILE…    each output's files, in the folder of the push
 /// ```
 public struct S3RemoteCache: RemoteCache {
     public let client: S3Client
@@ -92,11 +96,14 @@ public struct S3RemoteCache: RemoteCache {
     public func lookup(_ key: String) throws -> RemoteCacheRecord? {
         let data: Data?
         do { data = try client.get(bucket: root.bucket, key: folder(key) + "/record.json") } catch {
+            // Without s3:ListBucket, S3 answers a missing key 403 AccessDenied, not 404: a miss
+            // for a role that may only read objects (a wrong key or secret is still exit 78).
+            if case .refused(code: "AccessDenied", _, _) = error.kind { return nil }
             throw failure(error)
         }
         guard let data else { return nil }
         guard let record = try? JSONDecoder().decode(RemoteCacheRecord.self, from: data),
-            record.format == RemoteCacheRecord.format, record.cacheKey == key
+            record.format == RemoteCacheRecord.format, record.cacheKey == key, Self.isSegment(record.push)
         else {
             // Another version's format, or damaged: not a hit (this job runs and pushes nothing over it).
             return nil
@@ -130,7 +137,7 @@ public struct S3RemoteCache: RemoteCache {
             try FileManager.default.createDirectory(
                 at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             let digest: [UInt8]?
-            let key = folder(record.cacheKey) + "/\(output)/\(file.path)"
+            let key = folder(record.cacheKey) + "/\(record.push)/\(output)/\(file.path)"
             do { digest = try client.download(bucket: root.bucket, key: key, to: target) } catch {
                 throw failure(error)
             }
@@ -153,13 +160,14 @@ public struct S3RemoteCache: RemoteCache {
 
     public func push(_ record: RemoteCacheRecord, folders: [String: URL]) throws {
         let base = folder(record.cacheKey)
+        let files = "\(base)/\(record.push)"
         do {
             for (name, output) in record.outputs.sorted(by: { $0.key < $1.key }) {
                 guard let source = folders[name] else { continue }
                 for file in output.files {
                     try client.upload(
                         file: source.appendingPathComponent(file.path), bucket: root.bucket,
-                        key: "\(base)/\(name)/\(file.path)")
+                        key: "\(files)/\(name)/\(file.path)")
                 }
             }
             let encoder = JSONEncoder()
@@ -170,6 +178,11 @@ public struct S3RemoteCache: RemoteCache {
         } catch let error as S3Error {
             throw failure(error)
         }
+    }
+
+    /// A push folder's name: one path segment of letters, digits and dashes.
+    static func isSegment(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 64 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }
 
     /// The files of an output folder, relative, with their SHA-256 and size.

@@ -42,9 +42,12 @@ public struct ReleaseSession {
             configured: release?.registry ?? ".mlops/registry", environment: environment, root: root)
         let signatures = try SignaturePolicy.configured(
             release, extraKeys: extraKeys, root: root, environment: environment)
+        // Outside a project, a folder of this process's own (a shared one in /tmp could be
+        // prepared by another user).
         let downloads =
             config == nil
-            ? FileManager.default.temporaryDirectory.appendingPathComponent("mlops-downloads", isDirectory: true)
+            ? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "mlops-downloads-\(UUID().uuidString.lowercased())", isDirectory: true)
             : root.appendingPathComponent(".mlops/downloads", isDirectory: true)
         return ReleaseSession(
             registry: try location.open(environment: environment, downloads: downloads), location: location, root: root,

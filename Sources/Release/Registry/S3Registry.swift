@@ -89,7 +89,8 @@ public struct S3Registry: Registry {
             let name = String(folder.dropFirst(base.count).dropLast())
             // A name is in the registry once it has an event (a claim alone is not a release).
             let events = try storage { () throws(S3Error) in
-                try client.list(bucket: root.bucket, prefix: ledgerPrefix(name), pageSize: 1).objects
+                try client.list(bucket: root.bucket, prefix: ledgerPrefix(name), pageSize: 1, firstPageOnly: true)
+                    .objects
             }
             if !events.isEmpty { names.append(name) }
         }
@@ -157,13 +158,21 @@ public struct S3Registry: Registry {
         }
     }
 
-    /// The bundle, downloaded once into ``downloads`` (a version's object is created once, and
-    /// every use verifies the file against the ledger's identity, as for a folder registry).
+    /// The bundle, downloaded into ``downloads`` and kept while it has the SHA-256 the bucket
+    /// recorded at upload (one HEAD request checks; a changed copy is downloaded again). Every
+    /// use verifies the file against the ledger's identity, as for a folder registry.
     public func bundleFile(_ name: String, _ version: String) throws(ReleaseError) -> URL {
         let folder = downloads.appendingPathComponent(root.bucket, isDirectory: true)
             .appendingPathComponent(key("\(name)/versions/\(version)"), isDirectory: true)
         let file = folder.appendingPathComponent(RegistryLayout.bundleFileName(name, version))
-        if FileManager.default.fileExists(atPath: file.path) { return file }
+        if FileManager.default.fileExists(atPath: file.path) {
+            let recorded = try storage { () throws(S3Error) in
+                try client.head(bucket: root.bucket, key: bundleKey(name, version))?.sha256
+            }
+            let local = try? Hex.string(S3Client.sha256(of: file))
+            if let recorded, recorded == local { return file }
+            try? FileManager.default.removeItem(at: file)
+        }
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw ReleaseError.io(path: folder.path, detail: "cannot be created: \(error.localizedDescription)")
         }

@@ -74,7 +74,7 @@ extension MLOps {
             let project = try context.project()
             let (config, snapshot, store) = (project.config, project.snapshot, project.store)
             defer { try? store.close() }
-            let runner = try project.runner(strict: strict, console: console)
+            let runner = try project.runner(strict: strict, console: console, remoteCache: !noRemoteCache)
             let components = runner.components
             // SIGINT or SIGTERM: finish what is running, start nothing more, exit 130. A second
             // signal stops at once (the next run marks what was left ABANDONED and cleans it up).
