@@ -13,7 +13,10 @@ enum StageLine {
         let outcome: String
         switch stage.outcome {
         case .ran: outcome = console.style("ran    ", .green)
-        case .cached: outcome = console.style("cached ", .cyan)
+        case .cached:
+            // Pulled from the remote cache: reused as a cached result, but fetched by this job.
+            let pulled = stage.reason.hasPrefix("pulled from the remote cache")
+            outcome = console.style(pulled ? "pulled " : "cached ", .cyan)
         case .failed: outcome = console.style("failed ", .red, bold: true)
         case .skipped: outcome = console.style("skipped", .yellow)
         }
