@@ -112,15 +112,8 @@ struct MultipartUpload {
         let answer = try client.send(
             "POST", bucket: bucket, key: key, query: [("uploadId", uploadID)], payload: Data(xml.utf8),
             headers: ifAbsent ? ["If-None-Match: *"] : [], contentType: "application/xml")
-        if S3Client.lostRace(answer) {
-            if answer.attempts > 1, try client.head(bucket: bucket, key: key)?.sha256 == whole { return .created }
-            return .alreadyExists
-        }
-        // A retried completion whose first try landed finds its upload gone: the object is ours.
-        if answer.attempts > 1, answer.status == 404, S3Client.code(answer.body) == "NoSuchUpload",
-            try client.head(bucket: bucket, key: key)?.sha256 == whole
-        {
-            return .created
+        if let outcome = try client.conditionalOutcome(answer, bucket: bucket, key: key, sha256: whole) {
+            return outcome
         }
         // S3 may answer 200 and put the error in the body.
         guard answer.status == 200, !String(decoding: answer.body, as: UTF8.self).contains("<Error>") else {

@@ -59,9 +59,20 @@ public struct S3Client: Sendable {
         case alreadyExists
     }
 
-    /// A conditional write lost: 412, or 409 ConditionalRequestConflict (AWS S3 under contention).
-    static func lostRace(_ answer: Answer) -> Bool {
-        answer.status == 412 || (answer.status == 409 && code(answer.body) == "ConditionalRequestConflict")
+    /// What a conditional write's answer says when it did not plainly succeed: nil when it is
+    /// neither a lost race nor a retry that landed (the caller then reports the failure).
+    /// A lost race is 412, or 409 ConditionalRequestConflict (AWS S3 under contention); a
+    /// retried request whose first try landed finds the object (or, for a multipart
+    /// completion, its upload gone), and the object with the same SHA-256 is ours.
+    func conditionalOutcome(_ answer: Answer, bucket: String, key: String, sha256: String) throws(S3Error)
+        -> PutOutcome?
+    {
+        let lost =
+            answer.status == 412 || (answer.status == 409 && Self.code(answer.body) == "ConditionalRequestConflict")
+        let gone = answer.status == 404 && Self.code(answer.body) == "NoSuchUpload"
+        guard lost || gone else { return nil }
+        if answer.attempts > 1, try head(bucket: bucket, key: key)?.sha256 == sha256 { return .created }
+        return lost ? .alreadyExists : nil
     }
 
     /// An object in a listing.
@@ -86,12 +97,8 @@ public struct S3Client: Sendable {
         var headers = Self.checksumHeaders(digest)
         if ifAbsent { headers.append("If-None-Match: *") }
         let answer = try send("PUT", bucket: bucket, key: key, payload: data, payloadDigest: digest, headers: headers)
-        if Self.lostRace(answer) {
-            // A retried PUT whose first try landed finds its own object: the same bytes are ours.
-            if answer.attempts > 1, try head(bucket: bucket, key: key)?.sha256 == Hex.string(digest) {
-                return .created
-            }
-            return .alreadyExists
+        if let outcome = try conditionalOutcome(answer, bucket: bucket, key: key, sha256: Hex.string(digest)) {
+            return outcome
         }
         guard answer.status == 200 else { throw failure(answer, bucket: bucket, key: key) }
         return .created

@@ -503,15 +503,9 @@ public final class PipelineRunner: @unchecked Sendable {
             for output in outputs {
                 let source = folder.appendingPathComponent(output.uri, isDirectory: true)
                 folders[output.name] = source
-                let files = try S3RemoteCache.files(in: source)
-                // What is listed must make the fingerprint, or no job could ever pull it (a
-                // symbolic link, say, counts in the fingerprint but is not a regular file).
-                let listed = files.compactMap { file in Hex.bytes(file.sha256).map { (file.path, $0) } }
-                guard Self.fingerprint(files: listed) == output.fingerprint else {
-                    log(
-                        component.id,
-                        "warning: not pushed to the remote cache: output '\(output.name)' has files it cannot hold")
-                    return
+                // The files the fingerprint covers, enumerated as it enumerates them.
+                let files = try Self.fileDigests(folder: source).map {
+                    RemoteCacheRecord.File(path: $0.path, sha256: Hex.string($0.sha256), size: $0.size)
                 }
                 entries[output.name] = RemoteCacheRecord.Output(
                     type: output.type, fingerprint: output.fingerprint, properties: output.properties, files: files)
@@ -540,6 +534,11 @@ public final class PipelineRunner: @unchecked Sendable {
 
     /// `sha256:` of a folder: every file's relative path and content hash, in path order.
     public static func fingerprint(folder: URL) throws -> String {
+        fingerprint(files: try fileDigests(folder: folder).map { ($0.path, $0.sha256) })
+    }
+
+    /// Every file below `folder` (what its fingerprint covers): relative path, SHA-256, size.
+    public static func fileDigests(folder: URL) throws -> [(path: String, sha256: [UInt8], size: Int64)] {
         let manager = FileManager.default
         var files: [String] = []
         if let enumerator = manager.enumerator(atPath: folder.path) {
@@ -552,15 +551,19 @@ public final class PipelineRunner: @unchecked Sendable {
                 }
             }
         }
-        var digests: [(path: String, sha256: [UInt8])] = []
+        var digests: [(path: String, sha256: [UInt8], size: Int64)] = []
         for path in files {
             let handle = try FileHandle(forReadingFrom: folder.appendingPathComponent(path))
             defer { try? handle.close() }
             var file = SHA256()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { file.update(data: chunk) }
-            digests.append((path, Array(file.finalize())))
+            var size: Int64 = 0
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                file.update(data: chunk)
+                size += Int64(chunk.count)
+            }
+            digests.append((path, Array(file.finalize()), size))
         }
-        return fingerprint(files: digests)
+        return digests
     }
 
     /// `sha256:` of a folder from its files' relative paths and SHA-256 digests (as a bundle's

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import MLOpsCore
 import Metadata
@@ -18,6 +17,12 @@ public struct RemoteCacheRecord: Sendable, Codable, Equatable {
         public let fingerprint: String
         public let properties: [String: String]
         public let files: [File]
+
+        /// Whether the files listed make the fingerprint given (each digest well-formed).
+        var listsItsFingerprint: Bool {
+            let listed = files.compactMap { file in Hex.bytes(file.sha256).map { (file.path, $0) } }
+            return listed.count == files.count && PipelineRunner.fingerprint(files: listed) == fingerprint
+        }
     }
 
     public static let format = "mlops.remote-cache/v1"
@@ -118,8 +123,7 @@ public struct S3RemoteCache: RemoteCache {
                 exitStatus: .dataError)
         }
         // The files the record lists must make the fingerprint it gives (checked before any download).
-        let listed = entry.files.compactMap { file in Hex.bytes(file.sha256).map { (file.path, $0) } }
-        guard listed.count == entry.files.count, PipelineRunner.fingerprint(files: listed) == entry.fingerprint else {
+        guard entry.listsItsFingerprint else {
             throw RemoteCacheError(
                 location: location,
                 detail:
@@ -173,7 +177,7 @@ public struct S3RemoteCache: RemoteCache {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(record)
-            // Created once: a concurrent job that pushed the same key first wins; its outputs are the same.
+            // Created once: of two jobs pushing one key, the first record wins and names its own files.
             try client.put(bucket: root.bucket, key: "\(base)/record.json", data: data, ifAbsent: true)
         } catch let error as S3Error {
             throw failure(error)
@@ -183,26 +187,5 @@ public struct S3RemoteCache: RemoteCache {
     /// A push folder's name: one path segment of letters, digits and dashes.
     static func isSegment(_ text: String) -> Bool {
         !text.isEmpty && text.count <= 64 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-    }
-
-    /// The files of an output folder, relative, with their SHA-256 and size.
-    public static func files(in folder: URL) throws -> [RemoteCacheRecord.File] {
-        let manager = FileManager.default
-        var files: [RemoteCacheRecord.File] = []
-        let base = folder.standardizedFileURL.path + "/"
-        guard let enumerator = manager.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
-            return []
-        }
-        for case let url as URL in enumerator
-        where (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true {
-            let path = url.standardizedFileURL.path
-            guard path.hasPrefix(base) else { continue }
-            let data = try Data(contentsOf: url, options: .alwaysMapped)
-            files.append(
-                RemoteCacheRecord.File(
-                    path: String(path.dropFirst(base.count)), sha256: Hex.string(SHA256.hash(data: data)),
-                    size: Int64(data.count)))
-        }
-        return files.sorted { $0.path < $1.path }
     }
 }
