@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -68,12 +69,16 @@ let package = Package(
         // MARK: Data formats and storage under the pipeline
         // Tables, CSV, the columnar examples file and TFMD schemas.
         .target(name: "Tabular", dependencies: ["MLOpsCore"]),
-        // The metadata store protocol (ML Metadata's model) and its embedded SQLite backend.
+        // The metadata store protocol (ML Metadata's model), its embedded SQLite backend and
+        // the PostgreSQL one for stores shared by many jobs.
         .target(
             name: "Metadata",
             dependencies: [
                 "MLOpsCore", "SQLiteKit", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // MARK: Product libraries
@@ -125,7 +130,11 @@ let package = Package(
 
         // MARK: Tests
         .target(
-            name: "MLOpsTestSupport", dependencies: ["GitKit", "MLOpsCore", "S3Kit"], path: "Tests/MLOpsTestSupport"),
+            name: "MLOpsTestSupport",
+            dependencies: [
+                "GitKit", "MLOpsCore", "S3Kit", "Metadata", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ], path: "Tests/MLOpsTestSupport"),
         // The taxi template written and committed in place, for the library-level tests.
         .target(
             name: "ProjectTestSupport", dependencies: ["Pipeline", "GitKit", "MLOpsTestSupport"],

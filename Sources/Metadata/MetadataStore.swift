@@ -13,6 +13,9 @@ import MLOpsCore
 public protocol MetadataStore: AnyObject, Sendable {
     /// Where the store is, for messages (a path, or a URL without credentials).
     var location: String { get }
+    /// Whether other checkouts record into this store too (a server): an artifact it lists
+    /// may then have its files in another checkout, which does not make it gone.
+    var isShared: Bool { get }
 
     /// Releases the connection; later calls fail.
     func close() throws
@@ -45,9 +48,9 @@ public protocol MetadataStore: AnyObject, Sendable {
         run: Int64, component: String, version: String, cacheKey: String, manifest: KeyManifest, commit: String?,
         from: Int64, inputs: [(name: String, artifact: Int64)], outputs: [String: StoredArtifact]
     ) throws -> Int64
-    /// The outputs of the latest COMPLETE execution with `cacheKey` whose outputs are all
-    /// still LIVE; nil when there is none.
-    func cacheHit(for cacheKey: String) throws -> (execution: Int64, outputs: [String: StoredArtifact])?
+    /// The outputs of the latest COMPLETE executions with `cacheKey` whose outputs are all
+    /// still LIVE, newest first (at most 5).
+    func cacheHits(for cacheKey: String) throws -> [(execution: Int64, outputs: [String: StoredArtifact])]
     /// Marks an artifact DELETED (its files are gone), so it is never a cache hit again.
     func markDeleted(_ artifact: Int64) throws
     /// RUNNING executions left by a process that is gone, marked ABANDONED and returned with
@@ -86,6 +89,11 @@ public protocol MetadataStore: AnyObject, Sendable {
 
 extension MetadataStore {
     public func runs() throws -> [RunSummary] { try runs(limit: 50) }
+
+    /// The newest of ``cacheHits(for:)``.
+    public func cacheHit(for cacheKey: String) throws -> (execution: Int64, outputs: [String: StoredArtifact])? {
+        try cacheHits(for: cacheKey).first
+    }
 
     public func abandonStale(isAlive: (Int32) -> Bool) throws -> [(execution: StoredExecution, staging: String?)] {
         try abandonStale(isAlive: isAlive, foreignAge: 24 * 3600)
@@ -231,14 +239,26 @@ public struct MetadataStoreError: MLOpsError {
         case busy(String)
         /// Refused by its settings or credentials (exit 78).
         case refused(String)
+        /// A server store nothing has been recorded in yet (exit 66, as a missing store file).
+        case empty
+        /// The server answered with an error mlops does not expect (exit 70).
+        case failed(String)
+        /// The setting naming the store (`path`) cannot be used (exit 78).
+        case invalid(String)
     }
 
     public let kind: Kind
     public let path: String
+    /// A suggestion fitting this failure better than the kind's own.
+    public let specificHint: String?
+    /// Busy because another job's transaction won (serialization failure, deadlock): the
+    /// whole call may be tried again.
+    var retryable = false
 
-    public init(_ kind: Kind, path: String) {
+    public init(_ kind: Kind, path: String, hint: String? = nil) {
         self.kind = kind
         self.path = path
+        self.specificHint = hint
     }
 
     public var message: String {
@@ -248,16 +268,23 @@ public struct MetadataStoreError: MLOpsError {
         case .unreachable(let detail): "store '\(path)' cannot be reached: \(detail)"
         case .busy(let detail): "store '\(path)' is busy: \(detail)"
         case .refused(let detail): "store '\(path)' refused the connection: \(detail)"
+        case .empty: "store '\(path)' has no metadata yet"
+        case .failed(let detail): "store '\(path)' failed: \(detail)"
+        case .invalid(let detail): "\(path): \(detail)"
         }
     }
 
     public var hint: String? {
-        switch kind {
+        if let specificHint { return specificHint }
+        return switch kind {
         case .newerStore:
             "upgrade mlops; this version never migrates a store backwards (or move the store aside to start afresh)"
         case .unreachable: "check that the server runs and the network reaches it, then retry"
         case .busy: "retry; MLOPS_BUSY_TIMEOUT sets how many seconds to wait"
         case .refused: "check the store's address, user and password"
+        case .empty: "run `mlops train` first"
+        case .failed: "this is a bug in mlops or an unexpected server; please report it with the message"
+        case .invalid: "fix MLOPS_STORE or `store` in mlops.yaml"
         }
     }
 
@@ -265,7 +292,9 @@ public struct MetadataStoreError: MLOpsError {
         switch kind {
         case .newerStore, .unreachable: .ioError
         case .busy: .temporaryFailure
-        case .refused: .configError
+        case .refused, .invalid: .configError
+        case .empty: .noInput
+        case .failed: .internalError
         }
     }
 }

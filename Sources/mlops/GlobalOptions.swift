@@ -64,7 +64,7 @@ struct CommandContext {
 
     /// The existing metadata store alone, for questions answered from it (runs, lineage).
     func store() throws -> any MetadataStore {
-        try Project.openStore(root: try Project.workTree(of: try repository()), create: false, environment: environment)
+        try Project.existingStore(root: try Project.workTree(of: try repository()), environment: environment)
     }
 
     /// The release registry of this project (or `MLOPS_REGISTRY` outside one).

@@ -66,14 +66,21 @@ public struct S3TestBucket: Sendable {
     }
 }
 
-/// Runs `work` `count` times at once (as that many CI jobs would) and returns each result in
-/// order; the first failure is thrown after all have finished.
-public func concurrently<T: Sendable>(_ count: Int, _ work: @Sendable (Int) throws -> T) throws -> [T] {
+/// Runs `work` `count` times at once, each on a thread of its own (as that many CI jobs
+/// would, however few cores there are), and returns each result in order; the first failure
+/// is thrown after all have finished.
+public func concurrently<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int) throws -> T) throws -> [T] {
     let box = ResultsBox<T>()
-    DispatchQueue.concurrentPerform(iterations: count) { index in
-        let result = Result { try work(index) }
-        box.lock.withLock { box.results[index] = result }
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            let result = Result { try work(index) }
+            box.lock.withLock { box.results[index] = result }
+            group.leave()
+        }.start()
     }
+    group.wait()
     return try (0..<count).map { try box.results[$0]!.get() }
 }
 

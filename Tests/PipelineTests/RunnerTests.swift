@@ -53,14 +53,51 @@ struct FakeComponent: PipelineComponent {
     }
 }
 
+/// The two metadata store backends, for tests that must hold for both.
+enum StoreBackend: String, CaseIterable, Sendable {
+    case sqlite, postgres
+}
+
+/// A store of one test's own: an SQLite file in `dir`, or a database of its own on the
+/// PostgreSQL test server.
+struct TestStore {
+    let store: any MetadataStore
+    let database: PostgresTestDatabase?
+
+    init(_ backend: StoreBackend, in dir: TemporaryDirectory) throws {
+        switch backend {
+        case .sqlite:
+            try FileManager.default.createDirectory(at: dir.appending(".mlops"), withIntermediateDirectories: true)
+            store = try SQLiteMetadataStore(path: dir.appending(".mlops/store.sqlite").path)
+            database = nil
+        case .postgres:
+            let database = try PostgresTestDatabase()
+            store = try PostgresMetadataStore(address: database.address)
+            self.database = database
+        }
+    }
+
+    /// Runs SQL straight on the database, behind the store's back (as another process would).
+    func execute(_ sql: String) throws {
+        if let database {
+            try database.execute(sql)
+        } else {
+            let raw = try SQLiteDatabase(path: store.location)
+            try raw.write { db in try db.execute(sql: sql) }
+            try raw.close()
+        }
+    }
+}
+
 struct RunnerFixture {
     let dir: TemporaryDirectory
-    let store: MetadataStore
+    let testStore: TestStore
+    var store: any MetadataStore { testStore.store }
 
-    init() throws {
+    init(_ backend: StoreBackend = .sqlite) throws {
         dir = try TemporaryDirectory()
         try FileManager.default.createDirectory(at: dir.appending(".mlops"), withIntermediateDirectories: true)
-        store = try SQLiteMetadataStore(path: dir.appending(".mlops/store.sqlite").path)
+        testStore = try TestStore(backend, in: dir)
     }
 
     /// A chain ExampleGen → StatisticsGen → ExampleValidator of fakes; ExampleGen reads `data.txt`.
@@ -103,8 +140,10 @@ extension RunReport {
 }
 
 @Suite struct RunnerTests {
-    @Test func aSecondRunIsCachedAndAChangedPathRerunsOnlyWhatDependsOnIt() throws {
-        let fixture = try RunnerFixture()
+    @Test(arguments: StoreBackend.allCases) func aSecondRunIsCachedAndAChangedPathRerunsOnlyWhatDependsOnIt(
+        _ backend: StoreBackend
+    ) throws {
+        let fixture = try RunnerFixture(backend)
         _ = try fixture.dir.write("data.txt", "one")
         let first = try fixture.run(fixture.chain())
         #expect(first.stages.map(\.outcome) == [.ran, .ran, .ran, .ran])
@@ -144,8 +183,10 @@ extension RunReport {
         #expect(try fixture.run(changedValidator, options).stages.allSatisfy { $0.outcome == .ran })
     }
 
-    @Test func aFailedExecutionIsRecordedNeverCachedAndStopsWhatDependsOnIt() throws {
-        let fixture = try RunnerFixture()
+    @Test(arguments: StoreBackend.allCases) func aFailedExecutionIsRecordedNeverCachedAndStopsWhatDependsOnIt(
+        _ backend: StoreBackend
+    ) throws {
+        let fixture = try RunnerFixture(backend)
         _ = try fixture.dir.write("data.txt", "one")
         #expect(throws: FileError.self) { try fixture.run(fixture.chain(failStatistics: true)) }
         let executions = try fixture.store.allExecutions()
@@ -249,8 +290,10 @@ extension RunReport {
         }
     }
 
-    @Test func anExecutionLeftRunningByADeadProcessIsAbandonedAndItsStagingRemoved() throws {
-        let fixture = try RunnerFixture()
+    @Test(arguments: StoreBackend.allCases) func anExecutionLeftRunningByADeadProcessIsAbandonedAndItsStagingRemoved(
+        _ backend: StoreBackend
+    ) throws {
+        let fixture = try RunnerFixture(backend)
         _ = try fixture.dir.write("data.txt", "one")
         _ = try fixture.run(fixture.chain())
         // What a SIGKILL mid-run leaves: a RUNNING execution of a process that is gone, and its staging folder.
@@ -258,26 +301,20 @@ extension RunReport {
         try FileManager.default.createDirectory(
             at: staging.appendingPathComponent("out"), withIntermediateDirectories: true)
         _ = try fixture.dir.write(".mlops/tmp/StatisticsGen-killed/out/value.txt", "half")
-        let database = try SQLiteDatabase(path: fixture.store.location)
-        try database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO executions (component, component_version, state, cache_key, host, pid, staging, started_at)
-                    VALUES ('StatisticsGen', '1', 'RUNNING', 'k', ?, 999999999, ?, 0)
-                    """, arguments: [ProcessInfo.processInfo.hostName, staging.path])
-        }
-        try database.close()
+        let host = ProcessInfo.processInfo.hostName
+        try fixture.testStore.execute(
+            """
+            INSERT INTO executions (component, component_version, state, cache_key, host, pid, staging, started_at)
+            VALUES ('StatisticsGen', '1', 'RUNNING', 'k', '\(host)', 999999999, '\(staging.path)', 0)
+            """)
         // Another machine's executions: a recent one may still be running there; an old one is not.
-        let other = try SQLiteDatabase(path: fixture.store.location)
-        try other.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO executions (component, component_version, state, cache_key, host, pid, started_at)
-                    VALUES ('Trainer', '1', 'RUNNING', 'recent', 'elsewhere', 1, ?),
-                           ('Trainer', '1', 'RUNNING', 'old', 'elsewhere', 1, ?)
-                    """, arguments: [Date().timeIntervalSince1970, Date().timeIntervalSince1970 - 3 * 86400])
-        }
-        try other.close()
+        let now = Date().timeIntervalSince1970
+        try fixture.testStore.execute(
+            """
+            INSERT INTO executions (component, component_version, state, cache_key, host, pid, started_at)
+            VALUES ('Trainer', '1', 'RUNNING', 'recent', 'elsewhere', 1, \(now)),
+                   ('Trainer', '1', 'RUNNING', 'old', 'elsewhere', 1, \(now - 3 * 86400))
+            """)
         let report = try fixture.run(fixture.chain())
         #expect(report.stages.allSatisfy { $0.outcome == .cached })
         #expect(!FileManager.default.fileExists(atPath: staging.path))

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Metadata
 import Yams
 
 /// The whole of `mlops.yaml`, validated, with every default filled in.
@@ -21,11 +22,13 @@ public struct MLOpsConfig: ConfigSection {
     public var release: ReleaseSection
     public var paths: PathsSection
     public var cache: CacheSection
+    /// The metadata store: a `postgresql://` URI or an SQLite path; nil for `.mlops/store.sqlite`.
+    public var store: String?
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
         case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, serving, gates, release, paths
-        case cache, tests
+        case cache, store, tests
     }
     typealias CodingKeys = Key
 
@@ -55,6 +58,12 @@ public struct MLOpsConfig: ConfigSection {
         release = f.section(.release)
         paths = f.section(.paths)
         cache = f.section(.cache)
+        store = f.string(.store)
+        if let store, let node = f.value(.store) {
+            do {
+                _ = try StoreLocation.parse(store, environment: [:], root: URL(fileURLWithPath: "/"), source: "store")
+            } catch { f.reader.report(node, "store", error.message, hint: error.hint) }
+        }
         tests = (f.list(.tests) ?? []).enumerated().compactMap { TestCommand.parse($1, f.reader, "tests[\($0)]") }
         crossCheck(f)
         fillPathDefaults()
@@ -118,6 +127,13 @@ public struct MLOpsConfig: ConfigSection {
                         + "and the Evaluator gates on that same split, so its metrics are optimistic; add a held-out "
                         + "split, e.g. `splits: {train: 6, eval: 2, test: 2}`, and the Evaluator gates on it")
             }
+        }
+        if let store,
+            case .postgres(let address)? = try? StoreLocation.parse(
+                store, environment: [:], root: URL(fileURLWithPath: "/"), source: "store"), address.passwordInURI
+        {
+            warnings.append(
+                "store holds a password, which mlops.yaml commits to git: give it in PGPASSWORD (a CI secret) instead")
         }
         return warnings
     }

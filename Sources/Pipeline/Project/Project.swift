@@ -20,7 +20,7 @@ public struct Project {
     public static func open(_ repository: Repository, environment: [String: String]) throws -> Project {
         let root = try workTree(of: repository)
         let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
-        let store = try openStore(root: root, create: true, environment: environment)
+        let store = try openStore(root: root, configured: config.store, create: true, environment: environment)
         let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
         return Project(
             repository: repository, root: root, config: config, snapshot: snapshot, store: store,
@@ -35,24 +35,34 @@ public struct Project {
         return URL(fileURLWithPath: workdir)
     }
 
-    /// The project's metadata store: the embedded SQLite store in `.mlops` (the backend behind
-    /// ``MetadataStore`` that needs no server). With `create` false a missing store is an
-    /// error saying to train first.
-    public static func openStore(root: URL, create: Bool, environment: [String: String]) throws -> any MetadataStore {
-        let folder = root.appendingPathComponent(".mlops", isDirectory: true)
-        let path = folder.appendingPathComponent(SQLiteMetadataStore.fileName).path
-        if !create, !FileManager.default.fileExists(atPath: path) {
-            throw FileError(.missing, path: path, detail: "no metadata store yet", hint: "run `mlops train` first")
-        }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    /// The project's metadata store: `MLOPS_STORE`, else `store` in mlops.yaml (`configured`),
+    /// else the embedded SQLite store in `.mlops`. With `create` false a store with nothing
+    /// recorded yet is an error saying to train first.
+    public static func openStore(root: URL, configured: String?, create: Bool, environment: [String: String]) throws
+        -> any MetadataStore
+    {
+        let location = try StoreLocation(configured: configured, environment: environment, root: root)
         // MLOPS_BUSY_TIMEOUT: seconds to wait for another process's lock on the store (default 5).
         let timeout = environment["MLOPS_BUSY_TIMEOUT"].flatMap(Double.init) ?? 5
-        return try SQLiteMetadataStore(path: path, busyTimeout: timeout)
+        return try location.open(create: create, busyTimeout: timeout)
+    }
+
+    /// The existing store of the project at `root`, for questions (runs, lineage, the latest
+    /// model): `store` is read from mlops.yaml only when `MLOPS_STORE` does not name one.
+    public static func existingStore(root: URL, environment: [String: String]) throws -> any MetadataStore {
+        var configured: String?
+        if (environment["MLOPS_STORE"] ?? "").isEmpty {
+            let file = root.appendingPathComponent(MLOpsConfig.fileName)
+            if FileManager.default.fileExists(atPath: file.path) {
+                configured = try MLOpsConfig.load(from: file, root: root).store
+            }
+        }
+        return try openStore(root: root, configured: configured, create: false, environment: environment)
     }
 
     /// The `model` output of the newest successful Trainer execution in the store (`latest`).
     public static func latestModel(root: URL, environment: [String: String]) throws -> URL {
-        let store = try openStore(root: root, create: false, environment: environment)
+        let store = try existingStore(root: root, environment: environment)
         defer { try? store.close() }
         guard let execution = try store.lastSuccessful(component: Component.trainer.rawValue),
             let artifact = try store.artifacts(of: execution.id, "OUTPUT")["model"]

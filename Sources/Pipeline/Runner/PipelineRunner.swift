@@ -311,15 +311,26 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         if options.noCache { return decision("ran because of --no-cache") }
         if options.force.contains(component.id) { return decision("ran because of --force \(component.id.rawValue)") }
-        if let hit = try store.cacheHit(for: manifest.cacheKey) {
+        // The newest execution with this key whose outputs are in this checkout's .mlops. In a
+        // store of its own, outputs found missing are gone; in a shared store they may be in
+        // another checkout, where they are still good.
+        let hits = try store.cacheHits(for: manifest.cacheKey)
+        var elsewhere: Int64?
+        for hit in hits {
             let missing = hit.outputs.values.filter {
                 !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.uri).path)
             }
             if missing.isEmpty {
                 return decision("cached: inputs unchanged since execution \(hit.execution)", hit: hit)
             }
-            for artifact in missing { try store.markDeleted(artifact.id) }
-            return decision("ran because the outputs of execution \(hit.execution) are gone from .mlops")
+            if store.isShared {
+                elsewhere = elsewhere ?? hit.execution
+            } else {
+                for artifact in missing { try store.markDeleted(artifact.id) }
+            }
+        }
+        if let gone = hits.first, !store.isShared {
+            return decision("ran because the outputs of execution \(gone.execution) are gone from .mlops")
         }
         if lookUpRemote, options.remoteCache, !remoteDown.isRaised, let remote,
             let record = try lookUp(manifest.cacheKey, in: remote, for: component.id)
@@ -328,6 +339,11 @@ public final class PipelineRunner: @unchecked Sendable {
                 "pulled from the remote cache (\(remote.location)): made by execution \(record.execution)"
                     + (record.commit.map { " at commit \($0.prefix(8))" } ?? "") + " on \(record.host)",
                 remote: record)
+        }
+        if let elsewhere {
+            return decision(
+                "ran because the outputs of execution \(elsewhere) are in another checkout sharing the store, not in this one's .mlops"
+            )
         }
         guard previous?.manifest != nil else { return decision("ran because there is no earlier execution") }
         guard !differences.isEmpty else { return decision("ran because no earlier execution has these inputs") }
@@ -527,8 +543,10 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Marks executions of dead processes ABANDONED and removes their staging folders.
     private func cleanUpAbandoned() throws {
         let abandoned = try store.abandonStale { pid in kill(pid, 0) == 0 || errno == EPERM }
+        // Only this checkout's own staging folders: a shared store lists other machines' too.
+        let own = folder.appendingPathComponent("tmp").path + "/"
         for (_, staging) in abandoned {
-            if let staging { try? FileManager.default.removeItem(atPath: staging) }
+            if let staging, staging.hasPrefix(own) { try? FileManager.default.removeItem(atPath: staging) }
         }
     }
 

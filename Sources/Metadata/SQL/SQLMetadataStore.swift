@@ -1,0 +1,437 @@
+import Foundation
+import MLOpsCore
+
+/// The metadata store over a relational database, written once for both backends: the
+/// embedded SQLite file (``SQLiteMetadataStore``) and a PostgreSQL server shared by many jobs
+/// (``PostgresMetadataStore``). Each call is one transaction; the statements use only the SQL
+/// both databases speak (`RETURNING id`, `ON CONFLICT`), so the two answer every question
+/// alike. The subclasses open the database and apply its migrations.
+public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
+    let backend: any SQLBackend
+
+    init(backend: any SQLBackend) { self.backend = backend }
+
+    public var location: String { backend.location }
+
+    /// A file of one checkout's own; ``PostgresMetadataStore`` is shared.
+    public var isShared: Bool { false }
+
+    public func close() throws { try backend.close() }
+
+    // MARK: - Runs
+
+    /// The pipeline's context (created once) and a new run context; returns the run's id.
+    public func beginRun(pipeline: String, properties: [String: String]) throws -> Int64 {
+        try backend.write { db in
+            let now = Date().timeIntervalSince1970
+            // Looked up first: an INSERT that finds a conflict would still use up an id.
+            if try db.row("SELECT id FROM contexts WHERE type = 'pipeline' AND name = ?", .text(pipeline)) == nil {
+                try db.execute(
+                    "INSERT INTO contexts (type, name, created_at) VALUES ('pipeline', ?, ?) ON CONFLICT DO NOTHING",
+                    .text(pipeline), .real(now))
+            }
+            // Unique across processes and hosts sharing a server, and threads in one process.
+            let name =
+                "\(pipeline)-\(Int(now * 1000))-\(ProcessInfo.processInfo.processIdentifier)-"
+                + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            var properties = properties
+            properties["pipeline"] = pipeline
+            return try db.insert(
+                "INSERT INTO contexts (type, name, properties, created_at) VALUES ('run', ?, ?, ?)", .text(name),
+                .text(Self.json(properties)), .real(now))
+        }
+    }
+
+    /// Adds to a run's properties (its status, when it finished).
+    public func updateRun(_ run: Int64, _ properties: [String: String]) throws {
+        try backend.write { db in
+            let current = try db.row(
+                "SELECT properties FROM contexts WHERE id = ?" + backend.lockingRead, .integer(run))
+            var merged = Self.properties(try current?.optionalText("properties"))
+            merged.merge(properties) { _, new in new }
+            try db.execute("UPDATE contexts SET properties = ? WHERE id = ?", .text(Self.json(merged)), .integer(run))
+        }
+    }
+
+    /// Every run, newest first (at most `limit`).
+    public func runs(limit: Int = 50) throws -> [RunSummary] {
+        try backend.read { db in
+            try db.rows("SELECT * FROM contexts WHERE type = 'run' ORDER BY id DESC LIMIT ?", SQLValue(limit))
+                .map { row in try Self.runSummary(db, row) }
+        }
+    }
+
+    /// One run by id.
+    public func run(_ id: Int64) throws -> RunSummary? {
+        try backend.read { db in
+            try db.row("SELECT * FROM contexts WHERE type = 'run' AND id = ?", .integer(id))
+                .map { row in try Self.runSummary(db, row) }
+        }
+    }
+
+    private static func runSummary(_ db: any SQLTransaction, _ row: SQLRow) throws -> RunSummary {
+        let id = try row.int("id")
+        var states: [String: Int] = [:]
+        let counts = try db.rows(
+            """
+            SELECT executions.state AS state, count(*) AS n FROM executions
+            JOIN associations ON associations.execution_id = executions.id
+            WHERE associations.context_id = ? GROUP BY executions.state
+            """, .integer(id))
+        for count in counts { states[try count.text("state")] = Int(try count.int("n")) }
+        return RunSummary(
+            id: id, name: try row.text("name"), started: Date(timeIntervalSince1970: try row.real("created_at")),
+            properties: properties(try row.optionalText("properties")), states: states)
+    }
+
+    // MARK: - Executions
+
+    /// Records an execution about to run (RUNNING, with this process's host and pid, and its
+    /// staging folder, so an abandoned one can be found and cleaned up).
+    public func startExecution(
+        run: Int64, component: String, version: String, cacheKey: String, manifest: KeyManifest, commit: String?,
+        staging: String, reason: String, inputs: [(name: String, artifact: Int64)]
+    ) throws -> Int64 {
+        let manifest = try manifest.json()
+        return try backend.write { db in
+            let id = try db.insert(
+                """
+                INSERT INTO executions (component, component_version, state, cache_key, manifest, git_commit,
+                    reason, host, pid, staging, started_at)
+                VALUES (?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)
+                """, .text(component), .text(version), .text(cacheKey), .text(manifest), SQLValue(commit),
+                .text(reason), .text(Self.host), SQLValue(Int(ProcessInfo.processInfo.processIdentifier)),
+                .text(staging), .real(Date().timeIntervalSince1970))
+            try Self.link(db, execution: id, run: run, inputs: inputs)
+            return id
+        }
+    }
+
+    /// Marks an execution COMPLETE and records its outputs, in one transaction.
+    public func completeExecution(_ id: Int64, outputs: [NewArtifact]) throws -> [String: StoredArtifact] {
+        try backend.write { db in
+            var stored: [String: StoredArtifact] = [:]
+            let now = Date().timeIntervalSince1970
+            for output in outputs {
+                let artifact = try db.insert(
+                    """
+                    INSERT INTO artifacts (type, uri, fingerprint, state, properties, created_at)
+                    VALUES (?, ?, ?, 'LIVE', ?, ?)
+                    """, .text(output.type), .text(output.uri), .text(output.fingerprint),
+                    .text(Self.json(output.properties)), .real(now))
+                try db.execute(
+                    "INSERT INTO events (execution_id, artifact_id, type, name) VALUES (?, ?, 'OUTPUT', ?)",
+                    .integer(id), .integer(artifact), .text(output.name))
+                try db.execute(
+                    """
+                    INSERT INTO attributions (context_id, artifact_id)
+                    SELECT context_id, ? FROM associations WHERE execution_id = ? ON CONFLICT DO NOTHING
+                    """, .integer(artifact), .integer(id))
+                stored[output.name] = StoredArtifact(
+                    id: artifact, type: output.type, uri: output.uri, fingerprint: output.fingerprint,
+                    properties: output.properties)
+            }
+            try db.execute(
+                "UPDATE executions SET state = 'COMPLETE', finished_at = ?, staging = NULL WHERE id = ?", .real(now),
+                .integer(id))
+            return stored
+        }
+    }
+
+    /// Marks an execution FAILED with the error; it records no outputs and is never a cache hit.
+    public func failExecution(_ id: Int64, error: String) throws {
+        try backend.write { db in
+            try db.execute(
+                "UPDATE executions SET state = 'FAILED', error = ?, finished_at = ?, staging = NULL WHERE id = ?",
+                .text(error), .real(Date().timeIntervalSince1970), .integer(id))
+        }
+    }
+
+    /// Records a CACHED execution that reuses `from`'s outputs.
+    public func recordCached(
+        run: Int64, component: String, version: String, cacheKey: String, manifest: KeyManifest, commit: String?,
+        from: Int64, inputs: [(name: String, artifact: Int64)], outputs: [String: StoredArtifact]
+    ) throws -> Int64 {
+        let manifest = try manifest.json()
+        return try backend.write { db in
+            let now = Date().timeIntervalSince1970
+            let id = try db.insert(
+                """
+                INSERT INTO executions (component, component_version, state, cache_key, manifest, git_commit,
+                    reason, host, pid, started_at, finished_at, cached_from)
+                VALUES (?, ?, 'CACHED', ?, ?, ?, 'inputs unchanged', ?, ?, ?, ?, ?)
+                """, .text(component), .text(version), .text(cacheKey), .text(manifest), SQLValue(commit),
+                .text(Self.host), SQLValue(Int(ProcessInfo.processInfo.processIdentifier)), .real(now), .real(now),
+                .integer(from))
+            try Self.link(db, execution: id, run: run, inputs: inputs)
+            for (name, artifact) in outputs.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    "INSERT INTO events (execution_id, artifact_id, type, name) VALUES (?, ?, 'OUTPUT', ?)",
+                    .integer(id), .integer(artifact.id), .text(name))
+            }
+            return id
+        }
+    }
+
+    /// The outputs of the latest COMPLETE executions with `cacheKey` whose outputs are all
+    /// still LIVE, newest first (at most 5).
+    public func cacheHits(for cacheKey: String) throws -> [(execution: Int64, outputs: [String: StoredArtifact])] {
+        try backend.read { db in
+            let candidates = try db.rows(
+                "SELECT id FROM executions WHERE cache_key = ? AND state = 'COMPLETE' ORDER BY id DESC LIMIT 5",
+                .text(cacheKey))
+            var hits: [(execution: Int64, outputs: [String: StoredArtifact])] = []
+            for candidate in candidates {
+                let execution = try candidate.int("id")
+                let outputs = try Self.artifacts(db, execution: execution, type: "OUTPUT")
+                if !outputs.isEmpty, outputs.values.allSatisfy({ $0.state == "LIVE" }) {
+                    hits.append((execution, outputs.mapValues(\.artifact)))
+                }
+            }
+            return hits
+        }
+    }
+
+    /// Marks an artifact DELETED (its files are gone), so it is never a cache hit again.
+    public func markDeleted(_ artifact: Int64) throws {
+        try backend.write { db in
+            try db.execute("UPDATE artifacts SET state = 'DELETED' WHERE id = ?", .integer(artifact))
+        }
+    }
+
+    /// RUNNING executions left by a process that is gone (killed, or on another machine):
+    /// marked ABANDONED and returned, so their staging folders can be removed.
+    ///
+    /// On this host a process is gone when its pid is not alive. A RUNNING execution from
+    /// another host (a shared store, or `.mlops` restored from a CI cache) cannot be checked:
+    /// it is taken as abandoned only once it is older than `foreignAge` seconds. Two processes
+    /// abandoning the same execution at once: one wins (the update checks it is still RUNNING).
+    public func abandonStale(
+        isAlive: (Int32) -> Bool, foreignAge: TimeInterval = 24 * 3600
+    ) throws -> [(execution: StoredExecution, staging: String?)] {
+        try backend.write { db in
+            let rows = try db.rows("SELECT * FROM executions WHERE state = 'RUNNING' ORDER BY id")
+            var abandoned: [(StoredExecution, String?)] = []
+            let now = Date().timeIntervalSince1970
+            for row in rows {
+                let host = try row.optionalText("host")
+                let pid = try row.optionalInt("pid")
+                if host == Self.host, let pid, isAlive(Int32(truncatingIfNeeded: pid)) { continue }
+                if host != Self.host, now - (try row.real("started_at")) < foreignAge { continue }
+                let execution = try Self.execution(row)
+                let won = try db.rows(
+                    """
+                    UPDATE executions SET state = 'ABANDONED', finished_at = ?,
+                        error = 'the process running it stopped before it finished' WHERE id = ? AND state = 'RUNNING'
+                    RETURNING id
+                    """, .real(now), .integer(execution.id))
+                if !won.isEmpty { abandoned.append((execution, try row.optionalText("staging"))) }
+            }
+            return abandoned
+        }
+    }
+
+    // MARK: - Questions
+
+    /// The latest COMPLETE or CACHED execution of `component`, to compare today's key with.
+    public func lastSuccessful(component: String) throws -> StoredExecution? {
+        try backend.read { db in
+            try db.row(
+                """
+                SELECT * FROM executions WHERE component = ? AND state IN ('COMPLETE', 'CACHED')
+                ORDER BY id DESC LIMIT 1
+                """, .text(component)
+            ).map(Self.execution)
+        }
+    }
+
+    /// The latest execution of `component` in any state.
+    public func lastExecution(component: String) throws -> StoredExecution? {
+        try backend.read { db in
+            try db.row("SELECT * FROM executions WHERE component = ? ORDER BY id DESC LIMIT 1", .text(component))
+                .map(Self.execution)
+        }
+    }
+
+    /// One execution by id, with its run.
+    public func execution(_ id: Int64) throws -> StoredExecution? {
+        try backend.read { db in
+            try db.row(
+                """
+                SELECT executions.*,
+                    (SELECT MIN(context_id) FROM associations JOIN contexts ON contexts.id = context_id
+                     WHERE execution_id = executions.id AND contexts.type = 'run') AS run
+                FROM executions WHERE id = ?
+                """, .integer(id)
+            ).map(Self.execution)
+        }
+    }
+
+    /// The executions of a run, in the order they were recorded.
+    public func executions(run: Int64) throws -> [StoredExecution] {
+        try backend.read { db in
+            try db.rows(
+                """
+                SELECT executions.* FROM executions JOIN associations ON associations.execution_id = executions.id
+                WHERE associations.context_id = ? ORDER BY executions.id
+                """, .integer(run)
+            ).map(Self.execution)
+        }
+    }
+
+    /// Every execution, oldest first.
+    public func allExecutions() throws -> [StoredExecution] {
+        try backend.read { db in try db.rows("SELECT * FROM executions ORDER BY id").map(Self.execution) }
+    }
+
+    /// The input or output artifacts of an execution, by event name.
+    public func artifacts(of execution: Int64, _ type: String) throws -> [String: StoredArtifact] {
+        try backend.read { db in try Self.artifacts(db, execution: execution, type: type).mapValues(\.artifact) }
+    }
+
+    /// An artifact by id, or by a prefix of its fingerprint's digest (`sha256:` optional, any case).
+    public func findArtifact(_ reference: String) throws -> StoredArtifact? {
+        try backend.read { db in
+            let row: SQLRow?
+            if let id = Int64(reference) {
+                row = try db.row("SELECT * FROM artifacts WHERE id = ?", .integer(id))
+            } else {
+                let digest = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
+                // lower() on both sides: SQLite's LIKE ignores case and PostgreSQL's does not.
+                row = try db.row(
+                    "SELECT * FROM artifacts WHERE lower(fingerprint) LIKE lower(?) ORDER BY id DESC LIMIT 1",
+                    .text("sha256:" + digest + "%"))
+            }
+            return try row.map(Self.artifact)
+        }
+    }
+
+    /// The executions that made the artifact (its OUTPUT events), oldest first; the first
+    /// ran, the rest reused its outputs.
+    public func producers(of artifact: Int64) throws -> [StoredExecution] {
+        try executions(linkedTo: artifact, event: "OUTPUT")
+    }
+
+    /// The executions that read the artifact (its INPUT events), oldest first.
+    public func consumers(of artifact: Int64) throws -> [StoredExecution] {
+        try executions(linkedTo: artifact, event: "INPUT")
+    }
+
+    private func executions(linkedTo artifact: Int64, event: String) throws -> [StoredExecution] {
+        try backend.read { db in
+            try db.rows(
+                """
+                SELECT DISTINCT executions.* FROM executions JOIN events ON events.execution_id = executions.id
+                WHERE events.artifact_id = ? AND events.type = ? ORDER BY executions.id
+                """, .integer(artifact), .text(event)
+            ).map(Self.execution)
+        }
+    }
+
+    // MARK: - Content hashes of modified files
+
+    /// The remembered SHA-256 of `path` when its stamp is unchanged.
+    public func fileDigest(for path: String, stamp: FileStamp) throws -> String? {
+        try backend.read { db in
+            try db.row(
+                """
+                SELECT digest FROM file_hashes
+                WHERE path = ? AND size = ? AND inode = ? AND mtime_ns = ? AND ctime_ns = ?
+                """, .text(path), .integer(stamp.size), .integer(Int64(bitPattern: stamp.inode)),
+                .integer(stamp.modifiedNanoseconds), .integer(stamp.changedNanoseconds)
+            )?.text("digest")
+        }
+    }
+
+    public func recordFileDigest(path: String, stamp: FileStamp, digest: String) throws {
+        try backend.write { db in
+            try db.execute(
+                """
+                INSERT INTO file_hashes (path, size, inode, mtime_ns, ctime_ns, digest, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (path) DO UPDATE SET size = excluded.size, inode = excluded.inode,
+                    mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, digest = excluded.digest,
+                    recorded_at = excluded.recorded_at
+                """, .text(path), .integer(stamp.size), .integer(Int64(bitPattern: stamp.inode)),
+                .integer(stamp.modifiedNanoseconds), .integer(stamp.changedNanoseconds), .text(digest),
+                .real(Date().timeIntervalSince1970))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// A store holding migrations this mlops does not know was made by a newer one: refused,
+    /// never migrated backwards.
+    static func refuseNewer(_ applied: Set<String>, known: [String], location: String) throws {
+        let unknown = applied.subtracting(known).sorted()
+        guard unknown.isEmpty else { throw MetadataStoreError(.newerStore(migrations: unknown), path: location) }
+    }
+
+    static let host = ProcessInfo.processInfo.hostName
+
+    /// Associates a new execution with its run and its pipeline, and records its inputs.
+    private static func link(
+        _ db: any SQLTransaction, execution: Int64, run: Int64, inputs: [(name: String, artifact: Int64)]
+    ) throws {
+        try db.execute(
+            "INSERT INTO associations (context_id, execution_id) VALUES (?, ?)", .integer(run), .integer(execution))
+        let runProperties = properties(
+            try db.row("SELECT properties FROM contexts WHERE id = ?", .integer(run))?
+                .optionalText("properties"))
+        if let pipeline = runProperties["pipeline"] {
+            try db.execute(
+                """
+                INSERT INTO associations (context_id, execution_id)
+                SELECT id, ? FROM contexts WHERE type = 'pipeline' AND name = ? ON CONFLICT DO NOTHING
+                """, .integer(execution), .text(pipeline))
+        }
+        for input in inputs {
+            try db.execute(
+                "INSERT INTO events (execution_id, artifact_id, type, name) VALUES (?, ?, 'INPUT', ?)",
+                .integer(execution), .integer(input.artifact), .text(input.name))
+        }
+    }
+
+    static func artifacts(_ db: any SQLTransaction, execution: Int64, type: String) throws
+        -> [String: (artifact: StoredArtifact, state: String)]
+    {
+        let rows = try db.rows(
+            """
+            SELECT events.name AS event_name, artifacts.* FROM events
+            JOIN artifacts ON artifacts.id = events.artifact_id
+            WHERE events.execution_id = ? AND events.type = ?
+            """, .integer(execution), .text(type))
+        var result: [String: (StoredArtifact, String)] = [:]
+        for row in rows { result[try row.text("event_name")] = (try artifact(row), try row.text("state")) }
+        return result
+    }
+
+    static func artifact(_ row: SQLRow) throws -> StoredArtifact {
+        StoredArtifact(
+            id: try row.int("id"), type: try row.text("type"), uri: try row.text("uri"),
+            fingerprint: try row.text("fingerprint"), properties: properties(try row.optionalText("properties")))
+    }
+
+    static func execution(_ row: SQLRow) throws -> StoredExecution {
+        StoredExecution(
+            id: try row.int("id"), run: row.has("run") ? try row.optionalInt("run") : nil,
+            component: try row.text("component"), componentVersion: try row.text("component_version"),
+            state: ExecutionState(rawValue: try row.text("state")) ?? .failed, cacheKey: try row.text("cache_key"),
+            manifest: try row.optionalText("manifest").map { try KeyManifest.decode($0) },
+            gitCommit: try row.optionalText("git_commit"), reason: try row.optionalText("reason"),
+            error: try row.optionalText("error"), startedAt: Date(timeIntervalSince1970: try row.real("started_at")),
+            finishedAt: try row.optionalReal("finished_at").map { Date(timeIntervalSince1970: $0) },
+            cachedFrom: try row.optionalInt("cached_from"))
+    }
+
+    static func json(_ properties: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(properties)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func properties(_ text: String?) -> [String: String] {
+        guard let text else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+}
