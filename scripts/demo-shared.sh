@@ -4,11 +4,15 @@
 # starts it on 127.0.0.1 (signatures enforced), then in a scratch directory:
 #   1. makes the taxi project and two fresh clones of it, in two folders;
 #   2. runner A: `mlops train` and `mlops gate`, pushing every result to the remote cache;
-#   3. runner B: `mlops gate` pulls all of it instead of computing it, then `mlops release`
+#   3. runner B: `mlops gate` pulls it instead of computing it (the Evaluator runs again,
+#      against runner A's blessed model as its baseline), then `mlops release`
 #      and `mlops promote` to staging and production in the S3 registry;
 #   4. a third folder with only the settings: `mlops releases history` and `mlops verify`.
+# Both runners record into one metadata store on PostgreSQL 15 (Debian's, installed when missing
+# and started on 127.0.0.1 by Tests/Tools/pg-server.sh), so `mlops runs` on runner B lists
+# runner A's runs too.
 # The main demo (scripts/demo.sh) keeps the embedded defaults: a folder registry, no cache.
-# The server is stopped by its PID when the script ends.
+# The servers are stopped by their PIDs when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug
@@ -30,9 +34,21 @@ if [ -t 1 ]; then bold=$'\033[1m'; plain=$'\033[0m'; else bold=''; plain=''; fi
 step() { printf '\n%s%s$ %s%s\n' "$bold" "${where:+[$where] }" "$*" "$plain"; }
 
 pid="$scratch/s3.pid"
-stop() { if [ -s "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; rm -f "$pid"; fi; }
+pgpid="$scratch/pg.pid"
+stop() {
+  if [ -s "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; rm -f "$pid"; fi
+  bash "$repo/Tests/Tools/pg-server.sh" --stop "$pgpid" || true
+}
 trap stop EXIT
 eval "$("$tools/bin/python" "$repo/Tests/Tools/s3-server.py" "$pid")"
+eval "$(bash "$repo/Tests/Tools/pg-server.sh" "$pgpid")"
+# The store's database, and its address without the password (which goes in PGPASSWORD, as a
+# CI secret would).
+psql -q "$MLOPS_TEST_POSTGRES_URL" -c "CREATE DATABASE mlops"
+server="${MLOPS_TEST_POSTGRES_URL#postgresql://}"
+export PGPASSWORD="${server%%@*}"; PGPASSWORD="${PGPASSWORD#*:}"
+server="${server#*@}"
+export MLOPS_STORE="postgresql://mlops@${server%%/*}/mlops?sslmode=disable"
 # What a CI secret and a few variables would hold.
 export AWS_ACCESS_KEY_ID="$MLOPS_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$MLOPS_TEST_S3_SECRET"
 export AWS_ENDPOINT_URL="$MLOPS_TEST_S3_ENDPOINT" AWS_REGION=us-east-1
@@ -44,6 +60,7 @@ for bucket in ("mlops-models", "mlops-cache"):
     s3.create_bucket(Bucket=bucket)
 PY
 echo "S3 (moto) at $AWS_ENDPOINT_URL; registry $MLOPS_REGISTRY; remote cache $MLOPS_CACHE"
+echo "metadata store $MLOPS_STORE"
 
 # The project, and two clones as two runners would check it out (a user's own git commands).
 gitc() { git -c user.name=demo -c user.email=demo@mlops.invalid -c init.defaultBranch=main "$@"; }
@@ -62,14 +79,19 @@ step mlops gate
 quiet "$mlops" gate
 
 cd "$scratch/runner-b"; where=runner-b
-step "mlops gate  # a fresh clone: every component pulled from the remote cache"
+step "mlops gate  # a fresh clone: what runner-a computed is pulled from the remote cache"
 quiet "$mlops" gate > "$scratch/gate-b.txt"
 cat "$scratch/gate-b.txt"
 pulled=$(grep -c "pulled from the remote cache" "$scratch/gate-b.txt" || true)
-echo "(components pulled from the remote cache: $pulled of 8)"
-[ "$pulled" -eq 8 ]
+echo "(components pulled from the remote cache: $pulled of 8; the Evaluator runs again because the"
+echo " shared store knows the model runner-a blessed at this commit, which is now its baseline)"
+[ "$pulled" -eq 7 ]
+grep -q "baseline: blessed at the merge-base" "$scratch/gate-b.txt"
 step mlops explain Trainer
 "$mlops" explain Trainer | sed -n 1,4p
+step "mlops runs  # one store: runner-a's train and gate, and this gate"
+"$mlops" runs
+[ "$("$mlops" runs | grep -c complete)" -eq 3 ]
 step mlops release
 quiet "$mlops" release | sed -n '/^released/,$p'
 step mlops promote taxi@0.1.0 --to staging

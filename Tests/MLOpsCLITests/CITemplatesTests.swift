@@ -91,7 +91,8 @@ import Testing
         #expect(unknown.stderr.contains("github") && unknown.stderr.contains("gitlab"), "\(unknown.stderr)")
     }
 
-    /// Issue 24: jobs on different runners share the S3 registry and remote cache; the CI
+    /// Issue 24: jobs on different runners share the S3 registry and remote cache (and the
+    /// PostgreSQL store, its password a secret); the CI
     /// cache keeps only the mlops binary (a cached .mlops forks between jobs), and the AWS
     /// keys come from secrets, never from the file.
     @Test func theTemplatesKeepStateInSharedStorageAndCacheOnlyTheBinary() throws {
@@ -107,6 +108,7 @@ import Testing
             "MLOPS_REGISTRY: ${{ vars.MLOPS_REGISTRY }}", "MLOPS_CACHE: ${{ vars.MLOPS_CACHE }}",
             "AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}",
             "AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+            "MLOPS_STORE: ${{ vars.MLOPS_STORE }}", "PGPASSWORD: ${{ secrets.PGPASSWORD }}",
         ] {
             #expect(lines.contains(line), "\(line)")
         }
@@ -119,7 +121,9 @@ import Testing
                 "paths: [.mlops/reports/]",
             ])
         #expect(!gitlab.contains("mlops-state"))
-        for name in ["MLOPS_REGISTRY", "MLOPS_CACHE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        for name in [
+            "MLOPS_REGISTRY", "MLOPS_CACHE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLOPS_STORE", "PGPASSWORD",
+        ] {
             #expect(gitlab.contains(name), "\(name)")
         }
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a throwaway PostgreSQL 15 (Debian's postgresql-15) on 127.0.0.1, for the store tests.
+# Starts a throwaway PostgreSQL 15 (Debian's postgresql-15, installed when missing) on
+# 127.0.0.1, for the store tests and scripts/demo-shared.sh.
 #
 #   bash Tests/Tools/pg-server.sh PIDFILE    # prints `export MLOPS_TEST_POSTGRES_URL=...`
 #   bash Tests/Tools/pg-server.sh --stop PIDFILE
@@ -25,7 +26,18 @@ if [ "${1:-}" = "--stop" ]; then
 fi
 
 pidfile=$1
-[ -x "$bin/initdb" ] || { echo "error: $bin/initdb not found: install postgresql-15 (scripts/setup.sh --with-postgres)" >&2; exit 1; }
+if [ ! -x "$bin/initdb" ]; then
+  # Debian's package would also make and start a cluster of its own: createcluster.conf stops
+  # that, since only this throwaway one is wanted.
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    $sudo mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
+  echo "==> installing postgresql-15" >&2
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+fi
 root=$(mktemp -d /tmp/mlops-pg.XXXXXX)
 chmod 700 "$root"
 as=()

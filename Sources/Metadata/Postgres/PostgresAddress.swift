@@ -110,7 +110,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             pick(query["user"], uriUser, variable: "PGUSER") ?? environment["USER"]
             ?? ProcessInfo.processInfo.userName
         passwordInURI = (query["password"] ?? uriPassword) != nil
-        password = query["password"] ?? uriPassword ?? environment["PGPASSWORD"]
+        password = query["password"] ?? uriPassword ?? environment["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         let databasePath = path.isEmpty ? nil : try Self.decode(path, "the database name")
         database = pick(query["dbname"], databasePath, variable: "PGDATABASE") ?? user
         let mode = pick(query["sslmode"], variable: "PGSSLMODE") ?? "prefer"
