@@ -49,7 +49,7 @@ public protocol MetadataStore: AnyObject, Sendable {
         from: Int64, inputs: [(name: String, artifact: Int64)], outputs: [String: StoredArtifact]
     ) throws -> Int64
     /// The outputs of the latest COMPLETE executions with `cacheKey` whose outputs are all
-    /// still LIVE, newest first (at most 5).
+    /// still LIVE, newest first (at most 20).
     func cacheHits(for cacheKey: String) throws -> [(execution: Int64, outputs: [String: StoredArtifact])]
     /// Marks an artifact DELETED (its files are gone), so it is never a cache hit again.
     func markDeleted(_ artifact: Int64) throws

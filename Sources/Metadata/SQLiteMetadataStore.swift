@@ -65,9 +65,11 @@ public final class SQLiteMetadataStore: SQLMetadataStore, @unchecked Sendable {
     }
 
     /// Opens (creating when absent) the store at `path`.
-    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+    /// - Parameter shared: whether other checkouts use the same file (it is not this
+    ///   checkout's own `.mlops/store.sqlite`), so their artifacts are not taken as gone.
+    public init(path: String, busyTimeout: TimeInterval = 5, shared: Bool = false) throws {
         database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
-        super.init(backend: SQLiteBackend(database))
+        super.init(backend: SQLiteBackend(database), shared: shared)
         do {
             let known = Self.migrator.migrations
             var applied = try appliedMigrations()

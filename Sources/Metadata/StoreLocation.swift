@@ -17,6 +17,8 @@ public struct StoreLocation: Sendable, CustomStringConvertible {
     public let kind: Kind
     /// Where the setting came from, for messages: "MLOPS_STORE", "store in mlops.yaml" or "the default".
     public let source: String
+    /// This checkout's own store file, which no other checkout uses.
+    let ownPath: String
 
     /// The default store of a project: the SQLite file in `.mlops`.
     public static func defaultPath(root: URL) -> String {
@@ -24,6 +26,7 @@ public struct StoreLocation: Sendable, CustomStringConvertible {
     }
 
     public init(configured: String?, environment: [String: String], root: URL) throws(MetadataStoreError) {
+        ownPath = Self.defaultPath(root: root)
         if let override = environment["MLOPS_STORE"], !override.isEmpty {
             source = "MLOPS_STORE"
             kind = try Self.parse(override, environment: environment, root: root, source: source)
@@ -67,7 +70,7 @@ public struct StoreLocation: Sendable, CustomStringConvertible {
             }
             try FileManager.default.createDirectory(
                 at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
-            return try SQLiteMetadataStore(path: path, busyTimeout: busyTimeout)
+            return try SQLiteMetadataStore(path: path, busyTimeout: busyTimeout, shared: path != ownPath)
         case .postgres(let address):
             return try PostgresMetadataStore(address: address, busyTimeout: busyTimeout, create: create)
         }

@@ -119,6 +119,15 @@ import Testing
         let checked = try run(["config", "check"], repo, [:])
         #expect(checked.stdout.contains("PGPASSWORD") || checked.stderr.contains("PGPASSWORD"), "\(checked.stdout)")
         #expect(!checked.stdout.contains(":pw@") && !checked.stderr.contains(":pw@"))
+        #expect(checked.stdout.contains("store: postgresql://\(address.user):***@"), "\(checked.stdout)")
+        let json = try run(["config", "check", "--json"], repo, [:])
+        #expect(json.stdout.contains(":***@") && !json.stdout.contains(":pw@"), "\(json.stdout)")
+        // A half-edited mlops.yaml does not hide the store from the questions.
+        try TaxiProject.edit(repo) { $0.replacingOccurrences(of: ":pw@", with: "@") + "schedule: nightly\n" }
+        #expect(try run(["config", "check"], repo, [:]).status == 78)
+        let runs = try run(["runs"], repo, ["PGPASSWORD": address.password ?? ""])
+        #expect(runs.status == 0, "\(runs.stderr)")
+        #expect(runs.stdout.contains("complete"), "\(runs.stdout)")
     }
 
     @Test func wrongStoreSettingsFailWithTheirExitStatusAndNeverShowThePassword() throws {

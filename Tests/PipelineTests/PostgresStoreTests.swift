@@ -252,6 +252,14 @@ import Testing
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database.name)' AND application_name = 'mlops'"
         )
         #expect(ended == ["true"])
+        // pg_terminate_backend only signals: wait until the server process is gone.
+        for _ in 0..<100 {
+            let left = try database.server.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database.name)' AND application_name = 'mlops'"
+            )
+            if left == ["0"] { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         // A call that meets the closed socket at its start reconnects; one that meets it midway
         // fails as unreachable (74), and the next one reconnects.
         var failures = 0
@@ -303,11 +311,30 @@ import Testing
         #expect(ipv6.description == "postgresql://u@[::1]:5000/d")
     }
 
+    @Test func passwordsAreShownAsStarsWhereverTheyAre() throws {
+        #expect(
+            PostgresAddress.redacting("postgresql://u:p%40ss@h:5/d?sslmode=disable")
+                == "postgresql://u:***@h:5/d?sslmode=disable")
+        #expect(PostgresAddress.redacting("postgres://u:p?ss@h/d") == "postgres://u:***@h/d")
+        #expect(
+            PostgresAddress.redacting("postgresql://h/d?sslmode=require&password=pw&user=u")
+                == "postgresql://h/d?sslmode=require&password=***&user=u")
+        #expect(PostgresAddress.redacting("postgresql://u@h/d") == "postgresql://u@h/d")
+        // A '?' in the password (libpq reads the credentials up to the first '@') is not a parameter.
+        let address = try PostgresAddress(parsing: "postgresql://u:p?ss@h/d", environment: [:])
+        #expect(address.password == "p?ss" && address.host == "h" && address.database == "d")
+        // A raw '/' in it makes a broken URI whose message repeats none of it.
+        do {
+            _ = try PostgresAddress(parsing: "postgresql://u:se/cret@h/d", environment: [:])
+            Issue.record("a broken URI was accepted")
+        } catch { #expect(!error.reason.contains("se") || error.reason.contains("seconds"), "\(error.reason)") }
+    }
+
     @Test(arguments: [
         ("mysql://u@h/d", "does not start with postgresql://"),
-        ("postgresql://u@h:99999/d", "port '99999'"),
+        ("postgresql://u@h:99999/d", "the port is not a number"),
         ("postgresql://u@h1,h2/d", "several hosts"),
-        ("postgresql://u@h/d?sslmode=sometimes", "sslmode 'sometimes'"),
+        ("postgresql://u@h/d?sslmode=sometimes", "sslmode must be one of"),
         ("postgresql://u@h/d?options=-c%20x", "unknown parameter 'options'"),
         ("postgresql://u:pw%zz@h/d", "broken %-escape"),
     ])

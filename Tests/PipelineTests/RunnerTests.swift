@@ -201,6 +201,32 @@ extension RunReport {
         #expect(next.stages.map(\.outcome) == [.cached, .ran, .ran, .ran])
     }
 
+    /// Outputs missing from .mlops: in a store of its own they are gone (marked DELETED, the
+    /// component runs); in a shared store they may be in another checkout (left LIVE).
+    @Test(arguments: StoreBackend.allCases) func outputsMissingFromMlopsAreRemadeAndOnlyAnOwnStoreForgetsThem(
+        _ backend: StoreBackend
+    ) throws {
+        let fixture = try RunnerFixture(backend)
+        _ = try fixture.dir.write("data.txt", "one")
+        _ = try fixture.run(fixture.chain())
+        try FileManager.default.removeItem(at: fixture.dir.appending(".mlops/artifacts/StatisticsGen"))
+        let again = try fixture.run(fixture.chain())
+        #expect(again.outcome(.statisticsGen) == .ran)
+        let reason = again.stage(.statisticsGen)?.reason ?? ""
+        let execution = try #require(again.stage(.statisticsGen)?.execution)
+        let key = try #require(try fixture.store.execution(execution)?.cacheKey)
+        switch backend {
+        case .sqlite:
+            #expect(reason == "ran because the outputs of execution 2 are gone from .mlops", "\(reason)")
+            #expect(try fixture.store.cacheHits(for: key).map(\.execution) == [execution])
+        case .postgres:
+            #expect(reason.hasPrefix("ran because the outputs of execution 2 are in another checkout"), "\(reason)")
+            #expect(try fixture.store.cacheHits(for: key).map(\.execution) == [execution, 2])
+        }
+        // The same content again: the next run is cached either way.
+        #expect(try fixture.run(fixture.chain()).stages.allSatisfy { $0.outcome == .cached })
+    }
+
     @Test func aFailedVerdictStopsTheComponentsAfterIt() throws {
         let fixture = try RunnerFixture()
         _ = try fixture.dir.write("data.txt", "one")

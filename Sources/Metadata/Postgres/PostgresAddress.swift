@@ -43,6 +43,18 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             throw PostgresAddressError("it does not start with postgresql:// (or postgres://)")
         }
         var rest = Substring(text.dropFirst(scheme.count))
+        // The credentials first, as libpq reads them: up to the first '@' before any '/'.
+        var uriUser: String?
+        var uriPassword: String?
+        if let credentials = Self.credentials(in: rest) {
+            if let colon = credentials.firstIndex(of: ":") {
+                uriUser = try Self.decode(credentials[..<colon], "the user")
+                uriPassword = try Self.decode(credentials[credentials.index(after: colon)...], "the password")
+            } else {
+                uriUser = try Self.decode(credentials, "the user")
+            }
+            rest = rest[rest.index(after: credentials.endIndex)...]
+        }
         var query: [String: String] = [:]
         if let mark = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: true) {
@@ -61,18 +73,6 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             path = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
         }
-        var uriUser: String?
-        var uriPassword: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            if let colon = credentials.firstIndex(of: ":") {
-                uriUser = try Self.decode(credentials[..<colon], "the user")
-                uriPassword = try Self.decode(credentials[credentials.index(after: colon)...], "the password")
-            } else {
-                uriUser = try Self.decode(credentials, "the user")
-            }
-            rest = rest[rest.index(after: at)...]
-        }
         var uriHost: String?
         var uriPort: String?
         if rest.hasPrefix("[") {
@@ -82,7 +82,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
             if after.hasPrefix(":") {
                 uriPort = String(after.dropFirst())
             } else if !after.isEmpty {
-                throw PostgresAddressError("unexpected '\(after)' after the host")
+                throw PostgresAddressError("unexpected text after the host's ]")
             }
         } else if let colon = rest.lastIndex(of: ":") {
             uriHost = try Self.decode(rest[..<colon], "the host")
@@ -103,7 +103,7 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         host = pick(query["host"], uriHost, variable: "PGHOST") ?? "localhost"
         let portText = pick(query["port"], uriPort, variable: "PGPORT") ?? "5432"
         guard let port = Int(portText), (1...65535).contains(port) else {
-            throw PostgresAddressError("port '\(portText)' is not a number from 1 to 65535")
+            throw PostgresAddressError("the port is not a number from 1 to 65535")
         }
         self.port = port
         user =
@@ -116,13 +116,13 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         let mode = pick(query["sslmode"], variable: "PGSSLMODE") ?? "prefer"
         guard let sslMode = SSLMode(rawValue: mode) else {
             throw PostgresAddressError(
-                "sslmode '\(mode)' is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                "sslmode must be one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self.sslMode = sslMode
         sslRootCertificate = pick(query["sslrootcert"], variable: "PGSSLROOTCERT")
         if let timeout = query["connect_timeout"] {
             guard let seconds = Int(timeout), seconds >= 0 else {
-                throw PostgresAddressError("connect_timeout '\(timeout)' is not a whole number of seconds")
+                throw PostgresAddressError("connect_timeout is not a whole number of seconds")
             }
             connectTimeout = seconds
         } else {
@@ -140,6 +140,32 @@ public struct PostgresAddress: Sendable, Hashable, CustomStringConvertible {
         var text = "postgresql://\(user)@\(hostPart)/\(database)"
         if let socketFolder { text += "?host=\(socketFolder)&port=\(port)" }
         return text
+    }
+
+    /// The `USER[:PASSWORD]` part after the scheme, when there is one (libpq: up to the
+    /// first '@' before any '/').
+    static func credentials(in rest: Substring) -> Substring? {
+        guard let end = rest.firstIndex(where: { $0 == "@" || $0 == "/" }), rest[end] == "@" else { return nil }
+        return rest[..<end]
+    }
+
+    /// `text` with any password in it (`USER:PASSWORD@`, `password=`) shown as `***`: how a
+    /// `store` value is printed back.
+    public static func redacting(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        var result = String(text[..<schemeEnd.upperBound])
+        var rest = text[schemeEnd.upperBound...]
+        if let credentials = credentials(in: rest), let colon = credentials.firstIndex(of: ":") {
+            result += credentials[...colon] + "***@"
+            rest = rest[rest.index(after: credentials.endIndex)...]
+        }
+        guard let mark = rest.firstIndex(of: "?") else { return result + rest }
+        result += rest[...mark]
+        let pairs = rest[rest.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: false).map {
+            pair -> String in
+            pair.hasPrefix("password=") ? "password=***" : String(pair)
+        }
+        return result + pairs.joined(separator: "&")
     }
 
     private static func decode(_ part: Substring, _ what: String) throws(PostgresAddressError) -> String {

@@ -13,9 +13,6 @@ import MLOpsCore
 public final class PostgresMetadataStore: SQLMetadataStore, @unchecked Sendable {
     let session: PostgresSession
 
-    /// Jobs in other checkouts record into it too.
-    public override var isShared: Bool { true }
-
     /// The migrations in order, with SQLiteMetadataStore's names; each lands whole or not at
     /// all (PostgreSQL's DDL is transactional).
     static let migrations: [(id: String, statements: [String])] = [
@@ -89,7 +86,7 @@ public final class PostgresMetadataStore: SQLMetadataStore, @unchecked Sendable 
     ///     to train first (as a missing SQLite file is).
     public init(address: PostgresAddress, busyTimeout: TimeInterval = 5, create: Bool = true) throws {
         session = try PostgresSession(address: address, busyTimeout: busyTimeout)
-        super.init(backend: session)
+        super.init(backend: session, shared: true)
         do { try migrate(create: create) } catch {
             try? session.close()
             throw error

@@ -85,7 +85,7 @@ final class PostgresSession: SQLBackend, @unchecked Sendable {
                 }
             } catch let error as MetadataStoreError {
                 switch error.kind {
-                case .busy where error.retryable && attempt < 4:
+                case .busy where error.retryable && attempt < 3:
                     Thread.sleep(forTimeInterval: Double.random(in: 0.02...0.1) * Double(attempt))
                     continue
                 case .unreachable:
@@ -151,7 +151,7 @@ final class PostgresSession: SQLBackend, @unchecked Sendable {
         configuration.options.additionalStartupParameters = [
             ("application_name", address.applicationName),
             // What MLOPS_BUSY_TIMEOUT means for SQLite: how long to wait for another writer.
-            ("lock_timeout", String(max(1, Int(busyTimeout * 1000)))),
+            ("lock_timeout", String(busyTimeout.isNaN ? 5000 : Int(min(max(busyTimeout * 1000, 1), 2_000_000_000)))),
             // A job that hangs inside a transaction does not hold its locks for ever.
             ("idle_in_transaction_session_timeout", "60000"),
         ]

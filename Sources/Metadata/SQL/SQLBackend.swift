@@ -88,7 +88,7 @@ struct SQLRow: Sendable {
         switch try value(column) {
         case .null: return nil
         case .integer(let number): return number
-        case .real(let number) where number == number.rounded(): return Int64(number)
+        case .real(let number) where Int64(exactly: number) != nil: return Int64(exactly: number)
         case let other: throw InternalError("the store's column '\(column)' holds \(other), not an integer")
         }
     }

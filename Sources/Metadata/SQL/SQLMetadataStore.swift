@@ -9,12 +9,17 @@ import MLOpsCore
 public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     let backend: any SQLBackend
 
-    init(backend: any SQLBackend) { self.backend = backend }
+    init(backend: any SQLBackend, shared: Bool) {
+        self.backend = backend
+        self.shared = shared
+    }
 
     public var location: String { backend.location }
 
-    /// A file of one checkout's own; ``PostgresMetadataStore`` is shared.
-    public var isShared: Bool { false }
+    /// Whether other checkouts record into it too (a server, or an SQLite file named in
+    /// `store`/`MLOPS_STORE` rather than the checkout's own `.mlops/store.sqlite`).
+    public var isShared: Bool { shared }
+    let shared: Bool
 
     public func close() throws { try backend.close() }
 
@@ -174,11 +179,11 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     /// The outputs of the latest COMPLETE executions with `cacheKey` whose outputs are all
-    /// still LIVE, newest first (at most 5).
+    /// still LIVE, newest first (at most 20: in a shared store, other checkouts' come first).
     public func cacheHits(for cacheKey: String) throws -> [(execution: Int64, outputs: [String: StoredArtifact])] {
         try backend.read { db in
             let candidates = try db.rows(
-                "SELECT id FROM executions WHERE cache_key = ? AND state = 'COMPLETE' ORDER BY id DESC LIMIT 5",
+                "SELECT id FROM executions WHERE cache_key = ? AND state = 'COMPLETE' ORDER BY id DESC LIMIT 20",
                 .text(cacheKey))
             var hits: [(execution: Int64, outputs: [String: StoredArtifact])] = []
             for candidate in candidates {

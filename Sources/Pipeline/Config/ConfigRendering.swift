@@ -6,12 +6,8 @@ extension MLOpsConfig {
     ///
     /// Yams writes doubles in scientific notation (`5e-1`), which PyYAML and other YAML 1.1
     /// readers take for strings; floats are rewritten as `0.5`, `30.0` or `1.0e-06`.
-    /// A password in `store` is shown as `***`.
     public func yamlText() throws -> String {
-        var shown = self
-        shown.store = store?.replacingOccurrences(
-            of: "^(postgres(ql)?://[^:/@?]*):[^@/?]*@", with: "$1:***@", options: .regularExpression)
-        let encoded = try YAMLEncoder().encode(shown)
+        let encoded = try YAMLEncoder().encode(self)
         guard let node = try Yams.compose(yaml: encoded) else { return encoded }
         return try Yams.serialize(node: Self.plainFloats(node))
     }

@@ -23,7 +23,7 @@ public struct MLOpsConfig: ConfigSection {
     public var paths: PathsSection
     public var cache: CacheSection
     /// The metadata store: a `postgresql://` URI or an SQLite path; nil for `.mlops/store.sqlite`.
-    public var store: String?
+    public var store: StoreSetting?
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
@@ -58,10 +58,11 @@ public struct MLOpsConfig: ConfigSection {
         release = f.section(.release)
         paths = f.section(.paths)
         cache = f.section(.cache)
-        store = f.string(.store)
+        store = f.string(.store).map(StoreSetting.init)
         if let store, let node = f.value(.store) {
             do {
-                _ = try StoreLocation.parse(store, environment: [:], root: URL(fileURLWithPath: "/"), source: "store")
+                _ = try StoreLocation.parse(
+                    store.value, environment: [:], root: URL(fileURLWithPath: "/"), source: "store")
             } catch { f.reader.report(node, "store", error.message, hint: error.hint) }
         }
         tests = (f.list(.tests) ?? []).enumerated().compactMap { TestCommand.parse($1, f.reader, "tests[\($0)]") }
@@ -130,7 +131,7 @@ public struct MLOpsConfig: ConfigSection {
         }
         if let store,
             case .postgres(let address)? = try? StoreLocation.parse(
-                store, environment: [:], root: URL(fileURLWithPath: "/"), source: "store"), address.passwordInURI
+                store.value, environment: [:], root: URL(fileURLWithPath: "/"), source: "store"), address.passwordInURI
         {
             warnings.append(
                 "store holds a password, which mlops.yaml commits to git: give it in PGPASSWORD (a CI secret) instead")
@@ -183,6 +184,21 @@ public struct MLOpsConfig: ConfigSection {
     }
 
     // MARK: - Loading
+
+    /// Only the `store` value of the mlops.yaml at `url`, for the commands that only ask the
+    /// store questions (`runs`, `lineage`): nil when the file is missing or has none. The rest
+    /// of the file is not checked, so a half-edited configuration does not hide the store;
+    /// only YAML that cannot be read at all is an error (exit 78).
+    public static func storeSetting(from url: URL) throws(ConfigError) -> String? {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw ConfigError.syntax(syntaxDiagnostic(error, yaml: text, file: fileName))
+        }
+        guard let value = node?.mapping?["store"]?.scalar?.string, !value.isEmpty else { return nil }
+        return value
+    }
 
     /// Reads and validates `mlops.yaml` at `url`; `root` (the repository root) enables checks
     /// that referenced files exist.

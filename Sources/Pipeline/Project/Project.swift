@@ -20,7 +20,7 @@ public struct Project {
     public static func open(_ repository: Repository, environment: [String: String]) throws -> Project {
         let root = try workTree(of: repository)
         let config = try MLOpsConfig.load(from: root.appendingPathComponent(MLOpsConfig.fileName), root: root)
-        let store = try openStore(root: root, configured: config.store, create: true, environment: environment)
+        let store = try openStore(root: root, configured: config.store?.value, create: true, environment: environment)
         let snapshot = try RepositorySnapshot(repository: repository, cache: StoreHashCache(store: store))
         return Project(
             repository: repository, root: root, config: config, snapshot: snapshot, store: store,
@@ -48,14 +48,12 @@ public struct Project {
     }
 
     /// The existing store of the project at `root`, for questions (runs, lineage, the latest
-    /// model): `store` is read from mlops.yaml only when `MLOPS_STORE` does not name one.
+    /// model): `store` is read from mlops.yaml (that value alone, leniently) only when
+    /// `MLOPS_STORE` does not name one.
     public static func existingStore(root: URL, environment: [String: String]) throws -> any MetadataStore {
         var configured: String?
         if (environment["MLOPS_STORE"] ?? "").isEmpty {
-            let file = root.appendingPathComponent(MLOpsConfig.fileName)
-            if FileManager.default.fileExists(atPath: file.path) {
-                configured = try MLOpsConfig.load(from: file, root: root).store
-            }
+            configured = try MLOpsConfig.storeSetting(from: root.appendingPathComponent(MLOpsConfig.fileName))
         }
         return try openStore(root: root, configured: configured, create: false, environment: environment)
     }

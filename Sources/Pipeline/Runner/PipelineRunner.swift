@@ -314,7 +314,8 @@ public final class PipelineRunner: @unchecked Sendable {
         // The newest execution with this key whose outputs are in this checkout's .mlops. In a
         // store of its own, outputs found missing are gone; in a shared store they may be in
         // another checkout, where they are still good.
-        let hits = try store.cacheHits(for: manifest.cacheKey)
+        // (A store of its own: the newest only, whose missing outputs are marked gone.)
+        let hits = try store.cacheHits(for: manifest.cacheKey).prefix(store.isShared ? .max : 1)
         var elsewhere: Int64?
         for hit in hits {
             let missing = hit.outputs.values.filter {

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Metadata
 import S3Kit
 import Yams
 
@@ -23,5 +24,18 @@ public struct CacheSection: ConfigSection {
                     hint: "write it as s3://BUCKET/PREFIX, or leave it out")
             }
         }
+    }
+}
+
+/// The `store` value: the metadata store's `postgresql://` URI or SQLite path. Written back
+/// (`mlops config check`, also `--json`) with any password shown as `***`.
+public struct StoreSetting: Encodable, Sendable, Hashable {
+    public let value: String
+
+    public init(_ value: String) { self.value = value }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(PostgresAddress.redacting(value))
     }
 }
