@@ -4,9 +4,69 @@ import ProjectTestSupport
 import S3Kit
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// `mlops` processes sharing one registry in S3 (moto's server with signatures enforced,
 /// ``S3TestServer``), as CI jobs on different runners do.
 @Suite struct SharedRegistryCLITests {
+    /// A user that may only read the bucket (the test server's second key): `mlops release`
+    /// is refused with exit 78 naming the setting, and nothing is written; the same user can
+    /// verify and serve what a writer released (`serve NAME@CHANNEL` from S3).
+    @Test func aReadOnlyUserCannotReleaseButVerifiesAndServesWhatWasReleased() async throws {
+        let bucket = try S3TestBucket()
+        let settings = ProcessInfo.processInfo.environment
+        let readerKey = try #require(
+            settings["MLOPS_TEST_S3_READER_KEY"],
+            "MLOPS_TEST_S3_READER_KEY: start the server with Tests/Tools/s3-server.py")
+        let readerSecret = try #require(settings["MLOPS_TEST_S3_READER_SECRET"])
+        var reader = bucket.environment()
+        reader["AWS_ACCESS_KEY_ID"] = readerKey
+        reader["AWS_SECRET_ACCESS_KEY"] = readerSecret
+        let repo = try TaxiProject.make()
+        let dir = repo.directory.url
+
+        let refused = try MLOpsProcess.run(["release"], in: dir, environment: reader)
+        #expect(refused.status == 78, "\(refused.stderr)")
+        #expect(refused.stderr.contains("AccessDenied"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("MLOPS_REGISTRY"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(readerSecret) && !refused.stdout.contains(readerSecret))
+        #expect(try bucket.keys("models/").isEmpty)
+
+        let released = try MLOpsProcess.run(["release"], in: dir, environment: bucket.environment())
+        #expect(released.status == 0, "\(released.stderr)")
+        let promoted = try MLOpsProcess.run(
+            ["promote", "taxi@0.1.0", "--to", "staging"], in: dir, environment: bucket.environment())
+        #expect(promoted.status == 0, "\(promoted.stderr)")
+        let verified = try MLOpsProcess.run(["verify", "taxi@staging"], in: dir, environment: reader)
+        #expect(verified.status == 0 && verified.stdout.contains("verified taxi@0.1.0"), "\(verified.stderr)")
+
+        let process = Process()
+        process.executableURL = MLOpsProcess.binary
+        process.arguments = ["serve", "taxi@staging", "--port", "0"]
+        process.currentDirectoryURL = dir
+        process.environment = ProcessInfo.processInfo.environment.merging(reader) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var text = ""
+        while !text.contains("ready: model 'taxi'") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let port = try #require(
+            text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) }, "\(text)")
+        let ready = try #require(URL(string: "http://127.0.0.1:\(port)/v2/models/taxi/ready"))
+        let (_, response) = try await URLSession.shared.data(from: ready)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        process.terminate()
+        process.waitUntilExit()
+    }
+
     /// Eight `mlops release` processes at once, each in its own clone with its own model (a
     /// different seed), against one S3 registry: eight distinct versions and eight release
     /// events; then eight `mlops promote` processes at once give eight promotions whose

@@ -3,7 +3,8 @@ import S3Kit
 
 /// The S3 server the tests use: moto's, with signatures enforced, which `bash .ci/run` starts
 /// on 127.0.0.1 (Tests/Tools/s3-server.py) and names in MLOPS_TEST_S3_ENDPOINT,
-/// MLOPS_TEST_S3_ACCESS_KEY and MLOPS_TEST_S3_SECRET. Without them a test that needs it
+/// MLOPS_TEST_S3_ACCESS_KEY and MLOPS_TEST_S3_SECRET (and a user that may only read, in
+/// MLOPS_TEST_S3_READER_KEY and MLOPS_TEST_S3_READER_SECRET). Without them a test that needs it
 /// fails, saying how to start one; it never skips.
 public struct S3TestServer: Sendable {
     public let endpoint: URL

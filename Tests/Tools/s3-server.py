@@ -3,8 +3,8 @@
     python s3-server.py PIDFILE     # prints `export MLOPS_TEST_S3_...=...` lines
 
 moto checks signatures once INITIAL_NO_AUTH_ACTION_COUNT unauthenticated calls are spent:
-three IAM calls make a user, give it every S3 action and an access key (moto makes the key;
-it cannot be chosen). Every later request must be signed with that key. .ci/run evaluates
+three IAM calls make a user, give it every S3 (and IAM) action and an access key (moto makes
+the key; it cannot be chosen); that user then makes a second one that may only read. Every later request must be signed with that key. .ci/run evaluates
 the output and stops the server by the PID in PIDFILE when it ends.
 """
 import json
@@ -41,8 +41,20 @@ iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
 iam.create_user(UserName="mlops-tests")
 iam.put_user_policy(UserName="mlops-tests", PolicyName="s3", PolicyDocument=json.dumps({
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    "Statement": [{"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"}]}))
 key = iam.create_access_key(UserName="mlops-tests")["AccessKey"]
+# A second user that may only read (no PutObject): the "no permission" tests. Made with the
+# first user's key, since the unchecked calls are spent.
+admin = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+admin.create_user(UserName="mlops-tests-reader")
+admin.put_user_policy(UserName="mlops-tests-reader", PolicyName="read", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*", "s3:Head*"],
+                   "Resource": "*"}]}))
+reader = admin.create_access_key(UserName="mlops-tests-reader")["AccessKey"]
 print(f"export MLOPS_TEST_S3_ENDPOINT={endpoint}")
 print(f"export MLOPS_TEST_S3_ACCESS_KEY={key['AccessKeyId']}")
 print(f"export MLOPS_TEST_S3_SECRET={key['SecretAccessKey']}")
+print(f"export MLOPS_TEST_S3_READER_KEY={reader['AccessKeyId']}")
+print(f"export MLOPS_TEST_S3_READER_SECRET={reader['SecretAccessKey']}")
