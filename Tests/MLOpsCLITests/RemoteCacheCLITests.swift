@@ -49,7 +49,8 @@ import Testing
         let pulled = try run(["gate"], second, env)
         #expect(pulled.status == 0, "\(pulled.stderr)")
         // Each stage line says it was pulled.
-        #expect(pulled.stdout.split(separator: "\n").filter { $0.contains(" pulled   ") }.count == 8, "\(pulled.stdout)")
+        #expect(
+            pulled.stdout.split(separator: "\n").filter { $0.contains(" pulled   ") }.count == 8, "\(pulled.stdout)")
         let pulledReasons = reasons(pulled.stdout)
         #expect(pulledReasons.count == 8, "\(pulled.stdout)")
         for (component, reason) in pulledReasons {

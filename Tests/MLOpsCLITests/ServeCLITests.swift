@@ -36,23 +36,12 @@ import Testing
                 (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["probability"] as? Double)
         }
 
-        let process = Process()
-        process.executableURL = MLOpsProcess.binary
-        process.arguments = ["serve", "latest", "--port", "0", "--name", "taxi"]
-        process.currentDirectoryURL = dir
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
         // The first line names the port; the second says the model is loaded and ready.
-        var text = ""
-        while !text.contains("ready: model 'taxi' (binary) loaded in ") {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let port = try #require(text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) })
+        let server = try ServingProcess(
+            ["serve", "latest", "--port", "0", "--name", "taxi"], in: dir,
+            ready: "ready: model 'taxi' (binary) loaded in ")
+        let process = server.process
+        let port = server.port
         let base = try #require(URL(string: "http://127.0.0.1:\(port)"))
 
         #expect(try await request(base.appendingPathComponent("v2/health/ready")).0 == 200)

@@ -42,29 +42,13 @@ import Testing
         let verified = try MLOpsProcess.run(["verify", "taxi@staging"], in: dir, environment: reader)
         #expect(verified.status == 0 && verified.stdout.contains("verified taxi@0.1.0"), "\(verified.stderr)")
 
-        let process = Process()
-        process.executableURL = MLOpsProcess.binary
-        process.arguments = ["serve", "taxi@staging", "--port", "0"]
-        process.currentDirectoryURL = dir
-        process.environment = ProcessInfo.processInfo.environment.merging(reader) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        var text = ""
-        while !text.contains("ready: model 'taxi'") {
-            let chunk = output.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let port = try #require(
-            text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) }, "\(text)")
+        let server = try ServingProcess(
+            ["serve", "taxi@staging", "--port", "0"], in: dir, environment: reader, ready: "ready: model 'taxi'")
+        let port = server.port
         let ready = try #require(URL(string: "http://127.0.0.1:\(port)/v2/models/taxi/ready"))
         let (_, response) = try await URLSession.shared.data(from: ready)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
-        process.terminate()
-        process.waitUntilExit()
+        server.stop()
     }
 
     /// Eight `mlops release` processes at once, each in its own clone with its own model (a

@@ -100,7 +100,9 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("changes     1 path since merge-base"))
         #expect(result.stdout.contains("affects     Evaluator"))
-        #expect(result.stdout.contains("::group::ExampleValidator: 9 warning(s)\nwarning: train: company"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("::group::ExampleValidator: 9 warning(s)\nwarning: train: company"),
+            "\(result.stdout)")
         #expect(result.stdout.contains("::endgroup::"))
         let plain = try MLOpsProcess.run(["train"], in: dir)
         #expect(!plain.stdout.contains("::group::"))

@@ -22,14 +22,8 @@ public struct MLOpsProcess {
         return testExecutable.deletingLastPathComponent().appendingPathComponent("mlops")
     }
 
-    /// Runs `mlops ARGUMENTS` in `directory` with CI=true (plain output) plus `environment`.
-    public static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
-    ) throws -> Result {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
+    /// The environment a test's mlops process gets: CI=true (plain output) plus `extra`.
+    public static func environment(_ extra: [String: String]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["CI"] = "true"
         // The host's CI variables must not choose a base for the tests (a pull request into
@@ -38,8 +32,19 @@ public struct MLOpsProcess {
         where key.hasPrefix("GITHUB_") || key.hasPrefix("CI_MERGE_REQUEST_") || key.hasPrefix("MLOPS_") {
             env.removeValue(forKey: key)
         }
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        for (key, value) in extra { env[key] = value }
+        return env
+    }
+
+    /// Runs `mlops ARGUMENTS` in `directory` with CI=true (plain output) plus `environment`.
+    public static func run(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        process.environment = Self.environment(environment)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -62,4 +67,53 @@ public struct MLOpsProcess {
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
     }
+}
+
+/// `mlops serve …` running in the background until ``stop()`` (SIGTERM) or the object goes away:
+/// started, then waited for until it says the model is ready, and the port it listens on.
+public final class ServingProcess {
+    public let process: Process
+    public let port: Int
+    /// What it printed up to being ready.
+    public let banner: String
+
+    public struct NotReady: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ arguments: [String], in directory: URL, environment: [String: String] = [:], ready: String)
+        throws
+    {
+        process = Process()
+        process.executableURL = MLOpsProcess.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = MLOpsProcess.environment(environment)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains(ready) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        banner = text
+        guard text.contains(ready),
+            let port = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/).flatMap({ Int($0.1) })
+        else {
+            if process.isRunning { process.terminate() }
+            throw NotReady(description: "mlops \(arguments.joined(separator: " ")) never got ready: \(text)")
+        }
+        self.port = port
+    }
+
+    /// SIGTERM, and waits for the process to end.
+    public func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
 }
