@@ -51,6 +51,37 @@ import Testing
         server.stop()
     }
 
+    /// The release engineer's commands on an S3 registry: rollback, releases show and diff,
+    /// and push into a model server's folder.
+    @Test func rollbackShowDiffAndPushWorkOnAnS3Registry() throws {
+        let bucket = try S3TestBucket()
+        let env = bucket.environment()
+        let repo = try TaxiProject.make()
+        let dir = repo.directory.url
+        func mlops(_ arguments: String...) throws -> MLOpsProcess.Result {
+            let result = try MLOpsProcess.run(arguments, in: dir, environment: env)
+            #expect(result.status == 0, "mlops \(arguments.joined(separator: " ")): \(result.stderr)")
+            return result
+        }
+        _ = try mlops("release")
+        try TaxiProject.edit(repo) { $0.replacingOccurrences(of: "  seed: 0\n", with: "  seed: 5\n") }
+        _ = try repo.commitAll("another seed")
+        _ = try mlops("release")
+        for version in ["0.1.0", "0.1.1"] {
+            _ = try mlops("promote", "taxi@\(version)", "--to", "staging")
+            _ = try mlops("promote", "taxi@\(version)", "--to", "production")
+        }
+        let rolledBack = try mlops("rollback", "taxi@production", "--reason", "test")
+        #expect(rolledBack.stdout.contains("rolled back production → taxi@0.1.0 (was 0.1.1)"), "\(rolledBack.stdout)")
+        #expect(try mlops("releases", "show", "taxi@production").stdout.hasPrefix("taxi@0.1.0  sha256:"))
+        let diff = try mlops("releases", "diff", "taxi@0.1.0", "taxi@0.1.1").stdout
+        #expect(diff.contains("version") && diff.contains("0.1.1"), "\(diff)")
+        let served = try TemporaryDirectory("served")
+        let pushed = try mlops("push", "taxi@production", "--to", served.url.path)
+        #expect(pushed.stdout.contains("pushed taxi@0.1.0"), "\(pushed.stdout)")
+        #expect(FileManager.default.fileExists(atPath: served.url.appendingPathComponent("taxi/0.1.0").path))
+    }
+
     /// Eight `mlops release` processes at once, each in its own clone with its own model (a
     /// different seed), against one S3 registry: eight distinct versions and eight release
     /// events; then eight `mlops promote` processes at once give eight promotions whose
