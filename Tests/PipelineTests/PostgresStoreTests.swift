@@ -68,14 +68,12 @@ import Testing
                 "v1-metadata", "v2-file-hashes",
             ])
         try database.execute("INSERT INTO schema_migrations VALUES ('v99-future', 0)")
-        do {
+        let error = try #require(throws: MetadataStoreError.self) {
             _ = try PostgresMetadataStore(address: database.address)
-            Issue.record("a newer store was opened")
-        } catch let error as MetadataStoreError {
-            #expect(error.message.contains("was made by a newer mlops"))
-            #expect(error.message.contains("v99-future"))
-            #expect(error.exitStatus == .ioError)
         }
+        #expect(error.message.contains("was made by a newer mlops"))
+        #expect(error.message.contains("v99-future"))
+        #expect(error.exitStatus == .ioError)
         #expect(try database.execute("SELECT count(*) FROM schema_migrations") == ["3"])
     }
 
@@ -150,26 +148,20 @@ import Testing
         let server = database.server
         let wrong = try PostgresAddress(
             parsing: server.url(database: database.name, password: "not-the-password-4711"), environment: [:])
-        do {
-            _ = try PostgresMetadataStore(address: wrong)
-            Issue.record("a wrong password was accepted")
-        } catch let error as MetadataStoreError {
-            #expect(error.exitStatus == .configError)
-            #expect(error.message.contains("28P01"), "\(error.message)")
-            #expect(!error.message.contains("not-the-password-4711"))
-            #expect(!(error.hint ?? "").contains("not-the-password-4711"))
-            #expect(error.message.contains("postgresql://\(server.address.user)@127.0.0.1"))
-        }
+        let error = try #require(throws: MetadataStoreError.self) { _ = try PostgresMetadataStore(address: wrong) }
+        #expect(error.exitStatus == .configError)
+        #expect(error.message.contains("28P01"), "\(error.message)")
+        #expect(!error.message.contains("not-the-password-4711"))
+        #expect(!(error.hint ?? "").contains("not-the-password-4711"))
+        #expect(error.message.contains("postgresql://\(server.address.user)@127.0.0.1"))
         let missing = try PostgresAddress(parsing: server.url(database: "no_such_database_x"), environment: [:])
-        do {
+        let missingError = try #require(throws: MetadataStoreError.self) {
             _ = try PostgresMetadataStore(address: missing)
-            Issue.record("a missing database was opened")
-        } catch let error as MetadataStoreError {
-            #expect(error.exitStatus == .configError)
-            #expect(error.message.contains("3D000"))
-            #expect(error.hint?.contains("createdb no_such_database_x") == true)
-            #expect(!error.message.contains(server.address.password ?? "?"))
         }
+        #expect(missingError.exitStatus == .configError)
+        #expect(missingError.message.contains("3D000"))
+        #expect(missingError.hint?.contains("createdb no_such_database_x") == true)
+        #expect(!missingError.message.contains(server.address.password ?? "?"))
     }
 
     @Test func aServerThatIsNotThereIsUnreachable() throws {
@@ -177,14 +169,10 @@ import Testing
         let port = try freePort()
         let address = try PostgresAddress(
             parsing: "postgresql://mlops@127.0.0.1:\(port)/db?sslmode=disable&connect_timeout=5", environment: [:])
-        do {
-            _ = try PostgresMetadataStore(address: address)
-            Issue.record("connected to nothing")
-        } catch let error as MetadataStoreError {
-            #expect(error.exitStatus == .ioError)
-            #expect(error.message.contains("cannot be reached"))
-            #expect(error.message.contains("127.0.0.1:\(port)"))
-        }
+        let error = try #require(throws: MetadataStoreError.self) { _ = try PostgresMetadataStore(address: address) }
+        #expect(error.exitStatus == .ioError)
+        #expect(error.message.contains("cannot be reached"))
+        #expect(error.message.contains("127.0.0.1:\(port)"))
     }
 
     @Test func aRowAnotherJobHoldsMakesTheCallBusyAfterTheTimeout() throws {
@@ -197,14 +185,10 @@ import Testing
         try other.execute("BEGIN")
         try other.execute("SELECT id FROM contexts WHERE id = \(run) FOR UPDATE")
         let started = Date()
-        do {
-            try store.updateRun(run, ["status": "complete"])
-            Issue.record("a locked row was written")
-        } catch let error as MetadataStoreError {
-            #expect(error.exitStatus == .temporaryFailure)
-            #expect(error.message.contains("55P03"), "\(error.message)")
-            #expect(error.hint?.contains("MLOPS_BUSY_TIMEOUT") == true)
-        }
+        let error = try #require(throws: MetadataStoreError.self) { try store.updateRun(run, ["status": "complete"]) }
+        #expect(error.exitStatus == .temporaryFailure)
+        #expect(error.message.contains("55P03"), "\(error.message)")
+        #expect(error.hint?.contains("MLOPS_BUSY_TIMEOUT") == true)
         #expect(Date().timeIntervalSince(started) < 5)
         try other.execute("ROLLBACK")
         // Once it is free the same call goes through, on the same store.
@@ -220,26 +204,20 @@ import Testing
         defer { _ = try? database.execute("DROP OWNED BY \(role)") }
         let address = try PostgresAddress(
             parsing: database.server.url(database: database.name, user: role, password: "reader-pw"), environment: [:])
-        do {
-            _ = try PostgresMetadataStore(address: address)
-            Issue.record("tables were made without the right to")
-        } catch let error as MetadataStoreError {
-            #expect(error.exitStatus == .configError)
-            #expect(error.message.contains("42501"), "\(error.message)")
-            #expect(error.hint?.contains("GRANT CREATE ON SCHEMA public") == true)
-        }
+        let error = try #require(throws: MetadataStoreError.self) { _ = try PostgresMetadataStore(address: address) }
+        #expect(error.exitStatus == .configError)
+        #expect(error.message.contains("42501"), "\(error.message)")
+        #expect(error.hint?.contains("GRANT CREATE ON SCHEMA public") == true)
         #expect(try database.execute("SELECT to_regclass('schema_migrations') IS NULL") == ["true"])
     }
 
     @Test func anEmptyDatabaseIsNotCreatedByAQuestion() throws {
         let database = try PostgresTestDatabase()
-        do {
+        let error = try #require(throws: MetadataStoreError.self) {
             _ = try PostgresMetadataStore(address: database.address, create: false)
-            Issue.record("an empty database was opened for questions")
-        } catch let error as MetadataStoreError {
-            #expect(error.exitStatus == .noInput)
-            #expect(error.hint == "run `mlops train` first")
         }
+        #expect(error.exitStatus == .noInput)
+        #expect(error.hint == "run `mlops train` first")
         #expect(try database.execute("SELECT to_regclass('schema_migrations') IS NULL") == ["true"])
     }
 

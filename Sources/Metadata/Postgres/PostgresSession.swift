@@ -32,9 +32,7 @@ final class PostgresSession: SQLBackend, @unchecked Sendable {
 
     /// A store dropped without ``close()`` still closes its connection (postgres-nio requires it).
     deinit {
-        guard let connection else { return }
-        let closing: EventLoopFuture<Void> = connection.close()
-        if MultiThreadedEventLoopGroup.currentEventLoop == nil { try? closing.wait() }
+        if let connection { Self.close(connection) }
     }
 
     var location: String { address.description }
@@ -100,9 +98,14 @@ final class PostgresSession: SQLBackend, @unchecked Sendable {
 
     /// Closes a connection that failed, so that the next call opens a new one.
     private func drop(_ failed: PostgresConnection) {
-        let closing: EventLoopFuture<Void> = failed.close()
-        try? closing.wait()
+        Self.close(failed)
         if connection === failed { connection = nil }
+    }
+
+    /// Closes a connection and waits for it, unless on an event loop (which must not wait).
+    private static func close(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        if MultiThreadedEventLoopGroup.currentEventLoop == nil { try? closing.wait() }
     }
 
     /// Statements outside any transaction (the statement is its own), for maintenance.
@@ -119,7 +122,7 @@ final class PostgresSession: SQLBackend, @unchecked Sendable {
         closed = true
         if let connection {
             self.connection = nil
-            try? connection.close().wait()
+            Self.close(connection)
         }
     }
 

@@ -312,11 +312,9 @@ public final class PipelineRunner: @unchecked Sendable {
         if options.noCache { return decision("ran because of --no-cache") }
         if options.force.contains(component.id) { return decision("ran because of --force \(component.id.rawValue)") }
         // The newest execution with this key whose outputs are in this checkout's .mlops. In a
-        // store of its own, outputs found missing are gone; in a shared store they may be in
-        // another checkout, where they are still good.
-        // (A store of its own: the newest only, whose missing outputs are marked gone.)
+        // store of its own only the newest is looked at, and its missing outputs are gone; in a
+        // shared store they may be in another checkout, where they are still good.
         let hits = try store.cacheHits(for: manifest.cacheKey).prefix(store.isShared ? .max : 1)
-        var elsewhere: Int64?
         for hit in hits {
             let missing = hit.outputs.values.filter {
                 !FileManager.default.fileExists(atPath: folder.appendingPathComponent($0.uri).path)
@@ -324,14 +322,10 @@ public final class PipelineRunner: @unchecked Sendable {
             if missing.isEmpty {
                 return decision("cached: inputs unchanged since execution \(hit.execution)", hit: hit)
             }
-            if store.isShared {
-                elsewhere = elsewhere ?? hit.execution
-            } else {
+            if !store.isShared {
                 for artifact in missing { try store.markDeleted(artifact.id) }
+                return decision("ran because the outputs of execution \(hit.execution) are gone from .mlops")
             }
-        }
-        if let gone = hits.first, !store.isShared {
-            return decision("ran because the outputs of execution \(gone.execution) are gone from .mlops")
         }
         if lookUpRemote, options.remoteCache, !remoteDown.isRaised, let remote,
             let record = try lookUp(manifest.cacheKey, in: remote, for: component.id)
@@ -341,9 +335,10 @@ public final class PipelineRunner: @unchecked Sendable {
                     + (record.commit.map { " at commit \($0.prefix(8))" } ?? "") + " on \(record.host)",
                 remote: record)
         }
-        if let elsewhere {
+        // Left: a shared store's executions whose outputs are all elsewhere.
+        if let elsewhere = hits.first {
             return decision(
-                "ran because the outputs of execution \(elsewhere) are in another checkout sharing the store, not in this one's .mlops"
+                "ran because the outputs of execution \(elsewhere.execution) are in another checkout sharing the store, not in this one's .mlops"
             )
         }
         guard previous?.manifest != nil else { return decision("ran because there is no earlier execution") }
