@@ -102,6 +102,13 @@ let package = Package(
                 "Pipeline", "Gates", "Tabular", "Metadata", "GitKit", "MLOpsCore", "ArchiveKit", "S3Kit",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The pipeline on existing orchestrators: one component per job (`mlops component run`,
+        // with Kubeflow Pipelines' executor contract) and the exports to KFP, Argo and Airflow.
+        .target(
+            name: "Orchestration",
+            dependencies: [
+                "Pipeline", "Gates", "Metadata", "MLOpsCore", "GitKit", .product(name: "Yams", package: "Yams"),
+            ]),
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
         .target(
             name: "Serving",
@@ -116,8 +123,9 @@ let package = Package(
         .executableTarget(
             name: "mlops",
             dependencies: [
-                "MLOpsCore", "Pipeline", "Tabular", "Metadata", "Gates", "Release", "Serving", "GitKit", "ArchiveKit",
-                "SQLiteKit",
+                "MLOpsCore", "Pipeline", "Tabular", "Metadata", "Gates", "Release", "Serving", "Orchestration",
+                "GitKit",
+                "ArchiveKit", "SQLiteKit",
                 "XGBoostKit", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -164,6 +172,12 @@ let package = Package(
                 "Release", "ArchiveKit", "Gates", "Pipeline", "Tabular", "Metadata", "MLOpsCore", "MLOpsTestSupport",
                 "ProjectTestSupport", "S3Kit",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(
+            name: "OrchestrationTests",
+            dependencies: [
+                "Orchestration", "Pipeline", "Gates", "MLOpsCore", "MLOpsTestSupport", "ProjectTestSupport",
+                .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(
             name: "ServingTests",

@@ -102,6 +102,18 @@ public final class Repository {
         return Repository(handle: repo, openedFrom: path)
     }
 
+    /// Clones the repository at `source` (a path or URL libgit2's transports reach; a local
+    /// path copies the objects) into `path`, checking out its HEAD, like `git clone`.
+    public static func clone(from source: String, to path: String) throws(GitError) -> Repository {
+        LibGit2.ensureInitialized()
+        var repo: OpaquePointer?
+        try check(git_clone(&repo, source, path, nil), "git_clone", object: source)
+        guard let repo else {
+            throw GitError(code: .other(-1), function: "git_clone", detail: "no handle", object: source)
+        }
+        return Repository(handle: repo, openedFrom: path)
+    }
+
     // MARK: - Facts
 
     /// The work tree, without a trailing slash; nil for a bare repository.

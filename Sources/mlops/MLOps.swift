@@ -36,6 +36,7 @@ struct MLOps: AsyncParsableCommand {
             """ : "mlops \(MLOpsVersion.current)",
         subcommands: [
             Init.self, Config.self, Changes.self, Test.self, Run.self, DataCommand.self, PipelineCommand.self,
+            ComponentCommand.self,
             Train.self,
             Explain.self,
             Runs.self, Lineage.self, Infer.self, Serve.self, Gate.self, Release.self, Verify.self, Promote.self,

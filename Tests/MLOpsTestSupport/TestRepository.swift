@@ -18,6 +18,14 @@ public final class TestRepository: @unchecked Sendable {
         repository = try Repository.create(at: directory.path, initialBranch: branch)
     }
 
+    /// A fresh clone of `origin` (libgit2's `git_clone`), as a CI runner or an
+    /// orchestrator's task checks the project out.
+    public init(cloning origin: TestRepository) throws {
+        directory = try TemporaryDirectory("mlops-clone")
+        try FileManager.default.removeItem(at: directory.url)
+        repository = try Repository.clone(from: origin.path, to: directory.path)
+    }
+
     public var path: String { directory.path }
 
     /// Writes a file in the work tree (not staged).

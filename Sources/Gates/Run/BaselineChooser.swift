@@ -81,7 +81,7 @@ public struct BaselineChooser {
             let blessed = try blessedModels()
             if request == .latestBlessed {
                 guard let newest = blessed.first else { return (nil, "no model in the store has both blessings") }
-                return (pick(newest, "latest blessed model (execution \(newest.execution.id))"), nil)
+                return (try pick(newest, "latest blessed model (execution \(newest.execution.id))"), nil)
             }
             let channels = "nothing released to the production channel yet"
             // The base of the change, as `mlops changes` finds it ($GITHUB_BASE_REF, --base's
@@ -95,7 +95,7 @@ public struct BaselineChooser {
             }
             if let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
                 return (
-                    pick(
+                    try pick(
                         match,
                         "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))"),
                     nil
@@ -106,7 +106,7 @@ public struct BaselineChooser {
                     (try? repository.mergeBase(commit, mergeBase)) == commit
                 else { continue }
                 return (
-                    pick(
+                    try pick(
                         entry,
                         "blessed at \(commit.short), an ancestor of the merge-base \(mergeBase.short) (execution \(entry.execution.id); \(channels))"
                     ), nil
@@ -146,8 +146,40 @@ public struct BaselineChooser {
         return blessed
     }
 
-    func pick(_ entry: (execution: StoredExecution, model: StoredArtifact), _ reason: String) -> Baseline {
-        Baseline(folder: project.folder(of: entry.model).path, reason: reason, identity: entry.model.fingerprint)
+    /// The baseline of a blessed model. With a shared store the model may have been made in
+    /// another checkout: then it is pulled from the remote cache by the cache key of the
+    /// Trainer execution that made it, and checked like any pulled output.
+    func pick(_ entry: (execution: StoredExecution, model: StoredArtifact), _ reason: String) throws -> Baseline {
+        let folder = project.folder(of: entry.model)
+        if !FileManager.default.fileExists(atPath: folder.path) {
+            try fetch(entry.model, into: folder, reason: reason)
+        }
+        return Baseline(folder: folder.path, reason: reason, identity: entry.model.fingerprint)
+    }
+
+    private func fetch(_ model: StoredArtifact, into folder: URL, reason: String) throws {
+        let missing = FileError(
+            .missing, path: folder.path,
+            detail:
+                "the baseline (\(reason)) was made in another checkout sharing the store, and its model is neither here nor in the remote cache",
+            hint: "set cache.remote (or MLOPS_CACHE) to the cache that job pushed to, or pass --baseline none")
+        guard let remote = try project.remoteCache() else { throw missing }
+        let trainers = try project.store.producers(of: model.id).filter { $0.component == Component.trainer.rawValue }
+        for trainer in trainers {
+            guard let record = try remote.lookup(trainer.cacheKey),
+                record.outputs["model"]?.fingerprint == model.fingerprint
+            else { continue }
+            let staging = folder.deletingLastPathComponent().appendingPathComponent(
+                ".baseline-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+            defer { try? FileManager.default.removeItem(at: staging) }
+            try remote.pull(record, output: "model", into: staging)
+            guard try PipelineRunner.fingerprint(folder: staging) == model.fingerprint else { continue }
+            if rename(staging.path, folder.path) != 0, !FileManager.default.fileExists(atPath: folder.path) {
+                throw FileError(.io, path: folder.path, detail: String(cString: strerror(errno)))
+            }
+            return
+        }
+        throw missing
     }
 
     /// A model folder given by path, identified by its model's and transform's bytes (FNV-1a),

@@ -53,21 +53,8 @@ public struct GateRun {
         events: Events = Events()
     ) throws -> GateRun {
         let config = project.config
-        guard let evaluation = config.evaluation, config.trainer != nil else {
-            throw ConfigError.missingSection("trainer or evaluation", purpose: "there is nothing to gate")
-        }
         let strict = options.strict || config.gates.strict
-        let chooser = BaselineChooser(project: project, releases: releases, environment: options.environment)
-        let (baseline, noBaseline) = try chooser.decide(options.baseline ?? BaselineRequest(evaluation.baseline))
-        var gates: [any PipelineComponent] = [
-            try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: baseline)
-        ]
-        if config.infra.enabled {
-            gates.append(
-                try InfraValidatorComponent(
-                    section: config.infra, policy: PolicyAction(config.gates, "infra"),
-                    outOfDomain: config.serving.outOfDomain, executable: options.executable))
-        }
+        let (gates, baseline, noBaseline) = try components(project, options: options, releases: releases)
         let runner = try project.runner(
             strict: strict, extra: gates, console: console, remoteCache: options.remoteCache)
         events.started(baseline, noBaseline, runner)
@@ -87,6 +74,31 @@ public struct GateRun {
         try AtomicFile.write(Data(artifacts.html(gate).utf8), to: folder.appendingPathComponent("report.html"))
         StepSummary.append(gate.markdown(), environment: options.environment)
         return GateRun(artifacts: artifacts, gate: gate, baseline: baseline, reports: folder)
+    }
+}
+
+extension GateRun {
+    /// The Evaluator (with the baseline chosen) and InfraValidator as `mlops.yaml` configures
+    /// them, and the baseline or why there is none.
+    public static func components(_ project: Project, options: Options, releases: (any BaselineSource)?) throws -> (
+        gates: [any PipelineComponent], baseline: Baseline?, noBaseline: String?
+    ) {
+        let config = project.config
+        guard let evaluation = config.evaluation, config.trainer != nil else {
+            throw ConfigError.missingSection("trainer or evaluation", purpose: "there is nothing to gate")
+        }
+        let chooser = BaselineChooser(project: project, releases: releases, environment: options.environment)
+        let (baseline, noBaseline) = try chooser.decide(options.baseline ?? BaselineRequest(evaluation.baseline))
+        var gates: [any PipelineComponent] = [
+            try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: baseline)
+        ]
+        if config.infra.enabled {
+            gates.append(
+                try InfraValidatorComponent(
+                    section: config.infra, policy: PolicyAction(config.gates, "infra"),
+                    outOfDomain: config.serving.outOfDomain, executable: options.executable))
+        }
+        return (gates, baseline, noBaseline)
     }
 }
 

@@ -39,6 +39,22 @@ public enum Component: String, CaseIterable, Sendable, Codable, Comparable {
         }
     }
 
+    /// Each output by name, with its artifact type (TFX's names): what the components declare,
+    /// and what an exported pipeline's tasks hand on.
+    public var outputs: [String: String] {
+        switch self {
+        case .exampleGen: ["examples": "Examples"]
+        case .statisticsGen: ["statistics": "ExampleStatistics"]
+        case .schemaGen, .importSchemaGen: ["schema": "Schema"]
+        case .exampleValidator: ["anomalies": "ExampleAnomalies"]
+        case .transform: ["transform": "TransformGraph", "transformed": "TransformedExamples"]
+        case .tuner: ["best_hyperparameters": "HyperParameters"]
+        case .trainer: ["model": "Model"]
+        case .evaluator: ["evaluation": "ModelEvaluation", "blessing": "ModelBlessing"]
+        case .infraValidator: ["blessing": "InfraBlessing"]
+        }
+    }
+
     /// Components that must finish first although no artifact flows from them: Transform
     /// waits for ExampleValidator's verdict.
     public var runsAfter: [Component] { self == .transform ? [.exampleValidator] : [] }

@@ -21,6 +21,14 @@ public struct StageReport: Sendable, Codable, Equatable {
     public let verdict: String?
     /// The output property `findings`, one per line, when an output has them.
     public let findings: [String]
+    /// The cache key it was decided by (not in the JSON output: `mlops explain` shows it).
+    public var cacheKey: String?
+    /// Each output's recorded properties (`mlops component run` hands them to the orchestrator).
+    public var properties: [String: [String: String]] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case component, outcome, seconds, reason, summary, execution, outputs, verdict, findings
+    }
 }
 
 /// A whole run: its id in the store, each stage, and whether a verdict failed.
@@ -53,6 +61,11 @@ public final class PipelineRunner: @unchecked Sendable {
         /// Look keys up in the remote cache and push what ran (`--no-remote-cache` clears it).
         public var remoteCache = true
         public var parallelism = ProcessInfo.processInfo.activeProcessorCount
+        /// One component alone (`mlops component run`, an orchestrator's task): the run holds
+        /// it and what it depends on, and only it may run. Each upstream component must be
+        /// cached here or pulled from the remote cache (else ``MissingUpstreamError``, exit 66);
+        /// a remote hit of the target itself is reported, not pulled.
+        public var target: Component?
 
         public init() {}
     }
@@ -150,7 +163,14 @@ public final class PipelineRunner: @unchecked Sendable {
         onStage: @escaping @Sendable (StageReport) -> Void = { _ in }
     ) throws -> RunReport {
         let started = ContinuousClock.now
-        let ordered = try validate()
+        var ordered = try validate()
+        if let target = options.target {
+            let kept = Self.closure(of: target, in: ordered)
+            guard kept.contains(target) else {
+                throw PipelineError(.invalidGraph("\(target.rawValue) is not part of this pipeline"))
+            }
+            ordered.removeAll { !kept.contains($0.id) }
+        }
         try cleanUpAbandoned()
         let run = try store.beginRun(pipeline: pipeline, properties: properties)
         var outputs: [Component: [String: StoredArtifact]] = [:]
@@ -207,6 +227,20 @@ public final class PipelineRunner: @unchecked Sendable {
             run: run, stages: ordered.compactMap { reports[$0.id] }, seconds: seconds, stoppedBy: stopped)
     }
 
+    /// `target` and every component it depends on, among `components`.
+    static func closure(of target: Component, in components: [any PipelineComponent]) -> Set<Component> {
+        let present = Set(components.map(\.id))
+        var byID: [Component: any PipelineComponent] = [:]
+        for component in components { byID[component.id] = component }
+        var kept: Set<Component> = []
+        var pending = present.contains(target) ? [target] : []
+        while let next = pending.popLast() {
+            guard kept.insert(next).inserted, let component = byID[next] else { continue }
+            pending.append(contentsOf: component.dependencies(among: present))
+        }
+        return kept
+    }
+
     /// One component: skipped, cached or run. Never throws: an error is returned with a
     /// FAILED report so the other components of the wave still finish.
     private func stage(
@@ -214,13 +248,14 @@ public final class PipelineRunner: @unchecked Sendable {
         blockedBy: (component: Component, verdict: Bool)?, options: Options
     ) -> (StageReport, [String: StoredArtifact]?, (any Error)?) {
         let start = ContinuousClock.now
+        var cacheKey: String?
         func report(
             _ outcome: StageReport.Outcome, _ reason: String, summary: String = "", execution: Int64? = nil,
             outputs: [String: StoredArtifact] = [:]
         ) -> StageReport {
             let elapsed = start.duration(to: .now)
             let properties = outputs.values.map(\.properties)
-            return StageReport(
+            var stage = StageReport(
                 component: component.id, outcome: outcome,
                 seconds: elapsed.inSeconds,
                 reason: reason,
@@ -230,6 +265,9 @@ public final class PipelineRunner: @unchecked Sendable {
                 findings: properties.compactMap { $0["findings"] }.first.map {
                     $0.split(separator: "\n").map(String.init)
                 } ?? [])
+            stage.cacheKey = cacheKey
+            stage.properties = outputs.mapValues(\.properties)
+            return stage
         }
         if let blockedBy {
             let why = blockedBy.verdict ? "'s verdict failed" : " did not complete"
@@ -244,6 +282,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         do {
             let decision = try decide(component, inputs: inputs.mapValues(\.fingerprint), options: options)
+            cacheKey = decision.manifest.cacheKey
             let inputEvents = inputs.sorted { $0.key < $1.key }.map { (name: $0.key, artifact: $0.value.id) }
             if let hit = decision.hit {
                 let execution = try store.recordCached(
@@ -252,7 +291,29 @@ public final class PipelineRunner: @unchecked Sendable {
                     from: hit.execution, inputs: inputEvents, outputs: hit.outputs)
                 return (report(.cached, decision.reason, execution: execution, outputs: hit.outputs), hit.outputs, nil)
             }
+            let upstreamOnly = options.target.map { $0 != component.id } ?? false
+            if let record = decision.remote, options.target == component.id {
+                // The target's outputs are in the remote cache already: nothing to do.
+                let properties = record.outputs.values.map(\.properties)
+                var stage = StageReport(
+                    component: component.id, outcome: .cached, seconds: start.duration(to: .now).inSeconds,
+                    reason: "cached: "
+                        + decision.reason.replacingOccurrences(
+                            of: "pulled from the remote cache", with: "its outputs are in the remote cache")
+                        + "; nothing to do",
+                    summary: properties.compactMap { $0["summary"] }.first ?? "",
+                    execution: nil, outputs: record.outputs.mapValues(\.fingerprint),
+                    verdict: properties.compactMap { $0["verdict"] }.first, findings: [])
+                stage.cacheKey = cacheKey
+                stage.properties = record.outputs.mapValues(\.properties)
+                return (stage, nil, nil)
+            }
             var reason = decision.reason
+            if upstreamOnly, decision.remote == nil || remote == nil || remoteDown.isRaised {
+                throw MissingUpstreamError(
+                    target: options.target ?? component.id, upstream: component.id, remote: remote?.location,
+                    detail: decision.reason.replacingOccurrences(of: "ran because", with: "would run because"))
+            }
             if let record = decision.remote, let remote, !remoteDown.isRaised {
                 do {
                     let (execution, outputs) = try pull(
@@ -261,6 +322,11 @@ public final class PipelineRunner: @unchecked Sendable {
                     return (report(.cached, decision.reason, execution: execution, outputs: outputs), outputs, nil)
                 } catch let error as any MLOpsError where error.exitStatus != .configError {
                     noteRemoteFailure(error)
+                    if upstreamOnly {
+                        throw MissingUpstreamError(
+                            target: options.target ?? component.id, upstream: component.id, remote: remote.location,
+                            detail: "its remote cache entry could not be pulled: \(error.message)")
+                    }
                     log(component.id, "warning: \(error.message); running it here instead")
                     reason = "ran because its remote cache entry could not be pulled"
                 }
@@ -268,6 +334,10 @@ public final class PipelineRunner: @unchecked Sendable {
             return try execute(
                 component, run: run, inputs: inputs, inputEvents: inputEvents, manifest: decision.manifest,
                 reason: reason, options: options, report: report)
+        } catch let error as MissingUpstreamError {
+            return (
+                report(.failed, "missing: neither cached here nor in a remote cache (the error follows)"), nil, error
+            )
         } catch {
             return (report(.failed, "failed (the error follows)"), nil, error)
         }
@@ -591,6 +661,29 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         return "sha256:" + hex(total.finalize())
     }
+}
+
+/// One component was asked to run alone but an upstream one's outputs are neither in this
+/// checkout's store nor in the remote cache: that component has to run first.
+public struct MissingUpstreamError: MLOpsError {
+    public let target: Component
+    public let upstream: Component
+    /// The remote cache looked in, if any.
+    public let remote: String?
+    /// Why the upstream component's outputs were not found (its cache decision).
+    public let detail: String
+
+    public var message: String {
+        "\(target.rawValue) cannot run yet: the outputs of \(upstream.rawValue) it depends on are not in the store"
+            + (remote.map { " nor in the remote cache (\($0))" } ?? " and no remote cache is configured")
+            + " (\(upstream.rawValue) \(detail))"
+    }
+
+    public var hint: String? {
+        "run `mlops component run \(upstream.rawValue)` first"
+            + (remote == nil ? ", here or with cache.remote (or MLOPS_CACHE) set so this job can pull it" : "")
+    }
+    public var exitStatus: ExitStatus { .noInput }
 }
 
 /// The pipeline as a whole cannot run: a component is missing its producer, or a cycle.

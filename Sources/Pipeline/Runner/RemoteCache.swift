@@ -59,6 +59,9 @@ public protocol RemoteCache: Sendable {
     func pull(_ record: RemoteCacheRecord, output: String, into folder: URL) throws
     /// Uploads the outputs' files, then the record last: a push cut off leaves the key absent.
     func push(_ record: RemoteCacheRecord, folders: [String: URL]) throws
+    /// The address of `key`'s record (which lists every output's files), for orchestrators'
+    /// artifact URIs.
+    func recordURL(_ key: String) -> String
 }
 
 /// Why the remote cache could not be used.
@@ -92,6 +95,8 @@ public struct S3RemoteCache: RemoteCache {
     public var location: String { root.description }
 
     func folder(_ key: String) -> String { root.key("\(key.prefix(2))/\(key)") }
+
+    public func recordURL(_ key: String) -> String { "s3://\(root.bucket)/\(folder(key))/record.json" }
 
     func failure(_ error: S3Error) -> RemoteCacheError {
         RemoteCacheError(

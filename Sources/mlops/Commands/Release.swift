@@ -27,6 +27,8 @@ extension MLOps {
 
         @OptionGroup var global: GlobalOptions
 
+        @OptionGroup var checkout: CheckoutOptions
+
         @Option(help: "The version to publish (MAJOR.MINOR.PATCH[-PRERELEASE]); it must not exist yet.")
         var version: String?
 
@@ -80,6 +82,8 @@ extension MLOps {
 
         func run(context: CommandContext) async throws {
             let console = context.console
+            let (context, clone) = try context.checkingOut(checkout)
+            defer { clone?.removeUnlessKept() }
             let publisher = Publisher(session: try context.releases())
             let (name, signingKey) = try publisher.prepare(allowDirty: allowDirty)
             let run = try Gate.perform(

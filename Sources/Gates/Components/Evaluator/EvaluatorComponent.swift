@@ -79,7 +79,7 @@ public struct EvaluatorComponent: PipelineComponent {
     public let version = "3"
     public let parameters: Parameters
     public let inputs = Component.evaluator.bindings()
-    public let outputs = ["evaluation": "ModelEvaluation", "blessing": "ModelBlessing"]
+    public let outputs = Component.evaluator.outputs
     let section: EvaluationSection
     let baseline: Baseline?
     let policy: PolicyAction

@@ -44,7 +44,7 @@ public struct InfraValidatorComponent: PipelineComponent {
     public let version = "3"
     public let parameters: Parameters
     public let inputs = Component.infraValidator.bindings()
-    public let outputs = ["blessing": "InfraBlessing"]
+    public let outputs = Component.infraValidator.outputs
     let section: InfraSection
     /// The program run as `EXECUTABLE serve MODEL --port 0 …`: the running mlops.
     let executable: URL

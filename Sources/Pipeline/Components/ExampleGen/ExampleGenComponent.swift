@@ -19,7 +19,7 @@ public struct ExampleGenComponent: PipelineComponent {
     public let version = "1"
     public let parameters: Parameters
     public let inputs: [String: InputBinding] = [:]
-    public let outputs = ["examples": "Examples"]
+    public let outputs = Component.exampleGen.outputs
     /// The spans chosen now (the driver's decision); their files are fingerprinted.
     public let spans: [SpanFiles]
     let options: ExampleGen.Options

@@ -39,7 +39,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
     public let version = "3"
     public let parameters: Parameters
     public let inputs: [String: InputBinding]
-    public let outputs = ["anomalies": "ExampleAnomalies"]
+    public let outputs = Component.exampleValidator.outputs
     let comparisons: Comparisons
     let thresholds: ExampleValidator.Thresholds
     /// The split compared with the previous span and with serving data.

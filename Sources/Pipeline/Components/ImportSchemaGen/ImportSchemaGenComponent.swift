@@ -12,7 +12,7 @@ public struct ImportSchemaGenComponent: PipelineComponent {
     public let version = "1"
     public let parameters: Parameters
     public let inputs: [String: InputBinding] = [:]
-    public let outputs = ["schema": "Schema"]
+    public let outputs = Component.importSchemaGen.outputs
 
     public init(path: String) { parameters = Parameters(path: path) }
 

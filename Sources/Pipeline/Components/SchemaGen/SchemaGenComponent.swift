@@ -13,7 +13,7 @@ public struct SchemaGenComponent: PipelineComponent {
     public let version = "1"
     public let parameters: Parameters
     public let inputs = Component.schemaGen.bindings()
-    public let outputs = ["schema": "Schema"]
+    public let outputs = Component.schemaGen.outputs
 
     public init(label: String?) { parameters = Parameters(label: label, split: "train") }
 

@@ -24,7 +24,7 @@ public struct StatisticsGenComponent: PipelineComponent {
     public let parameters = Parameters(
         buckets: StatisticsGenerator.buckets, topValues: StatisticsGenerator.topValueCount)
     public let inputs = Component.statisticsGen.bindings()
-    public let outputs = ["statistics": "ExampleStatistics"]
+    public let outputs = Component.statisticsGen.outputs
 
     public init() {}
 

@@ -61,7 +61,7 @@ public struct TrainerComponent: PipelineComponent {
     public let version = "3"
     public let parameters: Parameters
     public let inputs: [String: InputBinding]
-    public let outputs = ["model": "Model"]
+    public let outputs = Component.trainer.outputs
     /// Globs of the code the external command runs (`paths.code`): fingerprinted into the key.
     let code: [String]
     let schemaPath: String?

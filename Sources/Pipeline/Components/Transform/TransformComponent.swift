@@ -34,7 +34,7 @@ public struct TransformComponent: PipelineComponent {
     public let version = "2"
     public let parameters: Parameters
     public let inputs = Component.transform.bindings()
-    public let outputs = ["transform": "TransformGraph", "transformed": "TransformedExamples"]
+    public let outputs = Component.transform.outputs
     let section: TransformSection
 
     public init(section: TransformSection, label: String?) throws {

@@ -56,7 +56,7 @@ public struct TunerComponent: PipelineComponent {
     public let version = "1"
     public let parameters: Parameters
     public let inputs = Component.tuner.bindings()
-    public let outputs = [output: "HyperParameters"]
+    public let outputs = Component.tuner.outputs
     let trainer: TrainerComponent
     let plan: SearchPlan
     let strategy: SearchStrategy

@@ -1,0 +1,200 @@
+import Foundation
+import MLOpsTestSupport
+import ProjectTestSupport
+import Testing
+
+/// `mlops component run NAME` as an orchestrator's tasks run it: each component in a fresh
+/// clone of its own, sharing only the remote cache (moto's S3) and the metadata store
+/// (PostgreSQL), with Kubeflow Pipelines' executor contract checked by the kfp packages.
+@Suite struct ComponentRunCLITests {
+    static let order = [
+        "ExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform", "Trainer", "Evaluator",
+        "InfraValidator",
+    ]
+
+    func run(_ arguments: [String], _ repo: TestRepository, _ environment: [String: String]) throws
+        -> MLOpsProcess.Result
+    {
+        try MLOpsProcess.run(arguments, in: repo.directory.url, environment: environment)
+    }
+
+    /// The stage line of `component` in a run's output: its outcome word (`ran`, `pulled`, …).
+    func outcome(_ component: String, _ output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix(component + " ") }?.split(separator: " ").dropFirst()
+            .first.map(String.init)
+    }
+
+    func json(_ url: URL) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    }
+
+    @Test func eachComponentInAFreshCloneOfItsOwnGivesWhatALocalGateGives() throws {
+        let bucket = try S3TestBucket()
+        let database = try PostgresTestDatabase()
+        var env = bucket.environment(registry: "s3://\(bucket.name)/registry")
+        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        env["MLOPS_STORE"] = database.url
+        let origin = try TaxiProject.make()
+        let outputs = try TemporaryDirectory("mlops-task-outputs")
+        var parameters: [String: [String: Any]] = [:]
+        for (index, component) in Self.order.enumerated() {
+            let clone = try TestRepository(cloning: origin)
+            let folder = outputs.appending(component)
+            var arguments = ["component", "run", component]
+            if component == "Evaluator" {
+                // Kubeflow Pipelines' contract: the ExecutorInput names where everything goes.
+                let input: [String: Any] = [
+                    "inputs": ["parameterValues": [:] as [String: Any]],
+                    "outputs": [
+                        "parameters": ["blessed": ["outputFile": folder.appendingPathComponent("blessed").path]],
+                        "artifacts": [
+                            "evaluation": [
+                                "artifacts": [
+                                    [
+                                        "name": "evaluation", "type": ["schemaTitle": "system.Artifact"],
+                                        "uri": "s3://kfp-root/run/Evaluator/evaluation", "metadata": [:],
+                                    ] as [String: Any]
+                                ]
+                            ]
+                        ],
+                        "outputFile": folder.appendingPathComponent("executor_output.json").path,
+                    ] as [String: Any],
+                ]
+                let text = String(decoding: try JSONSerialization.data(withJSONObject: input), as: UTF8.self)
+                arguments += ["--executor-input", text]
+            } else {
+                arguments += ["--output-dir", folder.path]
+            }
+            let result = try run(arguments, clone, env)
+            #expect(result.status == 0, "\(component): \(result.stderr)")
+            #expect(outcome(component, result.stdout) == "ran", "\(component): \(result.stdout)")
+            // Everything upstream was pulled from the remote cache, never run again.
+            let others = result.stdout.split(separator: "\n").compactMap { line -> String? in
+                let name = line.split(separator: " ").first.map(String.init) ?? ""
+                return Self.order.contains(name) && name != component ? name : nil
+            }
+            for other in others {
+                #expect(outcome(other, result.stdout) == "pulled", "\(component) ← \(other): \(result.stdout)")
+            }
+            #expect(others.allSatisfy { Self.order.prefix(index).contains($0) })
+            if component == "Evaluator" {
+                #expect(try String(contentsOf: folder.appendingPathComponent("blessed"), encoding: .utf8) == "true")
+                let checked = try PythonTool.kfp.run(
+                    "kfp_check.py", ["executor-output", folder.appendingPathComponent("executor_output.json").path])
+                #expect(checked.status == 0, "\(checked.stderr)")
+                let output = try #require(
+                    JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [String: Any])
+                #expect((output["parameterValues"] as? [String: Any])?["blessed"] as? Bool == true)
+                let artifact = try #require(
+                    ((output["artifacts"] as? [String: Any])?["evaluation"] as? [String: Any])?["artifacts"]
+                        as? [[String: Any]]
+                ).first
+                #expect((artifact?["uri"] as? String)?.hasPrefix("s3://\(bucket.name)/cache/") == true)
+                #expect((artifact?["metadata"] as? [String: Any])?["component"] as? String == "Evaluator")
+            } else {
+                parameters[component] = try json(folder.appendingPathComponent("return.json"))
+                #expect(parameters[component]?["outcome"] as? String == "ran")
+                #expect(
+                    try String(contentsOf: folder.appendingPathComponent("outcome"), encoding: .utf8) == "ran")
+            }
+        }
+        #expect(parameters["InfraValidator"]?["blessed"] as? String == "true")
+        #expect(parameters["ExampleValidator"]?["verdict"] as? String == "pass")
+
+        // A task run again: its own key is a hit, so it says so and fetches nothing of its own.
+        let again = try TestRepository(cloning: origin)
+        let cached = try run(["component", "run", "Trainer"], again, env)
+        #expect(cached.status == 0, "\(cached.stderr)")
+        #expect(outcome("Trainer", cached.stdout) == "cached", "\(cached.stdout)")
+        #expect(cached.stdout.contains("its outputs are in the remote cache"), "\(cached.stdout)")
+        #expect(cached.stdout.contains("nothing to do"))
+        #expect(!again.directory.exists(".mlops/artifacts/Trainer"))
+
+        // The same commit gated locally, sharing nothing: the same model and the same verdict.
+        let local = try TestRepository(cloning: origin)
+        let gated = try run(["gate", "--no-remote-cache"], local, [:])
+        #expect(gated.status == 0, "\(gated.stderr)")
+        let trained = try run(["train", "--json", "--no-remote-cache"], local, [:])
+        let document = try #require(
+            JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+        let stages = try #require(
+            ((document["result"] as? [String: Any])?["report"] as? [String: Any])?["stages"] as? [[String: Any]])
+        let model = (stages.first { $0["component"] as? String == "Trainer" }?["outputs"] as? [String: Any])?["model"]
+        #expect(model as? String != nil)
+        let taskModel = try #require(cached.stdout.split(separator: "\n").first { $0.hasPrefix("Trainer: cached") })
+        #expect(taskModel.contains("key "), "\(taskModel)")
+        let json = try run(["component", "run", "Trainer", "--json"], again, env)
+        let taskDocument = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let artifacts = try #require((taskDocument["result"] as? [String: Any])?["artifacts"] as? [[String: Any]])
+        #expect(artifacts.first { $0["name"] as? String == "model" }?["fingerprint"] as? String == model as? String)
+    }
+
+    @Test func anUpstreamComponentNotYetRunIsExit66NamingIt() throws {
+        let bucket = try S3TestBucket()
+        var env = bucket.environment()
+        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        let origin = try TaxiProject.make()
+        let clone = try TestRepository(cloning: origin)
+        let result = try run(["component", "run", "Trainer"], clone, env)
+        #expect(result.status == 66, "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "Trainer cannot run yet: the outputs of ExampleGen it depends on are not in the store nor in the remote cache (s3://\(bucket.name)/cache)"
+            ), "\(result.stderr)")
+        #expect(result.stderr.contains("run `mlops component run ExampleGen` first"))
+        #expect(!clone.directory.exists(".mlops/artifacts/Trainer"))
+        // Nothing was pushed for it.
+        #expect(try bucket.keys("cache/").allSatisfy { !$0.hasSuffix("/record.json") })
+
+        // Without a remote cache the message says what to set.
+        let alone = try run(["component", "run", "Transform", "--no-remote-cache"], clone, [:])
+        #expect(alone.status == 66, "\(alone.stderr)")
+        #expect(alone.stderr.contains("no remote cache is configured"), "\(alone.stderr)")
+        #expect(alone.stderr.contains("with cache.remote (or MLOPS_CACHE) set"), "\(alone.stderr)")
+    }
+
+    @Test func aBadExecutorInputOrAnUnknownComponentIsAUsageErrorBeforeAnythingRuns() throws {
+        let origin = try TaxiProject.make()
+        let clone = try TestRepository(cloning: origin)
+        let broken = try run(["component", "run", "ExampleGen", "--executor-input", "{\"outputs\": "], clone, [:])
+        #expect(broken.status == 64, "\(broken.stderr)")
+        #expect(broken.stderr.contains("--executor-input is not KFP's ExecutorInput JSON"), "\(broken.stderr)")
+        #expect(!clone.directory.exists(".mlops"))
+
+        let wrongType = try run(
+            ["component", "run", "ExampleGen", "--executor-input", "{\"outputs\": {\"parameters\": []}}"], clone, [:])
+        #expect(wrongType.status == 64, "\(wrongType.stderr)")
+        #expect(wrongType.stderr.contains("at outputs.parameters"), "\(wrongType.stderr)")
+
+        let asksTooMuch = try run(
+            [
+                "component", "run", "ExampleGen", "--executor-input",
+                "{\"outputs\": {\"parameters\": {\"blessed\": {\"outputFile\": \"/tmp/x\"}}}}",
+            ], clone, [:])
+        #expect(asksTooMuch.status == 64, "\(asksTooMuch.stderr)")
+        #expect(
+            asksTooMuch.stderr.contains("asks for output parameter 'blessed', which ExampleGen does not give"),
+            "\(asksTooMuch.stderr)")
+        #expect(!clone.directory.exists(".mlops/artifacts"))
+
+        // A task's checkout: a revision the repository does not have, or --revision alone.
+        let elsewhere = try TemporaryDirectory("mlops-task-cwd")
+        let noRevision = try MLOpsProcess.run(
+            ["component", "run", "ExampleGen", "--repository", origin.path, "--revision", "no-such-branch"],
+            in: elsewhere.url)
+        #expect(noRevision.status == 64, "\(noRevision.stderr)")
+        #expect(
+            noRevision.stderr.contains("--revision 'no-such-branch' is not a commit, branch or tag of \(origin.path)"),
+            "\(noRevision.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
+        let alone = try run(["component", "run", "ExampleGen", "--revision", "main"], clone, [:])
+        #expect(alone.status == 64 && alone.stderr.contains("--revision and --workdir go with --repository"))
+
+        let unknown = try run(["component", "run", "Trainr"], clone, [:])
+        #expect(unknown.status == 64, "\(unknown.stderr)")
+        // The taxi pipeline has no tuner section: its Tuner is a configuration error.
+        let notConfigured = try run(["component", "run", "Tuner"], clone, [:])
+        #expect(notConfigured.status == 78, "\(notConfigured.stderr)")
+        #expect(notConfigured.stderr.contains("Tuner is not part of this pipeline"), "\(notConfigured.stderr)")
+    }
+}

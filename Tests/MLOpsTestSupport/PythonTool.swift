@@ -1,0 +1,67 @@
+import Foundation
+
+/// A Python with PyPI packages the tests check mlops' outputs with (kfp, Airflow), in a
+/// virtual environment of its own under `.build/` that `bash .ci/run` installs. Missing is a
+/// failure naming how to install it, never a skip.
+public struct PythonTool: Sendable {
+    /// The variable naming its python (`MLOPS_KFP_PYTHON`), set by `.ci/run`.
+    public let variable: String
+    /// The virtual environment `.ci/run` makes, relative to the checkout.
+    public let venv: String
+    /// A module it must have, and what to install for it.
+    public let module: String
+    public let install: String
+
+    public static let kfp = PythonTool(
+        variable: "MLOPS_KFP_PYTHON", venv: ".build/kfp-tools", module: "kfp", install: "'kfp==2.17.*'")
+    public static let airflow = PythonTool(
+        variable: "MLOPS_AIRFLOW_PYTHON", venv: ".build/airflow-tools", module: "airflow",
+        install: "'apache-airflow==3.*' apache-airflow-providers-cncf-kubernetes")
+
+    /// The checkout's root (the tests' sources are under it).
+    public static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    public struct Missing: Error, CustomStringConvertible {
+        public let tool: PythonTool
+        public var description: String {
+            "\(tool.module) is not installed: bash .ci/run installs it into \(tool.venv) (pip install \(tool.install)), or set \(tool.variable) to a python that has it"
+        }
+    }
+
+    public var python: String {
+        ProcessInfo.processInfo.environment[variable] ?? Self.checkout.appendingPathComponent("\(venv)/bin/python").path
+    }
+
+    /// Runs `Tests/Tools/SCRIPT ARGUMENTS`; returns its status and what it printed.
+    public func run(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw Missing(tool: self) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [Self.checkout.appendingPathComponent("Tests/Tools/\(script)").path] + arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        let stderr = String(decoding: errData, as: UTF8.self)
+        if stderr.contains("ModuleNotFoundError: No module named '\(module)") { throw Missing(tool: self) }
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), stderr)
+    }
+}
