@@ -17,10 +17,14 @@ public struct ComponentRun {
         /// The gate settings (baseline, strictness, remote cache, the binary InfraValidator
         /// serves with); only the Evaluator and InfraValidator use the baseline.
         public var gate: GateRun.Options
+        /// With the Tuner: train only this trial of its search plan (1-based), for the Tuner
+        /// that gathers every trial to read.
+        public var trial: Int?
 
-        public init(component: Component, gate: GateRun.Options) {
+        public init(component: Component, gate: GateRun.Options, trial: Int? = nil) {
             self.component = component
             self.gate = gate
+            self.trial = trial
         }
     }
 
@@ -51,9 +55,21 @@ public struct ComponentRun {
         let runner = try project.runner(
             strict: strict, extra: extra, console: console, remoteCache: options.gate.remoteCache)
         events.started(baseline, noBaseline, runner)
+        if options.trial != nil, target != .tuner {
+            throw UsageError("--trial goes with the Tuner, not \(target.rawValue)")
+        }
+        if let number = options.trial,
+            let tuner = runner.components.first(where: { $0.id == .tuner }) as? TunerComponent,
+            !(1...max(tuner.trialCount, 1)).contains(number)
+        {
+            throw UsageError(
+                "--trial \(number): the Tuner's search plan has trials 1 to \(tuner.trialCount)",
+                hint: "the exported pipeline runs one task per trial number")
+        }
         var runnerOptions = PipelineRunner.Options()
         runnerOptions.remoteCache = options.gate.remoteCache
         runnerOptions.target = target
+        runnerOptions.upstreamOnly = options.trial != nil
         let snapshot = project.snapshot
         let report = try runner.run(
             pipeline: config.pipeline.name,
@@ -63,6 +79,17 @@ public struct ComponentRun {
             ], options: runnerOptions, onStage: events.stage)
         guard let stage = report.stage(target) else {
             throw InternalError("the run of \(target.rawValue) has no stage for it")
+        }
+        if let number = options.trial, stage.outcome == .skipped, stage.cacheKey != nil,
+            !report.stages.contains(where: {
+                $0.component != target && ($0.outcome == .failed || $0.outcome == .skipped)
+            })
+        {
+            let started = ContinuousClock.now
+            let trial = try runner.runTrial(number, after: report)
+            let outcome = ComponentOutcome(
+                trial: trial, of: stage, seconds: started.duration(to: .now), location: runner.trials?.location)
+            return ComponentRun(report: report, outcome: outcome)
         }
         let outcome = try ComponentOutcome(
             stage: stage, component: runner.components.first { $0.id == target }, project: project,
@@ -95,6 +122,8 @@ public struct ComponentOutcome: Sendable, Encodable {
     /// `pass` or `fail` when an output has a verdict (ExampleValidator's).
     public let verdict: String?
     public let artifacts: [Artifact]
+    /// The trial trained, with `--trial`.
+    public var trial: TuningResult.Trial?
 
     /// The output parameters an orchestrator can read, each a string (the blessing `true` or
     /// `false`): `outcome`, `cache_key`, `execution`, `blessed`, `verdict` (the last two
@@ -105,7 +134,29 @@ public struct ComponentOutcome: Sendable, Encodable {
         ]
         if let blessed { parameters["blessed"] = String(blessed) }
         if let verdict { parameters["verdict"] = verdict }
+        if let trial {
+            parameters["trial"] = String(trial.trial)
+            parameters["score"] = trial.score.map { String($0) } ?? ""
+        }
         return parameters
+    }
+
+    /// Trial `trial` of the Tuner whose (skipped) stage is `stage`, trained alone.
+    init(trial: TuningResult.Trial, of stage: StageReport, seconds: Duration, location: String?) {
+        component = .tuner
+        outcome = .ran
+        let score = trial.score.map { String(format: "%.4f", $0) } ?? "none"
+        reason =
+            "trial \(trial.trial) trained alone (score \(score), \(trial.rounds) rounds, "
+            + String(
+                format: "%.1f s", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18)
+            + ")" + (location.map { "; kept in \($0) for the Tuner to gather" } ?? "")
+        cacheKey = stage.cacheKey
+        execution = nil
+        blessed = nil
+        verdict = nil
+        artifacts = []
+        self.trial = trial
     }
 
     /// The output parameters `component` gives.
@@ -113,11 +164,13 @@ public struct ComponentOutcome: Sendable, Encodable {
         var names: Set<String> = ["outcome", "cache_key", "execution"]
         if component == .evaluator || component == .infraValidator { names.insert("blessed") }
         if component == .exampleValidator { names.insert("verdict") }
+        if component == .tuner { names.formUnion(["trial", "score"]) }
         return names
     }
 
     enum CodingKeys: String, CodingKey {
         case component, outcome, reason, cacheKey = "cache_key", execution, blessed, verdict, artifacts, parameters
+        case trial
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -131,6 +184,7 @@ public struct ComponentOutcome: Sendable, Encodable {
         try container.encode(verdict, forKey: .verdict)
         try container.encode(artifacts, forKey: .artifacts)
         try container.encode(parameters, forKey: .parameters)
+        try container.encodeIfPresent(trial, forKey: .trial)
     }
 
     init(stage: StageReport, component: (any PipelineComponent)?, project: Project, remote: (any RemoteCache)?) throws {
@@ -140,6 +194,7 @@ public struct ComponentOutcome: Sendable, Encodable {
         cacheKey = stage.cacheKey
         execution = stage.execution
         verdict = stage.verdict
+        trial = nil
         blessed =
             stage.component == .evaluator || stage.component == .infraValidator
             ? stage.properties["blessing"]?["blessed"] == "1" : nil

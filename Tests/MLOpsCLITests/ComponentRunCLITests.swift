@@ -197,4 +197,63 @@ import Testing
         #expect(notConfigured.status == 78, "\(notConfigured.stderr)")
         #expect(notConfigured.stderr.contains("Tuner is not part of this pipeline"), "\(notConfigured.stderr)")
     }
+
+    /// The Tuner fanned out: each trial a task of its own in its own clone, four at once, then
+    /// the Tuner gathers them; the same hyperparameters, byte for byte, as the in-process Tuner.
+    @Test func theTunersTrialsAloneThenGatheredGiveWhatTheInProcessTunerGives() throws {
+        let bucket = try S3TestBucket()
+        var env = bucket.environment()
+        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        let origin = try TaxiProject.make()
+        try TaxiProject.tune(origin, trials: 4)
+        _ = try origin.commitAll("tune")
+
+        let local = try TestRepository(cloning: origin)
+        let trained = try run(["train", "--json", "--no-remote-cache"], local, [:])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let document = try #require(JSONSerialization.jsonObject(with: Data(trained.stdout.utf8)) as? [String: Any])
+        let stages = try #require(
+            ((document["result"] as? [String: Any])?["report"] as? [String: Any])?["stages"] as? [[String: Any]])
+        let inProcess = try #require(
+            (stages.first { $0["component"] as? String == "Tuner" }?["outputs"] as? [String: String])?[
+                "best_hyperparameters"])
+
+        for component in ["ExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform"] {
+            let result = try run(["component", "run", component], try TestRepository(cloning: origin), env)
+            #expect(result.status == 0, "\(component): \(result.stderr)")
+        }
+        let clones = try (1...4).map { _ in try TestRepository(cloning: origin) }
+        let shared = env
+        let trials = try concurrently(4) { index in
+            try MLOpsProcess.run(
+                ["component", "run", "Tuner", "--trial", String(index + 1), "--json"], in: clones[index].directory.url,
+                environment: shared)
+        }
+        for (index, result) in trials.enumerated() {
+            #expect(result.status == 0, "trial \(index + 1): \(result.stderr)")
+            let outcome = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let parameters = (outcome["result"] as? [String: Any])?["parameters"] as? [String: String]
+            #expect(parameters?["trial"] == String(index + 1))
+            #expect(parameters?["outcome"] == "ran")
+        }
+        let kept = try bucket.keys("cache/").filter { $0.contains("/trials/") }
+        #expect(kept.count == 4, "\(kept)")
+        // Only the trials: no Tuner record yet.
+        #expect(try bucket.keys("cache/").filter { $0.hasSuffix("/record.json") }.count == 5)
+
+        let gatherer = try TestRepository(cloning: origin)
+        let gathered = try run(["component", "run", "Tuner", "--json"], gatherer, env)
+        #expect(gathered.status == 0, "\(gathered.stderr)")
+        #expect(gathered.stderr.contains("4 of 4 trials gathered from their own tasks"), "\(gathered.stderr)")
+        let outcome = try #require(JSONSerialization.jsonObject(with: Data(gathered.stdout.utf8)) as? [String: Any])
+        let artifacts = try #require((outcome["result"] as? [String: Any])?["artifacts"] as? [[String: Any]])
+        #expect(artifacts.first?["fingerprint"] as? String == inProcess)
+
+        // A trial the plan does not have, or --trial on another component: usage errors.
+        let beyond = try run(["component", "run", "Tuner", "--trial", "5"], try TestRepository(cloning: origin), env)
+        #expect(beyond.status == 64, "\(beyond.stderr)")
+        #expect(beyond.stderr.contains("--trial 5: the Tuner's search plan has trials 1 to 4"), "\(beyond.stderr)")
+        let other = try run(["component", "run", "Trainer", "--trial", "1"], gatherer, env)
+        #expect(other.status == 64 && other.stderr.contains("--trial goes with the Tuner"), "\(other.stderr)")
+    }
 }

@@ -41,6 +41,27 @@ public enum TaxiProject {
         try after.write(to: url, atomically: true, encoding: .utf8)
     }
 
+    /// The Tuner switched on: `trials` random trials (seed 0), the Trainer taking its best
+    /// hyperparameters, and `orchestration` (YAML lines under that key) appended when given.
+    public static func tune(_ repo: TestRepository, trials: Int, orchestration: String? = nil) throws {
+        try edit(repo) {
+            var text = $0.replacingOccurrences(
+                of: "  hyperparameters:                   # or `from_tuner` with the tuner section below\n"
+                    + "    max_depth: 6\n    eta: 0.1\n    tree_method: hist\n",
+                with: "  hyperparameters: from_tuner\n"
+            ).replacingOccurrences(
+                of: "# tuner:\n#   strategy: random                 # or grid\n#   trials: 12\n#   seed: 0\n"
+                    + "#   search_space:\n#     max_depth: {type: int, min: 3, max: 8}\n"
+                    + "#     eta: {type: float, min: 0.03, max: 0.3, log: true}\n"
+                    + "#     tree_method: {type: choice, values: [hist]}\n",
+                with: "tuner:\n  strategy: random\n  trials: \(trials)\n  seed: 0\n  search_space:\n"
+                    + "    max_depth: {type: int, min: 3, max: 8}\n    eta: {type: float, min: 0.03, max: 0.3, log: true}\n"
+                    + "    tree_method: {type: choice, values: [hist]}\n")
+            if let orchestration { text += "\norchestration:\n" + orchestration }
+            return text
+        }
+    }
+
     /// A worse model: one stump instead of a hundred trees.
     public static func worsen(_ repo: TestRepository) throws {
         try edit(repo) {

@@ -35,6 +35,10 @@ public struct ExecutionContext: Sendable {
     /// Whether the run was asked to stop: long work (training rounds, tuning trials) checks
     /// it and throws `CancellationError`.
     public var isCancelled: @Sendable () -> Bool = { false }
+    /// The execution's cache key.
+    public var cacheKey = ""
+    /// Tuner trials other tasks computed for this cache key (``TrialResults``), if any.
+    public var trials: (any TrialResults)?
 
     /// Throws `CancellationError` when the run was asked to stop.
     public func checkCancellation() throws(CancellationError) {

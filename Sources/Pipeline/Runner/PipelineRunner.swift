@@ -66,6 +66,10 @@ public final class PipelineRunner: @unchecked Sendable {
         /// cached here or pulled from the remote cache (else ``MissingUpstreamError``, exit 66);
         /// a remote hit of the target itself is reported, not pulled.
         public var target: Component?
+        /// With `target`: only what the target depends on runs (cached or pulled); the target's
+        /// stage reports its cache decision (skipped when it would run) and carries its cache key.
+        /// For a Tuner trial run alone (``runTrial(_:after:)``).
+        public var upstreamOnly = false
 
         public init() {}
     }
@@ -80,6 +84,11 @@ public final class PipelineRunner: @unchecked Sendable {
     let log: @Sendable (Component, String) -> Void
     /// The cache shared with other jobs (`cache.remote`), when one is configured.
     public let remote: (any RemoteCache)?
+    /// Where Tuner trials computed by tasks of their own are kept: the remote cache, else
+    /// `.mlops/trials`.
+    public var trials: (any TrialResults)? {
+        (remote as? any TrialResults) ?? LocalTrialResults(folder: folder.appendingPathComponent("trials"))
+    }
     /// Raised when the remote cache could not be reached: not tried again in this run.
     private let remoteDown = OnceFlag()
     private let cancellation = OnceFlag()
@@ -283,6 +292,14 @@ public final class PipelineRunner: @unchecked Sendable {
         do {
             let decision = try decide(component, inputs: inputs.mapValues(\.fingerprint), options: options)
             cacheKey = decision.manifest.cacheKey
+            if options.upstreamOnly, options.target == component.id {
+                if let hit = decision.hit {
+                    return (report(.cached, decision.reason, execution: hit.execution, outputs: hit.outputs), nil, nil)
+                }
+                if decision.remote == nil {
+                    return (report(.skipped, "not run here: only its inputs were wanted"), nil, nil)
+                }
+            }
             let inputEvents = inputs.sorted { $0.key < $1.key }.map { (name: $0.key, artifact: $0.value.id) }
             if let hit = decision.hit {
                 let execution = try store.recordCached(
@@ -458,7 +475,8 @@ public final class PipelineRunner: @unchecked Sendable {
             root: root,
             inputs: inputs.mapValues { ResolvedArtifact(artifact: $0, url: folder.appendingPathComponent($0.uri)) },
             staging: staging, progress: { [makeProgress] total in makeProgress(id, total) },
-            log: { [log] line in log(id, line) }, isCancelled: { [cancellation] in cancellation.isRaised })
+            log: { [log] line in log(id, line) }, isCancelled: { [cancellation] in cancellation.isRaised },
+            cacheKey: manifest.cacheKey, trials: trials)
         let output: ExecutorOutput
         var published: [NewArtifact] = []
         do {
@@ -701,4 +719,32 @@ public struct PipelineError: MLOpsError {
 
     public var hint: String? { "check the components mlops.yaml configures (`mlops config check`)" }
     public var exitStatus: ExitStatus { .configError }
+}
+
+extension PipelineRunner {
+    /// Trains Tuner trial `number` alone (`mlops component run Tuner --trial K`), its inputs
+    /// those of `report` (a run of the Tuner's upstream, ``Options/upstreamOnly``), and keeps the
+    /// result in ``trials`` under the Tuner's cache key, where the gathering Tuner reads it.
+    public func runTrial(_ number: Int, after report: RunReport) throws -> TuningResult.Trial {
+        guard let tuner = components.first(where: { $0.id == .tuner }) as? TunerComponent,
+            let key = report.stage(.tuner)?.cacheKey
+        else { throw InternalError("the run has no Tuner to train a trial of") }
+        var inputs: [String: ResolvedArtifact] = [:]
+        for (name, binding) in tuner.inputs {
+            guard let execution = report.stage(binding.component)?.execution,
+                let artifact = try store.artifacts(of: execution, "OUTPUT")[binding.output]
+            else { throw InternalError("the Tuner's input '\(name)' was not made by the run") }
+            inputs[name] = ResolvedArtifact(artifact: artifact, url: folder.appendingPathComponent(artifact.uri))
+        }
+        let staging = folder.appendingPathComponent(
+            "tmp/Tuner-trial-\(number)-\(ProcessInfo.processInfo.processIdentifier)", isDirectory: true)
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let context = ExecutionContext(
+            root: root, inputs: inputs, staging: staging,
+            progress: { [makeProgress] total in makeProgress(.tuner, total) },
+            log: { [log] line in log(.tuner, line) }, isCancelled: { [weak self] in self?.isCancelled ?? true },
+            cacheKey: key, trials: trials)
+        return try tuner.runTrial(number, context: context)
+    }
 }

@@ -69,6 +69,12 @@ extension MLOps {
                     valueName: "baseline"))
             var baseline: BaselineRequest?
 
+            @Option(
+                help: ArgumentHelp(
+                    "With the Tuner: train only this trial of its search plan (1-based), for the Tuner run after it to gather.",
+                    valueName: "k"))
+            var trial: Int?
+
             @Flag(help: "Treat gate-policy warnings as failures.")
             var strict = false
 
@@ -77,7 +83,13 @@ extension MLOps {
                 help: "Neither pull from nor push to the remote cache (upstream outputs must then be here).")
             var noRemoteCache = false
 
-            func validate() throws { try baseline?.checkFolder() }
+            func validate() throws {
+                try baseline?.checkFolder()
+                if let trial {
+                    guard component == .tuner else { throw ValidationError("--trial goes with the Tuner") }
+                    guard trial >= 1 else { throw ValidationError("--trial counts from 1, found \(trial)") }
+                }
+            }
 
             func run(context: CommandContext) async throws {
                 let console = context.console
@@ -125,7 +137,8 @@ extension MLOps {
                         config: project.config)
                 }
                 let run = try ComponentRun.perform(
-                    project, options: ComponentRun.Options(component: component, gate: gate), releases: releases,
+                    project, options: ComponentRun.Options(component: component, gate: gate, trial: trial),
+                    releases: releases,
                     console: console, events: events)
                 try project.store.close()
                 let outcome = run.outcome
@@ -146,6 +159,7 @@ extension MLOps {
                                 : console.style("not blessed", .red, bold: true))
                     }
                     if let verdict = outcome.verdict { line += ", verdict \(verdict)" }
+                    if outcome.trial != nil { line += ", " + outcome.reason }
                     if let key = outcome.cacheKey { line += console.style("  key \(key.prefix(12))", .dim) }
                     console.line(line)
                 }

@@ -78,21 +78,102 @@ public struct TunerComponent: PipelineComponent {
 
     public func readPaths(root: URL) throws -> [String] { [] }
 
+    /// The trials of the search plan (a grid smaller than the budget has fewer).
+    public var trialCount: Int { plan.trials.count }
+
+    /// How the trials share the machine: at most the cores, the trials and the trainer's
+    /// threads trials at a time, each with an equal share of the threads. A trial run alone
+    /// (``runTrial(_:context:)``) uses the same share, so it trains the same model.
+    func workers(_ setup: TrainerComponent.Setup, trials: Int) -> (workers: Int, threads: Int) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workers = max(1, min(parameters.parallel > 0 ? parameters.parallel : cores, cores, trials, setup.threads))
+        return (workers, max(1, setup.threads / workers))
+    }
+
+    /// The metric and direction trials are scored by.
+    func objective(_ setup: TrainerComponent.Setup) -> (metric: String, direction: OptimizationDirection) {
+        let metric = parameters.metric ?? setup.metric
+        return (metric, parameters.direction ?? (TrainerComponent.higherIsBetter(metric) ? .maximize : .minimize))
+    }
+
+    /// Trains trial `number` (1-based, in plan order) alone, as a fanned-out task does, and
+    /// keeps its result in `context.trials` under the Tuner's cache key for the gathering
+    /// Tuner to read.
+    public func runTrial(_ number: Int, context: ExecutionContext) throws -> TuningResult.Trial {
+        let trials = plan.trials
+        guard (1...max(trials.count, 1)).contains(number), !trials.isEmpty else {
+            throw UsageError(
+                "--trial \(number): the Tuner's search plan has trials 1 to \(trials.count)",
+                hint: "the exported pipeline runs one task per trial number")
+        }
+        let data = try trainer.trainingData(try context.input("transformed"))
+        let setup = try trainer.setup(data)
+        let (metric, _) = objective(setup)
+        let (_, threads) = workers(setup, trials: trials.count)
+        let matrices = try TrainerComponent.matrices(data, threads: threads)
+        let progress = context.progress(parameters.trainer.rounds)
+        let trial = try train(
+            number - 1, trials[number - 1], data: data, setup: setup, metric: metric, threads: threads,
+            matrices: matrices, context: context, progress: progress)
+        try context.trials?.save(key: context.cacheKey, trial: number, data: try artifactEncoder.encode(trial))
+        return trial
+    }
+
+    /// One trial: the trainer's settings with the point's hyperparameters, scored on eval.
+    func train(
+        _ index: Int, _ point: SearchPlan.Point, data: TrainerComponent.TrainingData, setup: TrainerComponent.Setup,
+        metric: String, threads: Int, matrices: (train: DMatrix, eval: DMatrix), context: ExecutionContext,
+        progress: @escaping @Sendable (Int) -> Void
+    ) throws -> TuningResult.Trial {
+        do {
+            let settings = trainer.settings(
+                setup, metric: metric, threads: threads, hyperparameters: point.map { ($0.name, $0.value.description) })
+            let (_, history, best) = try trainer.boost(
+                settings: settings, train: matrices.train, eval: matrices.eval, evalSplit: data.eval, metric: metric,
+                threads: threads, context: context, progress: progress)
+            let score = history[best].eval.flatMap { $0.isNaN ? nil : $0 }
+            return TuningResult.Trial(
+                trial: index + 1, hyperparameters: Dictionary(point.map { ($0.name, $0.value) }) { $1 }, score: score,
+                rounds: best + 1)
+        } catch let error as TrainerError {
+            guard case .xgboost(let detail) = error.kind else { throw error }
+            throw TrainerError(.trial(index + 1, SearchPlan.describe(point), detail))
+        }
+    }
+
+    /// A trial another task computed for this cache key, when it is there and is the plan's
+    /// point (a result for other hyperparameters is not used).
+    func precomputed(_ index: Int, _ point: SearchPlan.Point, context: ExecutionContext) -> TuningResult.Trial? {
+        guard let store = context.trials, !context.cacheKey.isEmpty,
+            let data = try? store.load(key: context.cacheKey, trial: index + 1),
+            let trial = try? JSONDecoder().decode(TuningResult.Trial.self, from: data),
+            trial.trial == index + 1,
+            trial.hyperparameters == Dictionary(point.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+        else { return nil }
+        return trial
+    }
+
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
         let data = try trainer.trainingData(try context.input("transformed"))
         let setup = try trainer.setup(data)
-        let metric = parameters.metric ?? setup.metric
-        let direction =
-            parameters.direction ?? (TrainerComponent.higherIsBetter(metric) ? .maximize : .minimize)
+        let (metric, direction) = objective(setup)
         let trials = plan.trials
         guard !trials.isEmpty else { throw InternalError("the search plan has no trials") }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        // At most the cores, the trials, and the trainer's threads (each trial needs one).
-        let workers = max(
-            1, min(parameters.parallel > 0 ? parameters.parallel : cores, cores, trials.count, setup.threads))
-        let threads = max(1, setup.threads / workers)
+        let (workers, threads) = workers(setup, trials: trials.count)
         let progress = context.progress(trials.count * parameters.trainer.rounds)
         let queue = TrialQueue(count: trials.count)
+        // Trials fanned-out tasks already trained are read, not trained again.
+        var gathered = 0
+        for (index, point) in trials.enumerated() {
+            guard let trial = precomputed(index, point, context: context) else { continue }
+            queue.record(index, trial)
+            queue.skip(index)
+            progress(parameters.trainer.rounds)
+            gathered += 1
+        }
+        if gathered > 0, let store = context.trials {
+            context.log("\(gathered) of \(trials.count) trials gathered from their own tasks (\(store.location))")
+        }
         let how =
             switch plan.gridSize {
             case .some(let size) where size > trials.count:
@@ -100,10 +181,12 @@ public struct TunerComponent: PipelineComponent {
             case .some: "grid search"
             case .none: "random search, seed \(parameters.seed)"
             }
-        context.log(
-            "\(trials.count) trial\(trials.count == 1 ? "" : "s") (\(how)), \(workers) at a time with \(threads) "
-                + "thread\(threads == 1 ? "" : "s") each; \(direction.rawValue) eval \(metric)")
-        _ = concurrentMap(workers) { _ in
+        if gathered < trials.count {
+            context.log(
+                "\(trials.count - gathered) trial\(trials.count - gathered == 1 ? "" : "s") (\(how)), \(workers) at a time "
+                    + "with \(threads) thread\(threads == 1 ? "" : "s") each; \(direction.rawValue) eval \(metric)")
+        }
+        _ = concurrentMap(gathered < trials.count ? workers : 0) { _ in
             let matrices: (train: DMatrix, eval: DMatrix)
             do {
                 matrices = try TrainerComponent.matrices(data, threads: threads)
@@ -115,29 +198,15 @@ public struct TunerComponent: PipelineComponent {
                 let point = trials[index]
                 let started = ContinuousClock.now
                 do {
-                    let settings = trainer.settings(
-                        setup, metric: metric, threads: threads,
-                        hyperparameters: point.map { ($0.name, $0.value.description) })
-                    let (_, history, best) = try trainer.boost(
-                        settings: settings, train: matrices.train, eval: matrices.eval, evalSplit: data.eval,
-                        metric: metric, threads: threads, context: context, progress: progress)
-                    let score = history[best].eval.flatMap { $0.isNaN ? nil : $0 }
-                    queue.record(
-                        index,
-                        TuningResult.Trial(
-                            trial: index + 1, hyperparameters: Dictionary(point.map { ($0.name, $0.value) }) { $1 },
-                            score: score, rounds: best + 1))
+                    let trial = try train(
+                        index, point, data: data, setup: setup, metric: metric, threads: threads, matrices: matrices,
+                        context: context, progress: progress)
+                    queue.record(index, trial)
                     let seconds = (ContinuousClock.now - started).inSeconds
                     context.log(
                         "trial \(index + 1)/\(trials.count): \(SearchPlan.describe(point)) → \(metric) "
-                            + (score.map { String(format: "%.4f", $0) } ?? "none")
-                            + " (\(best + 1) rounds, \(String(format: "%.1f", seconds)) s)")
-                } catch let error as TrainerError {
-                    guard case .xgboost(let detail) = error.kind else {
-                        queue.fail(error)
-                        break
-                    }
-                    queue.fail(TrainerError(.trial(index + 1, SearchPlan.describe(point), detail)))
+                            + (trial.score.map { String(format: "%.4f", $0) } ?? "none")
+                            + " (\(trial.rounds) rounds, \(String(format: "%.1f", seconds)) s)")
                 } catch {
                     queue.fail(error)
                 }
@@ -185,6 +254,7 @@ public struct TunerComponent: PipelineComponent {
 private final class TrialQueue: @unchecked Sendable {
     private let lock = NSLock()
     private var nextIndex = 0
+    private var skipped: Set<Int> = []
     private let count: Int
     private(set) var results: [TuningResult.Trial?]
     private(set) var failure: (any Error)?
@@ -197,9 +267,17 @@ private final class TrialQueue: @unchecked Sendable {
     func next() -> Int? {
         lock.lock()
         defer { lock.unlock() }
+        while nextIndex < count, skipped.contains(nextIndex) { nextIndex += 1 }
         guard failure == nil, nextIndex < count else { return nil }
         nextIndex += 1
         return nextIndex - 1
+    }
+
+    /// Marks a trial done already (gathered), so no worker takes it.
+    func skip(_ index: Int) {
+        lock.lock()
+        skipped.insert(index)
+        lock.unlock()
     }
 
     func record(_ index: Int, _ trial: TuningResult.Trial) {
