@@ -13,10 +13,22 @@ public struct PythonTool: Sendable {
     public let install: String
 
     public static let kfp = PythonTool(
-        variable: "MLOPS_KFP_PYTHON", venv: ".build/kfp-tools", module: "kfp", install: "'kfp==2.17.*'")
+        variable: "MLOPS_KFP_PYTHON", venv: ".build/kfp-tools", module: "kfp",
+        install: "'kfp==2.17.3' 'kfp-kubernetes==2.17.3'")
     public static let airflow = PythonTool(
         variable: "MLOPS_AIRFLOW_PYTHON", venv: ".build/airflow-tools", module: "airflow",
-        install: "'apache-airflow==3.*' apache-airflow-providers-cncf-kubernetes")
+        install: "'apache-airflow==3.3.2' 'apache-airflow-providers-cncf-kubernetes==10.25.0'")
+
+    /// The CI tools' Python (check-jsonschema, which brings PyYAML; securesystemslib), which
+    /// .ci/run also names in MLOPS_DSSE_PYTHON.
+    public static let ciTools = PythonTool(
+        variable: "MLOPS_DSSE_PYTHON", venv: ".build/ci-tools", module: "yaml", install: "check-jsonschema")
+
+    /// check-jsonschema: MLOPS_CHECK_JSONSCHEMA, else the CI tools' own.
+    public static var checkJSONSchema: String {
+        ProcessInfo.processInfo.environment["MLOPS_CHECK_JSONSCHEMA"]
+            ?? checkout.appendingPathComponent(".build/ci-tools/bin/check-jsonschema").path
+    }
 
     /// The checkout's root (the tests' sources are under it).
     public static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -24,11 +24,13 @@ public struct MLOpsConfig: ConfigSection {
     public var cache: CacheSection
     /// The metadata store: a `postgresql://` URI or an SQLite path; nil for `.mlops/store.sqlite`.
     public var store: StoreSetting?
+    /// What `mlops pipeline export` writes into an orchestrator's pipeline.
+    public var orchestration: OrchestrationSection
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
         case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, serving, gates, release, paths
-        case cache, store, tests
+        case cache, store, orchestration, tests
     }
     typealias CodingKeys = Key
 
@@ -65,6 +67,7 @@ public struct MLOpsConfig: ConfigSection {
                     store.value, environment: [:], root: URL(fileURLWithPath: "/"), source: "store")
             } catch { f.reader.report(node, "store", error.message, hint: error.hint) }
         }
+        orchestration = f.section(.orchestration)
         tests = (f.list(.tests) ?? []).enumerated().compactMap { TestCommand.parse($1, f.reader, "tests[\($0)]") }
         crossCheck(f)
         fillPathDefaults()

@@ -253,7 +253,7 @@ public struct ChangeDetector {
         case .evaluation: [.evaluator]
         case .infra, .serving: [.infraValidator]
         case .gates: [.exampleValidator, .evaluator, .infraValidator]
-        case .release, .paths, .cache, .store, .tests, nil: []
+        case .release, .paths, .cache, .store, .orchestration, .tests, nil: []
         }
     }
 }

@@ -144,7 +144,7 @@ extension MLOps {
     struct PipelineCommand: MLOpsCommand {
         static let configuration = CommandConfiguration(
             commandName: "pipeline", abstract: "The pipeline mlops.yaml configures.",
-            subcommands: [Show.self], defaultSubcommand: Show.self)
+            subcommands: [Show.self, Export.self], defaultSubcommand: Show.self)
         static let jsonSchema = "mlops.pipeline/v1"
 
         @OptionGroup var global: GlobalOptions
