@@ -148,8 +148,7 @@ public struct ComponentOutcome: Sendable, Encodable {
         let score = trial.score.map { String(format: "%.4f", $0) } ?? "none"
         reason =
             "trial \(trial.trial) trained alone (score \(score), \(trial.rounds) rounds, "
-            + String(
-                format: "%.1f s", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18)
+            + String(format: "%.1f s", seconds.inSeconds)
             + ")" + (location.map { "; kept in \($0) for the Tuner to gather" } ?? "")
         cacheKey = stage.cacheKey
         execution = nil

@@ -2,7 +2,7 @@
 dependency order, each as its own process with its command line resolved from the export.
 
     run_export.py kfp FILE --param NAME=VALUE ... [--kill TASK] --log LOG
-    run_export.py argo FILE --param NAME=VALUE ... [--kill TASK] --log LOG
+    run_export.py argo FILE --param NAME=VALUE ... [--kill TASK] [--workers N] --log LOG
 
 kfp: the PipelineSpec's tasks, with the ExecutorInput built and the placeholders resolved by
 kfp's own code (kfp.local's executor_input_utils and placeholder_utils, kfp 2.17.3 pinned),
@@ -10,7 +10,7 @@ output parameters and artifacts read back from the ExecutorOutput as kfp.local r
 trigger conditions evaluated on the blessings, loops over their items, retries per retryPolicy.
 argo: the WorkflowTemplate's DAG, `{{workflow.parameters.*}}`, `{{inputs.parameters.*}}` and
 `{{item}}` substituted, output parameters read from their files, `when` evaluated, retries per
-retryStrategy.
+retryStrategy, with up to --workers tasks at once (each a stand-in for a machine of its own).
 
 The program `mlops` in a command is MLOPS_BINARY. Each task runs with TMPDIR set to a folder
 of its own, so its clone (`--repository`) is there. --kill TASK kills TASK's first attempt with
@@ -36,14 +36,17 @@ import yaml
 class Runner:
     def __init__(self, args):
         self.binary = os.environ.get("MLOPS_BINARY", "mlops")
+        self.workers = args.workers
         self.kill = args.kill
         self.killed = False
         self.log = open(args.log, "a")
+        self.lock = __import__("threading").Lock()
         self.scratch = tempfile.mkdtemp(prefix="mlops-orchestrated-")
 
     def record(self, **entry):
-        self.log.write(json.dumps(entry, sort_keys=True) + "\n")
-        self.log.flush()
+        with self.lock:
+            self.log.write(json.dumps(entry, sort_keys=True) + "\n")
+            self.log.flush()
 
     @staticmethod
     def children(pid):
@@ -91,6 +94,7 @@ class Runner:
         status = None
         for attempt in range(1, attempts + 1):
             tmp = tempfile.mkdtemp(prefix=f"{task}-{attempt}-", dir=self.scratch)
+            started = time.time()
             env = dict(os.environ, TMPDIR=tmp)
             # A session of its own: a kill takes the whole task (its `mlops serve` too), as a
             # container's does.
@@ -100,7 +104,9 @@ class Runner:
                 self.kill_midway(process, task, tmp)
             stdout, stderr = process.communicate()
             status = process.returncode
-            self.record(task=task, attempt=attempt, status=status, stdout=stdout[-4000:], stderr=stderr[-4000:])
+            self.record(
+                task=task, attempt=attempt, status=status, seconds=round(time.time() - started, 3),
+                stdout=stdout[-4000:], stderr=stderr[-4000:])
             if status == 0:
                 return 0
         return status
@@ -213,39 +219,58 @@ class Argo(Runner):
         self.templates = {t["name"]: t for t in document["spec"]["templates"]}
 
     def run(self, parameters):
+        """The DAG with up to `workers` tasks (each withItems item a task) running at once."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         spec = self.document["spec"]
         workflow = {p["name"]: p.get("value", "") for p in spec.get("arguments", {}).get("parameters", [])}
         workflow.update(parameters)
         tasks = {t["name"]: t for t in self.templates[spec["entrypoint"]]["dag"]["tasks"]}
-        done, outputs = set(), {}
-        while len(done) < len(tasks):
-            ready = sorted(n for n, t in tasks.items() if n not in done and set(t.get("dependencies", [])) <= done)
-            if not ready:
-                raise SystemExit("a cycle")
-            for name in ready:
-                done.add(name)
-                task = tasks[name]
-                if any(outputs.get(d) is None for d in task.get("dependencies", [])):
-                    self.record(task=name, skipped="an upstream task did not succeed")
-                    outputs[name] = None
-                    continue
-                when = task.get("when")
-                if when:
-                    expression = re.sub(
-                        r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([a-z_]+)\}\}",
-                        lambda m: str(outputs.get(m.group(1), {}).get(m.group(2))), when)
-                    clauses = [c.strip() for c in expression.split("&&")]
-                    if not all(re.fullmatch(r"(\S+) == (\S+)", c) and c.split(" == ")[0] == c.split(" == ")[1] for c in clauses):
-                        self.record(task=name, skipped=f"when false: {expression}")
+        outputs, running = {}, {}
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            while len(outputs) < len(tasks):
+                for name in sorted(tasks):
+                    task = tasks[name]
+                    if name in outputs or name in running or not set(task.get("dependencies", [])) <= set(outputs):
+                        continue
+                    if any(outputs.get(d) is None for d in task.get("dependencies", [])):
+                        self.record(task=name, skipped="an upstream task did not succeed")
+                        outputs[name] = None
+                        continue
+                    if task.get("when") and not self.holds(task["when"], outputs):
+                        self.record(task=name, skipped=f"when false: {task['when']}")
                         outputs[name] = {}
                         continue
-                items = task.get("withItems", [None])
-                results = []
-                for item in items:
-                    inputs = {p["name"]: str(p["value"]).replace("{{item}}", str(item)) for p in task.get("arguments", {}).get("parameters", [])}
-                    results.append(self.container(name, self.templates[task["template"]], workflow, inputs))
-                outputs[name] = results[0] if all(r is not None for r in results) else None
+                    running[name] = []
+                    for item in task.get("withItems", [None]):
+                        inputs = {
+                            p["name"]: str(p["value"]).replace("{{item}}", str(item))
+                            for p in task.get("arguments", {}).get("parameters", [])
+                        }
+                        running[name].append(
+                            pool.submit(self.container, name, self.templates[task["template"]], workflow, inputs))
+                if not running:
+                    if len(outputs) < len(tasks):
+                        raise SystemExit("a cycle")
+                    break
+                wait([f for futures in running.values() for f in futures], return_when=FIRST_COMPLETED)
+                for name in [n for n, futures in running.items() if all(f.done() for f in futures)]:
+                    results = [f.result() for f in running.pop(name)]
+                    outputs[name] = results[0] if all(r is not None for r in results) else None
         return outputs
+
+    @staticmethod
+    def holds(when, outputs):
+        expression = re.sub(
+            r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([a-z_]+)\}\}",
+            lambda m: str((outputs.get(m.group(1)) or {}).get(m.group(2))), when)
+        for clause in expression.split("&&"):
+            match = re.fullmatch(r"\s*(\S+) == (\S+)\s*", clause)
+            if not match:
+                raise SystemExit(f"unsupported when: {when}")
+            if match.group(1) != match.group(2):
+                return False
+        return True
 
     def container(self, name, template, workflow, inputs):
         def substitute(text):
@@ -276,6 +301,7 @@ def main():
     parser.add_argument("--param", action="append", default=[])
     parser.add_argument("--kill")
     parser.add_argument("--log", required=True)
+    parser.add_argument("--workers", type=int, default=1, help="argo: tasks running at once (machines)")
     args = parser.parse_args()
     with open(args.file) as f:
         document = list(yaml.safe_load_all(f))[0]

@@ -24,13 +24,8 @@ venv="$work/venv"
 mlops="$root/.build-static/release/mlops"
 gitc() { git -c user.name=bench -c user.email=bench@mlops.invalid -c init.defaultBranch=main "$@"; }
 
-pid="$work/s3.pid"
-stop() { if [ -s "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; rm -f "$pid"; fi; }
-trap stop EXIT
-eval "$("$venv/bin/python" "$root/Tests/Tools/s3-server.py" "$pid")"
-export AWS_ACCESS_KEY_ID="$MLOPS_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$MLOPS_TEST_S3_SECRET"
-export AWS_ENDPOINT_URL="$MLOPS_TEST_S3_ENDPOINT" AWS_REGION=us-east-1
-"$venv/bin/python" -c "import boto3; boto3.client('s3', region_name='us-east-1').create_bucket(Bucket='cache')"
+s3_python="$venv/bin/python" s3_buckets=cache
+. "$root/bench/s3-server.sh"
 export MLOPS_CACHE=s3://cache/taxi
 
 rm -rf "$work/seed" "$work/pull" "$work/compute"

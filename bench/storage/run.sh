@@ -27,13 +27,9 @@ client="$root/.build-bench/release/mlops-s3-bench"
 file="$work/bundle.bin"
 [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -eq $((size << 20)) ] || head -c $((size << 20)) /dev/urandom >"$file"
 
-pid="$work/s3.pid"
-stop() { if [ -s "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; rm -f "$pid"; fi; }
-trap stop EXIT
-eval "$("$venv/bin/python" "$root/Tests/Tools/s3-server.py" "$pid")"
-export AWS_ACCESS_KEY_ID="$MLOPS_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$MLOPS_TEST_S3_SECRET"
-export AWS_ENDPOINT_URL="$MLOPS_TEST_S3_ENDPOINT" AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
-"$venv/bin/aws" s3 mb s3://bench >/dev/null
+s3_python="$venv/bin/python" s3_buckets=bench
+. "$root/bench/s3-server.sh"
+export AWS_DEFAULT_REGION=us-east-1
 
 echo "== ${size} MB to and from moto at $AWS_ENDPOINT_URL ($runs runs; awscli $("$venv/bin/aws" --version 2>&1 | cut -d' ' -f1))"
 hyperfine -N --runs "$runs" --warmup 1 --export-json "$work/upload.json" \
