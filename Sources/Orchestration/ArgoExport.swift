@@ -11,6 +11,8 @@ struct ArgoExport {
     let plan: PipelinePlan
 
     static let outputs = "/tmp/outputs"
+    /// Exit statuses a retry cannot change (docs/cli.md): 1, 64, 65, 66, 78.
+    static let retryable = "!(lastRetry.exitCode in ['1', '64', '65', '66', '78'])"
     static let entrypoint = "pipeline"
 
     func render() throws -> String {
@@ -154,6 +156,9 @@ struct ArgoExport {
                 "retryStrategy",
                 .map([
                     ("limit", .string(String(plan.settings.retries))), ("retryPolicy", "Always"),
+                    // A verdict, a usage, data or configuration error, or a missing upstream
+                    // output is the same on every try: only other failures are retried.
+                    ("expression", .string(Self.retryable)),
                     ("backoff", .map([("duration", "30s"), ("factor", "2")])),
                 ])
             ))

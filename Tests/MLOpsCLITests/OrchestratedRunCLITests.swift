@@ -90,4 +90,47 @@ import Testing
             "SELECT DISTINCT properties FROM artifacts WHERE type IN ('ModelBlessing', 'InfraBlessing')")
         #expect(!blessings.isEmpty && blessings.allSatisfy { $0.contains("\"blessed\":\"1\"") }, "\(blessings)")
     }
+
+    /// With a Tuner, KFP's ParallelFor: each trial task gets its trial number from kfp's own
+    /// ExecutorInput, and the Tuner task gathers all of them instead of training any.
+    @Test func theKFPExportFansTheTunersTrialsOutAndTheTunerGathersThem() throws {
+        let bucket = try S3TestBucket()
+        var env = bucket.environment(registry: "s3://\(bucket.name)/registry")
+        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        let origin = try TaxiProject.make()
+        try TaxiProject.tune(origin, trials: 3)
+        _ = try origin.commitAll("tune")
+        let scratch = try TemporaryDirectory("mlops-orchestrated")
+        let file = scratch.appending("pipeline.yaml")
+        let exported = try MLOpsProcess.run(
+            ["pipeline", "export", "--to", "kfp", "-o", file.path], in: origin.directory.url)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let log = scratch.appending("attempts.jsonl")
+        var runEnv = MLOpsProcess.environment(env)
+        runEnv["MLOPS_BINARY"] = MLOpsProcess.binary.path
+        let ran = try PythonTool.kfp.run(
+            "run_export.py",
+            ["kfp", file.path, "--param", "repository=\(origin.path)", "--param", "revision=main", "--log", log.path],
+            environment: runEnv)
+        struct Entry: Decodable {
+            let task: String
+            let status: Int?
+            let stdout: String?
+            let stderr: String?
+        }
+        let entries = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Entry.self, from: Data($0.utf8))
+        }.filter { $0.status != nil }
+        #expect(ran.status == 0, "\(ran.stderr)\n\(entries.map { "\($0.task): \($0.stderr ?? "")" })")
+        let trials = entries.filter { $0.task == "tuner-trial" }
+        #expect(trials.count == 3 && trials.allSatisfy { $0.status == 0 }, "\(trials)")
+        for number in 1...3 {
+            #expect(
+                trials.contains { $0.stdout?.contains("trial \(number) trained alone") == true },
+                "trial \(number): \(trials.map { $0.stdout ?? "" })")
+        }
+        let tuner = try #require(entries.first { $0.task == "tuner" })
+        #expect(tuner.stderr?.contains("3 of 3 trials gathered from their own tasks") == true, "\(tuner)")
+        #expect(entries.first { $0.task == "release" }?.status == 0)
+    }
 }

@@ -45,7 +45,7 @@ import Testing
         let plain = try TaxiProject.make()
         let (file, text) = try export("kfp", plain)
         let checked = try PythonTool.kfp.run("kfp_check.py", ["pipeline", file.path])
-        #expect(checked.status == 0, "\(checked.stderr)")
+        try #require(checked.status == 0, "\(checked.stderr)")
         let summary = try json(checked.stdout)
         var expected = Self.dependencies
         expected["condition-1"] = ["evaluator", "infra-validator"]
@@ -100,14 +100,14 @@ import Testing
         try TaxiProject.tune(tuned, trials: 3, orchestration: Self.orchestration)
         let (file, text) = try export("argo", tuned)
         let scratch = try TemporaryDirectory("mlops-argo-check")
-        let schema = PythonTool.checkout.appendingPathComponent("../shared/schemas/argo-workflows-v4.1.2.schema.json")
+        let schema = try PythonTool.sharedSchema("argo-workflows-v4.1.2.schema.json")
         let check = { (file: URL) in
             try PythonTool.ciTools.run(
-                "argo_check.py", [schema.standardizedFileURL.path, file.path, scratch.path],
+                "argo_check.py", [schema.path, file.path, scratch.path],
                 environment: ["MLOPS_CHECK_JSONSCHEMA": PythonTool.checkJSONSchema])
         }
         let checked = try check(file)
-        #expect(checked.status == 0, "\(checked.stderr)")
+        try #require(checked.status == 0, "\(checked.stderr)")
         let documents = try #require(
             JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [[String: Any]], "\(checked.stdout)")
         #expect(documents.map { $0["kind"] as? String } == ["WorkflowTemplate", "CronWorkflow"])
@@ -144,7 +144,7 @@ import Testing
             tuned, trials: 4, orchestration: Self.orchestration + "  airflow_operator: \(airflowOperator)\n")
         let (file, text) = try export("airflow", tuned)
         let checked = try PythonTool.airflow.run("airflow_check.py", [file.path])
-        #expect(checked.status == 0, "\(checked.stderr)")
+        try #require(checked.status == 0, "\(checked.stderr)")
         let line = try #require(checked.stdout.split(separator: "\n").first { $0.hasPrefix("mlops-dagbag: ") })
         let dags = try json(String(line.dropFirst("mlops-dagbag: ".count)))
         let dag = try #require(dags["taxi"] as? [String: Any])

@@ -30,6 +30,31 @@ public struct PythonTool: Sendable {
             ?? checkout.appendingPathComponent(".build/ci-tools/bin/check-jsonschema").path
     }
 
+    /// A published schema of the shared design folder (`../shared/schemas/NAME` beside the
+    /// checkout, else `MLOPS_SHARED_DIR/schemas/NAME`, else `/work/shared/schemas/NAME`); they
+    /// are the formats' own files and are not copied into the project. Missing is an error
+    /// saying where it was looked for, never a skip.
+    public static func sharedSchema(_ name: String) throws -> URL {
+        var folders = [checkout.appendingPathComponent("../shared").standardizedFileURL]
+        if let shared = ProcessInfo.processInfo.environment["MLOPS_SHARED_DIR"] {
+            folders.insert(URL(fileURLWithPath: shared), at: 0)
+        }
+        folders.append(URL(fileURLWithPath: "/work/shared"))
+        let candidates = folders.map { $0.appendingPathComponent("schemas/\(name)") }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw MissingSchema(name: name, looked: candidates.map(\.path))
+        }
+        return found
+    }
+
+    public struct MissingSchema: Error, CustomStringConvertible {
+        public let name: String
+        public let looked: [String]
+        public var description: String {
+            "the published schema \(name) is not found (looked at \(looked.joined(separator: ", "))): set MLOPS_SHARED_DIR to the shared design folder"
+        }
+    }
+
     /// The checkout's root (the tests' sources are under it).
     public static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
