@@ -85,3 +85,44 @@ import Testing
         #expect(process.terminationStatus == 0)
     }
 }
+
+/// InfraValidator's server outlives no gate: started with `--watch-parent`, it stops by itself
+/// once the process that started it is killed with SIGKILL (which can stop nothing), as an
+/// orchestrator's killed task or Airflow's BashOperator on_kill would leave it.
+@Suite struct ServeParentWatchCLITests {
+    @Test func aServerWhoseParentIsKilledStopsByItself() throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        #expect(try MLOpsProcess.run(["train"], in: dir).status == 0)
+        // A shell starts the server (its child) and prints the server's pid; then the shell dies.
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = [
+            "-c", "\"$0\" serve latest --port 0 --quiet --watch-parent $$ >/dev/null 2>&1 & echo $!; wait",
+            MLOpsProcess.binary.path,
+        ]
+        shell.currentDirectoryURL = dir
+        shell.environment = MLOpsProcess.environment([:])
+        let out = Pipe()
+        shell.standardOutput = out
+        try shell.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let server = try #require(Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)), "\(line)")
+        // Running while its parent lives.
+        Thread.sleep(forTimeInterval: 1)
+        #expect(Self.isRunning(server))
+        kill(shell.processIdentifier, SIGKILL)
+        shell.waitUntilExit()
+        let deadline = Date().addingTimeInterval(15)
+        while Self.isRunning(server), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        let stopped = !Self.isRunning(server)
+        if !stopped { kill(server, SIGKILL) }
+        #expect(stopped, "the server \(server) still runs after its parent was killed")
+    }
+
+    /// Alive and not a zombie waiting to be reaped.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        return !status.contains("State:\tZ")
+    }
+}

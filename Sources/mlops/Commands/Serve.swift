@@ -62,6 +62,11 @@ extension MLOps {
                 """)
         var outOfDomain: OutOfDomain?
 
+        /// InfraValidator's server: stop (as on SIGTERM) once the process that started it is
+        /// gone, so a gate killed with SIGKILL leaves no server behind.
+        @Option(name: .customLong("watch-parent"), help: .hidden)
+        var watchParent: Int32?
+
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
             guard (1...256).contains(ioThreads) else { throw ValidationError("--io-threads must be 1…256") }
@@ -70,6 +75,16 @@ extension MLOps {
             }
             if let name, !Self.isServable(name) {
                 throw ValidationError("--name must be letters, digits, '-', '_' or '.'")
+            }
+        }
+
+        /// Checks four times a second whether `parent` is still this process's parent; when it
+        /// is not (it died and this process was adopted), sends itself SIGTERM: the requests in
+        /// flight finish and the server exits.
+        static func stopWhenOrphaned(parent: Int32) {
+            Thread.detachNewThread {
+                while getppid() == parent { Thread.sleep(forTimeInterval: 0.25) }
+                kill(getpid(), SIGTERM)
             }
         }
 
@@ -87,6 +102,7 @@ extension MLOps {
             options.limits.outOfDomain = try outOfDomain ?? context.servingPolicy()
             options.verbose = global.verbose
             context.console.detail("serving \(folder.path)")
+            if let watchParent { Self.stopWhenOrphaned(parent: watchParent) }
             // One line a script can wait for, flushed at once.
             try await ServeRun.run(folder: folder, options: options) {
                 FileHandle.standardOutput.write(Data(($0 + "\n").utf8))

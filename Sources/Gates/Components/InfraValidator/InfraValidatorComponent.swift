@@ -220,6 +220,8 @@ struct Probe {
         process.arguments = [
             "serve", folder.path, "--port", "0", "--name", "candidate", "--out-of-domain", outOfDomain.rawValue,
             "--quiet",
+            // The server stops by itself if this process dies without stopping it (SIGKILL).
+            "--watch-parent", String(getpid()),
         ]
         let output = Pipe()
         let errors = Pipe()
