@@ -104,8 +104,8 @@ public struct ComponentOutcome: Sendable, Encodable {
     public struct Artifact: Sendable, Encodable {
         public let name: String
         public let type: String
-        /// The remote cache's record of the outputs (`s3://…/record.json`) when the outputs
-        /// are there, else the folder in this checkout's `.mlops` (`file://…`).
+        /// The output's folder in the remote cache (`s3://…/KEY/PUSH/OUTPUT/`) when the outputs
+        /// are there, else its folder in this checkout's `.mlops` (`file://…`).
         public let uri: String
         public let fingerprint: String
         public let properties: [String: String]
@@ -197,16 +197,16 @@ public struct ComponentOutcome: Sendable, Encodable {
         blessed =
             stage.component == .evaluator || stage.component == .infraValidator
             ? stage.properties["blessing"]?["blessed"] == "1" : nil
-        // Where the files are: the remote cache's record when it has this key, else here.
-        var recordURL: String?
-        if let remote, let key = stage.cacheKey, !stage.outputs.isEmpty {
-            recordURL = (try? remote.lookup(key)) != nil ? remote.recordURL(key) : nil
-        }
+        // Where the files are: the folder of the push the remote cache's record names when it
+        // has this key, else this checkout's .mlops.
+        var record: RemoteCacheRecord?
+        if let remote, let key = stage.cacheKey, !stage.outputs.isEmpty { record = try? remote.lookup(key) }
         let local = try stage.execution.map { try project.store.artifacts(of: $0, "OUTPUT") } ?? [:]
         artifacts = stage.outputs.sorted { $0.key < $1.key }.map { name, fingerprint in
             Artifact(
                 name: name, type: component?.outputs[name] ?? local[name]?.type ?? "Artifact",
-                uri: recordURL ?? local[name].map { project.folder(of: $0).absoluteString } ?? "",
+                uri: record.flatMap { record in remote.map { $0.outputURL(record, output: name) } }
+                    ?? local[name].map { project.folder(of: $0).absoluteString } ?? "",
                 fingerprint: fingerprint, properties: stage.properties[name] ?? [:])
         }
     }

@@ -89,7 +89,10 @@ import Testing
                     ((output["artifacts"] as? [String: Any])?["evaluation"] as? [String: Any])?["artifacts"]
                         as? [[String: Any]]
                 ).first
-                #expect((artifact?["uri"] as? String)?.hasPrefix("s3://\(bucket.name)/cache/") == true)
+                // The URI is the output's folder in the remote cache, with its files under it.
+                let uri = try #require(artifact?["uri"] as? String)
+                #expect(uri.hasPrefix("s3://\(bucket.name)/cache/") && uri.hasSuffix("/evaluation/"), "\(uri)")
+                #expect(!(try bucket.keys(String(uri.dropFirst("s3://\(bucket.name)/".count)))).isEmpty, "\(uri)")
                 #expect((artifact?["metadata"] as? [String: Any])?["component"] as? String == "Evaluator")
             } else {
                 parameters[component] = try json(folder.appendingPathComponent("return.json"))

@@ -59,9 +59,9 @@ public protocol RemoteCache: Sendable {
     func pull(_ record: RemoteCacheRecord, output: String, into folder: URL) throws
     /// Uploads the outputs' files, then the record last: a push cut off leaves the key absent.
     func push(_ record: RemoteCacheRecord, folders: [String: URL]) throws
-    /// The address of `key`'s record (which lists every output's files), for orchestrators'
-    /// artifact URIs.
-    func recordURL(_ key: String) -> String
+    /// The folder of one output's files in `record`'s push (`s3://…/KEY/PUSH/OUTPUT/`), for
+    /// orchestrators' artifact URIs.
+    func outputURL(_ record: RemoteCacheRecord, output: String) -> String
 }
 
 /// Why the remote cache could not be used.
@@ -96,7 +96,9 @@ public struct S3RemoteCache: RemoteCache {
 
     func folder(_ key: String) -> String { root.key("\(key.prefix(2))/\(key)") }
 
-    public func recordURL(_ key: String) -> String { "s3://\(root.bucket)/\(folder(key))/record.json" }
+    public func outputURL(_ record: RemoteCacheRecord, output: String) -> String {
+        "s3://\(root.bucket)/\(folder(record.cacheKey))/\(record.push)/\(output)/"
+    }
 
     func failure(_ error: S3Error) -> RemoteCacheError {
         RemoteCacheError(
