@@ -42,9 +42,7 @@ extension MLOps {
             @OptionGroup var global: GlobalOptions
 
             @Argument(
-                help: ArgumentHelp(
-                    "The component: \(Component.allCases.map(\.rawValue).joined(separator: ", ")).",
-                    valueName: "component"))
+                help: ArgumentHelp("The component to run, as TFX names it.", valueName: "component"))
             var component: Component
 
             @Option(
