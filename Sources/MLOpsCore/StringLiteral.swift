@@ -15,6 +15,12 @@ public enum StringLiteral {
         quoted(text, escapesDelete: true) { String(format: "\\%03o", $0) }
     }
 
+    /// A Python string: other control characters and DEL as `\xNN`; non-ASCII text as is
+    /// (Python 3 source is UTF-8).
+    public static func python(_ text: String) -> String {
+        quoted(text, escapesDelete: true) { String(format: "\\x%02x", $0) }
+    }
+
     private static func quoted(_ text: String, escapesDelete: Bool, control: (UInt32) -> String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {

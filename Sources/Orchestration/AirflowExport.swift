@@ -12,7 +12,7 @@ struct AirflowExport {
     let plan: PipelinePlan
 
     func render() -> String {
-        var lines = plan.header(format: "Airflow 3 DAG", comment: "#")
+        var lines = plan.header(format: "Airflow 3 DAG")
         lines.append("")
         lines.append("import json")
         lines.append("from datetime import datetime, timedelta")
@@ -59,15 +59,14 @@ struct AirflowExport {
         lines.append(
             "    default_args={\"retries\": \(plan.settings.retries), \"retry_delay\": timedelta(seconds=30)},")
         lines.append(") as dag:")
-        for task in plan.tasks {
-            lines += taskLines(task.name, variable: Self.variable(task.name), resources: task.resources)
-        }
-        if let trials = plan.trials {
-            lines += mappedTrials(trials)
-        }
-        if plan.releaseAfter != nil {
-            lines.append("    blessed = ShortCircuitOperator(task_id=\"blessed\", python_callable=_blessed)")
-            lines += taskLines(PipelinePlan.releaseTask, variable: "release", resources: plan.releaseResources)
+        for step in plan.steps {
+            switch step.kind {
+            case .component: lines += taskLines(step)
+            case .trial: lines += mappedTrials(plan.trials ?? 1, step)
+            case .release:
+                lines.append("    blessed = ShortCircuitOperator(task_id=\"blessed\", python_callable=_blessed)")
+                lines += taskLines(step)
+            }
         }
         lines.append("")
         for task in plan.tasks where !task.dependencies.isEmpty {
@@ -114,10 +113,10 @@ struct AirflowExport {
     static let repository = "{{ params.repository }}"
     static let revision = "{{ params.revision }}"
 
-    func arguments(_ task: String, trial: String? = nil) -> [String] {
+    func arguments(_ step: PipelinePlan.Step, trial: String = "") -> [String] {
         plan.arguments(
-            task, trial: trial, repository: Self.repository, revision: Self.revision,
-            contract: kubernetes && task != PipelinePlan.releaseTask ? ["--output-dir", "/airflow/xcom"] : [])
+            step, trial: trial, repository: Self.repository, revision: Self.revision,
+            contract: kubernetes ? ["--output-dir", "/airflow/xcom"] : [])
     }
 
     /// A shell command line for the BashOperator: mlops, then its return.json as the last line.
@@ -134,8 +133,10 @@ struct AirflowExport {
             + " --output-dir \"$out\" && cat \"$out/return.json\"; status=$?; rm -rf \"$out\"; exit $status"
     }
 
-    func taskLines(_ task: String, variable: String, resources: ResourceRequest) -> [String] {
-        let xcom = task != PipelinePlan.releaseTask
+    func taskLines(_ step: PipelinePlan.Step) -> [String] {
+        var xcom = true
+        if case .release = step.kind { xcom = false }
+        let (task, variable) = (step.name, Self.variable(step.name))
         if kubernetes {
             return [
                 "    \(variable) = KubernetesPodOperator(",
@@ -144,9 +145,9 @@ struct AirflowExport {
                 "        namespace=NAMESPACE,",
                 "        image=IMAGE,",
                 "        cmds=[\"mlops\"],",
-                "        arguments=\(Self.list(arguments(task).map(Self.string))),",
+                "        arguments=\(Self.list(arguments(step).map(Self.string))),",
                 "        env_vars=ENV,",
-                "        container_resources=\(Self.resources(resources)),",
+                "        container_resources=\(Self.resources(step.resources)),",
             ] + (plan.settings.serviceAccount.map { ["        service_account_name=\(Self.string($0)),"] } ?? []) + [
                 "        do_xcom_push=\(xcom ? "True" : "False"),",
                 "        get_logs=True,",
@@ -156,7 +157,7 @@ struct AirflowExport {
         return [
             "    \(variable) = BashOperator(",
             "        task_id=\(Self.string(task)),",
-            "        bash_command=\(Self.string(bashCommand(arguments(task), xcom: xcom))),",
+            "        bash_command=\(Self.string(bashCommand(arguments(step), xcom: xcom))),",
             "        env=ENV,",
             "        append_env=True,",
             "        do_xcom_push=\(xcom ? "True" : "False"),",
@@ -165,7 +166,7 @@ struct AirflowExport {
     }
 
     /// The trials as one mapped task: an instance per trial number.
-    func mappedTrials(_ trials: Int) -> [String] {
+    func mappedTrials(_ trials: Int, _ step: PipelinePlan.Step) -> [String] {
         let numbers = (1...max(trials, 1)).map(String.init)
         if kubernetes {
             return [
@@ -176,14 +177,14 @@ struct AirflowExport {
                 "        image=IMAGE,",
                 "        cmds=[\"mlops\"],",
                 "        env_vars=ENV,",
-                "        container_resources=\(Self.resources(plan.trialResources)),",
+                "        container_resources=\(Self.resources(step.resources)),",
                 "        do_xcom_push=True,",
                 "        get_logs=True,",
                 "    ).expand(",
                 "        arguments=[",
             ]
                 + numbers.map {
-                    "            \(Self.list(arguments(PipelinePlan.trialTask, trial: $0).map(Self.string))),"
+                    "            \(Self.list(arguments(step, trial: $0).map(Self.string))),"
                 } + [
                     "        ],",
                     "    )",
@@ -199,7 +200,7 @@ struct AirflowExport {
             "        bash_command=[",
         ]
             + numbers.map {
-                "            \(Self.string(bashCommand(arguments(PipelinePlan.trialTask, trial: $0), xcom: true))),"
+                "            \(Self.string(bashCommand(arguments(step, trial: $0), xcom: true))),"
             } + [
                 "        ],",
                 "    )",
@@ -217,23 +218,5 @@ struct AirflowExport {
     static func list(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
 
     /// A Python string literal.
-    static func string(_ text: String) -> String {
-        var literal = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": literal += "\\\\"
-            case "\"": literal += "\\\""
-            case "\n": literal += "\\n"
-            case "\r": literal += "\\r"
-            case "\t": literal += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    literal += String(format: "\\x%02x", scalar.value)
-                } else {
-                    literal.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return literal + "\""
-    }
+    static func string(_ text: String) -> String { StringLiteral.python(text) }
 }

@@ -19,7 +19,7 @@ struct ArgoExport {
         var documents = [template]
         if let schedule = plan.settings.schedule { documents.append(cron(schedule)) }
         return try YAMLValue.render(
-            documents, header: plan.header(format: "Argo Workflows WorkflowTemplate", comment: "#"))
+            documents, header: plan.header(format: "Argo Workflows WorkflowTemplate"))
     }
 
     var metadata: YAMLValue {
@@ -116,32 +116,16 @@ struct ArgoExport {
     // MARK: - The containers
 
     var containerTemplates: [YAMLValue] {
-        let repository = "{{workflow.parameters.repository}}"
-        let revision = "{{workflow.parameters.revision}}"
-        let contract = ["--output-dir", Self.outputs]
-        var templates: [YAMLValue] = plan.tasks.map { task in
-            container(
-                task.name,
-                plan.arguments(task.name, repository: repository, revision: revision, contract: contract),
-                resources: task.resources, outputs: task.blesses ? ["blessed"] : [])
+        plan.steps.map { step in
+            let arguments = plan.arguments(
+                step, trial: "{{inputs.parameters.trial}}", repository: "{{workflow.parameters.repository}}",
+                revision: "{{workflow.parameters.revision}}", contract: ["--output-dir", Self.outputs])
+            var trial = false
+            if case .trial = step.kind { trial = true }
+            return container(
+                step.name, arguments, resources: step.resources, outputs: step.blesses ? ["blessed"] : [],
+                inputs: trial ? ["trial"] : [])
         }
-        if plan.trials != nil {
-            templates.append(
-                container(
-                    PipelinePlan.trialTask,
-                    plan.arguments(
-                        PipelinePlan.trialTask, trial: "{{inputs.parameters.trial}}", repository: repository,
-                        revision: revision, contract: contract),
-                    resources: plan.trialResources, outputs: [], inputs: ["trial"]))
-        }
-        if plan.releaseAfter != nil {
-            templates.append(
-                container(
-                    PipelinePlan.releaseTask,
-                    plan.arguments(PipelinePlan.releaseTask, repository: repository, revision: revision, contract: []),
-                    resources: plan.releaseResources, outputs: []))
-        }
-        return templates
     }
 
     func container(

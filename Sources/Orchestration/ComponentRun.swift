@@ -59,12 +59,9 @@ public struct ComponentRun {
             throw UsageError("--trial goes with the Tuner, not \(target.rawValue)")
         }
         if let number = options.trial,
-            let tuner = runner.components.first(where: { $0.id == .tuner }) as? TunerComponent,
-            !(1...max(tuner.trialCount, 1)).contains(number)
+            let tuner = runner.components.first(where: { $0.id == .tuner }) as? TunerComponent
         {
-            throw UsageError(
-                "--trial \(number): the Tuner's search plan has trials 1 to \(tuner.trialCount)",
-                hint: "the exported pipeline runs one task per trial number")
+            try tuner.checkTrial(number)
         }
         var runnerOptions = PipelineRunner.Options()
         runnerOptions.remoteCache = options.gate.remoteCache

@@ -21,7 +21,7 @@ struct KFPExport {
     func render() throws -> String {
         try YAMLValue.render(
             [pipelineSpec, platformSpec],
-            header: plan.header(format: "Kubeflow Pipelines v2 PipelineSpec", comment: "#"))
+            header: plan.header(format: "Kubeflow Pipelines v2 PipelineSpec"))
     }
 
     static func component(_ task: String) -> String { "comp-" + task }
@@ -62,20 +62,10 @@ struct KFPExport {
         for task in plan.tasks {
             var inputs: [(String, YAMLValue)] = []
             if !task.inputs.isEmpty {
-                let types = Dictionary(
-                    plan.tasks.flatMap { producer in producer.outputs.map { ("\(producer.name)/\($0.name)", $0.type) } }
-                ) { first, _ in first }
-                inputs.append(
-                    (
-                        "artifacts",
-                        .map(
-                            task.inputs.map {
-                                (
-                                    $0.name,
-                                    .map([("artifactType", Self.artifactType(types["\($0.task)/\($0.output)"] ?? ""))])
-                                )
-                            })
-                    ))
+                let artifacts: [(String, YAMLValue)] = task.inputs.map {
+                    ($0.name, .map([("artifactType", Self.artifactType($0.type))]))
+                }
+                inputs.append(("artifacts", .map(artifacts)))
             }
             inputs.append(("parameters", .map(Self.checkoutParameters)))
             var outputs: [(String, YAMLValue)] = [
@@ -84,7 +74,7 @@ struct KFPExport {
                     .map(task.outputs.map { ($0.name, .map([("artifactType", Self.artifactType($0.type))])) })
                 )
             ]
-            if task.blesses {
+            if task.component == .evaluator || task.component == .infraValidator {
                 outputs.append(("parameters", .map([("blessed", .map([("parameterType", "BOOLEAN")]))])))
             }
             components.append(
@@ -134,105 +124,38 @@ struct KFPExport {
 
     /// The DAG of the trials: one task per loop item, which is the trial number.
     var loopComponent: YAMLValue {
-        .map([
-            (
-                "dag",
-                .map([
-                    (
-                        "tasks",
-                        .map([
-                            (
-                                PipelinePlan.trialTask,
-                                .map([
-                                    ("cachingOptions", .map([])),
-                                    ("componentRef", .map([("name", .string(Self.component(PipelinePlan.trialTask)))])),
-                                    (
-                                        "inputs",
-                                        .map([
-                                            (
-                                                "parameters",
-                                                .map([
-                                                    ("repository", Self.fromInput(Self.channel("repository"))),
-                                                    ("revision", Self.fromInput(Self.channel("revision"))),
-                                                    ("trial", Self.fromInput(Self.loopItem)),
-                                                ])
-                                            )
-                                        ])
-                                    ),
-                                    ("retryPolicy", retryPolicy),
-                                    ("taskInfo", .map([("name", .string(PipelinePlan.trialTask))])),
-                                ])
-                            )
-                        ])
-                    )
-                ])
-            ),
-            (
-                "inputDefinitions",
-                .map([
-                    (
-                        "parameters",
-                        .map([
-                            (Self.loopItem, .map([("parameterType", "NUMBER_INTEGER")])),
-                            (Self.channel("repository"), .map([("parameterType", "STRING")])),
-                            (Self.channel("revision"), .map([("parameterType", "STRING")])),
-                        ])
-                    )
-                ])
-            ),
-        ])
+        innerDAG(
+            PipelinePlan.trialTask, parameters: [("trial", Self.fromInput(Self.loopItem))],
+            definitions: [(Self.loopItem, .map([("parameterType", "NUMBER_INTEGER")]))])
     }
 
     /// The DAG holding the release, entered only when every blessing is true.
     func conditionComponent(_ after: [String]) -> YAMLValue {
-        .map([
-            (
-                "dag",
-                .map([
-                    (
-                        "tasks",
-                        .map([
-                            (
-                                PipelinePlan.releaseTask,
-                                .map([
-                                    ("cachingOptions", .map([])),
-                                    (
-                                        "componentRef",
-                                        .map([("name", .string(Self.component(PipelinePlan.releaseTask)))])
-                                    ),
-                                    (
-                                        "inputs",
-                                        .map([
-                                            (
-                                                "parameters",
-                                                .map([
-                                                    ("repository", Self.fromInput(Self.channel("repository"))),
-                                                    ("revision", Self.fromInput(Self.channel("revision"))),
-                                                ])
-                                            )
-                                        ])
-                                    ),
-                                    ("retryPolicy", retryPolicy),
-                                    ("taskInfo", .map([("name", .string(PipelinePlan.releaseTask))])),
-                                ])
-                            )
-                        ])
-                    )
-                ])
-            ),
-            (
-                "inputDefinitions",
-                .map([
-                    (
-                        "parameters",
-                        .map(
-                            after.map { (Self.blessing($0), .map([("parameterType", "BOOLEAN")])) } + [
-                                (Self.channel("repository"), .map([("parameterType", "STRING")])),
-                                (Self.channel("revision"), .map([("parameterType", "STRING")])),
-                            ])
-                    )
-                ])
-            ),
+        innerDAG(
+            PipelinePlan.releaseTask, parameters: [],
+            definitions: after.map { (Self.blessing($0), .map([("parameterType", "BOOLEAN")])) })
+    }
+
+    /// A DAG component (the compiler's shape for a loop or a condition) holding the one task
+    /// `task`, fed the run's repository and revision from the enclosing DAG (its
+    /// `pipelinechannel--` inputs) and `parameters`; `definitions` are its other inputs.
+    func innerDAG(_ task: String, parameters: [(String, YAMLValue)], definitions: [(String, YAMLValue)]) -> YAMLValue {
+        let checkout: [(String, YAMLValue)] = [
+            ("repository", Self.fromInput(Self.channel("repository"))),
+            ("revision", Self.fromInput(Self.channel("revision"))),
+        ]
+        let entry: YAMLValue = .map([
+            ("cachingOptions", .map([])), ("componentRef", .map([("name", .string(Self.component(task)))])),
+            ("inputs", .map([("parameters", .map(checkout + parameters))])), ("retryPolicy", retryPolicy),
+            ("taskInfo", .map([("name", .string(task))])),
+        ])
+        let channels: [(String, YAMLValue)] = [
+            (Self.channel("repository"), .map([("parameterType", "STRING")])),
+            (Self.channel("revision"), .map([("parameterType", "STRING")])),
+        ]
+        return .map([
+            ("dag", .map([("tasks", .map([(task, entry)]))])),
+            ("inputDefinitions", .map([("parameters", .map(definitions + channels))])),
         ])
     }
 
@@ -245,39 +168,12 @@ struct KFPExport {
     // MARK: - Executors
 
     var executors: [(String, YAMLValue)] {
-        let contract = ["--executor-input", "{{$}}"]
-        let repository = "{{$.inputs.parameters['repository']}}"
-        let revision = "{{$.inputs.parameters['revision']}}"
-        var executors: [(String, YAMLValue)] = plan.tasks.map { task in
-            (
-                Self.executor(task.name),
-                container(
-                    plan.arguments(task.name, repository: repository, revision: revision, contract: contract),
-                    resources: task.resources)
-            )
-        }
-        if plan.trials != nil {
-            executors.append(
-                (
-                    Self.executor(PipelinePlan.trialTask),
-                    container(
-                        plan.arguments(
-                            PipelinePlan.trialTask, trial: "{{$.inputs.parameters['trial']}}", repository: repository,
-                            revision: revision, contract: contract),
-                        resources: plan.trialResources)
-                ))
-        }
-        if plan.releaseAfter != nil {
-            executors.append(
-                (
-                    Self.executor(PipelinePlan.releaseTask),
-                    container(
-                        plan.arguments(
-                            PipelinePlan.releaseTask, repository: repository, revision: revision, contract: []),
-                        resources: plan.releaseResources)
-                ))
-        }
-        return executors.sorted { $0.0 < $1.0 }
+        plan.steps.map { step in
+            let arguments = plan.arguments(
+                step, trial: "{{$.inputs.parameters['trial']}}", repository: "{{$.inputs.parameters['repository']}}",
+                revision: "{{$.inputs.parameters['revision']}}", contract: ["--executor-input", "{{$}}"])
+            return (Self.executor(step.name), container(arguments, resources: step.resources))
+        }.sorted { $0.0 < $1.0 }
     }
 
     func container(_ arguments: [String], resources: ResourceRequest) -> YAMLValue {
@@ -439,9 +335,7 @@ struct KFPExport {
 
     /// kfp-kubernetes' executor configuration: the secret's keys as environment variables.
     var platformSpec: YAMLValue {
-        var names = plan.tasks.map(\.name)
-        if plan.trials != nil { names.append(PipelinePlan.trialTask) }
-        if plan.releaseAfter != nil { names.append(PipelinePlan.releaseTask) }
+        let names = plan.steps.map(\.name)
         let secret: YAMLValue = .map([
             (
                 "secretAsEnv",

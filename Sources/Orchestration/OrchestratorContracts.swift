@@ -104,7 +104,7 @@ public struct KFPExecutorContract: Sendable {
         var values: [String: Any] = [:]
         for (name, path) in parameterFiles.sorted(by: { $0.key < $1.key }) {
             guard let value = outcome.parameters[name] else { continue }
-            try Self.write(Data(value.utf8), to: path)
+            try writeFile(Data(value.utf8), to: path)
             values[name] = name == "blessed" ? (value == "true") as Any : value as Any
         }
         var artifactLists: [String: Any] = [:]
@@ -122,18 +122,7 @@ public struct KFPExecutorContract: Sendable {
         guard let outputFile else { return }
         let document: [String: Any] = ["parameterValues": values, "artifacts": artifactLists]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
-        try Self.write(data, to: outputFile)
-    }
-
-    static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        do {
-            try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw FileError(.notWritable, path: url.deletingLastPathComponent().path, detail: "\(error)")
-        }
-        try AtomicFile.write(data, to: url)
+        try writeFile(data, to: outputFile)
     }
 }
 
@@ -147,9 +136,21 @@ public enum OutputParameterFiles {
     public static func write(_ outcome: ComponentOutcome, to folder: URL) throws {
         let parameters = outcome.parameters
         for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
-            try KFPExecutorContract.write(Data(value.utf8), to: folder.appendingPathComponent(name).path)
+            try writeFile(Data(value.utf8), to: folder.appendingPathComponent(name).path)
         }
         let data = try JSONSerialization.data(withJSONObject: parameters, options: [.sortedKeys])
-        try KFPExecutorContract.write(data, to: folder.appendingPathComponent(jsonName).path)
+        try writeFile(data, to: folder.appendingPathComponent(jsonName).path)
     }
+}
+
+/// Writes an output file an orchestrator reads, making its folder first (Kubeflow names paths
+/// whose folders may not exist yet).
+private func writeFile(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    do {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    } catch {
+        throw FileError(.notWritable, path: url.deletingLastPathComponent().path, detail: "\(error)")
+    }
+    try AtomicFile.write(data, to: url)
 }

@@ -14,13 +14,12 @@ public struct PipelinePlan: Sendable {
         public let name: String
         /// The tasks it waits for (the components it depends on, and the trials for the Tuner).
         public let dependencies: [String]
-        /// Input name → the producing task and its output, as the DAG binds them.
-        public let inputs: [(name: String, task: String, output: String)]
+        /// Input name → the producing task, its output and that output's artifact type, as the
+        /// DAG binds them.
+        public let inputs: [(name: String, task: String, output: String, type: String)]
         /// Output name → artifact type, in name order.
         public let outputs: [(name: String, type: String)]
         public let resources: ResourceRequest
-        /// Whether it gives the `blessed` output parameter (Evaluator, InfraValidator).
-        public var blesses: Bool { component == .evaluator || component == .infraValidator }
     }
 
     public let name: String
@@ -55,7 +54,10 @@ public struct PipelinePlan: Sendable {
                 Task(
                     component: component, name: Self.taskName(component), dependencies: dependencies,
                     inputs: bindings.sorted { $0.key < $1.key }.map {
-                        ($0.key, Self.taskName($0.value.component), $0.value.output)
+                        (
+                            $0.key, Self.taskName($0.value.component), $0.value.output,
+                            $0.value.component.outputs[$0.value.output] ?? "Artifact"
+                        )
                     },
                     outputs: component.outputs.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                     resources: config.orchestration.resources(for: component.rawValue)))
@@ -67,7 +69,8 @@ public struct PipelinePlan: Sendable {
         settings = config.orchestration
         self.image = image ?? config.orchestration.image
         releaseAfter =
-            present.contains(.evaluator) ? tasks.filter(\.blesses).map(\.name) : nil
+            present.contains(.evaluator)
+            ? tasks.filter { $0.component == .evaluator || $0.component == .infraValidator }.map(\.name) : nil
     }
 
     /// `ExampleGen` → `example-gen`.
@@ -81,25 +84,54 @@ public struct PipelinePlan: Sendable {
     }
 
     /// The resources of the trial tasks and the release: the Tuner's and the default.
-    public var trialResources: ResourceRequest { settings.resources(for: Component.tuner.rawValue) }
-    public var releaseResources: ResourceRequest { settings.resources(for: "default") }
+    /// One container an export runs: a component's task, the trial task (run once per trial
+    /// number), or the release.
+    public struct Step: Sendable {
+        public enum Kind: Sendable { case component(Component), trial, release }
+        public let kind: Kind
+        public let name: String
+        public let resources: ResourceRequest
+        /// Whether it gives the `blessed` output parameter (Evaluator, InfraValidator).
+        public var blesses: Bool {
+            if case .component(let component) = kind {
+                component == .evaluator || component == .infraValidator
+            } else {
+                false
+            }
+        }
+    }
 
-    /// The arguments of `mlops` for a task: the component (or the release) in a fresh clone
-    /// of `repository` at `revision`, then the contract's own arguments.
-    func arguments(
-        _ task: String, trial: String? = nil, repository: String, revision: String, contract: [String]
-    ) -> [String] {
-        let head =
-            task == Self.releaseTask
-            ? ["release"]
-            : ["component", "run", tasks.first { $0.name == task }?.component.rawValue ?? Component.tuner.rawValue]
-        return head + (trial.map { ["--trial", $0] } ?? []) + ["--repository", repository, "--revision", revision]
-            + contract
+    /// Every container of the export, in order: the components' tasks, the trial task (the
+    /// Tuner's resources), the release (the default resources).
+    public var steps: [Step] {
+        tasks.map { Step(kind: .component($0.component), name: $0.name, resources: $0.resources) }
+            + (trials == nil
+                ? []
+                : [
+                    Step(
+                        kind: .trial, name: Self.trialTask, resources: settings.resources(for: Component.tuner.rawValue)
+                    )
+                ])
+            + (releaseAfter == nil
+                ? [] : [Step(kind: .release, name: Self.releaseTask, resources: settings.resources(for: "default"))])
+    }
+
+    /// The arguments of `mlops` for a step: the component (with `--trial TRIAL` for the trial
+    /// step) or the release, in a fresh clone of `repository` at `revision`, then the
+    /// contract's own arguments (the release, `mlops release`, takes none).
+    func arguments(_ step: Step, trial: String, repository: String, revision: String, contract: [String]) -> [String] {
+        let checkout = ["--repository", repository, "--revision", revision]
+        return switch step.kind {
+        case .component(let component): ["component", "run", component.rawValue] + checkout + contract
+        case .trial: ["component", "run", Component.tuner.rawValue, "--trial", trial] + checkout + contract
+        case .release: ["release"] + checkout
+        }
     }
 
     /// The header every export starts with: where it came from and how to make it again.
-    func header(format: String, comment: String) -> [String] {
-        [
+    func header(format: String) -> [String] {
+        let comment = "#"
+        return [
             "\(comment) \(format) of the mlops pipeline '\(name)', written by `mlops pipeline export` "
                 + "(mlops \(MLOpsVersion.current)) from mlops.yaml.",
             "\(comment) Do not edit: change mlops.yaml (its orchestration section) and export again. Each task runs",
@@ -113,15 +145,6 @@ public struct PipelinePlan: Sendable {
 /// A pipeline export's target format.
 public enum ExportFormat: String, Sendable, CaseIterable {
     case kfp, argo, airflow
-
-    /// The conventional file name of an export.
-    public func fileName(pipeline: String) -> String {
-        switch self {
-        case .kfp: "\(pipeline)-kfp.yaml"
-        case .argo: "\(pipeline)-argo.yaml"
-        case .airflow: "\(pipeline.replacingOccurrences(of: "-", with: "_"))_dag.py"
-        }
-    }
 }
 
 extension PipelinePlan {

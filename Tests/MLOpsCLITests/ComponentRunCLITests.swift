@@ -31,9 +31,7 @@ import Testing
     @Test func eachComponentInAFreshCloneOfItsOwnGivesWhatALocalGateGives() throws {
         let bucket = try S3TestBucket()
         let database = try PostgresTestDatabase()
-        var env = bucket.environment(registry: "s3://\(bucket.name)/registry")
-        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
-        env["MLOPS_STORE"] = database.url
+        let env = bucket.sharedStorage(store: database.url)
         let origin = try TaxiProject.make()
         let outputs = try TemporaryDirectory("mlops-task-outputs")
         var parameters: [String: [String: Any]] = [:]
@@ -134,8 +132,7 @@ import Testing
 
     @Test func anUpstreamComponentNotYetRunIsExit66NamingIt() throws {
         let bucket = try S3TestBucket()
-        var env = bucket.environment()
-        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        let env = bucket.sharedStorage()
         let origin = try TaxiProject.make()
         let clone = try TestRepository(cloning: origin)
         let result = try run(["component", "run", "Trainer"], clone, env)
@@ -190,6 +187,13 @@ import Testing
             noRevision.stderr.contains("--revision 'no-such-branch' is not a commit, branch or tag of \(origin.path)"),
             "\(noRevision.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
+        // --workdir must be new or empty: a folder with files in it is refused and left alone.
+        try elsewhere.write("used/notes.txt", "mine")
+        let used = try MLOpsProcess.run(
+            ["component", "run", "ExampleGen", "--repository", origin.path, "--workdir", "used"], in: elsewhere.url)
+        #expect(used.status == 74, "\(used.stderr)")
+        #expect(used.stderr.contains("is not empty; --workdir takes an empty or new folder"), "\(used.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.appending("used").path) == ["notes.txt"])
         let alone = try run(["component", "run", "ExampleGen", "--revision", "main"], clone, [:])
         #expect(alone.status == 64 && alone.stderr.contains("--revision and --workdir go with --repository"))
 
@@ -205,8 +209,7 @@ import Testing
     /// the Tuner gathers them; the same hyperparameters, byte for byte, as the in-process Tuner.
     @Test func theTunersTrialsAloneThenGatheredGiveWhatTheInProcessTunerGives() throws {
         let bucket = try S3TestBucket()
-        var env = bucket.environment()
-        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        let env = bucket.sharedStorage()
         let origin = try TaxiProject.make()
         try TaxiProject.tune(origin, trials: 4)
         _ = try origin.commitAll("tune")
@@ -226,11 +229,10 @@ import Testing
             #expect(result.status == 0, "\(component): \(result.stderr)")
         }
         let clones = try (1...4).map { _ in try TestRepository(cloning: origin) }
-        let shared = env
         let trials = try concurrently(4) { index in
             try MLOpsProcess.run(
                 ["component", "run", "Tuner", "--trial", String(index + 1), "--json"], in: clones[index].directory.url,
-                environment: shared)
+                environment: env)
         }
         for (index, result) in trials.enumerated() {
             #expect(result.status == 0, "trial \(index + 1): \(result.stderr)")

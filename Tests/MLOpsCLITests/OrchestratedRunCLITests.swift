@@ -9,41 +9,48 @@ import Testing
 /// own clone, sharing only moto's S3 (cache and registry) and PostgreSQL (the store). One task
 /// is killed with SIGKILL while its component runs, and the orchestrator's retry finishes it.
 @Suite struct OrchestratedRunCLITests {
+    /// A line of run_export.py's log: a task's attempt (its status and output) or a skip.
     struct Attempt: Decodable {
         let task: String
         let attempt: Int?
         let status: Int?
         let skipped: String?
+        let stdout: String?
         let stderr: String?
+    }
+
+    /// Exports the pipeline of `origin` to `format` and runs it with run_export.py against the
+    /// shared storage in `env` (killing `kill`'s first attempt when given): the script's result
+    /// and every attempt and skip it logged.
+    func exportAndRun(
+        _ format: String, _ origin: TestRepository, _ env: [String: String], kill: String? = nil
+    ) throws -> (result: MLOpsProcess.Result, attempts: [Attempt]) {
+        let scratch = try TemporaryDirectory("mlops-orchestrated")
+        let file = scratch.appending("pipeline-\(format).yaml")
+        let exported = try MLOpsProcess.run(
+            ["pipeline", "export", "--to", format, "-o", file.path], in: origin.directory.url)
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let log = scratch.appending("attempts.jsonl")
+        var runEnv = MLOpsProcess.environment(env)
+        runEnv["MLOPS_BINARY"] = MLOpsProcess.binary.path
+        let tool = format == "kfp" ? PythonTool.kfp : PythonTool.ciTools
+        let result = try tool.run(
+            "run_export.py",
+            [format, file.path, "--param", "repository=\(origin.path)", "--param", "revision=main", "--log", log.path]
+                + (kill.map { ["--kill", $0] } ?? []), environment: runEnv)
+        let attempts = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONDecoder().decode(Attempt.self, from: Data($0.utf8))
+        }.filter { $0.attempt != nil || $0.skipped != nil }
+        return (result, attempts)
     }
 
     @Test(arguments: ["kfp", "argo"])
     func theExportRunAsItsOrchestratorWouldGivesTheLocalGatesModelAndVerdict(format: String) throws {
         let bucket = try S3TestBucket()
         let database = try PostgresTestDatabase()
-        var env = bucket.environment(registry: "s3://\(bucket.name)/registry")
-        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
-        env["MLOPS_STORE"] = database.url
+        let env = bucket.sharedStorage(store: database.url)
         let origin = try TaxiProject.make()
-        let scratch = try TemporaryDirectory("mlops-orchestrated")
-        let file = scratch.appending("pipeline-\(format).yaml")
-        let exported = try MLOpsProcess.run(
-            ["pipeline", "export", "--to", format, "-o", file.path], in: origin.directory.url)
-        #expect(exported.status == 0, "\(exported.stderr)")
-
-        let log = scratch.appending("attempts.jsonl")
-        var runEnv = MLOpsProcess.environment(env)
-        runEnv["MLOPS_BINARY"] = MLOpsProcess.binary.path
-        let tool = format == "kfp" ? PythonTool.kfp : PythonTool.ciTools
-        let ran = try tool.run(
-            "run_export.py",
-            [
-                format, file.path, "--param", "repository=\(origin.path)", "--param", "revision=main", "--kill",
-                "infra-validator", "--log", log.path,
-            ], environment: runEnv)
-        let attempts = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
-            try JSONDecoder().decode(Attempt.self, from: Data($0.utf8))
-        }.filter { $0.attempt != nil || $0.skipped != nil }
+        let (ran, attempts) = try exportAndRun(format, origin, env, kill: "infra-validator")
         #expect(ran.status == 0, "\(ran.stdout)\(ran.stderr)\n\(attempts.map { "\($0.task): \($0.stderr ?? "")" })")
 
         // Every task once, in an order the DAG allows; the killed one twice.
@@ -95,32 +102,11 @@ import Testing
     /// ExecutorInput, and the Tuner task gathers all of them instead of training any.
     @Test func theKFPExportFansTheTunersTrialsOutAndTheTunerGathersThem() throws {
         let bucket = try S3TestBucket()
-        var env = bucket.environment(registry: "s3://\(bucket.name)/registry")
-        env["MLOPS_CACHE"] = "s3://\(bucket.name)/cache"
+        let env = bucket.sharedStorage()
         let origin = try TaxiProject.make()
         try TaxiProject.tune(origin, trials: 3)
         _ = try origin.commitAll("tune")
-        let scratch = try TemporaryDirectory("mlops-orchestrated")
-        let file = scratch.appending("pipeline.yaml")
-        let exported = try MLOpsProcess.run(
-            ["pipeline", "export", "--to", "kfp", "-o", file.path], in: origin.directory.url)
-        #expect(exported.status == 0, "\(exported.stderr)")
-        let log = scratch.appending("attempts.jsonl")
-        var runEnv = MLOpsProcess.environment(env)
-        runEnv["MLOPS_BINARY"] = MLOpsProcess.binary.path
-        let ran = try PythonTool.kfp.run(
-            "run_export.py",
-            ["kfp", file.path, "--param", "repository=\(origin.path)", "--param", "revision=main", "--log", log.path],
-            environment: runEnv)
-        struct Entry: Decodable {
-            let task: String
-            let status: Int?
-            let stdout: String?
-            let stderr: String?
-        }
-        let entries = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
-            try JSONDecoder().decode(Entry.self, from: Data($0.utf8))
-        }.filter { $0.status != nil }
+        let (ran, entries) = try exportAndRun("kfp", origin, env)
         #expect(ran.status == 0, "\(ran.stderr)\n\(entries.map { "\($0.task): \($0.stderr ?? "")" })")
         let trials = entries.filter { $0.task == "tuner-trial" }
         #expect(trials.count == 3 && trials.allSatisfy { $0.status == 0 }, "\(trials)")

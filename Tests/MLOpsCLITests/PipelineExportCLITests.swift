@@ -213,6 +213,14 @@ import Testing
             #expect(result.stderr.contains(expected), "\(expected): \(result.stderr)")
         }
         #expect(result.stdout.isEmpty)
+        // A file in a folder that does not exist: exit 66 naming it, nothing written.
+        let clean = try TaxiProject.make()
+        let missing = try MLOpsProcess.run(
+            ["pipeline", "export", "--to", "kfp", "-o", clean.directory.appending("no/such/dir/p.yaml").path],
+            in: clean.directory.url)
+        #expect(missing.status == 66, "\(missing.stderr)")
+        #expect(missing.stderr.contains("no/such/dir/p.yaml"), "\(missing.stderr)")
+        #expect(!clean.directory.exists("no"))
         let format = try MLOpsProcess.run(["pipeline", "export", "--to", "tekton"], in: repo.directory.url)
         #expect(format.status == 64, "\(format.stderr)")
     }

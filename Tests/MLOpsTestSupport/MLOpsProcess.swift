@@ -45,13 +45,18 @@ public struct MLOpsProcess {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         process.environment = Self.environment(environment)
+        return try capture(process)
+    }
+
+    /// Runs `process` with no input and returns its status and what it printed on stdout and
+    /// stderr, both pipes read before waiting so a large output cannot block it.
+    public static func capture(_ process: Process) throws -> Result {
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes before waiting, so a large output cannot block the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data()
         nonisolated(unsafe) var errData = Data()

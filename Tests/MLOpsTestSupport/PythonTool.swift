@@ -71,34 +71,16 @@ public struct PythonTool: Sendable {
     }
 
     /// Runs `Tests/Tools/SCRIPT ARGUMENTS`; returns its status and what it printed.
-    public func run(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
-        status: Int32, stdout: String, stderr: String
-    ) {
+    public func run(_ script: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> MLOpsProcess.Result
+    {
         guard FileManager.default.isExecutableFile(atPath: python) else { throw Missing(tool: self) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [Self.checkout.appendingPathComponent("Tests/Tools/\(script)").path] + arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        let stderr = String(decoding: errData, as: UTF8.self)
-        if stderr.contains("ModuleNotFoundError: No module named '\(module)") { throw Missing(tool: self) }
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), stderr)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let result = try MLOpsProcess.capture(process)
+        if result.stderr.contains("ModuleNotFoundError: No module named '\(module)") { throw Missing(tool: self) }
+        return result
     }
 }

@@ -61,6 +61,15 @@ public struct S3TestBucket: Sendable {
         server.environment(home: home.url).merging(["MLOPS_REGISTRY": registry ?? "s3://\(name)/models"]) { $1 }
     }
 
+    /// What the jobs of a distributed run share: this bucket's `registry/` and `cache/`
+    /// prefixes, and `store` when given.
+    public func sharedStorage(store: String? = nil) -> [String: String] {
+        var env = environment(registry: "s3://\(name)/registry")
+        env["MLOPS_CACHE"] = "s3://\(name)/cache"
+        if let store { env["MLOPS_STORE"] = store }
+        return env
+    }
+
     /// Every key under `prefix`, sorted.
     public func keys(_ prefix: String = "") throws -> [String] {
         try client.list(bucket: name, prefix: prefix).objects.map(\.key).sorted()

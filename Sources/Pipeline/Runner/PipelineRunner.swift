@@ -258,25 +258,33 @@ public final class PipelineRunner: @unchecked Sendable {
     ) -> (StageReport, [String: StoredArtifact]?, (any Error)?) {
         let start = ContinuousClock.now
         var cacheKey: String?
-        func report(
-            _ outcome: StageReport.Outcome, _ reason: String, summary: String = "", execution: Int64? = nil,
-            outputs: [String: StoredArtifact] = [:]
+        /// The stage's report from its outputs' fingerprints and recorded properties.
+        func describe(
+            _ outcome: StageReport.Outcome, _ reason: String, summary: String, execution: Int64?,
+            fingerprints: [String: String], properties byOutput: [String: [String: String]]
         ) -> StageReport {
-            let elapsed = start.duration(to: .now)
-            let properties = outputs.values.map(\.properties)
+            let properties = Array(byOutput.values)
             var stage = StageReport(
                 component: component.id, outcome: outcome,
-                seconds: elapsed.inSeconds,
+                seconds: start.duration(to: .now).inSeconds,
                 reason: reason,
                 summary: summary.isEmpty ? properties.compactMap { $0["summary"] }.first ?? "" : summary,
-                execution: execution, outputs: outputs.mapValues(\.fingerprint),
+                execution: execution, outputs: fingerprints,
                 verdict: properties.compactMap { $0["verdict"] }.first,
                 findings: properties.compactMap { $0["findings"] }.first.map {
                     $0.split(separator: "\n").map(String.init)
                 } ?? [])
             stage.cacheKey = cacheKey
-            stage.properties = outputs.mapValues(\.properties)
+            stage.properties = byOutput
             return stage
+        }
+        func report(
+            _ outcome: StageReport.Outcome, _ reason: String, summary: String = "", execution: Int64? = nil,
+            outputs: [String: StoredArtifact] = [:]
+        ) -> StageReport {
+            describe(
+                outcome, reason, summary: summary, execution: execution,
+                fingerprints: outputs.mapValues(\.fingerprint), properties: outputs.mapValues(\.properties))
         }
         if let blockedBy {
             let why = blockedBy.verdict ? "'s verdict failed" : " did not complete"
@@ -311,18 +319,14 @@ public final class PipelineRunner: @unchecked Sendable {
             let upstreamOnly = options.target.map { $0 != component.id } ?? false
             if let record = decision.remote, options.target == component.id {
                 // The target's outputs are in the remote cache already: nothing to do.
-                let properties = record.outputs.values.map(\.properties)
-                var stage = StageReport(
-                    component: component.id, outcome: .cached, seconds: start.duration(to: .now).inSeconds,
-                    reason: "cached: "
-                        + decision.reason.replacingOccurrences(
-                            of: "pulled from the remote cache", with: "its outputs are in the remote cache")
-                        + "; nothing to do",
-                    summary: properties.compactMap { $0["summary"] }.first ?? "",
-                    execution: nil, outputs: record.outputs.mapValues(\.fingerprint),
-                    verdict: properties.compactMap { $0["verdict"] }.first, findings: [])
-                stage.cacheKey = cacheKey
-                stage.properties = record.outputs.mapValues(\.properties)
+                let reason =
+                    "cached: "
+                    + decision.reason.replacingOccurrences(
+                        of: "pulled from the remote cache", with: "its outputs are in the remote cache")
+                    + "; nothing to do"
+                let stage = describe(
+                    .cached, reason, summary: "", execution: nil, fingerprints: record.outputs.mapValues(\.fingerprint),
+                    properties: record.outputs.mapValues(\.properties))
                 return (stage, nil, nil)
             }
             var reason = decision.reason

@@ -59,9 +59,7 @@ extension MLOps.PipelineCommand {
             if let output {
                 try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
             }
-            let tasks =
-                plan.tasks.map(\.name) + (plan.trials != nil ? [PipelinePlan.trialTask] : [])
-                + (plan.releaseAfter != nil ? [PipelinePlan.releaseTask] : [])
+            let tasks = plan.steps.map(\.name)
             if console.mode == .json {
                 try console.json(
                     JSONOutput(

@@ -78,8 +78,15 @@ public struct TunerComponent: PipelineComponent {
 
     public func readPaths(root: URL) throws -> [String] { [] }
 
-    /// The trials of the search plan (a grid smaller than the budget has fewer).
-    public var trialCount: Int { plan.trials.count }
+    /// Exit 64 unless trial `number` is one of the search plan's (1 to its size; a grid smaller
+    /// than the budget has fewer).
+    public func checkTrial(_ number: Int) throws(UsageError) {
+        guard !plan.trials.isEmpty, (1...plan.trials.count).contains(number) else {
+            throw UsageError(
+                "--trial \(number): the Tuner's search plan has trials 1 to \(plan.trials.count)",
+                hint: "the exported pipeline runs one task per trial number")
+        }
+    }
 
     /// How the trials share the machine: at most the cores, the trials and the trainer's
     /// threads trials at a time, each with an equal share of the threads. A trial run alone
@@ -100,12 +107,8 @@ public struct TunerComponent: PipelineComponent {
     /// keeps its result in `context.trials` under the Tuner's cache key for the gathering
     /// Tuner to read.
     public func runTrial(_ number: Int, context: ExecutionContext) throws -> TuningResult.Trial {
+        try checkTrial(number)
         let trials = plan.trials
-        guard (1...max(trials.count, 1)).contains(number), !trials.isEmpty else {
-            throw UsageError(
-                "--trial \(number): the Tuner's search plan has trials 1 to \(trials.count)",
-                hint: "the exported pipeline runs one task per trial number")
-        }
         let data = try trainer.trainingData(try context.input("transformed"))
         let setup = try trainer.setup(data)
         let (metric, _) = objective(setup)

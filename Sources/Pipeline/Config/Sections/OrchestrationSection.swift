@@ -101,12 +101,6 @@ public struct OrchestrationSection: ConfigSection {
         resources[component] ?? resources["default"] ?? ResourceRequest(cpu: "1", memory: "2Gi")
     }
 
-    /// The default section (no `orchestration:` in mlops.yaml).
-    public static var defaults: OrchestrationSection {
-        OrchestrationSection(
-            Fields(ConfigReader(file: MLOpsConfig.fileName, root: nil), path: "orchestration", node: nil))
-    }
-
     static func isKubernetesName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 63 && name.first != "-" && name.last != "-"
             && name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
@@ -146,8 +140,4 @@ public struct ResourceRequest: ConfigSection, Equatable {
         }
     }
 
-    /// The CPU in cores (500m is 0.5).
-    public var cores: Double {
-        cpu.hasSuffix("m") ? (Double(cpu.dropLast()) ?? 1000) / 1000 : Double(cpu) ?? 1
-    }
 }
