@@ -55,6 +55,9 @@ public struct BaselineChooser {
     public let project: Project
     public let releases: (any BaselineSource)?
     public let environment: [String: String]
+    /// Whether a baseline made in another checkout may be pulled from the remote cache
+    /// (`--no-remote-cache` turns it off).
+    public var remoteCache = true
 
     public init(project: Project, releases: (any BaselineSource)?, environment: [String: String]) {
         self.project = project
@@ -81,7 +84,7 @@ public struct BaselineChooser {
             let blessed = try blessedModels()
             if request == .latestBlessed {
                 guard let newest = blessed.first else { return (nil, "no model in the store has both blessings") }
-                return (try pick(newest, "latest blessed model (execution \(newest.execution.id))"), nil)
+                return (pick(newest, "latest blessed model (execution \(newest.execution.id))"), nil)
             }
             let channels = "nothing released to the production channel yet"
             // The base of the change, as `mlops changes` finds it ($GITHUB_BASE_REF, --base's
@@ -95,7 +98,7 @@ public struct BaselineChooser {
             }
             if let match = blessed.first(where: { $0.execution.gitCommit == mergeBase.hex }) {
                 return (
-                    try pick(
+                    pick(
                         match,
                         "blessed at the merge-base \(mergeBase.short) (execution \(match.execution.id); \(channels))"),
                     nil
@@ -106,7 +109,7 @@ public struct BaselineChooser {
                     (try? repository.mergeBase(commit, mergeBase)) == commit
                 else { continue }
                 return (
-                    try pick(
+                    pick(
                         entry,
                         "blessed at \(commit.short), an ancestor of the merge-base \(mergeBase.short) (execution \(entry.execution.id); \(channels))"
                     ), nil
@@ -147,23 +150,20 @@ public struct BaselineChooser {
     }
 
     /// The baseline of a blessed model. With a shared store the model may have been made in
-    /// another checkout: then it is pulled from the remote cache by the cache key of the
-    /// Trainer execution that made it, and checked like any pulled output.
-    func pick(_ entry: (execution: StoredExecution, model: StoredArtifact), _ reason: String) throws -> Baseline {
+    /// another checkout: then it is pulled from the remote cache (unless `remoteCache` is off)
+    /// by the cache key of the Trainer execution that made it, as the runner pulls outputs.
+    /// Best effort: when it cannot be had, the folder stays missing and the Evaluator says so
+    /// if it needs it (not when the baseline is the candidate itself, made by this run).
+    func pick(_ entry: (execution: StoredExecution, model: StoredArtifact), _ reason: String) -> Baseline {
         let folder = project.folder(of: entry.model)
-        if !FileManager.default.fileExists(atPath: folder.path) {
-            try fetch(entry.model, into: folder, reason: reason)
+        if remoteCache, !FileManager.default.fileExists(atPath: folder.path) {
+            try? fetch(entry.model, into: folder)
         }
         return Baseline(folder: folder.path, reason: reason, identity: entry.model.fingerprint)
     }
 
-    private func fetch(_ model: StoredArtifact, into folder: URL, reason: String) throws {
-        let missing = FileError(
-            .missing, path: folder.path,
-            detail:
-                "the baseline (\(reason)) was made in another checkout sharing the store, and its model is neither here nor in the remote cache",
-            hint: "set cache.remote (or MLOPS_CACHE) to the cache that job pushed to, or pass --baseline none")
-        guard let remote = try project.remoteCache() else { throw missing }
+    private func fetch(_ model: StoredArtifact, into folder: URL) throws {
+        guard let remote = try project.remoteCache() else { return }
         let trainers = try project.store.producers(of: model.id).filter { $0.component == Component.trainer.rawValue }
         for trainer in trainers {
             guard let record = try remote.lookup(trainer.cacheKey),
@@ -174,12 +174,9 @@ public struct BaselineChooser {
             defer { try? FileManager.default.removeItem(at: staging) }
             // The pull checks every file against the record, whose fingerprint is the model's.
             try remote.pull(record, output: "model", into: staging)
-            if rename(staging.path, folder.path) != 0, !FileManager.default.fileExists(atPath: folder.path) {
-                throw FileError(.io, path: folder.path, detail: String(cString: strerror(errno)))
-            }
+            _ = rename(staging.path, folder.path)  // another process may have put it there first
             return
         }
-        throw missing
     }
 
     /// A model folder given by path, identified by its model's and transform's bytes (FNV-1a),

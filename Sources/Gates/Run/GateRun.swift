@@ -87,7 +87,8 @@ extension GateRun {
         guard let evaluation = config.evaluation, config.trainer != nil else {
             throw ConfigError.missingSection("trainer or evaluation", purpose: "there is nothing to gate")
         }
-        let chooser = BaselineChooser(project: project, releases: releases, environment: options.environment)
+        var chooser = BaselineChooser(project: project, releases: releases, environment: options.environment)
+        chooser.remoteCache = options.remoteCache
         let (baseline, noBaseline) = try chooser.decide(options.baseline ?? BaselineRequest(evaluation.baseline))
         var gates: [any PipelineComponent] = [
             try EvaluatorComponent(section: evaluation, gates: config.gates, baseline: baseline)
