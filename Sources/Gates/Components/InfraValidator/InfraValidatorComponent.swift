@@ -247,6 +247,8 @@ struct Probe {
         func wait(_ late: String, _ done: () -> Bool) throws {
             while !done() {
                 guard process.isRunning else {
+                    // Its last words may still be in the pipe: read up to its end first.
+                    lines.waitForErrorEnd(seconds: 1)
                     throw StartFailure(
                         reason: "the server exited with status \(process.terminationStatus): \(lines.lastError)")
                 }
@@ -350,10 +352,26 @@ final class OutputBuffer: @unchecked Sendable {
         lock.unlock()
     }
 
+    private var errorEnded = false
+
+    /// A chunk of stderr; an empty one is its end (the readability handler's end of file).
     func appendError(_ data: Data) {
         lock.lock()
+        if data.isEmpty { errorEnded = true }
         err.append(data.prefix(max(0, 65_536 - err.count)))
         lock.unlock()
+    }
+
+    /// Waits until stderr has ended (the process closed it), at most `seconds`.
+    func waitForErrorEnd(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock()
+            let ended = errorEnded
+            lock.unlock()
+            if ended { return }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
     }
 
     var text: String {
