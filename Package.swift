@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -67,8 +68,14 @@ let package = Package(
             name: "S3Kit", dependencies: ["CCurl", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Data formats and storage under the pipeline
+        // TensorFlow Metadata's protocol buffers (Schema, statistics, Anomalies): the Swift code
+        // protoc generated from Protos/ (scripts/protos.sh), committed.
+        .target(
+            name: "TFMetadata", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Tables, CSV, the columnar examples file and TFMD schemas.
-        .target(name: "Tabular", dependencies: ["MLOpsCore"]),
+        .target(
+            name: "Tabular",
+            dependencies: ["MLOpsCore", "TFMetadata", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The metadata store protocol (ML Metadata's model), its embedded SQLite backend and
         // the PostgreSQL one for stores shared by many jobs.
         .target(
@@ -85,7 +92,8 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "MLOpsCore", "Tabular", "Metadata", "GitKit", "XGBoostKit", "S3Kit",
+                "MLOpsCore", "Tabular", "TFMetadata", "Metadata", "GitKit", "XGBoostKit", "S3Kit",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -237,7 +237,7 @@ import Testing
         let broken = try dir.write("broken.pbtxt", "feature { name: \"x\" type: NUMBER }\n")
         let badSchema = try MLOpsProcess.run(["data", "validate", clean.path, "--schema", broken.path])
         #expect(badSchema.status == 65)
-        #expect(badSchema.stderr.contains("broken.pbtxt:1:21: unknown type 'NUMBER' for feature 'x'"))
+        #expect(badSchema.stderr.contains("broken.pbtxt:1:21: 'NUMBER' is not a value of 'type'"))
     }
 }
 

@@ -83,22 +83,16 @@ public enum DataTools {
         let proto = SchemaInference.infer(from: table, statistics: statistics, label: label)
         let text =
             "# Inferred by mlops \(MLOpsVersion.current) from \(URL(fileURLWithPath: file).lastPathComponent)\n"
-            + proto.text()
+            + Schema.text(proto)
         if let output { try AtomicFile.write(Data(text.utf8), to: output) }
-        return InferredSchema(
-            text: text, features: statistics.features.count, domains: proto.all("string_domain").count)
+        return InferredSchema(text: text, features: statistics.features.count, domains: proto.stringDomain.count)
     }
 
     /// `file`'s anomalies against the schema at `schemaPath`, with drift against `previous`
-    /// and skew against `serving` when given; `warn` hears schema fields mlops does not use.
+    /// and skew against `serving` when given.
     public static func validate(
-        _ file: String, schema schemaPath: String, environment: String?, previous: String?, serving: String?,
-        warn: (String) -> Void
-    ) throws -> Anomalies {
+        _ file: String, schema schemaPath: String, environment: String?, previous: String?, serving: String?) throws -> Anomalies {
         let schema = try Schema.load(path: schemaPath)
-        for field in schema.unknownFields {
-            warn("\(schemaPath): '\(field)' is not a TFMD schema field; kept, not used")
-        }
         var options = CSVOptions()
         // Text features are read as text, so "007" is checked against the domain as written.
         for feature in schema.features where feature.type == .bytes { options.types[feature.name] = .bytes }

@@ -1,12 +1,14 @@
 import Foundation
 import MLOpsCore
+import SwiftProtobuf
+import TFMetadata
 
-/// A TensorFlow Metadata schema (`schema.pbtxt`), read and written in protobuf text format.
+/// A TensorFlow Metadata schema (`schema.pbtxt`), read and written in protocol-buffer text
+/// format through TFMD's generated types (Protos/, SwiftProtobuf).
 ///
-/// The whole file is kept as a ``TextProto``, so every field survives a round trip, including
+/// The whole message is kept in ``proto``, so every field survives a round trip, including
 /// ones mlops does not model; ``features`` is the typed view ImportSchemaGen, the validator and
-/// the transform use. Fields that are not part of TFMD's schema at all (most likely typos)
-/// are listed in ``unknownFields`` for a warning.
+/// the transform use. A field TFMD's Schema does not have is an error naming it, as in TFDV.
 public struct Schema: Sendable, Equatable {
     public struct Feature: Sendable, Equatable {
         public var name: String
@@ -60,11 +62,10 @@ public struct Schema: Sendable, Equatable {
     }
 
     public let file: String
-    public var proto: TextProto
+    /// The whole schema as TFMD's message: every field survives a round trip.
+    public let proto: TFMD_Schema
     public let features: [Feature]
     public let defaultEnvironments: [String]
-    /// `path (line N)` of fields that are not TFMD schema fields; kept, but unused.
-    public let unknownFields: [String]
 
     public func feature(_ name: String) -> Feature? { features.first { $0.name == name } }
 
@@ -77,18 +78,21 @@ public struct Schema: Sendable, Equatable {
         }
     }
 
-    /// The canonical text of the whole schema.
-    public func text() -> String { proto.text() }
+    /// The schema in protocol-buffer text format (comments are not kept: see docs/statistics.md).
+    public func text() -> String { Self.text(proto) }
+
+    /// A schema message in protocol-buffer text format, as SwiftProtobuf writes it.
+    public static func text(_ proto: TFMD_Schema) -> String { proto.textFormatString() }
 
     public static func load(path: String) throws -> Schema {
         let text: String
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             guard let decoded = String(data: data, encoding: .utf8) else {
-                throw TextProtoError(file: path, line: 1, column: 1, message: "the schema is not UTF-8 text")
+                throw TextFormatError(file: path, line: 1, column: 1, message: "the schema is not UTF-8 text")
             }
             text = decoded
-        } catch let error as TextProtoError {
+        } catch let error as TextFormatError {
             throw error
         } catch {
             throw FileError(.missing, path: path, detail: "cannot be read: \(error.localizedDescription)")
@@ -96,115 +100,173 @@ public struct Schema: Sendable, Equatable {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws(TextProtoError) -> Schema {
-        let proto = try TextProtoParser.parse(text, file: file)
-        var unknown: [String] = []
-        for field in proto.fields where !Self.schemaFields.contains(field.name) {
-            unknown.append("\(field.name) (line \(field.line))")
+    /// A schema from its text: decoded by TFMD's generated types (SwiftProtobuf), then checked
+    /// the way TFDV checks one (named features, once each; `domain:` names a top-level domain).
+    public static func parse(_ text: String, file: String) throws(TextFormatError) -> Schema {
+        let locator = TextFormatLocator(file: file)
+        let proto: TFMD_Schema
+        do {
+            proto = try TFMD_Schema(textFormatString: text)
+        } catch {
+            throw locator.locate(text, kind: Self.schemaKind, error: error)
         }
-        var namedDomains: [String: [String]] = [:]
-        for domain in proto.messages("string_domain") {
-            if let name = domain.string("name") { namedDomains[name] = domain.strings("value") }
-        }
+        // Lines of the features, for messages; the text parsed, so it outlines.
+        let lines = ((try? locator.outline(Substring(text), line: 1, column: 1)) ?? []).filter { $0.name == "feature" }
         var features: [Feature] = []
         var seen = Set<String>()
-        for field in proto.all("feature") {
-            guard case .message(let message) = field.value else {
-                throw TextProtoError(
-                    file: file, line: field.line, column: field.column, message: "'feature' must be a message { … }")
+        for (index, feature) in proto.feature.enumerated() {
+            let line = index < lines.count ? lines[index].line : 1
+            let column = index < lines.count ? lines[index].column : 1
+            guard feature.hasName, !feature.name.isEmpty else {
+                throw TextFormatError(file: file, line: line, column: column, message: "a feature has no name")
             }
-            guard let name = message.string("name") else {
-                throw TextProtoError(
-                    file: file, line: field.line, column: field.column, message: "a feature has no name")
+            guard seen.insert(feature.name).inserted else {
+                throw TextFormatError(
+                    file: file, line: line, column: column, message: "feature '\(feature.name)' is defined twice")
             }
-            guard seen.insert(name).inserted else {
-                throw TextProtoError(
-                    file: file, line: field.line, column: field.column, message: "feature '\(name)' is defined twice")
-            }
-            for inner in message.fields where !Self.featureFields.contains(inner.name) {
-                unknown.append("feature '\(name)'.\(inner.name) (line \(inner.line))")
-            }
-            features.append(try Self.feature(message, name: name, line: field.line, domains: namedDomains, file: file))
+            features.append(try Self.feature(feature, in: proto, line: line, column: column, file: file))
         }
-        return Schema(
-            file: file, proto: proto, features: features, defaultEnvironments: proto.strings("default_environment"),
-            unknownFields: unknown)
+        return Schema(file: file, proto: proto, features: features, defaultEnvironments: proto.defaultEnvironment)
     }
 
     private static func feature(
-        _ message: TextProto, name: String, line: Int, domains: [String: [String]], file: String
-    ) throws(TextProtoError) -> Feature {
+        _ message: TFMD_Feature, in schema: TFMD_Schema, line: Int, column: Int, file: String
+    ) throws(TextFormatError) -> Feature {
+        let name = message.name
         var type: FeatureType?
-        if let typeField = message.first("type") {
-            guard case .identifier(let text) = typeField.value else {
-                throw TextProtoError(
-                    file: file, line: typeField.line, column: typeField.column,
-                    message: "the type of feature '\(name)' must be BYTES, INT, FLOAT or STRUCT")
-            }
-            switch text {
-            case "BYTES": type = .bytes
-            case "INT": type = .int
-            case "FLOAT": type = .float
-            case "STRUCT": type = nil
-            default:
-                let hint = Suggestions.nearest(to: text, in: ["BYTES", "INT", "FLOAT", "STRUCT"]).map {
-                    "did you mean '\($0)'?"
-                }
-                throw TextProtoError(
-                    file: file, line: typeField.line, column: typeField.column,
-                    message: "unknown type '\(text)' for feature '\(name)'",
-                    hint: hint ?? "types are BYTES, INT, FLOAT and STRUCT")
+        if message.hasType {
+            switch message.type {
+            case .bytes: type = .bytes
+            case .int: type = .int
+            case .float: type = .float
+            case .struct, .typeUnknown: type = nil
             }
         }
-        var stringDomain = message.message("string_domain")?.strings("value")
-        if let domainField = message.first("domain"), case .string(let domainName) = domainField.value {
-            guard let values = domains[domainName] else {
-                throw TextProtoError(
-                    file: file, line: domainField.line, column: domainField.column,
-                    message: "feature '\(name)' names domain '\(domainName)', which no top-level string_domain defines")
-            }
-            stringDomain = values
-        }
-        let intDomain = message.message("int_domain").map { domain in
+        var stringDomain: [String]?
+        var intDomain: IntDomain?
+        var floatDomain: FloatDomain?
+        func int(_ domain: TFMD_IntDomain) -> IntDomain {
             IntDomain(
-                min: domain.integer("min"), max: domain.integer("max"),
-                isCategorical: domain.identifier("is_categorical") == "true")
+                min: domain.hasMin ? domain.min : nil, max: domain.hasMax ? domain.max : nil,
+                isCategorical: domain.isCategorical)
         }
-        let floatDomain = message.message("float_domain").map { domain in
+        func float(_ domain: TFMD_FloatDomain) -> FloatDomain {
             FloatDomain(
-                min: domain.number("min"), max: domain.number("max"),
-                disallowNaN: domain.identifier("disallow_nan") == "true",
-                disallowInf: domain.identifier("disallow_inf") == "true")
+                min: domain.hasMin ? Self.decimal(domain.min) : nil, max: domain.hasMax ? Self.decimal(domain.max) : nil,
+                disallowNaN: domain.disallowNan, disallowInf: domain.disallowInf)
         }
-        func threshold(_ comparator: String, _ kind: String) -> Double? {
-            message.message(comparator)?.message(kind)?.number("threshold")
+        switch message.domainInfo {
+        case .stringDomain(let domain)?: stringDomain = domain.value
+        case .intDomain(let domain)?: intDomain = int(domain)
+        case .floatDomain(let domain)?: floatDomain = float(domain)
+        case .domain(let domainName)?:
+            if let domain = schema.stringDomain.first(where: { $0.name == domainName }) {
+                stringDomain = domain.value
+            } else if let domain = schema.intDomain.first(where: { $0.name == domainName }) {
+                intDomain = int(domain)
+            } else if let domain = schema.floatDomain.first(where: { $0.name == domainName }) {
+                floatDomain = float(domain)
+            } else {
+                throw TextFormatError(
+                    file: file, line: line, column: column,
+                    message:
+                        "feature '\(name)' names domain '\(domainName)', which no top-level string_domain, int_domain or float_domain defines"
+                )
+            }
+        default: break
         }
+        var presenceMinFraction: Double?
+        var presenceMinCount: Int?
+        if case .presence(let presence)? = message.presenceConstraints {
+            presenceMinFraction = presence.hasMinFraction ? presence.minFraction : nil
+            presenceMinCount = presence.hasMinCount ? Int(presence.minCount) : nil
+        }
+        var valueCountMin: Int?
+        var valueCountMax: Int?
+        if case .valueCount(let count)? = message.shapeType {
+            valueCountMin = count.hasMin ? Int(count.min) : nil
+            valueCountMax = count.hasMax ? Int(count.max) : nil
+        }
+        func lInfinity(_ comparator: TFMD_FeatureComparator?) -> Double? {
+            guard let comparator, comparator.hasInfinityNorm, comparator.infinityNorm.hasThreshold else { return nil }
+            return comparator.infinityNorm.threshold
+        }
+        func jensenShannon(_ comparator: TFMD_FeatureComparator?) -> Double? {
+            guard let comparator, comparator.hasJensenShannonDivergence,
+                comparator.jensenShannonDivergence.hasThreshold
+            else { return nil }
+            return comparator.jensenShannonDivergence.threshold
+        }
+        let drift = message.hasDriftComparator ? message.driftComparator : nil
+        let skew = message.hasSkewComparator ? message.skewComparator : nil
         return Feature(
-            name: name, type: type, presenceMinFraction: message.message("presence")?.number("min_fraction"),
-            presenceMinCount: message.message("presence")?.integer("min_count").map { Int($0) },
-            valueCountMin: message.message("value_count")?.integer("min").map { Int($0) },
-            valueCountMax: message.message("value_count")?.integer("max").map { Int($0) }, stringDomain: stringDomain,
-            intDomain: intDomain, floatDomain: floatDomain, inEnvironments: message.strings("in_environment"),
-            notInEnvironments: message.strings("not_in_environment"),
-            driftLInfinity: threshold("drift_comparator", "infinity_norm"),
-            skewLInfinity: threshold("skew_comparator", "infinity_norm"),
-            driftJensenShannon: threshold("drift_comparator", "jensen_shannon_divergence"),
-            skewJensenShannon: threshold("skew_comparator", "jensen_shannon_divergence"), line: line)
+            name: name, type: type, presenceMinFraction: presenceMinFraction, presenceMinCount: presenceMinCount,
+            valueCountMin: valueCountMin, valueCountMax: valueCountMax, stringDomain: stringDomain,
+            intDomain: intDomain, floatDomain: floatDomain, inEnvironments: message.inEnvironment,
+            notInEnvironments: message.notInEnvironment, driftLInfinity: lInfinity(drift),
+            skewLInfinity: lInfinity(skew), driftJensenShannon: jensenShannon(drift),
+            skewJensenShannon: jensenShannon(skew), line: line)
     }
 
-    /// Top-level fields of TFMD's `Schema` message (schema.proto).
+    /// A `float` bound as the decimal it was written as: `min: 0.1` is stored as the float
+    /// nearest 0.1, which as a double is 0.10000000149; the shortest decimal that reads back as
+    /// the same float gives 0.1 again, so a value of 0.1 is not below it.
+    static func decimal(_ value: Float) -> Double { Double("\(value)") ?? Double(value) }
+
+    /// How to name what is wrong in a schema file: TFMD's Schema, its Feature one level down and
+    /// the Feature's common parts below that.
+    static let schemaKind: TextFormatLocator.MessageKind = {
+        let stages = [
+            "UNKNOWN_STAGE", "PLANNED", "ALPHA", "BETA", "PRODUCTION", "DEPRECATED", "DEBUG_ONLY", "DISABLED",
+            "VALIDATION_DERIVED",
+        ]
+        let stringDomain = TextFormatLocator.MessageKind(
+            label: "TFMD's StringDomain", type: TFMD_StringDomain.self, fields: ["name", "value", "is_categorical"])
+        let intDomain = TextFormatLocator.MessageKind(
+            label: "TFMD's IntDomain", type: TFMD_IntDomain.self, fields: ["name", "min", "max", "is_categorical"])
+        let floatDomain = TextFormatLocator.MessageKind(
+            label: "TFMD's FloatDomain", type: TFMD_FloatDomain.self,
+            fields: [
+                "name", "min", "max", "disallow_nan", "disallow_inf", "is_embedding", "is_categorical", "embedding_dim",
+                "embedding_type",
+            ])
+        let feature = TextFormatLocator.MessageKind(
+            label: "TFMD's Feature", type: TFMD_Feature.self, fields: Array(featureFields),
+            enums: ["type": ["TYPE_UNKNOWN", "BYTES", "INT", "FLOAT", "STRUCT"], "lifecycle_stage": stages],
+            children: [
+                "presence": .init(
+                    label: "TFMD's FeaturePresence", type: TFMD_FeaturePresence.self,
+                    fields: ["min_fraction", "min_count"]),
+                "value_count": .init(label: "TFMD's ValueCount", type: TFMD_ValueCount.self, fields: ["min", "max"]),
+                "string_domain": stringDomain, "int_domain": intDomain, "float_domain": floatDomain,
+            ])
+        return TextFormatLocator.MessageKind(
+            label: "TFMD's Schema", type: TFMD_Schema.self, fields: Array(schemaFields),
+            children: [
+                "feature": feature, "string_domain": stringDomain, "int_domain": intDomain, "float_domain": floatDomain,
+                "dataset_constraints": .init(
+                    label: "TFMD's DatasetConstraints", type: TFMD_DatasetConstraints.self,
+                    fields: [
+                        "num_examples_drift_comparator", "num_examples_version_comparator", "min_examples_count",
+                        "max_examples_count",
+                    ]),
+            ])
+    }()
+
+    /// Top-level fields of TFMD's `Schema` message (schema.proto), for "did you mean".
     static let schemaFields: Set<String> = [
-        "feature", "sparse_feature", "weighted_feature", "sequence_feature", "string_domain", "float_domain",
-        "int_domain", "default_environment", "annotation", "dataset_constraints", "tensor_representation_group",
-        "generate_legacy_feature_spec", "represent_variable_length_as_ragged",
+        "feature", "sparse_feature", "weighted_feature", "string_domain", "float_domain", "int_domain",
+        "default_environment", "annotation", "dataset_constraints", "tensor_representation_group",
+        "represent_variable_length_as_ragged",
     ]
 
-    /// Fields of TFMD's `Feature` message.
+    /// Fields of TFMD's `Feature` message, for "did you mean".
     static let featureFields: Set<String> = [
         "name", "deprecated", "presence", "group_presence", "shape", "value_count", "value_counts", "type", "domain",
         "int_domain", "float_domain", "string_domain", "bool_domain", "struct_domain", "natural_language_domain",
         "image_domain", "mid_domain", "url_domain", "time_domain", "time_of_day_domain", "distribution_constraints",
         "annotation", "skew_comparator", "drift_comparator", "in_environment", "not_in_environment",
-        "lifecycle_stage", "unique_constraints",
+        "lifecycle_stage", "unique_constraints", "audio_domain", "video_domain",
+        "content_chunk_domain", "validation_derived_source", "sequence_metadata",
     ]
 }

@@ -163,8 +163,7 @@ extension MLOps.DataCommand {
         func run(context: CommandContext) async throws {
             let console = context.console
             let anomalies = try DataTools.validate(
-                file, schema: schema, environment: environment, previous: previous, serving: serving,
-                warn: { console.warning($0) })
+                file, schema: schema, environment: environment, previous: previous, serving: serving)
             if console.mode == .json {
                 try console.json(
                     JSONOutput(

@@ -1,4 +1,5 @@
 import Foundation
+import TFMetadata
 import Tabular
 
 /// Anomalies found in a dataset against a schema, shaped like TFMD's `Anomalies` message
@@ -332,8 +333,10 @@ public enum ExampleValidator {
             }
         }
         var dataset: Anomalies.Info?
-        let constraints = schema.proto.message("dataset_constraints")
-        if let minimum = constraints?.integer("min_examples_count"), Int64(statistics.numExamples) < minimum {
+        let constraints = schema.proto.datasetConstraints
+        if schema.proto.hasDatasetConstraints, constraints.hasMinExamplesCount,
+            case let minimum = constraints.minExamplesCount, Int64(statistics.numExamples) < minimum
+        {
             dataset = Anomalies.Info(
                 severity: .error,
                 reasons: [

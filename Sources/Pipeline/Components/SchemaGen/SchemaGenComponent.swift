@@ -10,7 +10,7 @@ public struct SchemaGenComponent: PipelineComponent {
     }
 
     public let id = Component.schemaGen
-    public let version = "1"
+    public let version = "2"
     public let parameters: Parameters
     public let inputs = Component.schemaGen.bindings()
     public let outputs = Component.schemaGen.outputs
@@ -31,7 +31,7 @@ public struct SchemaGenComponent: PipelineComponent {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let text =
             "# Inferred by mlops \(MLOpsVersion.current) (SchemaGen) from the \(parameters.split) split\n"
-            + proto.text()
+            + Schema.text(proto)
         try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent("schema.pbtxt"))
         return ExecutorOutput(summary: "\(stats.features.count) features inferred from the \(parameters.split) split")
     }

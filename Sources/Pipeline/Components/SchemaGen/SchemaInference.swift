@@ -1,4 +1,5 @@
 import Foundation
+import TFMetadata
 import Tabular
 
 /// SchemaGen's executor: a TFMD schema inferred from a table and its statistics, the way
@@ -15,47 +16,42 @@ import Tabular
 public enum SchemaInference {
     public static let maxDomainSize = 100
 
-    public static func infer(from table: DataTable, statistics: DatasetStatistics, label: String? = nil) -> TextProto {
-        var features: [TextProto.Field] = []
-        var domains: [TextProto.Field] = []
+    public static func infer(
+        from table: DataTable, statistics: DatasetStatistics, label: String? = nil
+    ) -> TFMD_Schema {
+        var schema = TFMD_Schema()
         for (column, feature) in zip(table.columns, statistics.features) {
-            var fields: [TextProto.Field] = [
-                .init(name: "name", value: .string(feature.name)),
-                .init(name: "type", value: .identifier(feature.type.rawValue)),
-            ]
-            var presence: [TextProto.Field] = []
-            if feature.numMissing == 0 && feature.numNonMissing > 0 {
-                presence.append(.init(name: "min_fraction", value: .number("1.0")))
+            var inferred = TFMD_Feature()
+            inferred.name = feature.name
+            switch feature.type {
+            case .bytes: inferred.type = .bytes
+            case .int: inferred.type = .int
+            case .float: inferred.type = .float
             }
-            presence.append(.init(name: "min_count", value: .number("1")))
-            fields.append(.init(name: "presence", value: .message(TextProto(fields: presence))))
-            let count = TextProto(fields: [
-                .init(name: "min", value: .number("1")), .init(name: "max", value: .number("1")),
-            ])
-            fields.append(.init(name: "value_count", value: .message(count)))
+            var presence = TFMD_FeaturePresence()
+            if feature.numMissing == 0 && feature.numNonMissing > 0 { presence.minFraction = 1 }
+            presence.minCount = 1
+            inferred.presence = presence
+            var count = TFMD_ValueCount()
+            count.min = 1
+            count.max = 1
+            inferred.valueCount = count
             if case .bytes(let dictionary, let codes) = column.values {
                 var used = [Bool](repeating: false, count: dictionary.count)
                 for code in codes where code >= 0 { used[Int(code)] = true }
                 let values = dictionary.indices.filter { used[$0] }.map { dictionary[$0] }
                 if !values.isEmpty, values.count <= maxDomainSize {
-                    fields.append(.init(name: "domain", value: .string(feature.name)))
-                    let sorted = values.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                    let domain =
-                        [TextProto.Field(name: "name", value: .string(feature.name))]
-                        + sorted.map { TextProto.Field(name: "value", value: .string($0)) }
-                    domains.append(.init(name: "string_domain", value: .message(TextProto(fields: domain))))
+                    inferred.domain = feature.name
+                    var domain = TFMD_StringDomain()
+                    domain.name = feature.name
+                    domain.value = values.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                    schema.stringDomain.append(domain)
                 }
             }
-            if feature.name == label {
-                fields.append(.init(name: "not_in_environment", value: .string("SERVING")))
-            }
-            features.append(.init(name: "feature", value: .message(TextProto(fields: fields))))
+            if feature.name == label { inferred.notInEnvironment = ["SERVING"] }
+            schema.feature.append(inferred)
         }
-        var top = features + domains
-        if label != nil {
-            top.append(.init(name: "default_environment", value: .string("TRAINING")))
-            top.append(.init(name: "default_environment", value: .string("SERVING")))
-        }
-        return TextProto(fields: top)
+        if label != nil { schema.defaultEnvironment = ["TRAINING", "SERVING"] }
+        return schema
     }
 }
