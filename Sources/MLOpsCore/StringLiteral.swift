@@ -9,12 +9,6 @@ public enum StringLiteral {
         quoted(text, escapesDelete: false) { String(format: "\\u%04x", $0) }
     }
 
-    /// A protocol-buffer text-format string: other control characters and DEL as octal `\NNN`;
-    /// non-ASCII text as UTF-8.
-    public static func textProto(_ text: String) -> String {
-        quoted(text, escapesDelete: true) { String(format: "\\%03o", $0) }
-    }
-
     /// A Python string: other control characters and DEL as `\xNN`; non-ASCII text as is
     /// (Python 3 source is UTF-8).
     public static func python(_ text: String) -> String {

@@ -19,6 +19,12 @@ public struct PythonTool: Sendable {
         variable: "MLOPS_AIRFLOW_PYTHON", venv: ".build/airflow-tools", module: "airflow",
         install: "'apache-airflow==3.3.2' 'apache-airflow-providers-cncf-kubernetes==10.25.0'")
 
+    /// The wire-format checkers: the PyPI tensorflow-metadata package's own message classes
+    /// (and, for the Open Inference Protocol, tritonclient).
+    public static let wireTools = PythonTool(
+        variable: "MLOPS_WIRE_PYTHON", venv: ".build/wire-tools", module: "tensorflow_metadata",
+        install: "'tensorflow-metadata==1.17.1'")
+
     /// The CI tools' Python (check-jsonschema, which brings PyYAML; securesystemslib), which
     /// .ci/run also names in MLOPS_DSSE_PYTHON.
     public static let ciTools = PythonTool(

@@ -93,7 +93,8 @@ func templateSchema(_ name: String) -> String {
         let schema = try Schema.parse(text, file: "s.pbtxt")
         #expect(schema.feature("hour")?.intDomain == Schema.IntDomain(min: 0, max: 23))
         #expect(
-            schema.feature("tip")?.floatDomain == Schema.FloatDomain(min: 0, max: 1, disallowNaN: true, disallowInf: false))
+            schema.feature("tip")?.floatDomain
+                == Schema.FloatDomain(min: 0, max: 1, disallowNaN: true, disallowInf: false))
         #expect(schema.feature("fare")?.floatDomain?.min == 0.1, "a float field, read back as the decimal 0.1")
         #expect(schema.feature("fare")?.floatDomain?.max == 1000)
     }
@@ -132,7 +133,9 @@ func templateSchema(_ name: String) -> String {
     /// protobuf text parser refuses it too), with the field it most likely meant.
     @Test func fieldsTFMDDoesNotHaveAreErrorsNamingTheLine() {
         let inner = problem("feature {\n  name: \"x\"\n  type: INT\n  presense { min_count: 1 }\n}\n")
-        #expect(inner?.description == "s.pbtxt:4:3: 'presense' is not a field of TFMD's Feature\n  hint: did you mean 'presence'?")
+        #expect(
+            inner?.description
+                == "s.pbtxt:4:3: 'presense' is not a field of TFMD's Feature\n  hint: did you mean 'presence'?")
         #expect(inner?.exitStatus == .dataError)
         let top = problem("feature { name: \"x\" type: INT }\n\nteam_owner: 'ml-platform'\n")
         #expect(top?.line == 3 && top?.column == 1)
@@ -184,7 +187,8 @@ func templateSchema(_ name: String) -> String {
         let domain = problem("feature {\n  name: \"x\"\n  type: BYTES\n  domain: \"nope\"\n}\n")
         #expect(
             domain?.message
-                == "feature 'x' names domain 'nope', which no top-level string_domain, int_domain or float_domain defines")
+                == "feature 'x' names domain 'nope', which no top-level string_domain, int_domain or float_domain defines"
+        )
         #expect(domain?.line == 1)
     }
 }
@@ -210,7 +214,8 @@ func templateSchema(_ name: String) -> String {
             .deletingLastPathComponent().appendingPathComponent("templates/taxi/data/data.csv").path
         let t = try CSVReader.read(path: path)
         let inferred = try Schema.parse(
-            Schema.text(SchemaInference.infer(from: t, statistics: StatisticsGenerator.statistics(of: t, name: "taxi"))),
+            Schema.text(
+                SchemaInference.infer(from: t, statistics: StatisticsGenerator.statistics(of: t, name: "taxi"))),
             file: "x")
         let curated = try Schema.load(path: templateSchema("taxi"))
         for feature in curated.features {

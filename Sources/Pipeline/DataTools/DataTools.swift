@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import TFMetadata
 import Tabular
 
 /// What `mlops data stats|schema|validate` do, the way TFDV users do it: statistics of CSV
@@ -89,9 +90,10 @@ public enum DataTools {
     }
 
     /// `file`'s anomalies against the schema at `schemaPath`, with drift against `previous`
-    /// and skew against `serving` when given.
+    /// and skew against `serving` when given; also as TFMD's `Anomalies`.
     public static func validate(
-        _ file: String, schema schemaPath: String, environment: String?, previous: String?, serving: String?) throws -> Anomalies {
+        _ file: String, schema schemaPath: String, environment: String?, previous: String?, serving: String?
+    ) throws -> (anomalies: Anomalies, tfmd: TFMD_Anomalies) {
         let schema = try Schema.load(path: schemaPath)
         var options = CSVOptions()
         // Text features are read as text, so "007" is checked against the domain as written.
@@ -103,9 +105,10 @@ public enum DataTools {
             return ExampleValidator.Comparison(
                 table: other, statistics: StatisticsGenerator.statistics(of: other, name: path), label: path)
         }
-        return ExampleValidator.validate(
+        let anomalies = ExampleValidator.validate(
             table: table, statistics: StatisticsGenerator.statistics(of: table, name: file), schema: schema,
             environment: environment, previous: try comparison(previous), serving: try comparison(serving))
+        return (anomalies, anomalies.tfmd(schema: schema, numExamples: table.rowCount))
     }
 
     /// The anomalies as `mlops data validate` prints them.

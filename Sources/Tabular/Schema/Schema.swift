@@ -152,7 +152,8 @@ public struct Schema: Sendable, Equatable {
         }
         func float(_ domain: TFMD_FloatDomain) -> FloatDomain {
             FloatDomain(
-                min: domain.hasMin ? Self.decimal(domain.min) : nil, max: domain.hasMax ? Self.decimal(domain.max) : nil,
+                min: domain.hasMin ? Self.decimal(domain.min) : nil,
+                max: domain.hasMax ? Self.decimal(domain.max) : nil,
                 disallowNaN: domain.disallowNan, disallowInf: domain.disallowInf)
         }
         switch message.domainInfo {

@@ -101,7 +101,8 @@ public struct TextFormatLocator {
         case .unknownField? where name.map(kind.fields.contains) == true:
             // SwiftProtobuf says "unknown field" for a known one whose value it cannot take (1e30 for an int64).
             return TextFormatError(
-                file: file, line: line, column: column, message: "\(field) has a value of the wrong type or out of range")
+                file: file, line: line, column: column,
+                message: "\(field) has a value of the wrong type or out of range")
         case .unknownField?:
             let hint = name.flatMap { Suggestions.nearest(to: $0, in: kind.fields) }.map { "did you mean '\($0)'?" }
             return TextFormatError(
@@ -121,14 +122,16 @@ public struct TextFormatLocator {
                 hint: hint ?? "the values are " + values.joined(separator: ", "))
         case .malformedNumber?:
             return TextFormatError(
-                file: file, line: line, column: column, message: "\(field) has a value of the wrong type or out of range")
+                file: file, line: line, column: column,
+                message: "\(field) has a value of the wrong type or out of range")
         case .conflictingOneOf?:
             return TextFormatError(
                 file: file, line: line, column: column,
                 message: "\(field) sets two fields of one oneof in \(kind.label)",
                 hint: "a feature has one domain, one shape (shape, value_count or value_counts) and one presence")
         case .invalidUTF8?:
-            return TextFormatError(file: file, line: line, column: column, message: "\(field) holds text that is not UTF-8")
+            return TextFormatError(
+                file: file, line: line, column: column, message: "\(field) holds text that is not UTF-8")
         default:
             return TextFormatError(
                 file: file, line: line, column: column, message: "\(field) cannot be read as part of \(kind.label)")
@@ -248,14 +251,16 @@ public struct TextFormatLocator {
                     consumed = true
                     let save = (index, line, lineStart)
                     skipBlank()
-                    if index >= bytes.count || (bytes[index] != UInt8(ascii: "\"") && bytes[index] != UInt8(ascii: "'")) {
+                    if index >= bytes.count || (bytes[index] != UInt8(ascii: "\"") && bytes[index] != UInt8(ascii: "'"))
+                    {
                         (index, line, lineStart) = save
                         break
                     }
                 }
                 if !consumed {
-                    while index < bytes.count, Self.isNameByte(bytes[index]) || bytes[index] == UInt8(ascii: "-")
-                        || bytes[index] == UInt8(ascii: "+")
+                    while index < bytes.count,
+                        Self.isNameByte(bytes[index]) || bytes[index] == UInt8(ascii: "-")
+                            || bytes[index] == UInt8(ascii: "+")
                     {
                         index += 1
                     }
@@ -271,7 +276,8 @@ public struct TextFormatLocator {
     }
 
     private static func isNameByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
             || byte == UInt8(ascii: ".")
     }

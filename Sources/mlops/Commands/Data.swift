@@ -22,7 +22,9 @@ extension MLOps.DataCommand {
                 "Statistics of CSV files: per feature counts, missing, mean, std dev, quantiles, histograms, top values.",
             discussion: """
                 Reads each FILE as RFC 4180 CSV with a header (types inferred as INT, FLOAT or BYTES). \
-                Quantiles are exact. --json gives TFMD DatasetFeatureStatistics field names (docs/statistics.md). \
+                Quantiles are exact. --json gives TFMD DatasetFeatureStatistics field names (docs/statistics.md); \
+                --format tfmd-binary or tfmd-json gives TFMD's DatasetFeatureStatisticsList itself, which TFDV's \
+                load_stats_binary, visualize_statistics and Facets read. \
                 Exits 65 on malformed CSV, naming the file, line and field.
                 """)
         static let jsonSchema = "mlops.statistics/v1"
@@ -39,10 +41,13 @@ extension MLOps.DataCommand {
             name: .customLong("on-bad-rows"), help: "What to do with rows whose field count differs from the header.")
         var onBadRows: BadRowPolicy = .fail
 
+        @OptionGroup var tfmd: TFMDOutputOptions
+
         func validate() throws {
             guard delimiter.utf8.count == 1, delimiter != "\"", delimiter != "\n" else {
                 throw ValidationError("--delimiter must be one character other than a quote or newline")
             }
+            try tfmd.validate(json: global.json)
         }
 
         struct Output: Encodable {
@@ -57,7 +62,8 @@ extension MLOps.DataCommand {
             options.delimiter = delimiter.utf8.first ?? UInt8(ascii: ",")
             options.onBadRows = onBadRows
             let (datasets, skipped) = try DataTools.statistics(of: files, options: options, console: console)
-            if console.mode == .json {
+            if try tfmd.write(StatisticsList(datasets: datasets).tfmd, console: console) { return }
+            if console.mode == .json || tfmd.wantsJSON {
                 try console.json(
                     JSONOutput(schema: Self.jsonSchema, result: Output(datasets: datasets, skippedRows: skipped)))
                 return
@@ -128,6 +134,7 @@ extension MLOps.DataCommand {
             discussion: """
                 Missing and new columns, unexpected types, values outside string, int and float domains, \
                 low presence, NaN or infinity where the schema forbids them, too few examples. \
+                --format tfmd-binary or tfmd-json gives TFMD's Anomalies, as TFDV's validate_statistics does. \
                 Exits 1 when an anomaly of ERROR severity is found, 0 otherwise.
                 """)
         static let jsonSchema = "mlops.anomalies/v1"
@@ -153,6 +160,10 @@ extension MLOps.DataCommand {
                 "Serving data: training/serving skew, with the schema's skew_comparator thresholds.", valueName: "csv"))
         var serving: String?
 
+        @OptionGroup var tfmd: TFMDOutputOptions
+
+        func validate() throws { try tfmd.validate(json: global.json) }
+
         struct Output: Encodable {
             let file: String
             let schema: String
@@ -162,9 +173,13 @@ extension MLOps.DataCommand {
 
         func run(context: CommandContext) async throws {
             let console = context.console
-            let anomalies = try DataTools.validate(
+            let (anomalies, message) = try DataTools.validate(
                 file, schema: schema, environment: environment, previous: previous, serving: serving)
-            if console.mode == .json {
+            if try tfmd.write(message, console: console) {
+                if anomalies.hasErrors { throw ExitCode(ExitStatus.verdictFailed.rawValue) }
+                return
+            }
+            if console.mode == .json || tfmd.wantsJSON {
                 try console.json(
                     JSONOutput(
                         schema: Self.jsonSchema, ok: !anomalies.hasErrors,

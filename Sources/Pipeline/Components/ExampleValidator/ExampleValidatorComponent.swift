@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import TFMetadata
 import Tabular
 
 /// ExampleValidator: anomalies of every split against the schema, drift of the train split
@@ -36,7 +37,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
     }
 
     public let id = Component.exampleValidator
-    public let version = "3"
+    public let version = "4"
     public let parameters: Parameters
     public let inputs: [String: InputBinding]
     public let outputs = Component.exampleValidator.outputs
@@ -103,6 +104,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
         }
         let serving = try comparisons.serving.map { comparison(try read($0), "serving data", statistics: tfdvSkew) }
         var bySplit: [String: Anomalies] = [:]
+        var tfmd: [String: TFMD_Anomalies] = [:]
         var checks: [DataChecks.Check] = []
         for (name, url) in try exampleSplits(try context.input("examples")) {
             guard let stats = statistics.datasets.first(where: { $0.name == name }) else { continue }
@@ -113,6 +115,7 @@ public struct ExampleValidatorComponent: PipelineComponent {
                 table: table, statistics: stats, schema: schema,
                 previous: compared ? previous : nil, serving: compared ? serving : nil, thresholds: thresholds)
             bySplit[name] = anomalies
+            tfmd[name] = anomalies.tfmd(schema: schema, numExamples: stats.numExamples)
             checks += DataChecks.checks(split: name, anomalies: anomalies, action: action)
         }
         let result = DataChecks(
@@ -126,6 +129,12 @@ public struct ExampleValidatorComponent: PipelineComponent {
         try AtomicFile.write(
             try artifactEncoder.encode(bySplit), to: folder.appendingPathComponent("anomalies.json"))
         try AtomicFile.write(try artifactEncoder.encode(result), to: folder.appendingPathComponent(DataChecks.fileName))
+        for (split, anomalies) in tfmd {
+            let file = folder.appendingPathComponent(Anomalies.tfxFile(split: split))
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(try TFMDEncoding.binary(anomalies), to: file)
+        }
         let failing = checks.filter { $0.outcome == .failed }.count
         let warnings = checks.filter { $0.outcome == .warned }.count
         let measured = checks.filter { $0.measure != nil }.count
