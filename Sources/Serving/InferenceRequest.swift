@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import MLOpsCore
 import Pipeline
 import Tabular
@@ -205,39 +206,115 @@ public struct InferenceRequest: Sendable {
     }
 }
 
-/// The JSON of an inference response: `probabilities` and `predicted_class` (classification;
-/// `[N]` for binary, `[N, classes]` for multiclass) or `predictions` (regression).
+/// An inference response: `probabilities` and `predicted_class` (classification; `[N]` for
+/// binary, `[N, classes]` for multiclass) or `predictions` (regression), each in JSON or, with
+/// Triton's binary data extension, as raw bytes after the JSON.
 public enum InferenceResponse {
-    public static func json(_ predictions: Predictions, model: String, version: String?, id: String?) -> String {
-        var outputs: [String] = []
+    /// One output tensor: its values are the columns' rows, row-major.
+    struct Output {
+        let name: String
+        let datatype: String
+        let shape: [Int]
+        let columns: [Predictions.Column]
+
+        var json: String {
+            (0..<(shape.first ?? 0)).flatMap { row in columns.map { $0.json(row) } }.joined(separator: ",")
+        }
+
+        /// Flat, row-major, little-endian; BYTES elements with a 4-byte little-endian length.
+        var binary: [UInt8] {
+            var out: [UInt8] = []
+            for row in 0..<(shape.first ?? 0) {
+                for column in columns {
+                    switch datatype {
+                    case "FP32":
+                        withUnsafeBytes(of: Float(column.numbers?[row] ?? .nan).bitPattern.littleEndian) {
+                            out.append(contentsOf: $0)
+                        }
+                    case "INT64":
+                        let value = column.numbers?[row] ?? 0
+                        withUnsafeBytes(of: Int64(value.isFinite ? value : 0).littleEndian) {
+                            out.append(contentsOf: $0)
+                        }
+                    default:
+                        let text = Array((column.texts?[row] ?? column.text(row) ?? "").utf8)
+                        withUnsafeBytes(of: UInt32(text.count).littleEndian) { out.append(contentsOf: $0) }
+                        out.append(contentsOf: text)
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    static func outputs(_ predictions: Predictions) -> [Output] {
+        var outputs: [Output] = []
         let rows = predictions.rows
         let probabilities = predictions.columns.filter { $0.name.hasPrefix("probability") }
         if !probabilities.isEmpty {
-            var data: [String] = []
-            data.reserveCapacity(rows * probabilities.count)
-            for row in 0..<rows {
-                for column in probabilities { data.append(column.json(row)) }
-            }
-            let shape = probabilities.count == 1 ? "[\(rows)]" : "[\(rows),\(probabilities.count)]"
-            outputs.append(
-                #"{"name":"probabilities","datatype":"FP32","shape":\#(shape),"data":[\#(data.joined(separator: ","))]}"#
-            )
+            let shape = probabilities.count == 1 ? [rows] : [rows, probabilities.count]
+            outputs.append(Output(name: "probabilities", datatype: "FP32", shape: shape, columns: probabilities))
         }
         if let classes = predictions.columns.first(where: { $0.name == "predicted_class" }) {
-            let data = (0..<rows).map(classes.json).joined(separator: ",")
-            let datatype = classes.texts != nil ? "BYTES" : "INT64"
             outputs.append(
-                #"{"name":"predicted_class","datatype":"\#(datatype)","shape":[\#(rows)],"data":[\#(data)]}"#)
+                Output(
+                    name: "predicted_class", datatype: classes.texts != nil ? "BYTES" : "INT64", shape: [rows],
+                    columns: [classes]))
         }
         if let values = predictions.columns.first(where: { $0.name == "prediction" }) {
-            let data = (0..<rows).map(values.json).joined(separator: ",")
-            outputs.append(#"{"name":"predictions","datatype":"FP32","shape":[\#(rows)],"data":[\#(data)]}"#)
+            outputs.append(Output(name: "predictions", datatype: "FP32", shape: [rows], columns: [values]))
         }
+        return outputs
+    }
+
+    public static func json(_ predictions: Predictions, model: String, version: String?, id: String?) -> String {
+        let outputs = outputs(predictions).map { output in
+            let shape = "[" + output.shape.map(String.init).joined(separator: ",") + "]"
+            return
+                #"{"name":"\#(output.name)","datatype":"\#(output.datatype)","shape":\#(shape),"data":[\#(output.json)]}"#
+        }
+        return envelope(model: model, version: version, id: id, outputs: outputs)
+    }
+
+    /// The response a request asked for: the outputs it names (all when it names none), each in
+    /// JSON or binary; returns the body and, when any output is binary, the JSON part's length.
+    static func encode(
+        _ predictions: Predictions, model: String, version: String?, id: String?,
+        request: BinaryTensors.OutputRequest
+    ) throws(RequestError) -> (body: ByteBuffer, headerLength: Int?) {
+        let all = outputs(predictions)
+        var chosen: [(Output, Bool)] = all.map { ($0, request.binaryByDefault) }
+        if let named = request.named {
+            chosen = []
+            for (name, binary) in named {
+                guard let output = all.first(where: { $0.name == name }) else {
+                    throw RequestError(
+                        400, "unknown output '\(name)'; the model gives: \(all.map(\.name).joined(separator: ", "))")
+                }
+                chosen.append((output, binary))
+            }
+        }
+        var binary: [UInt8] = []
+        let rendered = chosen.map { output, asBinary in
+            let shape = "[" + output.shape.map(String.init).joined(separator: ",") + "]"
+            let head = #"{"name":"\#(output.name)","datatype":"\#(output.datatype)","shape":\#(shape)"#
+            guard asBinary else { return head + #","data":[\#(output.json)]}"# }
+            let bytes = output.binary
+            binary.append(contentsOf: bytes)
+            return head + #","parameters":{"binary_data_size":\#(bytes.count)}}"#
+        }
+        let json = envelope(model: model, version: version, id: id, outputs: rendered)
+        var body = ByteBuffer(string: json)
+        guard chosen.contains(where: { $0.1 }) else { return (body, nil) }
+        body.writeBytes(binary)
+        return (body, json.utf8.count)
+    }
+
+    static func envelope(model: String, version: String?, id: String?, outputs: [String]) -> String {
         var fields = [#""model_name":\#(StringLiteral.json(model))"#]
         if let version { fields.append(#""model_version":\#(StringLiteral.json(version))"#) }
         if let id { fields.append(#""id":\#(StringLiteral.json(id))"#) }
         fields.append(#""outputs":[\#(outputs.joined(separator: ","))]"#)
         return "{" + fields.joined(separator: ",") + "}"
     }
-
 }

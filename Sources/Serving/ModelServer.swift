@@ -114,12 +114,7 @@ public struct ModelServer: Sendable {
             }
             router.post(RouterPath(prefix + "/infer")) { request, context in
                 if let refusal = check(context) { return refusal }
-                return await respond(request) { body throws(RequestError) in
-                    let model = try loaded()
-                    let parsed = try InferenceRequest(body, model: model, maxRows: limits.maxRows)
-                    return InferenceResponse.json(
-                        try predict(parsed.table, model), model: name, version: version, id: parsed.id)
-                }
+                return await infer(request)
             }
         }
         // TensorFlow Serving REST: the verb follows the name after a colon (`taxi:predict`).
@@ -208,6 +203,35 @@ public struct ModelServer: Sendable {
             throw RequestError(400, error.message)
         } catch {
             throw RequestError(500, "prediction failed: \(error)")
+        }
+    }
+
+    /// An OIP inference: JSON, or with Triton's binary data extension (`Inference-Header-Content-Length`)
+    /// binary inputs in and the outputs the request asks for in binary out.
+    func infer(_ request: Request) async -> Response {
+        let buffer: ByteBuffer
+        switch await read(request) {
+        case .success(let body): buffer = body
+        case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
+        }
+        do throws(RequestError) {
+            let (json, binary) = try BinaryTensors.split(buffer, headerLength: request.headers[BinaryTensors.header])
+            let body = try BinaryTensors.inline(try Self.json(json), binary: binary)
+            let outputs = try BinaryTensors.OutputRequest(body)
+            let model = try loaded()
+            let parsed = try InferenceRequest(body, model: model, maxRows: limits.maxRows)
+            let (answer, headerLength) = try InferenceResponse.encode(
+                try predict(parsed.table, model), model: name, version: version, id: parsed.id, request: outputs)
+            guard let headerLength else {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: answer))
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/octet-stream", BinaryTensors.header: String(headerLength)],
+                body: ResponseBody(byteBuffer: answer))
+        } catch {
+            return Self.error(.init(code: error.status), error.message)
         }
     }
 

@@ -79,6 +79,39 @@ import Testing
         let (bad, _) = try await request(base.appendingPathComponent("v2/models/taxi/infer"), body: Data("{".utf8))
         #expect(bad == 400)
 
+        // NVIDIA's own client with its defaults (binary tensors both ways): the same predictions.
+        // Binary BYTES have no missing value, so the rows are ones whose text features are present.
+        let rows = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let header = rows[0].split(separator: ",", omittingEmptySubsequences: false)
+        let textColumns = inputs.filter { $0["datatype"] as? String == "BYTES" }.compactMap { input in
+            header.firstIndex { $0 == input["name"] as? String ?? "" }
+        }
+        let complete = rows.dropFirst().filter { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            return !line.contains("\"") && textColumns.allSatisfy { !fields[$0].isEmpty }
+        }
+        let tritonRows = try repo.write("triton.csv", ([rows[0]] + complete.prefix(25)).joined(separator: "\n") + "\n")
+        let tritonBulk = try MLOpsProcess.run(
+            ["infer", "latest", "--input", "triton.csv", "--format", "jsonl"], in: dir)
+        #expect(tritonBulk.status == 0, "\(tritonBulk.stderr)")
+        let tritonExpected = try tritonBulk.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let triton = try PythonTool.triton.run(
+            "triton_infer.py", ["http", "127.0.0.1:\(port)", "taxi", tritonRows.path])
+        #expect(triton.status == 0, "\(triton.stderr)")
+        let tritonAnswer = try #require(
+            try JSONSerialization.jsonObject(with: Data(triton.stdout.utf8)) as? [String: Any])
+        #expect(tritonAnswer["id"] as? String == "triton")
+        let tritonProbabilities = try #require(tritonAnswer["probabilities"] as? [Double])
+        #expect(tritonProbabilities.count == 25)
+        #expect(
+            tritonProbabilities.map(Float.init) == tritonExpected.map { Float($0["probability"] as? Double ?? -1) },
+            "tritonclient.http = mlops infer, bit for bit")
+        #expect(
+            tritonAnswer["predicted_class"] as? [Int] == tritonExpected.map { $0["predicted_class"] as? Int ?? -1 })
+
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)

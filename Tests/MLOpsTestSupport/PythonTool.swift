@@ -19,11 +19,16 @@ public struct PythonTool: Sendable {
         variable: "MLOPS_AIRFLOW_PYTHON", venv: ".build/airflow-tools", module: "airflow",
         install: "'apache-airflow==3.3.2' 'apache-airflow-providers-cncf-kubernetes==10.25.0'")
 
-    /// The wire-format checkers: the PyPI tensorflow-metadata package's own message classes
-    /// (and, for the Open Inference Protocol, tritonclient).
+    /// The TFMD checker: the PyPI tensorflow-metadata package's own message classes.
     public static let wireTools = PythonTool(
         variable: "MLOPS_WIRE_PYTHON", venv: ".build/wire-tools", module: "tensorflow_metadata",
         install: "'tensorflow-metadata==1.17.1'")
+
+    /// NVIDIA's Open Inference Protocol clients, tritonclient.http and tritonclient.grpc (a venv
+    /// of their own: they need protobuf 6, tensorflow-metadata protobuf 5).
+    public static let triton = PythonTool(
+        variable: "MLOPS_TRITON_PYTHON", venv: ".build/triton-tools", module: "tritonclient",
+        install: "'tritonclient[http,grpc]==2.73.0'")
 
     /// The CI tools' Python (check-jsonschema, which brings PyYAML; securesystemslib), which
     /// .ci/run also names in MLOPS_DSSE_PYTHON.
