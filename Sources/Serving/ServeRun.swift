@@ -17,6 +17,7 @@ public enum ServeRun {
         /// Network I/O threads (SwiftNIO event loops); predictions run on a pool of their own.
         public var ioThreads = 1
         public var limits = ModelServer.Limits()
+        public var connections = ConnectionLimits()
         /// How long a shutdown waits for the requests in flight.
         public var drainSeconds = 10
         public var verbose = false
@@ -35,6 +36,7 @@ public enum ServeRun {
         logger.logLevel = options.verbose ? .info : .warning
         let app = Application(
             router: server.router(),
+            server: .guarded(options.connections, metrics: server.metrics, logger: logger),
             configuration: .init(address: .hostname(host, port: options.port), serverName: "mlops"),
             onServerRunning: { channel in
                 say("listening on http://\(host):\(channel.localAddress?.port ?? 0)  (model '\(name)')")

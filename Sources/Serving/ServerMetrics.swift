@@ -10,12 +10,16 @@ import Prometheus
 /// - `mlops_http_requests_total{route, method, code}`: requests by matched route and status;
 /// - `mlops_http_request_duration_seconds{route}`: a latency histogram;
 /// - `mlops_rows_predicted_total`: rows through the model;
-/// - `mlops_model_load_seconds`: how long loading and the warm-up took.
+/// - `mlops_model_load_seconds`: how long loading and the warm-up took;
+/// - `mlops_connections_closed_total{reason}`: connections the server cut, `slow` (no whole
+///   request within `--read-timeout`) or `idle` (kept alive past `--idle-timeout`);
+/// - `mlops_connections_rejected_total`: connections refused over `--max-connections`.
 public final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
     let rows: Metrics.Counter
     let load: Metrics.Gauge
+    let connectionsRejected: Metrics.Counter
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -28,6 +32,16 @@ public final class ServerMetrics: Sendable {
         self.factory = factory
         rows = Metrics.Counter(label: "mlops_rows_predicted_total", factory: factory)
         load = Metrics.Gauge(label: "mlops_model_load_seconds", factory: factory)
+        connectionsRejected = Metrics.Counter(label: "mlops_connections_rejected_total", factory: factory)
+        for reason in ["slow", "idle"] {
+            Metrics.Counter(label: "mlops_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
+                .increment(by: 0)
+        }
+    }
+
+    func connectionsCut(reason: String) {
+        Metrics.Counter(label: "mlops_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
+            .increment()
     }
 
     func request(route: String, method: String, code: Int, nanoseconds: Int64) {

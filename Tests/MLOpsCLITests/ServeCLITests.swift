@@ -116,6 +116,58 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
+
+        try await slowClientsCannotStarveTheServer(dir)
+    }
+
+    /// Half-sent requests are held only until --read-timeout, a kept-alive connection until
+    /// --idle-timeout, and meanwhile a normal request is answered; over --max-connections a
+    /// connection gets 503. Each cut is counted in /metrics.
+    func slowClientsCannotStarveTheServer(_ dir: URL) async throws {
+        let server = try ServingProcess(
+            ["serve", "latest", "--port", "0", "--name", "taxi", "--read-timeout", "3", "--idle-timeout", "2"],
+            in: dir, ready: "ready: model 'taxi'")
+        defer {
+            server.process.terminate()
+            server.process.waitUntilExit()
+        }
+        let held = try PythonTool.ciTools.run("slow_clients.py", ["hold", String(server.port), "40"])
+        #expect(held.status == 0, "\(held.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(held.stdout.utf8)) as? [String: Any])
+        #expect(report["answered"] as? Int == 200)
+        #expect(report["open_when_answered"] as? Int == 40, "answered while all 40 slow clients were still connected")
+        #expect(report["cut"] as? Int == 40, "every slow connection is closed after the read timeout")
+        #expect((report["cut_after"] as? Double ?? 0) >= 2.5, "not before the timeout")
+        #expect(report["idle_cut"] as? Bool == true)
+        let base = try #require(URL(string: "http://127.0.0.1:\(server.port)"))
+        let metrics = String(decoding: try await request(base.appendingPathComponent("metrics")).1, as: UTF8.self)
+        #expect(metrics.contains("mlops_connections_closed_total{reason=\"slow\"} 40"), "\(metrics)")
+        let idle = metrics.firstMatch(of: /mlops_connections_closed_total\{reason="idle"\} (\d+)/).flatMap { Int($0.1) }
+        #expect((idle ?? 0) >= 1, "the kept-alive connection (and any other left idle)")
+
+        let limited = try ServingProcess(
+            ["serve", "latest", "--port", "0", "--name", "taxi", "--max-connections", "5"], in: dir,
+            ready: "ready: model 'taxi'")
+        defer {
+            limited.process.terminate()
+            limited.process.waitUntilExit()
+        }
+        let over = try PythonTool.ciTools.run("slow_clients.py", ["limit", String(limited.port), "5"])
+        #expect(over.status == 0, "\(over.stderr)")
+        let extra = try #require(
+            (try JSONSerialization.jsonObject(with: Data(over.stdout.utf8)) as? [String: Any])?["extra"] as? String)
+        #expect(extra.hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        #expect(extra.contains("the server has 5 connections open, its limit"))
+        // The held ones closed, the server takes connections again.
+        var answered = false
+        for _ in 0..<50 where !answered {
+            answered = (try? await request(URL(string: "http://127.0.0.1:\(limited.port)/v2/health/live")!).0) == 200
+            if !answered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(answered)
+        let limitedMetrics = String(
+            decoding: try await request(URL(string: "http://127.0.0.1:\(limited.port)/metrics")!).1, as: UTF8.self)
+        #expect(limitedMetrics.contains("mlops_connections_rejected_total 1"))
     }
 }
 

@@ -62,6 +62,27 @@ extension MLOps {
                 """)
         var outOfDomain: OutOfDomain?
 
+        @Option(
+            name: .customLong("read-timeout"),
+            help: ArgumentHelp(
+                "Seconds a request has to arrive whole, header and body, from its first byte (or a new connection from opening); slower ones are closed.",
+                valueName: "seconds"))
+        var readTimeout: Double = 10
+
+        @Option(
+            name: .customLong("idle-timeout"),
+            help: ArgumentHelp(
+                "Seconds a kept-alive connection may wait for its next request before it is closed.",
+                valueName: "seconds"))
+        var idleTimeout: Double = 60
+
+        @Option(
+            name: .customLong("max-connections"),
+            help: ArgumentHelp(
+                "Connections open at once; the next ones get 503 and are closed (default: the open-file limit less 64, 16…4096).",
+                valueName: "n"))
+        var maxConnections: Int?
+
         /// InfraValidator's server: stop (as on SIGTERM) once the process that started it is
         /// gone, so a gate killed with SIGKILL leaves no server behind.
         @Option(name: .customLong("watch-parent"), help: .hidden)
@@ -72,6 +93,14 @@ extension MLOps {
             guard (1...256).contains(ioThreads) else { throw ValidationError("--io-threads must be 1…256") }
             guard maxRows > 0, maxBodyBytes > 0 else {
                 throw ValidationError("--max-rows and --max-body-bytes must be positive")
+            }
+            for (flag, seconds) in [("--read-timeout", readTimeout), ("--idle-timeout", idleTimeout)] {
+                guard seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+                    throw ValidationError("\(flag) must be a number of seconds above 0, at most 86400")
+                }
+            }
+            if let maxConnections, !(1...1_000_000).contains(maxConnections) {
+                throw ValidationError("--max-connections must be 1…1000000")
             }
             if let name, !Self.isServable(name) {
                 throw ValidationError("--name must be letters, digits, '-', '_' or '.'")
@@ -100,6 +129,9 @@ extension MLOps {
             (options.host, options.port, options.name, options.ioThreads) = (host, port, name, ioThreads)
             (options.limits.maxRows, options.limits.maxBodyBytes) = (maxRows, maxBodyBytes)
             options.limits.outOfDomain = try outOfDomain ?? context.servingPolicy()
+            options.connections.readTimeout = .milliseconds(Int64(readTimeout * 1000))
+            options.connections.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+            if let maxConnections { options.connections.maxConnections = maxConnections }
             options.verbose = global.verbose
             context.console.detail("serving \(folder.path)")
             if let watchParent { Self.stopWhenOrphaned(parent: watchParent) }

@@ -1,0 +1,257 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// What `mlops serve` allows a connection, so slow or idle clients cannot starve the server:
+/// a request must arrive whole within ``readTimeout`` of its first byte (a new connection within
+/// it of opening), a kept-alive connection may wait ``idleTimeout`` for its next request, and at
+/// most ``maxConnections`` are open at once (the next ones get a 503 and are closed). What is
+/// cut is logged and counted in `/metrics`.
+public struct ConnectionLimits: Sendable {
+    public var readTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration = .seconds(60)
+    public var maxConnections = ConnectionLimits.defaultMaxConnections
+
+    public init() {}
+
+    /// The open-file limit less 64 for the model, logs and the listening socket, between 16 and
+    /// 4096: 960 under the common limit of 1,024 files.
+    public static var defaultMaxConnections: Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 960 }
+        let files = Int(clamping: limit.rlim_cur)  // RLIM_INFINITY clamps to Int.max
+        return max(16, min(4096, files - 64))
+    }
+}
+
+/// HTTP/1.1 as Hummingbird serves it, with ``ConnectionLimits`` enforced on every connection.
+struct GuardedHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let responder: HTTPChannelHandler.Responder
+    let limits: ConnectionLimits
+    let metrics: ServerMetrics
+    let open: OpenConnections
+    let logger: Logger
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let clock = ConnectionClock(limits: limits, metrics: metrics, logger: self.logger)
+        let count = open.opened()
+        channel.closeFuture.whenComplete { _ in open.closed() }
+        let rejected = count > limits.maxConnections
+        if rejected { metrics.connectionsRejected.increment() }
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RawActivity(clock: clock, rejected: rejected))
+        }.flatMap {
+            HTTP1Channel(
+                responder: responder,
+                configuration: .init(additionalChannelHandlers: [RequestProgress(clock: clock)])
+            ).setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await HTTP1Channel(responder: responder).handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with `limits` on each connection.
+    static func guarded(_ limits: ConnectionLimits, metrics: ServerMetrics, logger: Logger) -> HTTPServerBuilder {
+        let open = OpenConnections()
+        return HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(responder: responder, limits: limits, metrics: metrics, open: open, logger: logger)
+        }
+    }
+}
+
+/// Warnings about cut connections, at most one every 10 seconds (a flood of slow clients would
+/// otherwise flood the log), each saying how many more there were since; `/metrics` counts all.
+final class CutLog: @unchecked Sendable {
+    static let shared = CutLog()
+    // `last` and `skipped` are only touched under `lock`; hence @unchecked Sendable.
+    private let lock = NSLock()
+    private var last: ContinuousClock.Instant?
+    private var skipped = 0
+
+    func warn(_ logger: Logger, _ message: String) {
+        lock.lock()
+        let now = ContinuousClock.now
+        guard last.map({ now - $0 >= .seconds(10) }) ?? true else {
+            skipped += 1
+            lock.unlock()
+            return
+        }
+        let more = skipped
+        (last, skipped) = (now, 0)
+        lock.unlock()
+        logger.warning("\(message)\(more > 0 ? " (and \(more) more cut or refused since the last warning)" : "")")
+    }
+}
+
+/// How many connections are open, across the event loops.
+final class OpenConnections: @unchecked Sendable {
+    // `count` is only touched under `lock`; hence @unchecked Sendable.
+    private let lock = NSLock()
+    private var count = 0
+
+    func opened() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        return count
+    }
+
+    func closed() {
+        lock.lock()
+        count -= 1
+        lock.unlock()
+    }
+}
+
+/// One connection's state, shared by its two handlers on its event loop: waiting for a
+/// request's first byte (new, or kept alive after an answer), reading one, or answering one.
+final class ConnectionClock: @unchecked Sendable {
+    // Only touched on the connection's event loop; hence @unchecked Sendable.
+    enum Phase { case waiting, reading, answering }
+
+    let limits: ConnectionLimits
+    let metrics: ServerMetrics
+    let logger: Logger
+    var phase = Phase.waiting
+    /// Whether a request was answered on this connection: waiting is then keep-alive idling.
+    var answered = false
+    private var deadline: Scheduled<Void>?
+
+    init(limits: ConnectionLimits, metrics: ServerMetrics, logger: Logger) {
+        self.limits = limits
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// Enters `phase` and starts its deadline (none while answering: that is the server's time).
+    func enter(_ phase: Phase, channel: any Channel) {
+        self.phase = phase
+        deadline?.cancel()
+        deadline = nil
+        let limit: Duration
+        switch phase {
+        case .answering: return
+        case .waiting: limit = answered ? limits.idleTimeout : limits.readTimeout
+        case .reading: limit = limits.readTimeout
+        }
+        let idle = phase == .waiting && answered
+        let components = limit.components
+        let nanoseconds = components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+        deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+            guard self.phase == phase else { return }
+            let address = channel.remoteAddress
+            let peer =
+                address.flatMap { address in address.ipAddress.map { "\($0):\(address.port ?? 0)" } } ?? "a client"
+            if idle {
+                metrics.connectionsCut(reason: "idle")
+                logger.debug("closed a connection from \(peer) idle for \(limit) (--idle-timeout)")
+            } else {
+                metrics.connectionsCut(reason: "slow")
+                CutLog.shared.warn(
+                    logger, "closed a connection from \(peer): no whole request within \(limit) (--read-timeout)")
+            }
+            channel.close(promise: nil)
+        }
+    }
+
+    func stop() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
+
+/// First in the pipeline, on raw bytes: a request's first byte starts its read deadline. On a
+/// connection over the limit it answers 503 and closes before anything is read.
+final class RawActivity: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let clock: ConnectionClock
+    let rejected: Bool
+
+    init(clock: ConnectionClock, rejected: Bool) {
+        self.clock = clock
+        self.rejected = rejected
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private var started = false
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        guard rejected else {
+            clock.enter(.waiting, channel: context.channel)
+            return
+        }
+        let body =
+            #"{"error":"the server has \#(clock.limits.maxConnections) connections open, its limit; try again shortly"}"#
+        let answer =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+            + "Connection: close\r\nRetry-After: 1\r\n\r\n" + body
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: answer))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        CutLog.shared.warn(
+            clock.logger, "refused a connection: \(clock.limits.maxConnections) are open (--max-connections)")
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if rejected { return }
+        if clock.phase == .waiting { clock.enter(.reading, channel: context.channel) }
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        clock.stop()
+        context.fireChannelInactive()
+    }
+}
+
+/// After HTTP decoding: a request read whole stops its deadline; an answer sent whole starts
+/// the keep-alive one (and a pipelined request already read starts its own).
+final class RequestProgress: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let clock: ConnectionClock
+
+    init(clock: ConnectionClock) { self.clock = clock }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head where clock.phase == .waiting: clock.enter(.reading, channel: context.channel)
+        case .end: clock.enter(.answering, channel: context.channel)
+        default: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            clock.answered = true
+            if clock.phase == .answering { clock.enter(.waiting, channel: context.channel) }
+        }
+        context.write(data, promise: promise)
+    }
+}
