@@ -7,7 +7,7 @@ import PackageDescription
 // module (GitKit, ArchiveKit, SQLiteKit, XGBoostKit); no C type crosses their public API.
 let package = Package(
     name: "mlops",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mlops", targets: ["mlops"]),
         // The bundle writer alone, for bench/release (not shipped).
@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
         // MARK: System libraries (module maps only)
@@ -74,6 +77,15 @@ let package = Package(
         // protoc generated from Protos/ (scripts/protos.sh), committed.
         .target(
             name: "TFMetadata", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The Open Inference Protocol's gRPC service (KServe V2 / Triton `inference`): the messages
+        // and server stubs protoc generated from Protos/ (scripts/protos.sh), committed.
+        .target(
+            name: "InferenceProtocol",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]),
         // Tables, CSV, the columnar examples file and TFMD schemas.
         .target(
             name: "Tabular",
@@ -129,6 +141,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                "InferenceProtocol", .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
 
         // MARK: The executable: parsing, output, exit codes

@@ -91,7 +91,9 @@ public struct ModelServer: Sendable {
         }
         router.get("/v2") { _, _ in
             Self.json(
-                .ok, #"{"name":"mlops","version":\#(StringLiteral.json(MLOpsVersion.current)),"extensions":[]}"#)
+                .ok,
+                #"{"name":"mlops","version":\#(StringLiteral.json(MLOpsVersion.current)),"extensions":[\#(Self.extensions.map(StringLiteral.json).joined(separator: ","))]}"#
+            )
         }
         router.get("/v2/health/live") { _, _ in Self.json(.ok, #"{"live":true}"#) }
         router.get("/v2/health/ready") { _, _ in
@@ -292,29 +294,52 @@ public struct ModelServer: Sendable {
         return nil
     }
 
-    /// OIP model metadata: the raw inputs (one per feature the transform reads) and the outputs.
-    func metadata(_ model: ServableModel) -> String {
-        let inputs = model.requiredInputs.map { input in
-            let datatype = input.type == .bytes ? "BYTES" : input.type == .int ? "INT64" : "FP64"
-            return #"{"name":\#(StringLiteral.json(input.name)),"datatype":"\#(datatype)","shape":[-1]}"#
+    /// A tensor of the model's metadata: `-1` is a dimension of any size.
+    struct TensorMetadata {
+        let name: String
+        let datatype: String
+        let shape: [Int]
+
+        var json: String {
+            #"{"name":\#(StringLiteral.json(name)),"datatype":"\#(datatype)","shape":[\#(shape.map(String.init).joined(separator: ","))]}"#
         }
-        let outputs: [String] =
+    }
+
+    /// OIP model metadata: the raw inputs (one per feature the transform reads) and the outputs.
+    static func tensors(_ model: ServableModel) -> (inputs: [TensorMetadata], outputs: [TensorMetadata]) {
+        let inputs = model.requiredInputs.map { input in
+            TensorMetadata(
+                name: input.name, datatype: input.type == .bytes ? "BYTES" : input.type == .int ? "INT64" : "FP64",
+                shape: [-1])
+        }
+        let classes = model.transform.labelValues == nil ? "INT64" : "BYTES"
+        let outputs: [TensorMetadata] =
             switch model.task {
-            case .regression: [#"{"name":"predictions","datatype":"FP32","shape":[-1]}"#]
+            case .regression: [TensorMetadata(name: "predictions", datatype: "FP32", shape: [-1])]
             case .multiclass:
                 [
-                    #"{"name":"probabilities","datatype":"FP32","shape":[-1,-1]}"#,
-                    #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,
+                    TensorMetadata(name: "probabilities", datatype: "FP32", shape: [-1, -1]),
+                    TensorMetadata(name: "predicted_class", datatype: classes, shape: [-1]),
                 ]
             case .binary, .auto:
                 [
-                    #"{"name":"probabilities","datatype":"FP32","shape":[-1]}"#,
-                    #"{"name":"predicted_class","datatype":"\#(model.transform.labelValues == nil ? "INT64" : "BYTES")","shape":[-1]}"#,
+                    TensorMetadata(name: "probabilities", datatype: "FP32", shape: [-1]),
+                    TensorMetadata(name: "predicted_class", datatype: classes, shape: [-1]),
                 ]
             }
+        return (inputs, outputs)
+    }
+
+    /// The platform the metadata names: XGBoost's JSON model, as KServe's runtime says it.
+    static let platform = "xgboost_json"
+    /// The protocol extensions served: Triton's binary tensor data (HTTP).
+    static let extensions = ["binary_tensor_data"]
+
+    func metadata(_ model: ServableModel) -> String {
+        let (inputs, outputs) = Self.tensors(model)
         return #"{"name":\#(StringLiteral.json(name)),"versions":[\#(StringLiteral.json(version ?? "1"))],"#
-            + #""platform":"xgboost_json","inputs":[\#(inputs.joined(separator: ","))],"#
-            + #""outputs":[\#(outputs.joined(separator: ","))]}"#
+            + #""platform":"\#(Self.platform)","inputs":[\#(inputs.map(\.json).joined(separator: ","))],"#
+            + #""outputs":[\#(outputs.map(\.json).joined(separator: ","))]}"#
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {

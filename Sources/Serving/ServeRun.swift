@@ -1,4 +1,6 @@
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import Hummingbird
 import Logging
 import MLOpsCore
@@ -18,6 +20,8 @@ public enum ServeRun {
         public var ioThreads = 1
         public var limits = ModelServer.Limits()
         public var connections = ConnectionLimits()
+        /// The Open Inference Protocol over gRPC on this port too (0 picks a free one); nil: HTTP only.
+        public var grpcPort: Int?
         /// How long a shutdown waits for the requests in flight.
         public var drainSeconds = 10
         public var verbose = false
@@ -29,7 +33,7 @@ public enum ServeRun {
     /// (scripts wait for them, so the caller flushes each at once).
     public static func run(folder: URL, options: Options, say: @escaping @Sendable (String) -> Void) async throws {
         let server = ModelServer(name: options.name, limits: options.limits)
-        // The model starts loading once the socket is open: `listening` comes before `ready`.
+        // The model starts loading once the sockets are open: `listening` comes before `ready`.
         let (listening, opened) = AsyncStream<Void>.makeStream()
         let (host, name) = (options.host, options.name)
         var logger = Logger(label: "mlops.serve")
@@ -41,13 +45,32 @@ public enum ServeRun {
             onServerRunning: { channel in
                 say("listening on http://\(host):\(channel.localAddress?.port ?? 0)  (model '\(name)')")
                 opened.yield()
-                opened.finish()
             },
             eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: options.ioThreads)),
             logger: logger)
+        var services: [any Service] = [app]
+        if let grpcPort = options.grpcPort {
+            let address: GRPCNIOTransportCore.SocketAddress =
+                host.contains(":")
+                ? .ipv6(host: host, port: grpcPort)
+                : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: grpcPort)
+            var config = HTTP2ServerTransport.Posix.Config.defaults
+            config.connection.maxIdleTime = options.connections.idleTimeout
+            let transport = HTTP2ServerTransport.Posix(
+                address: address, transportSecurity: .plaintext, config: config)
+            let grpc = GRPCServer(transport: transport, services: [InferenceService(server: server)])
+            services.append(GRPCService(server: grpc))
+            Task {
+                let bound = try? await grpc.transport.listeningAddress
+                guard let port = bound?.ipv4?.port ?? bound?.ipv6?.port else { return }
+                say("listening on grpc://\(host):\(port)  (model '\(name)', inference.GRPCInferenceService)")
+                opened.yield()
+            }
+        }
+        let sockets = services.count
         // SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0; a second
         // signal stops at once. Requests still running after the drain are cut.
-        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger)
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [], logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(options.drainSeconds)
         let group = ServiceGroup(configuration: configuration)
         SignalWatcher.watch { number, count in
@@ -56,7 +79,11 @@ public enum ServeRun {
         }
         let failure = LoadFailure()
         let loading = Task.detached {
-            for await _ in listening { break }
+            var open = 0
+            for await _ in listening {
+                open += 1
+                if open == sockets { break }
+            }
             guard !Task.isCancelled else { return }
             let started = ContinuousClock.now
             do {
@@ -78,6 +105,20 @@ public enum ServeRun {
         try await group.run()
         loading.cancel()
         if let error = failure.error { throw error }
+    }
+}
+
+/// The gRPC server as a service of the group: it stops accepting and finishes its RPCs on the
+/// same graceful shutdown as the HTTP server.
+private struct GRPCService: Service {
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.serve()
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
     }
 }
 

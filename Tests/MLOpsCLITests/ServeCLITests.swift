@@ -38,8 +38,10 @@ import Testing
 
         // The first line names the port; the second says the model is loaded and ready.
         let server = try ServingProcess(
-            ["serve", "latest", "--port", "0", "--name", "taxi"], in: dir,
+            ["serve", "latest", "--port", "0", "--name", "taxi", "--grpc-port", "0"], in: dir,
             ready: "ready: model 'taxi' (binary) loaded in ")
+        let grpcPort = try #require(
+            server.banner.firstMatch(of: /listening on grpc:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
         let process = server.process
         let port = server.port
         let base = try #require(URL(string: "http://127.0.0.1:\(port)"))
@@ -111,6 +113,43 @@ import Testing
             "tritonclient.http = mlops infer, bit for bit")
         #expect(
             tritonAnswer["predicted_class"] as? [Int] == tritonExpected.map { $0["predicted_class"] as? Int ?? -1 })
+
+        // The same over gRPC: tritonclient.grpc's defaults (raw_input_contents), then typed
+        // contents, the health and metadata RPCs and refusals through Triton's generated stubs.
+        let viaGRPC = try PythonTool.triton.run(
+            "triton_infer.py", ["grpc", "127.0.0.1:\(grpcPort)", "taxi", tritonRows.path])
+        #expect(viaGRPC.status == 0, "\(viaGRPC.stderr)")
+        let grpcAnswer = try #require(
+            try JSONSerialization.jsonObject(with: Data(viaGRPC.stdout.utf8)) as? [String: Any])
+        #expect(grpcAnswer["id"] as? String == "triton")
+        #expect(
+            (grpcAnswer["probabilities"] as? [Double])?.map(Float.init) == tritonProbabilities.map(Float.init),
+            "tritonclient.grpc = tritonclient.http = mlops infer, bit for bit")
+        #expect(grpcAnswer["predicted_class"] as? [Int] == tritonAnswer["predicted_class"] as? [Int])
+        let checks = try PythonTool.triton.run(
+            "oip_grpc_checks.py", ["127.0.0.1:\(grpcPort)", "taxi", tritonRows.path])
+        #expect(checks.status == 0, "\(checks.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(checks.stdout.utf8)) as? [String: Any])
+        #expect(report["live"] as? Bool == true && report["ready"] as? Bool == true)
+        #expect(report["model_ready"] as? Bool == true && report["server"] as? String == "mlops")
+        #expect(report["platform"] as? String == "xgboost_json")
+        #expect(report["outputs"] as? [String] == ["probabilities", "predicted_class"])
+        #expect(report["typed_id"] as? String == "typed" && report["typed_raw_outputs"] as? Int == 0)
+        #expect(
+            (report["typed_probabilities"] as? [Double])?.map(Float.init) == tritonProbabilities.map(Float.init),
+            "typed contents give the same predictions")
+        let refusals = try #require(report["refusals"] as? [String: [String]])
+        #expect(refusals["missing_input"]?.first == "INVALID_ARGUMENT")
+        #expect(
+            refusals["missing_input"]?.last?.hasSuffix("is missing: the model needs it (send null values for missing)")
+                == true)
+        #expect(refusals["wrong_model"] == ["NOT_FOUND", "model 'nope' is not served here; this server serves 'taxi'"])
+        #expect(refusals["raw_count"]?.last?.hasPrefix("raw_input_contents has 1 entries for") == true)
+        #expect(refusals["truncated_bytes"]?.first == "INVALID_ARGUMENT")
+        #expect(refusals["truncated_bytes"]?.last?.contains("element 0 says 50 bytes but only 3 are left") == true)
+        #expect(
+            refusals["unknown_output"]
+                == ["INVALID_ARGUMENT", "unknown output 'margin'; the model gives: probabilities, predicted_class"])
 
         process.terminate()  // SIGTERM
         process.waitUntilExit()

@@ -231,6 +231,18 @@ import Testing
             "the curated schema's complaint the template's policy warns about")
     }
 
+    /// The hand-written .proto files (compiled into Protos/descriptors.pb by scripts/protos.sh)
+    /// say what the published definitions say: every message, field, number, type, oneof and
+    /// enum value, against tensorflow-metadata's and tritonclient's own descriptors.
+    @Test func theHandWrittenProtosMatchThePublishedOnes() throws {
+        let descriptors = PythonTool.checkout.appendingPathComponent("Protos/descriptors.pb").path
+        for (tool, kind) in [(PythonTool.wireTools, "tfmd"), (PythonTool.triton, "oip")] {
+            let result = try tool.run("proto_check.py", [descriptors, kind])
+            #expect(result.status == 0, "\(kind): \(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains(", 0 differences"), "\(result.stdout)")
+        }
+    }
+
     @Test func formatAndOutputMistakesAreUsageErrors() throws {
         let dir = try TemporaryDirectory()
         let data = try dir.write("data.csv", "a\n1\n")

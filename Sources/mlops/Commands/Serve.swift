@@ -10,7 +10,8 @@ extension MLOps {
     struct Serve: MLOpsCommand {
         static let configuration = CommandConfiguration(
             commandName: "serve",
-            abstract: "Serve a model over HTTP: the Open Inference Protocol v2 (KServe V2) REST API.",
+            abstract:
+                "Serve a model over HTTP (the Open Inference Protocol v2 REST API) and, with --grpc-port, over gRPC.",
             discussion: """
                 MODEL is a model folder, `latest` (as for `mlops infer`), a released NAME@CHANNEL or \
                 NAME@VERSION, or a bundle file (.tar.zst, verified first); a released model is \
@@ -39,6 +40,13 @@ extension MLOps {
         @Option(
             help: "The model's name in the URLs (/v2/models/NAME/infer; default: the release name, else `model`).")
         var name: String?
+
+        @Option(
+            name: .customLong("grpc-port"),
+            help: ArgumentHelp(
+                "Also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService) on this port (0 picks a free one and prints it).",
+                valueName: "port"))
+        var grpcPort: Int?
 
         @Option(name: .customLong("max-rows"), help: "The most rows one request may carry.")
         var maxRows: Int = 10_000
@@ -90,6 +98,12 @@ extension MLOps {
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+            if let grpcPort {
+                guard (0...65_535).contains(grpcPort) else { throw ValidationError("--grpc-port must be 0…65535") }
+                guard grpcPort == 0 || grpcPort != port else {
+                    throw ValidationError("--grpc-port must differ from --port")
+                }
+            }
             guard (1...256).contains(ioThreads) else { throw ValidationError("--io-threads must be 1…256") }
             guard maxRows > 0, maxBodyBytes > 0 else {
                 throw ValidationError("--max-rows and --max-body-bytes must be positive")
@@ -129,6 +143,7 @@ extension MLOps {
             (options.host, options.port, options.name, options.ioThreads) = (host, port, name, ioThreads)
             (options.limits.maxRows, options.limits.maxBodyBytes) = (maxRows, maxBodyBytes)
             options.limits.outOfDomain = try outOfDomain ?? context.servingPolicy()
+            options.grpcPort = grpcPort
             options.connections.readTimeout = .milliseconds(Int64(readTimeout * 1000))
             options.connections.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             if let maxConnections { options.connections.maxConnections = maxConnections }
