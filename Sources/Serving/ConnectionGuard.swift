@@ -54,7 +54,9 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await HTTP1Channel(responder: responder).handle(value: value, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            await HTTP1Channel(responder: responder).handle(value: value, logger: logger)
+        }
     }
 }
 
@@ -253,5 +255,20 @@ final class RequestProgress: ChannelDuplexHandler, RemovableChannelHandler, @unc
             if clock.phase == .answering { clock.enter(.waiting, channel: context.channel) }
         }
         context.write(data, promise: promise)
+    }
+}
+
+/// Runs a connection's tasks on its own event loop, so a request is read, answered and written
+/// on one thread without hopping to Swift's global pool and back (each hop wakes a thread).
+/// Large requests move their prediction to the global pool (``ModelServer/predictOffLoop``).
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    // Immutable after init; the event loop is thread-safe.
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

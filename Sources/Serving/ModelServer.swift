@@ -190,6 +190,23 @@ public struct ModelServer: Sendable {
         return router
     }
 
+    /// Rows above which a prediction leaves the connection's event loop for Swift's global pool,
+    /// so one large request does not hold up the other connections on that loop.
+    static let offLoopRows = 256
+
+    /// ``predict(_:_:)``, on the global pool for a large table.
+    func predictOffLoop(_ table: DataTable, _ model: ServableModel) async throws(RequestError) -> Predictions {
+        guard table.rowCount > Self.offLoopRows else { return try predict(table, model) }
+        let result: Result<Predictions, RequestError> = await withTaskExecutorPreference(globalConcurrentExecutor) {
+            do throws(RequestError) {
+                return .success(try predict(table, model))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     /// The model's predictions, after the schema's domains are checked; a refused value or a
     /// transform refusal is the client's fault (400).
     func predict(_ table: DataTable, _ model: ServableModel) throws(RequestError) -> Predictions {
@@ -222,8 +239,9 @@ public struct ModelServer: Sendable {
             let outputs = try BinaryTensors.OutputRequest(body)
             let model = try loaded()
             let parsed = try InferenceRequest(body, model: model, maxRows: limits.maxRows)
+            let predictions = try await predictOffLoop(parsed.table, model)
             let (answer, headerLength) = try InferenceResponse.encode(
-                try predict(parsed.table, model), model: name, version: version, id: parsed.id, request: outputs)
+                predictions, model: name, version: version, id: parsed.id, request: outputs)
             guard let headerLength else {
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: answer))

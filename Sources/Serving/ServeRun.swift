@@ -16,8 +16,9 @@ public enum ServeRun {
         public var host = "127.0.0.1"
         public var port = 8080
         public var name = "model"
-        /// Network I/O threads (SwiftNIO event loops); predictions run on a pool of their own.
-        public var ioThreads = 1
+        /// Event-loop threads (SwiftNIO); a connection's requests run on its loop (large predictions
+        /// on Swift's global pool).
+        public var ioThreads = ProcessInfo.processInfo.activeProcessorCount
         public var limits = ModelServer.Limits()
         public var connections = ConnectionLimits()
         /// The Open Inference Protocol over gRPC on this port too (0 picks a free one); nil: HTTP only.

@@ -112,6 +112,30 @@ import Testing
         }
     }
 
+    /// A request over 256 rows predicts on Swift's global pool, not its connection's event loop:
+    /// the same answers as a small one.
+    @Test func aLargeRequestPredictsOffTheEventLoopWithTheSameAnswers() async throws {
+        try await ModelServerTests().withServer { client, _ in
+            func body(_ rows: Int) -> String {
+                let sizes = Array(repeating: "4.5", count: rows).joined(separator: ",")
+                let colours = Array(repeating: #""green""#, count: rows).joined(separator: ",")
+                return #"{"inputs":[{"name":"size","datatype":"FP64","shape":[\#(rows)],"data":[\#(sizes)]},"#
+                    + #"{"name":"colour","datatype":"BYTES","shape":[\#(rows)],"data":[\#(colours)]}]}"#
+            }
+            func probabilities(_ text: String) throws -> [Double] {
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                let outputs = try #require(json["outputs"] as? [[String: Any]])
+                return try #require(outputs.first { $0["name"] as? String == "probabilities" }?["data"] as? [Double])
+            }
+            let (smallStatus, small) = try await ModelServerTests.post(client, body(2))
+            let (largeStatus, large) = try await ModelServerTests.post(client, body(ModelServer.offLoopRows + 44))
+            #expect(smallStatus == .ok && largeStatus == .ok)
+            let one = try #require(try probabilities(small).first)
+            let many = try probabilities(large)
+            #expect(many.count == 300 && many.allSatisfy { $0 == one })
+        }
+    }
+
     @Test func badLengthsAndTruncatedBodiesAre400NamingTheTensor() async throws {
         try await ModelServerTests().withServer { client, _ in
             let sizes = Self.fp64([1, 2])

@@ -57,10 +57,10 @@ extension MLOps {
         @Option(
             name: .customLong("io-threads"),
             help: """
-                Threads for network I/O (SwiftNIO event loops). Predictions run on a pool of one \
-                thread per core; one I/O thread keeps tail latency low on small machines.
+                Event-loop threads (SwiftNIO). Each connection is read, answered and written on its loop's \
+                thread; predictions of more than 256 rows move to Swift's pool (default: one per core).
                 """)
-        var ioThreads: Int = 1
+        var ioThreads: Int = ProcessInfo.processInfo.activeProcessorCount
 
         @Option(
             name: .customLong("out-of-domain"),
