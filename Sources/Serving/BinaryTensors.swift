@@ -8,7 +8,7 @@ import Hummingbird
 /// A request with the header `Inference-Header-Content-Length: N` has N bytes of JSON, then
 /// the raw data of each input whose `parameters.binary_data_size` is set, in the order of
 /// `inputs`: flat, row-major, little-endian, and for `BYTES` each element a 4-byte
-/// little-endian length and its bytes. The answer puts an output in binary when the request
+/// little-endian length and its bytes (an empty one is a missing value). The answer puts an output in binary when the request
 /// asks (`outputs[].parameters.binary_data`, or `parameters.binary_data_output` for every
 /// output not saying), with the same header and layout.
 enum BinaryTensors {
@@ -142,7 +142,8 @@ enum BinaryTensors {
                 else {
                     throw RequestError(400, "input '\(name)': element \(values.count) is not UTF-8 text")
                 }
-                values.append(.string(text))
+                // An empty element is a missing value, as an empty CSV cell is (binary has no null).
+                values.append(text.isEmpty ? .null : .string(text))
                 position += length
             }
             return values

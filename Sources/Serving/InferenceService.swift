@@ -151,7 +151,7 @@ struct InferenceService: OIP_GRPCInferenceService.SimpleServiceProtocol {
                 guard let text = String(data: bytes, encoding: .utf8) else {
                     throw RequestError(400, "input '\(name)': element \(index) is not UTF-8 text")
                 }
-                values.append(.string(text))
+                values.append(text.isEmpty ? .null : .string(text))  // empty: missing, as over HTTP binary
             }
             return values
         default:

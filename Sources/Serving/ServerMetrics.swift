@@ -44,14 +44,22 @@ public final class ServerMetrics: Sendable {
             .increment()
     }
 
+    /// The counter and timer of each (route, method, code), made once: making them per request
+    /// hashed their labels and took the registry's lock every time.
+    private let series = SeriesCache()
+
     func request(route: String, method: String, code: Int, nanoseconds: Int64) {
-        Metrics.Counter(
-            label: "mlops_http_requests_total",
-            dimensions: [("route", route), ("method", method), ("code", String(code))],
-            factory: factory
-        ).increment()
-        Metrics.Timer(label: "mlops_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordNanoseconds(nanoseconds)
+        let (counter, timer) = series.get(route: route, method: method, code: code) {
+            (
+                Metrics.Counter(
+                    label: "mlops_http_requests_total",
+                    dimensions: [("route", route), ("method", method), ("code", String(code))], factory: factory),
+                Metrics.Timer(
+                    label: "mlops_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            )
+        }
+        counter.increment()
+        timer.recordNanoseconds(nanoseconds)
     }
 
     /// The Prometheus text exposition of every metric.
@@ -60,6 +68,30 @@ public final class ServerMetrics: Sendable {
         buffer.reserveCapacity(4096)
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// A request's metric series by route, method and status.
+private final class SeriesCache: @unchecked Sendable {
+    struct Key: Hashable {
+        let route: String
+        let method: String
+        let code: Int
+    }
+    // `series` is only touched under `lock`; hence @unchecked Sendable.
+    private let lock = NSLock()
+    private var series: [Key: (Metrics.Counter, Metrics.Timer)] = [:]
+
+    func get(route: String, method: String, code: Int, make: () -> (Metrics.Counter, Metrics.Timer)) -> (
+        Metrics.Counter, Metrics.Timer
+    ) {
+        let key = Key(route: route, method: method, code: code)
+        lock.lock()
+        defer { lock.unlock() }
+        if let found = series[key] { return found }
+        let made = make()
+        series[key] = made
+        return made
     }
 }
 

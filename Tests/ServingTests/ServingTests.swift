@@ -394,8 +394,8 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
         }
     }
 
-    /// Sends `bytes` on a new connection to `port` and returns what comes back (up to 64 KB or
-    /// 5 s of silence).
+    /// Sends `bytes` on a new connection to `port` and returns the answer (up to 64 KB or 5 s
+    /// of silence).
     static func raw(_ bytes: [UInt8], port: Int) throws -> String {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(socket >= 0)
@@ -413,9 +413,23 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
         }
         try #require(connected == 0)
         _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+        // A response may arrive in pieces (the head, then the body): read until the body its
+        // Content-Length announces is whole, the connection closes, or 5 s pass in silence.
+        var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        let count = recv(socket, &buffer, buffer.count, 0)
-        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
+        while received.count < buffer.count {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            received += buffer[..<count]
+            let text = String(decoding: received, as: UTF8.self)
+            if let end = text.range(of: "\r\n\r\n"),
+                let length = text.firstMatch(of: /(?i)content-length: *(\d+)/).flatMap({ Int($0.1) }),
+                text[end.upperBound...].utf8.count >= length
+            {
+                break
+            }
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     @Test func malformedHTTPGetsA4xxAndTheServerGoesOn() async throws {

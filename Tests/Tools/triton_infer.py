@@ -6,7 +6,7 @@ Triton's binary tensor data extension both ways), for a test to compare with `ml
 
 The inputs are the model's metadata's, one tensor per feature of the datatype it names, the
 CSV's values as numpy arrays. A missing number is NaN, sent as FP64 (an INT64 tensor has no
-missing value). Prints {"probabilities": [...], "predicted_class": [...], "id": ...} as JSON.
+missing value); a missing text is an empty BYTES element, which mlops reads as missing. Prints {"probabilities": [...], "predicted_class": [...], "id": ...} as JSON.
 """
 import csv
 import json
