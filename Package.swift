@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "mlops-bundle-bench", targets: ["mlops-bundle-bench"]),
         // The S3 client alone, for bench/storage (not shipped).
         .executable(name: "mlops-s3-bench", targets: ["mlops-s3-bench"]),
+        // A gRPC load generator for the Open Inference Protocol, for bench/serve (not shipped).
+        .executable(name: "mlops-grpc-bench", targets: ["mlops-grpc-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -163,6 +165,12 @@ let package = Package(
 
         .executableTarget(name: "mlops-bundle-bench", dependencies: ["Release"], path: "bench/release/bundle-bench"),
         .executableTarget(name: "mlops-s3-bench", dependencies: ["S3Kit"], path: "bench/storage/s3-bench"),
+        .executableTarget(
+            name: "mlops-grpc-bench",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            ], path: "bench/serve/grpc-bench"),
 
         // MARK: Tests
         .target(
