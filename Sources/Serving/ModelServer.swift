@@ -141,7 +141,7 @@ public struct ModelServer: Sendable {
                     ? check(model: context.parameters.get("model") ?? "", version: named)
                     : check(model: named, version: nil)
                 if let refusal { return refusal }
-                return await respond(request) { body throws(RequestError) in
+                return await respond(request) { body async throws(RequestError) in
                     let model = try loaded()
                     guard let object = body.object else {
                         throw RequestError(400, "the body must be an object with 'instances' or 'inputs'")
@@ -149,11 +149,11 @@ public struct ModelServer: Sendable {
                     switch (object["instances"]?.array, object["inputs"]) {
                     case (.some, .some): throw RequestError(400, "send 'instances' or 'inputs', not both")
                     case (let instances?, nil):
-                        let predictions = try predict(
+                        let predictions = try await predictOffLoop(
                             try RowRequest.rows(instances, model: model, maxRows: limits.maxRows), model)
                         return #"{"predictions":\#(RowRequest.perRow(predictions))}"#
                     case (nil, .object(let inputs)?):
-                        let predictions = try predict(
+                        let predictions = try await predictOffLoop(
                             try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows), model)
                         return #"{"outputs":\#(RowRequest.perColumn(predictions))}"#
                     default:
@@ -166,7 +166,7 @@ public struct ModelServer: Sendable {
         router.get("/ping") { _, _ in Self.json(isReady ? .ok : .serviceUnavailable, "{}") }
         router.get("/health") { _, _ in Self.json(isReady ? .ok : .serviceUnavailable, "{}") }
         router.post("/invocations") { request, _ in
-            await respond(request) { body throws(RequestError) in
+            await respond(request) { body async throws(RequestError) in
                 let model = try loaded()
                 guard let object = body.object else {
                     throw RequestError(
@@ -184,7 +184,7 @@ public struct ModelServer: Sendable {
                         400, "the body needs dataframe_split, dataframe_records, instances or inputs (MLflow's formats)"
                     )
                 }
-                return #"{"predictions":\#(RowRequest.perRow(try predict(table, model)))}"#
+                return #"{"predictions":\#(RowRequest.perRow(try await predictOffLoop(table, model)))}"#
             }
         }
         return router
@@ -257,14 +257,14 @@ public struct ModelServer: Sendable {
 
     /// Reads the body (413 over the limit), parses its JSON (400) and answers with `answer`'s
     /// JSON, or the refusal it throws.
-    func respond(_ request: Request, _ answer: (JSONValue) throws(RequestError) -> String) async -> Response {
+    func respond(_ request: Request, _ answer: (JSONValue) async throws(RequestError) -> String) async -> Response {
         let buffer: ByteBuffer
         switch await read(request) {
         case .success(let body): buffer = body
         case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
         }
         do throws(RequestError) {
-            return Self.json(.ok, try answer(try Self.json(buffer)))
+            return Self.json(.ok, try await answer(try Self.json(buffer)))
         } catch {
             return Self.error(.init(code: error.status), error.message)
         }
