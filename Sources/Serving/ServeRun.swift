@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2Posix
 import Hummingbird
 import Logging
 import MLOpsCore
+import NIOCore
 import NIOPosix
 import Pipeline
 import ServiceLifecycle
@@ -103,9 +104,36 @@ public enum ServeRun {
                 await group.triggerGracefulShutdown()
             }
         }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            throw Self.listenFailure(error, options: options) ?? error
+        }
         loading.cancel()
         if let error = failure.error { throw error }
+    }
+}
+
+extension ServeRun {
+    /// A socket that could not be opened (the port taken, not allowed, no such address), as
+    /// the error a user can act on (exit 74) instead of an internal one. grpc-swift wraps the
+    /// socket's error in its own; SwiftNIO's is the HTTP server's.
+    static func listenFailure(_ error: any Error, options: Options) -> ServingError? {
+        var cause: (any Error)? = error
+        var grpc = false
+        while let current = cause {
+            if let io = current as? IOError, [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(io.errnoCode) {
+                let port = grpc ? options.grpcPort ?? 0 : options.port
+                return ServingError(
+                    .cannotListen(
+                        address: "\(options.host):\(port)", flag: grpc ? "--grpc-port" : "--port",
+                        detail: String(cString: strerror(io.errnoCode)).lowercased()))
+            }
+            guard let wrapped = current as? RuntimeError else { return nil }
+            grpc = true
+            cause = wrapped.cause
+        }
+        return nil
     }
 }
 

@@ -151,6 +151,44 @@ import Testing
         #expect(process.terminationStatus == 0)
 
         try await slowClientsCannotStarveTheServer(dir)
+        try badListeningSettingsAreRefused(dir)
+    }
+
+    /// Bad flags are usage errors naming the flag; a port already taken is exit 74 naming the
+    /// address and the flag, for HTTP and for gRPC, and no server is left running.
+    func badListeningSettingsAreRefused(_ dir: URL) throws {
+        for (arguments, message) in [
+            (["--read-timeout", "0"], "--read-timeout must be a number of seconds above 0"),
+            (["--idle-timeout", "nan"], "--idle-timeout must be a number of seconds above 0"),
+            (["--max-connections", "0"], "--max-connections must be 1…1000000"),
+            (["--grpc-port", "70000"], "--grpc-port must be 0…65535"),
+            (["--port", "8080", "--grpc-port", "8080"], "--grpc-port must differ from --port"),
+        ] {
+            let refused = try MLOpsProcess.run(["serve", "latest"] + arguments, in: dir)
+            #expect(refused.status == 64, "\(arguments)")
+            #expect(refused.stderr.contains(message), "\(refused.stderr)")
+        }
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0
+            }
+        }
+        try #require(bound)
+        let port = String(UInt16(bigEndian: address.sin_port))
+        for (arguments, flag) in [
+            (["--port", port], "--port"), (["--port", "0", "--grpc-port", port], "--grpc-port"),
+        ] {
+            let busy = try MLOpsProcess.run(["serve", "latest", "--name", "taxi"] + arguments, in: dir)
+            #expect(busy.status == 74, "\(busy.stderr)")
+            #expect(busy.stderr.contains("cannot listen on 127.0.0.1:\(port) (\(flag)): address already in use"))
+            #expect(busy.stderr.contains("`\(flag) 0` picks a free one"))
+        }
     }
 
     /// Half-sent requests are held only until --read-timeout, a kept-alive connection until

@@ -257,6 +257,15 @@ import Testing
         let missing = dir.url.appendingPathComponent("no/such/folder/stats.pb")
         let nowhere = try MLOpsProcess.run(["data", "stats", data.path, "--format", "tfmd-binary", "-o", missing.path])
         #expect(nowhere.status == 66)
+        // Malformed CSV: exit 65 naming the line, and no message file is left behind.
+        let broken = try dir.write("broken.csv", "a,b\n1,2\n3\n")
+        let brokenOutput = dir.url.appendingPathComponent("broken.pb")
+        let failed = try MLOpsProcess.run([
+            "data", "stats", broken.path, "--format", "tfmd-binary", "-o", brokenOutput.path,
+        ])
+        #expect(failed.status == 65)
+        #expect(failed.stderr.contains("broken.csv:3"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: brokenOutput.path))
         #expect(nowhere.stderr.contains(missing.path))
         #expect(!FileManager.default.fileExists(atPath: missing.path))
     }

@@ -185,6 +185,8 @@ public struct ServingError: MLOpsError, Equatable {
         case missingFile(folder: String, file: String)
         case badModel(folder: String, detail: String)
         case noModel
+        /// The server cannot open its socket: the address and the flag that chose it.
+        case cannotListen(address: String, flag: String, detail: String)
     }
 
     public let kind: Kind
@@ -196,6 +198,7 @@ public struct ServingError: MLOpsError, Equatable {
         case .missingFile(let folder, let file): "the model folder '\(folder)' has no \(file)"
         case .badModel(let folder, let detail): "the model in '\(folder)' cannot be served: \(detail)"
         case .noModel: "this project has no trained model yet"
+        case .cannotListen(let address, let flag, let detail): "cannot listen on \(address) (\(flag)): \(detail)"
         }
     }
 
@@ -203,6 +206,8 @@ public struct ServingError: MLOpsError, Equatable {
         switch kind {
         case .missingFile, .noModel: "run `mlops train`, then pass `latest` or the Trainer's model folder"
         case .badModel: "train it again with `mlops train --force Trainer`"
+        case .cannotListen(_, let flag, _):
+            "stop what listens there or choose another port (`\(flag) 0` picks a free one)"
         }
     }
 
@@ -210,6 +215,7 @@ public struct ServingError: MLOpsError, Equatable {
         switch kind {
         case .missingFile, .noModel: .noInput
         case .badModel: .dataError
+        case .cannotListen: .ioError
         }
     }
 }
