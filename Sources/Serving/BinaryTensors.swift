@@ -175,7 +175,5 @@ enum BinaryTensors {
             }
             self.named = named
         }
-
-        var anyBinary: Bool { named?.contains { $0.binary } ?? binaryByDefault }
     }
 }

@@ -221,30 +221,52 @@ public enum InferenceResponse {
             (0..<(shape.first ?? 0)).flatMap { row in columns.map { $0.json(row) } }.joined(separator: ",")
         }
 
+        /// The values row-major, as the datatype holds them: FP32, INT64 (a missing class as 0) or text.
+        var floats: [Float] { rowMajor { Float($0.numbers?[$1] ?? .nan) } }
+        var integers: [Int64] {
+            rowMajor { column, row in
+                let value = column.numbers?[row] ?? 0
+                return Int64(value.isFinite ? value : 0)
+            }
+        }
+        var texts: [String] { rowMajor { $0.texts?[$1] ?? $0.text($1) ?? "" } }
+
+        private func rowMajor<T>(_ value: (Predictions.Column, Int) -> T) -> [T] {
+            (0..<(shape.first ?? 0)).flatMap { row in columns.map { value($0, row) } }
+        }
+
         /// Flat, row-major, little-endian; BYTES elements with a 4-byte little-endian length.
         var binary: [UInt8] {
             var out: [UInt8] = []
-            for row in 0..<(shape.first ?? 0) {
-                for column in columns {
-                    switch datatype {
-                    case "FP32":
-                        withUnsafeBytes(of: Float(column.numbers?[row] ?? .nan).bitPattern.littleEndian) {
-                            out.append(contentsOf: $0)
-                        }
-                    case "INT64":
-                        let value = column.numbers?[row] ?? 0
-                        withUnsafeBytes(of: Int64(value.isFinite ? value : 0).littleEndian) {
-                            out.append(contentsOf: $0)
-                        }
-                    default:
-                        let text = Array((column.texts?[row] ?? column.text(row) ?? "").utf8)
-                        withUnsafeBytes(of: UInt32(text.count).littleEndian) { out.append(contentsOf: $0) }
-                        out.append(contentsOf: text)
-                    }
+            switch datatype {
+            case "FP32":
+                for value in floats {
+                    withUnsafeBytes(of: value.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+                }
+            case "INT64":
+                for value in integers { withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) } }
+            default:
+                for text in texts {
+                    withUnsafeBytes(of: UInt32(text.utf8.count).littleEndian) { out.append(contentsOf: $0) }
+                    out.append(contentsOf: text.utf8)
                 }
             }
             return out
         }
+    }
+
+    /// The outputs a request names, in its order (an unknown name is a 400), or all of them.
+    static func select(_ all: [Output], named: [String]?) throws(RequestError) -> [Output] {
+        guard let named else { return all }
+        var chosen: [Output] = []
+        for name in named {
+            guard let output = all.first(where: { $0.name == name }) else {
+                throw RequestError(
+                    400, "unknown output '\(name)'; the model gives: \(all.map(\.name).joined(separator: ", "))")
+            }
+            chosen.append(output)
+        }
+        return chosen
     }
 
     static func outputs(_ predictions: Predictions) -> [Output] {
@@ -282,18 +304,8 @@ public enum InferenceResponse {
         _ predictions: Predictions, model: String, version: String?, id: String?,
         request: BinaryTensors.OutputRequest
     ) throws(RequestError) -> (body: ByteBuffer, headerLength: Int?) {
-        let all = outputs(predictions)
-        var chosen: [(Output, Bool)] = all.map { ($0, request.binaryByDefault) }
-        if let named = request.named {
-            chosen = []
-            for (name, binary) in named {
-                guard let output = all.first(where: { $0.name == name }) else {
-                    throw RequestError(
-                        400, "unknown output '\(name)'; the model gives: \(all.map(\.name).joined(separator: ", "))")
-                }
-                chosen.append((output, binary))
-            }
-        }
+        let selected = try select(outputs(predictions), named: request.named?.map(\.name))
+        let chosen = zip(selected, request.named?.map(\.binary) ?? selected.map { _ in request.binaryByDefault })
         var binary: [UInt8] = []
         let rendered = chosen.map { output, asBinary in
             let shape = "[" + output.shape.map(String.init).joined(separator: ",") + "]"
@@ -305,7 +317,7 @@ public enum InferenceResponse {
         }
         let json = envelope(model: model, version: version, id: id, outputs: rendered)
         var body = ByteBuffer(string: json)
-        guard chosen.contains(where: { $0.1 }) else { return (body, nil) }
+        guard chosen.contains(where: { $0.1 }) else { return (body, nil) }  // no output asked in binary
         body.writeBytes(binary)
         return (body, json.utf8.count)
     }

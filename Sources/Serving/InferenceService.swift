@@ -99,20 +99,9 @@ struct InferenceService: OIP_GRPCInferenceService.SimpleServiceProtocol {
             let model = try server.loaded()
             let parsed = try InferenceRequest(
                 .object(["inputs": .array(tensors)]), model: model, maxRows: server.limits.maxRows)
-            let all = InferenceResponse.outputs(try server.predict(parsed.table, model))
-            var chosen = all
-            if !request.outputs.isEmpty {
-                chosen = []
-                for wanted in request.outputs {
-                    guard let output = all.first(where: { $0.name == wanted.name }) else {
-                        throw RequestError(
-                            400,
-                            "unknown output '\(wanted.name)'; the model gives: \(all.map(\.name).joined(separator: ", "))"
-                        )
-                    }
-                    chosen.append(output)
-                }
-            }
+            let chosen = try InferenceResponse.select(
+                InferenceResponse.outputs(try server.predict(parsed.table, model)),
+                named: request.outputs.isEmpty ? nil : request.outputs.map(\.name))
             var response = OIP_ModelInferResponse()
             response.modelName = server.name
             response.modelVersion = server.version ?? "1"
@@ -163,39 +152,18 @@ struct InferenceService: OIP_GRPCInferenceService.SimpleServiceProtocol {
 
     static func contents(_ output: InferenceResponse.Output) -> OIP_InferTensorContents {
         var contents = OIP_InferTensorContents()
-        let rows = output.shape.first ?? 0
         switch output.datatype {
-        case "FP32":
-            contents.fp32Contents = (0..<rows).flatMap { row in
-                output.columns.map { Float($0.numbers?[row] ?? .nan) }
-            }
-        case "INT64":
-            contents.int64Contents = (0..<rows).flatMap { row in
-                output.columns.map { column in
-                    let value = column.numbers?[row] ?? 0
-                    return Int64(value.isFinite ? value : 0)
-                }
-            }
-        default:
-            contents.bytesContents = (0..<rows).flatMap { row in
-                output.columns.map { Data(($0.texts?[row] ?? $0.text(row) ?? "").utf8) }
-            }
+        case "FP32": contents.fp32Contents = output.floats
+        case "INT64": contents.int64Contents = output.integers
+        default: contents.bytesContents = output.texts.map { Data($0.utf8) }
         }
         return contents
     }
 
-    /// A refusal when the request names another model or version than this server's.
+    /// A refusal when the request names another model or version than this server's (an empty
+    /// version is any).
     func check(_ model: String, _ version: String) throws {
-        try rpc { () throws(RequestError) in
-            guard model == server.name else {
-                throw RequestError(404, "model '\(model)' is not served here; this server serves '\(server.name)'")
-            }
-            if !version.isEmpty, version != (server.version ?? "1") {
-                throw RequestError(
-                    404,
-                    "model '\(server.name)' has no version '\(version)'; it serves version \(server.version ?? "1")")
-            }
-        }
+        try rpc { () throws(RequestError) in try server.serves(model: model, version: version.isEmpty ? nil : version) }
     }
 
     /// `body`'s result, or its refusal as the gRPC status of the HTTP one (KServe's mapping).

@@ -228,12 +228,7 @@ public struct ModelServer: Sendable {
     /// An OIP inference: JSON, or with Triton's binary data extension (`Inference-Header-Content-Length`)
     /// binary inputs in and the outputs the request asks for in binary out.
     func infer(_ request: Request) async -> Response {
-        let buffer: ByteBuffer
-        switch await read(request) {
-        case .success(let body): buffer = body
-        case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
-        }
-        do throws(RequestError) {
+        await answer(request) { buffer async throws(RequestError) in
             let (json, binary) = try BinaryTensors.split(buffer, headerLength: request.headers[BinaryTensors.header])
             let body = try BinaryTensors.inline(try Self.json(json), binary: binary)
             let outputs = try BinaryTensors.OutputRequest(body)
@@ -250,21 +245,27 @@ public struct ModelServer: Sendable {
                 status: .ok,
                 headers: [.contentType: "application/octet-stream", BinaryTensors.header: String(headerLength)],
                 body: ResponseBody(byteBuffer: answer))
-        } catch {
-            return Self.error(.init(code: error.status), error.message)
         }
     }
 
     /// Reads the body (413 over the limit), parses its JSON (400) and answers with `answer`'s
     /// JSON, or the refusal it throws.
     func respond(_ request: Request, _ answer: (JSONValue) async throws(RequestError) -> String) async -> Response {
+        await self.answer(request) { buffer async throws(RequestError) in
+            Self.json(.ok, try await answer(try Self.json(buffer)))
+        }
+    }
+
+    /// Reads the body (413 over the limit) and answers with `answer`'s response, or the refusal
+    /// it throws as `{"error": …}`.
+    func answer(_ request: Request, _ answer: (ByteBuffer) async throws(RequestError) -> Response) async -> Response {
         let buffer: ByteBuffer
         switch await read(request) {
         case .success(let body): buffer = body
         case .failure(let refusal): return Self.error(.init(code: refusal.status), refusal.message)
         }
         do throws(RequestError) {
-            return Self.json(.ok, try await answer(try Self.json(buffer)))
+            return try await answer(buffer)
         } catch {
             return Self.error(.init(code: error.status), error.message)
         }
@@ -302,14 +303,24 @@ public struct ModelServer: Sendable {
     }
 
     func check(model asked: String, version askedVersion: String?) -> Response? {
+        do throws(RequestError) {
+            try serves(model: asked, version: askedVersion)
+            return nil
+        } catch {
+            return Self.error(.init(code: error.status), error.message)
+        }
+    }
+
+    /// A 404 when `asked` (and `askedVersion`, when given) is not this server's model; HTTP and
+    /// gRPC alike.
+    func serves(model asked: String, version askedVersion: String?) throws(RequestError) {
         guard asked == name else {
-            return Self.error(.notFound, "model '\(asked)' is not served here; this server serves '\(name)'")
+            throw RequestError(404, "model '\(asked)' is not served here; this server serves '\(name)'")
         }
         if let askedVersion, askedVersion != (version ?? "1") {
-            return Self.error(
-                .notFound, "model '\(name)' has no version '\(askedVersion)'; it serves version \(version ?? "1")")
+            throw RequestError(
+                404, "model '\(name)' has no version '\(askedVersion)'; it serves version \(version ?? "1")")
         }
-        return nil
     }
 
     /// A tensor of the model's metadata: `-1` is a dimension of any size.

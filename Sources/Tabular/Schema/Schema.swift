@@ -30,8 +30,6 @@ public struct Schema: Sendable, Equatable {
         /// Jensen–Shannon divergence threshold, for numeric features.
         public var driftJensenShannon: Double?
         public var skewJensenShannon: Double?
-        /// Where the feature is in the file (1-based line).
-        public var line: Int
     }
 
     public struct IntDomain: Sendable, Equatable {
@@ -110,28 +108,36 @@ public struct Schema: Sendable, Equatable {
         } catch {
             throw locator.locate(text, kind: Self.schemaKind, error: error)
         }
-        // Lines of the features, for messages; the text parsed, so it outlines.
-        let lines = ((try? locator.outline(Substring(text), line: 1, column: 1)) ?? []).filter { $0.name == "feature" }
+        // Where feature `index` is written, looked for only to report a problem with it.
+        func problem(_ index: Int, _ message: String) -> TextFormatError {
+            let written = ((try? locator.outline(Substring(text), line: 1, column: 1)) ?? []).filter {
+                $0.name == "feature"
+            }
+            let entry = index < written.count ? written[index] : nil
+            return TextFormatError(file: file, line: entry?.line ?? 1, column: entry?.column ?? 1, message: message)
+        }
         var features: [Feature] = []
         var seen = Set<String>()
         for (index, feature) in proto.feature.enumerated() {
-            let line = index < lines.count ? lines[index].line : 1
-            let column = index < lines.count ? lines[index].column : 1
-            guard feature.hasName, !feature.name.isEmpty else {
-                throw TextFormatError(file: file, line: line, column: column, message: "a feature has no name")
-            }
+            guard feature.hasName, !feature.name.isEmpty else { throw problem(index, "a feature has no name") }
             guard seen.insert(feature.name).inserted else {
-                throw TextFormatError(
-                    file: file, line: line, column: column, message: "feature '\(feature.name)' is defined twice")
+                throw problem(index, "feature '\(feature.name)' is defined twice")
             }
-            features.append(try Self.feature(feature, in: proto, line: line, column: column, file: file))
+            do throws(SchemaProblem) {
+                features.append(try Self.feature(feature, in: proto))
+            } catch {
+                throw problem(index, error.message)
+            }
         }
         return Schema(file: file, proto: proto, features: features, defaultEnvironments: proto.defaultEnvironment)
     }
 
-    private static func feature(
-        _ message: TFMD_Feature, in schema: TFMD_Schema, line: Int, column: Int, file: String
-    ) throws(TextFormatError) -> Feature {
+    /// What is wrong with one feature, placed by ``parse(_:file:)``.
+    struct SchemaProblem: Error {
+        let message: String
+    }
+
+    private static func feature(_ message: TFMD_Feature, in schema: TFMD_Schema) throws(SchemaProblem) -> Feature {
         let name = message.name
         var type: FeatureType?
         if message.hasType {
@@ -168,8 +174,7 @@ public struct Schema: Sendable, Equatable {
             } else if let domain = schema.floatDomain.first(where: { $0.name == domainName }) {
                 floatDomain = float(domain)
             } else {
-                throw TextFormatError(
-                    file: file, line: line, column: column,
+                throw SchemaProblem(
                     message:
                         "feature '\(name)' names domain '\(domainName)', which no top-level string_domain, int_domain or float_domain defines"
                 )
@@ -206,7 +211,7 @@ public struct Schema: Sendable, Equatable {
             intDomain: intDomain, floatDomain: floatDomain, inEnvironments: message.inEnvironment,
             notInEnvironments: message.notInEnvironment, driftLInfinity: lInfinity(drift),
             skewLInfinity: lInfinity(skew), driftJensenShannon: jensenShannon(drift),
-            skewJensenShannon: jensenShannon(skew), line: line)
+            skewJensenShannon: jensenShannon(skew))
     }
 
     /// A `float` bound as the decimal it was written as: `min: 0.1` is stored as the float

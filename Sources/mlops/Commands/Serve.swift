@@ -60,7 +60,7 @@ extension MLOps {
                 Event-loop threads (SwiftNIO). Each connection is read, answered and written on its loop's \
                 thread; predictions of more than 256 rows move to Swift's pool (default: one per core).
                 """)
-        var ioThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+        var ioThreads: Int = ServeRun.Options().ioThreads
 
         @Option(
             name: .customLong("out-of-domain"),
@@ -75,14 +75,14 @@ extension MLOps {
             help: ArgumentHelp(
                 "Seconds a request has to arrive whole, header and body, from its first byte (or a new connection from opening); slower ones are closed.",
                 valueName: "seconds"))
-        var readTimeout: Double = 10
+        var readTimeout: Double = Double(ConnectionLimits().readTimeout.components.seconds)
 
         @Option(
             name: .customLong("idle-timeout"),
             help: ArgumentHelp(
                 "Seconds a kept-alive connection may wait for its next request before it is closed.",
                 valueName: "seconds"))
-        var idleTimeout: Double = 60
+        var idleTimeout: Double = Double(ConnectionLimits().idleTimeout.components.seconds)
 
         @Option(
             name: .customLong("max-connections"),
