@@ -23,7 +23,9 @@ public protocol MetadataStore: AnyObject, Sendable {
     // MARK: Runs
 
     /// The pipeline's context (created once) and a new run context; returns the run's id.
-    func beginRun(pipeline: String, properties: [String: String]) throws -> Int64
+    /// `params` and `tags` are recorded with it (``recordRunTracking(_:params:tags:files:)``).
+    func beginRun(pipeline: String, properties: [String: String], params: [String: String], tags: [String: String])
+        throws -> Int64
     /// Adds to a run's properties (its status, when it finished).
     func updateRun(_ run: Int64, _ properties: [String: String]) throws
     /// Every run, newest first (at most `limit`).
@@ -40,7 +42,10 @@ public protocol MetadataStore: AnyObject, Sendable {
         staging: String, reason: String, inputs: [(name: String, artifact: Int64)]
     ) throws -> Int64
     /// Marks an execution COMPLETE and records its outputs, in one transaction.
-    func completeExecution(_ id: Int64, outputs: [NewArtifact]) throws -> [String: StoredArtifact]
+    /// `record` holds the parameters and metrics it reported; a CACHED execution that reuses it
+    /// has them too.
+    func completeExecution(_ id: Int64, outputs: [NewArtifact], record: ExecutionRecord) throws
+        -> [String: StoredArtifact]
     /// Marks an execution FAILED with the error; it records no outputs and is never a cache hit.
     func failExecution(_ id: Int64, error: String) throws
     /// Records a CACHED execution that reuses `from`'s outputs.
@@ -80,6 +85,27 @@ public protocol MetadataStore: AnyObject, Sendable {
     /// The executions that read the artifact (its INPUT events), oldest first.
     func consumers(of artifact: Int64) throws -> [StoredExecution]
 
+    // MARK: Tracking (parameters, metrics, tags, files; the outbox of a tracking server)
+
+    /// Adds parameters, tags and files to a run (a key's value is replaced).
+    func recordRunTracking(_ run: Int64, params: [String: String], tags: [String: String], files: [RunFile]) throws
+    /// Everything tracked for a run; nil when there is no such run.
+    func tracking(run: Int64) throws -> RunTracking?
+    /// ``tracking(run:)`` of the newest runs, newest first (at most `limit`).
+    func trackings(limit: Int) throws -> [RunTracking]
+
+    /// Queues a delivery to the tracking server; one already queued for `subject` is kept
+    /// (its payload replaced while it is pending). Returns it.
+    @discardableResult
+    func enqueueDelivery(kind: TrackingDelivery.Kind, subject: String, payload: String) throws -> TrackingDelivery
+    /// The deliveries in the outbox, oldest first: the pending ones, or all.
+    func deliveries(pendingOnly: Bool, limit: Int) throws -> [TrackingDelivery]
+    /// One delivery by its subject.
+    func delivery(kind: TrackingDelivery.Kind, subject: String) throws -> TrackingDelivery?
+    /// Notes an attempt: sent (with the server's name for it), or still pending with the error.
+    /// `remoteID` is kept even when not sent yet (a run created but not finished).
+    func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?) throws
+
     // MARK: Content hashes of modified files
 
     /// The remembered SHA-256 of `path` when its stamp is unchanged.
@@ -89,6 +115,14 @@ public protocol MetadataStore: AnyObject, Sendable {
 
 extension MetadataStore {
     public func runs() throws -> [RunSummary] { try runs(limit: 50) }
+
+    public func beginRun(pipeline: String, properties: [String: String]) throws -> Int64 {
+        try beginRun(pipeline: pipeline, properties: properties, params: [:], tags: [:])
+    }
+
+    public func completeExecution(_ id: Int64, outputs: [NewArtifact]) throws -> [String: StoredArtifact] {
+        try completeExecution(id, outputs: outputs, record: .empty)
+    }
 
     /// The newest of ``cacheHits(for:)``.
     public func cacheHit(for cacheKey: String) throws -> (execution: Int64, outputs: [String: StoredArtifact])? {

@@ -61,6 +61,33 @@ public final class SQLiteMetadataStore: SQLMetadataStore, @unchecked Sendable {
                         recorded_at REAL NOT NULL);
                     """)
         }
+        migrator.registerMigration("v3-run-tracking") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE run_params (
+                        run_id INTEGER NOT NULL REFERENCES contexts(id), key TEXT NOT NULL, value TEXT NOT NULL,
+                        PRIMARY KEY (run_id, key));
+                    CREATE TABLE run_tags (
+                        run_id INTEGER NOT NULL REFERENCES contexts(id), key TEXT NOT NULL, value TEXT NOT NULL,
+                        PRIMARY KEY (run_id, key));
+                    CREATE TABLE run_files (
+                        run_id INTEGER NOT NULL REFERENCES contexts(id), path TEXT NOT NULL, location TEXT NOT NULL,
+                        PRIMARY KEY (run_id, path));
+                    CREATE TABLE execution_params (
+                        execution_id INTEGER NOT NULL REFERENCES executions(id), key TEXT NOT NULL,
+                        value TEXT NOT NULL, PRIMARY KEY (execution_id, key));
+                    CREATE TABLE execution_metrics (
+                        execution_id INTEGER NOT NULL REFERENCES executions(id), key TEXT NOT NULL,
+                        step INTEGER NOT NULL, value REAL, timestamp REAL NOT NULL,
+                        PRIMARY KEY (execution_id, key, step));
+                    CREATE TABLE tracking_outbox (
+                        id INTEGER PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('run', 'registry')),
+                        subject TEXT NOT NULL, payload TEXT NOT NULL DEFAULT '{}',
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'sent')), remote_id TEXT,
+                        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL, UNIQUE (kind, subject));
+                    """)
+        }
         return migrator
     }
 

@@ -68,12 +68,13 @@ public struct ComponentRun {
         runnerOptions.target = target
         runnerOptions.upstreamOnly = options.trial != nil
         let snapshot = project.snapshot
+        let tracking = try project.tracking(of: runner, command: "component run \(target.rawValue)")
         let report = try runner.run(
             pipeline: config.pipeline.name,
             properties: [
                 "commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "dirty": String(snapshot.dirty),
                 "command": "component run \(target.rawValue)",
-            ], options: runnerOptions, onStage: events.stage)
+            ], params: tracking.params, tags: tracking.tags, options: runnerOptions, onStage: events.stage)
         guard let stage = report.stage(target) else {
             throw InternalError("the run of \(target.rawValue) has no stage for it")
         }

@@ -100,21 +100,26 @@ public enum HTMLReport {
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>mlops gate: \(text(gate.pipeline))</title>
-            <style>
-            body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1f2328}
-            h1{font-size:1.6em;margin:.2em 0}.badge{color:#fff;border-radius:6px;padding:.05em .45em;font-size:.8em;vertical-align:.1em}.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
-            .facts{color:#57606a}code{background:#f6f8fa;padding:0 .3em;border-radius:4px}
-            table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .6em;text-align:left}th{background:#f6f8fa}
-            td.num{text-align:right;font-variant-numeric:tabular-nums}.failed li{color:#cf222e}
-            .ok{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}.skip{color:#57606a}
-            .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:1em}.small{grid-template-columns:repeat(auto-fill,minmax(250px,1fr))}
-            svg{background:#fff;border:1px solid #d0d7de;border-radius:6px}svg text{font:11px system-ui,sans-serif;fill:#1f2328}svg text.note{fill:#57606a}
-            </style></head><body>
+            \(style)</head><body>
             \(body.joined(separator: "\n"))
             </body></html>
 
             """
     }
+
+    /// The pages' CSS (the gate report and `mlops runs plot`).
+    static let style = """
+        <style>
+        body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1f2328}
+        h1{font-size:1.6em;margin:.2em 0}.badge{color:#fff;border-radius:6px;padding:.05em .45em;font-size:.8em;vertical-align:.1em}.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
+        .facts{color:#57606a}code{background:#f6f8fa;padding:0 .3em;border-radius:4px}
+        table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .6em;text-align:left}th{background:#f6f8fa}
+        td.num{text-align:right;font-variant-numeric:tabular-nums}.failed li{color:#cf222e}
+        .ok{color:#1a7f37}.bad{color:#cf222e}.warn{color:#9a6700}.skip{color:#57606a}
+        .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:1em}.small{grid-template-columns:repeat(auto-fill,minmax(250px,1fr))}
+        svg{background:#fff;border:1px solid #d0d7de;border-radius:6px}svg text{font:11px system-ui,sans-serif;fill:#1f2328}svg text.note{fill:#57606a}
+        </style>
+        """
 
     static func metricTable(_ evaluation: EvaluationReport) -> String {
         guard let overall = evaluation.candidate.first else { return "" }
@@ -170,9 +175,10 @@ enum Plot {
     static let frame = "#8c959f"
 
     static func lines(
-        title: String, x: String, y: String, series: [(String, [[Double]])], markers: Bool = false, fitY: Bool = false
+        title: String, x: String, y: String, series: [(String, [[Double]])], markers: Bool = false, fitY: Bool = false,
+        width: Double = 340, height: Double = 260
     ) -> String {
-        let width = 340.0, height = 260.0, right = 12.0, top = 24.0, bottom = 40.0
+        let right = 12.0, top = 24.0, bottom = 40.0
         let left = fitY ? 60.0 : 46.0
         let xs = series.flatMap { $0.1.map { $0[0] } }
         let ys = series.flatMap { $0.1.map { $0[1] } }.filter(\.isFinite)

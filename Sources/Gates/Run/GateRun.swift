@@ -59,9 +59,11 @@ public struct GateRun {
             strict: strict, extra: gates, console: console, remoteCache: options.remoteCache)
         events.started(baseline, noBaseline, runner)
         let snapshot = project.snapshot
+        let tracking = try project.tracking(of: runner, command: options.command)
         let report = try runner.run(
             pipeline: config.pipeline.name,
             properties: ["commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "command": options.command],
+            params: tracking.params, tags: tracking.tags,
             options: {
                 var runner = PipelineRunner.Options()
                 runner.remoteCache = options.remoteCache
@@ -72,12 +74,34 @@ public struct GateRun {
         let folder = project.reports
         try gate.write(to: folder)
         try AtomicFile.write(Data(artifacts.html(gate).utf8), to: folder.appendingPathComponent("report.html"))
+        try keepReports(of: report.run, from: folder, in: project, blessed: gate.blessed)
         StepSummary.append(gate.markdown(), environment: options.environment)
         return GateRun(artifacts: artifacts, gate: gate, baseline: baseline, reports: folder)
     }
 }
 
 extension GateRun {
+    /// The report files of a gate, as `.mlops/reports` has them.
+    public static let reportFiles = ["gate.md", "gate.json", "junit.xml", "report.html"]
+
+    /// Copies this run's reports to `.mlops/runs/RUN/reports` (the next gate overwrites
+    /// `.mlops/reports`) and records them with the run, with its verdict as a tag, for `mlops
+    /// runs show` and the MLflow mirror.
+    static func keepReports(of run: Int64, from folder: URL, in project: Project, blessed: Bool) throws {
+        let relative = ".mlops/runs/\(run)/reports"
+        let kept = project.root.appendingPathComponent(relative, isDirectory: true)
+        try FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)
+        var files: [RunFile] = []
+        for name in reportFiles {
+            let source = folder.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: source.path) else { continue }
+            try AtomicFile.write(data, to: kept.appendingPathComponent(name))
+            files.append(RunFile(path: "reports/\(name)", location: "\(relative)/\(name)"))
+        }
+        try project.store.recordRunTracking(
+            run, params: [:], tags: ["gate.verdict": blessed ? "blessed" : "not blessed"], files: files)
+    }
+
     /// The Evaluator (with the baseline chosen) and InfraValidator as `mlops.yaml` configures
     /// them, and the baseline or why there is none.
     public static func components(_ project: Project, options: Options, releases: (any BaselineSource)?) throws -> (

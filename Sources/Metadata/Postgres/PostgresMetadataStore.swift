@@ -74,6 +74,44 @@ public final class PostgresMetadataStore: SQLMetadataStore, @unchecked Sendable 
                 """
             ]
         ),
+        (
+            "v3-run-tracking",
+            [
+                """
+                CREATE TABLE run_params (
+                    run_id BIGINT NOT NULL REFERENCES contexts(id), key TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (run_id, key))
+                """,
+                """
+                CREATE TABLE run_tags (
+                    run_id BIGINT NOT NULL REFERENCES contexts(id), key TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (run_id, key))
+                """,
+                """
+                CREATE TABLE run_files (
+                    run_id BIGINT NOT NULL REFERENCES contexts(id), path TEXT NOT NULL, location TEXT NOT NULL,
+                    PRIMARY KEY (run_id, path))
+                """,
+                """
+                CREATE TABLE execution_params (
+                    execution_id BIGINT NOT NULL REFERENCES executions(id), key TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (execution_id, key))
+                """,
+                """
+                CREATE TABLE execution_metrics (
+                    execution_id BIGINT NOT NULL REFERENCES executions(id), key TEXT NOT NULL, step BIGINT NOT NULL,
+                    value DOUBLE PRECISION, timestamp DOUBLE PRECISION NOT NULL, PRIMARY KEY (execution_id, key, step))
+                """,
+                """
+                CREATE TABLE tracking_outbox (
+                    id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('run', 'registry')),
+                    subject TEXT NOT NULL, payload TEXT NOT NULL DEFAULT '{}',
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'sent')), remote_id TEXT,
+                    attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT, created_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL, UNIQUE (kind, subject))
+                """,
+            ]
+        ),
     ]
 
     /// Any fixed number: the key of the advisory lock migrations take (per database).

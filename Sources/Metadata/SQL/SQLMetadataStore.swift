@@ -26,7 +26,9 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: - Runs
 
     /// The pipeline's context (created once) and a new run context; returns the run's id.
-    public func beginRun(pipeline: String, properties: [String: String]) throws -> Int64 {
+    public func beginRun(
+        pipeline: String, properties: [String: String], params: [String: String], tags: [String: String]
+    ) throws -> Int64 {
         try backend.write { db in
             let now = Date().timeIntervalSince1970
             // Looked up first: an INSERT that finds a conflict would still use up an id.
@@ -41,9 +43,11 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
                 + String(UInt32.random(in: 0...UInt32.max), radix: 16)
             var properties = properties
             properties["pipeline"] = pipeline
-            return try db.insert(
+            let run = try db.insert(
                 "INSERT INTO contexts (type, name, properties, created_at) VALUES ('run', ?, ?, ?)", .text(name),
                 .text(Self.json(properties)), .real(now))
+            try Self.recordTracking(db, run: run, params: params, tags: tags, files: [])
+            return run
         }
     }
 
@@ -113,8 +117,26 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     /// Marks an execution COMPLETE and records its outputs, in one transaction.
-    public func completeExecution(_ id: Int64, outputs: [NewArtifact]) throws -> [String: StoredArtifact] {
+    public func completeExecution(_ id: Int64, outputs: [NewArtifact], record: ExecutionRecord) throws
+        -> [String: StoredArtifact]
+    {
         try backend.write { db in
+            for (key, value) in record.params.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    """
+                    INSERT INTO execution_params (execution_id, key, value) VALUES (?, ?, ?)
+                    ON CONFLICT (execution_id, key) DO UPDATE SET value = excluded.value
+                    """, .integer(id), .text(key), .text(value))
+            }
+            for metric in record.metrics {
+                try db.execute(
+                    """
+                    INSERT INTO execution_metrics (execution_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (execution_id, key, step) DO UPDATE SET value = excluded.value,
+                        timestamp = excluded.timestamp
+                    """, .integer(id), .text(metric.key), .integer(metric.step),
+                    metric.value.isNaN ? .null : .real(metric.value), .real(metric.timestamp))
+            }
             var stored: [String: StoredArtifact] = [:]
             let now = Date().timeIntervalSince1970
             for output in outputs {
@@ -331,6 +353,159 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
                 """, .integer(artifact), .text(event)
             ).map(Self.execution)
         }
+    }
+
+    // MARK: - Tracking
+
+    public func recordRunTracking(
+        _ run: Int64, params: [String: String], tags: [String: String], files: [RunFile]
+    ) throws {
+        try backend.write { db in try Self.recordTracking(db, run: run, params: params, tags: tags, files: files) }
+    }
+
+    private static func recordTracking(
+        _ db: any SQLTransaction, run: Int64, params: [String: String], tags: [String: String], files: [RunFile]
+    ) throws {
+        for (table, values, limit) in [
+            ("run_params", params, TrackingKey.paramValueLimit), ("run_tags", tags, TrackingKey.tagValueLimit),
+        ] {
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    """
+                    INSERT INTO \(table) (run_id, key, value) VALUES (?, ?, ?)
+                    ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value
+                    """, .integer(run), .text(TrackingKey.clean(key)), .text(TrackingKey.clip(value, limit)))
+            }
+        }
+        for file in files {
+            try db.execute(
+                """
+                INSERT INTO run_files (run_id, path, location) VALUES (?, ?, ?)
+                ON CONFLICT (run_id, path) DO UPDATE SET location = excluded.location
+                """, .integer(run), .text(file.path), .text(file.location))
+        }
+    }
+
+    public func tracking(run: Int64) throws -> RunTracking? {
+        try backend.read { db in
+            try db.row("SELECT * FROM contexts WHERE type = 'run' AND id = ?", .integer(run)).map { row in
+                try Self.tracking(db, try Self.runSummary(db, row))
+            }
+        }
+    }
+
+    public func trackings(limit: Int) throws -> [RunTracking] {
+        try backend.read { db in
+            try db.rows("SELECT * FROM contexts WHERE type = 'run' ORDER BY id DESC LIMIT ?", SQLValue(limit))
+                .map { row in try Self.tracking(db, try Self.runSummary(db, row)) }
+        }
+    }
+
+    /// A run's tracking: its own parameters and tags, and its executions' parameters and
+    /// metrics, a CACHED execution's read from the execution whose outputs it reused.
+    private static func tracking(_ db: any SQLTransaction, _ run: RunSummary) throws -> RunTracking {
+        let id = SQLValue.integer(run.id)
+        var params: [String: String] = [:]
+        for row in try db.rows(
+            """
+            SELECT p.key AS key, p.value AS value FROM associations a
+            JOIN executions e ON e.id = a.execution_id
+            JOIN execution_params p ON p.execution_id = COALESCE(e.cached_from, e.id)
+            WHERE a.context_id = ? ORDER BY e.id
+            """, id)
+        {
+            params[try row.text("key")] = try row.text("value")
+        }
+        for row in try db.rows("SELECT key, value FROM run_params WHERE run_id = ?", id) {
+            params[try row.text("key")] = try row.text("value")
+        }
+        var tags: [String: String] = [:]
+        for row in try db.rows("SELECT key, value FROM run_tags WHERE run_id = ?", id) {
+            tags[try row.text("key")] = try row.text("value")
+        }
+        let metrics = try db.rows(
+            """
+            SELECT m.key AS key, m.step AS step, m.value AS value, m.timestamp AS timestamp FROM associations a
+            JOIN executions e ON e.id = a.execution_id
+            JOIN execution_metrics m ON m.execution_id = COALESCE(e.cached_from, e.id)
+            WHERE a.context_id = ? ORDER BY m.key, m.step, e.id
+            """, id
+        ).map { row in
+            TrackedMetric(
+                key: try row.text("key"), step: try row.int("step"), value: try row.optionalReal("value") ?? .nan,
+                timestamp: try row.real("timestamp"))
+        }
+        let files = try db.rows("SELECT path, location FROM run_files WHERE run_id = ? ORDER BY path", id).map { row in
+            RunFile(path: try row.text("path"), location: try row.text("location"))
+        }
+        let executions = try db.rows(
+            """
+            SELECT executions.* FROM executions JOIN associations ON associations.execution_id = executions.id
+            WHERE associations.context_id = ? ORDER BY executions.id
+            """, id
+        ).map(Self.execution)
+        return RunTracking(
+            run: run, params: params, tags: tags, metrics: metrics, files: files, executions: executions)
+    }
+
+    @discardableResult
+    public func enqueueDelivery(kind: TrackingDelivery.Kind, subject: String, payload: String) throws
+        -> TrackingDelivery
+    {
+        try backend.write { db in
+            let now = Date().timeIntervalSince1970
+            try db.execute(
+                """
+                INSERT INTO tracking_outbox (kind, subject, payload, state, created_at, updated_at)
+                VALUES (?, ?, ?, 'pending', ?, ?)
+                ON CONFLICT (kind, subject) DO UPDATE SET payload = excluded.payload
+                    WHERE tracking_outbox.state = 'pending'
+                """, .text(kind.rawValue), .text(subject), .text(payload), .real(now), .real(now))
+            guard
+                let row = try db.row(
+                    "SELECT * FROM tracking_outbox WHERE kind = ? AND subject = ?", .text(kind.rawValue),
+                    .text(subject))
+            else { throw InternalError("the outbox lost the delivery of \(subject)") }
+            return try Self.delivery(row)
+        }
+    }
+
+    public func deliveries(pendingOnly: Bool, limit: Int) throws -> [TrackingDelivery] {
+        try backend.read { db in
+            try db.rows(
+                "SELECT * FROM tracking_outbox" + (pendingOnly ? " WHERE state = 'pending'" : "")
+                    + " ORDER BY id LIMIT ?", SQLValue(limit)
+            ).map(Self.delivery)
+        }
+    }
+
+    public func delivery(kind: TrackingDelivery.Kind, subject: String) throws -> TrackingDelivery? {
+        try backend.read { db in
+            try db.row(
+                "SELECT * FROM tracking_outbox WHERE kind = ? AND subject = ?", .text(kind.rawValue), .text(subject)
+            ).map(Self.delivery)
+        }
+    }
+
+    public func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?) throws {
+        try backend.write { db in
+            try db.execute(
+                """
+                UPDATE tracking_outbox SET state = ?, remote_id = COALESCE(?, remote_id), attempts = attempts + 1,
+                    last_error = ?, updated_at = ? WHERE id = ?
+                """, .text(sent ? "sent" : "pending"), SQLValue(remoteID), SQLValue(error),
+                .real(Date().timeIntervalSince1970), .integer(id))
+        }
+    }
+
+    private static func delivery(_ row: SQLRow) throws -> TrackingDelivery {
+        TrackingDelivery(
+            id: try row.int("id"), kind: TrackingDelivery.Kind(rawValue: try row.text("kind")) ?? .run,
+            subject: try row.text("subject"), payload: try row.text("payload"),
+            state: TrackingDelivery.State(rawValue: try row.text("state")) ?? .pending,
+            remoteID: try row.optionalText("remote_id"), attempts: Int(try row.int("attempts")),
+            lastError: try row.optionalText("last_error"),
+            createdAt: Date(timeIntervalSince1970: try row.real("created_at")))
     }
 
     // MARK: - Content hashes of modified files

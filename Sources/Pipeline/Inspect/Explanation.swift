@@ -71,6 +71,54 @@ public enum RunHistory {
         public let first: RunSummary
         public let second: RunSummary
         public let components: [String: [String]]
+        /// Parameters that differ (nil: the run has none by that name).
+        public let params: [ParamChange]
+        /// Every metric either run has, its last value in each and the change.
+        public let metrics: [MetricChange]
+    }
+
+    public struct ParamChange: Sendable, Encodable, Equatable {
+        public let key: String
+        public let first: String?
+        public let second: String?
+    }
+
+    public struct MetricChange: Sendable, Encodable, Equatable {
+        public let key: String
+        public let first: Double?
+        public let second: Double?
+        /// second − first, when both are numbers.
+        public var change: Double? {
+            guard let first, let second, first.isFinite, second.isFinite else { return nil }
+            return second - first
+        }
+
+        enum CodingKeys: String, CodingKey { case key, first, second, change }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(key, forKey: .key)
+            // JSON has no NaN or infinity: those are written as MLflow writes them.
+            for (value, key) in [(first, CodingKeys.first), (second, .second), (change, .change)] {
+                guard let value else { try container.encodeNil(forKey: key); continue }
+                if value.isFinite {
+                    try container.encode(value, forKey: key)
+                } else {
+                    try container.encode(TrackedMetric.text(value), forKey: key)
+                }
+            }
+        }
+    }
+
+    /// Parameters that differ and every metric, side by side.
+    static func changes(_ first: RunTracking?, _ second: RunTracking?) -> ([ParamChange], [MetricChange]) {
+        let a = first?.params ?? [:], b = second?.params ?? [:]
+        let params = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }.map {
+            ParamChange(key: $0, first: a[$0], second: b[$0])
+        }
+        let x = first?.latestMetrics ?? [:], y = second?.latestMetrics ?? [:]
+        let metrics = Set(x.keys).union(y.keys).sorted().map { MetricChange(key: $0, first: x[$0], second: y[$0]) }
+        return (params, metrics)
     }
 
     public static func compare(_ first: Int64, _ second: Int64, in store: any MetadataStore) throws -> Comparison {
@@ -92,10 +140,12 @@ public enum RunHistory {
             case (_, nil): changes[component] = ["not in run \(second)"]
             }
         }
-        return Comparison(first: summaries[0], second: summaries[1], components: changes)
+        let (params, metrics) = Self.changes(try store.tracking(run: first), try store.tracking(run: second))
+        return Comparison(
+            first: summaries[0], second: summaries[1], components: changes, params: params, metrics: metrics)
     }
 
-    public static func print(_ comparison: Comparison, on console: Console) {
+    public static func print(_ comparison: Comparison, on console: Console, allMetrics: Bool = false) {
         let commits = [comparison.first, comparison.second].map { String(($0.properties["commit"] ?? "").prefix(8)) }
         console.line(
             "run \(comparison.first.id) → run \(comparison.second.id)  commit "
@@ -105,6 +155,44 @@ public enum RunHistory {
                 "  " + component.padding(toLength: 18, withPad: " ", startingAt: 0)
                     + (list.isEmpty ? console.style("same inputs", .dim) : list.joined(separator: "; ")))
         }
+        let (a, b) = (comparison.first.id, comparison.second.id)
+        if !comparison.params.isEmpty {
+            console.line("")
+            printTable(
+                ["parameter", "run \(a)", "run \(b)"],
+                comparison.params.map { [$0.key, $0.first ?? "–", $0.second ?? "–"] }, on: console)
+        }
+        func isDetail(_ key: String) -> Bool { key.hasPrefix("slice/") || key.hasPrefix("baseline/") }
+        let detail = comparison.metrics.filter { isDetail($0.key) }
+        let shown = allMetrics ? comparison.metrics : comparison.metrics.filter { !isDetail($0.key) }
+        if !shown.isEmpty {
+            console.line("")
+            printTable(
+                ["metric", "run \(a)", "run \(b)", "change"],
+                shown.map { metric in
+                    [
+                        metric.key, metric.first.map(RunTable.format) ?? "–", metric.second.map(RunTable.format) ?? "–",
+                        metric.change.map { ($0 > 0 ? "+" : "") + RunTable.format($0) } ?? "",
+                    ]
+                }, on: console)
+        }
+        if !allMetrics, !detail.isEmpty {
+            console.line(console.style("(\(detail.count) per-slice and baseline metrics: --all lists them)", .dim))
+        }
+    }
+
+    /// Left-aligned columns, each as wide as its widest cell (cells cut at 60 characters).
+    public static func printTable(_ header: [String], _ rows: [[String]], on console: Console) {
+        let cut = rows.map { $0.map { Explanation.clip($0) } }
+        let widths = header.indices.map { column in
+            ([header[column]] + cut.map { $0[column] }).map(\.count).max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        console.line(console.style(line(header), .dim))
+        for row in cut { console.line(line(row)) }
     }
 
     public static func print(_ runs: [RunSummary], on console: Console) {

@@ -127,6 +127,19 @@ public struct Project {
         root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
     }
 
+    /// What a run of `runner` records for tracking before it starts: the settings of its
+    /// components and the tags naming where it ran (``RunTrackingInfo``).
+    public func tracking(of runner: PipelineRunner, command: String, base: String? = nil) throws -> (
+        params: [String: String], tags: [String: String]
+    ) {
+        (
+            try RunTrackingInfo.params(config: config, components: runner.components.map(\.id)),
+            RunTrackingInfo.tags(
+                snapshot: snapshot, pipeline: config.pipeline.name, command: command, base: base,
+                environment: environment)
+        )
+    }
+
     /// `.mlops/reports`, where test and gate reports go.
     public var reports: URL { root.appendingPathComponent(".mlops/reports", isDirectory: true) }
 }

@@ -61,10 +61,13 @@ public struct ExecutorOutput: Sendable {
     public var properties: [String: [String: String]]
     /// One short phrase for the stage line, e.g. `15002 rows: train 10019, eval 4983`.
     public var summary: String
+    /// Parameters it decided and metrics it measured, for tracking (`mlops runs`, MLflow).
+    public var record: ExecutionRecord
 
-    public init(properties: [String: [String: String]] = [:], summary: String) {
+    public init(properties: [String: [String: String]] = [:], summary: String, record: ExecutionRecord = .empty) {
         self.properties = properties
         self.summary = summary
+        self.record = record
     }
 }
 

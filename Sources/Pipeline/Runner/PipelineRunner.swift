@@ -167,9 +167,11 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Runs the pipeline. `onStage` is called as each component finishes (from any thread,
     /// one call at a time). An executor's error stops the run after the components already
     /// running finish, and is rethrown; a failed verdict stops the components downstream.
+    ///
+    /// `params` and `tags` are recorded with the run for tracking (``RunTrackingInfo``).
     public func run(
-        pipeline: String, properties: [String: String], options: Options,
-        onStage: @escaping @Sendable (StageReport) -> Void = { _ in }
+        pipeline: String, properties: [String: String], params: [String: String] = [:], tags: [String: String] = [:],
+        options: Options, onStage: @escaping @Sendable (StageReport) -> Void = { _ in }
     ) throws -> RunReport {
         let started = ContinuousClock.now
         var ordered = try validate()
@@ -181,7 +183,7 @@ public final class PipelineRunner: @unchecked Sendable {
             ordered.removeAll { !kept.contains($0.id) }
         }
         try cleanUpAbandoned()
-        let run = try store.beginRun(pipeline: pipeline, properties: properties)
+        let run = try store.beginRun(pipeline: pipeline, properties: properties, params: params, tags: tags)
         var outputs: [Component: [String: StoredArtifact]] = [:]
         var reports: [Component: StageReport] = [:]
         var stopped: Component?
@@ -502,7 +504,7 @@ public final class PipelineRunner: @unchecked Sendable {
             return (report(.failed, "failed (the error follows)", "", execution, [:]), nil, error)
         }
         do {
-            let stored = try store.completeExecution(execution, outputs: published)
+            let stored = try store.completeExecution(execution, outputs: published, record: output.record)
             if options.remoteCache, let remote, !remoteDown.isRaised {
                 push(component, to: remote, execution: execution, manifest: manifest, outputs: published)
             }

@@ -56,63 +56,6 @@ extension MLOps {
 }
 
 extension MLOps {
-    struct Runs: MLOpsCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "runs",
-            abstract: "The pipeline runs in the store, newest first, with what each ran and reused.",
-            subcommands: [List.self, Diff.self], defaultSubcommand: List.self)
-        static let jsonSchema = "mlops.runs/v1"
-
-        @OptionGroup var global: GlobalOptions
-
-        func run(context: CommandContext) async throws {}
-
-        struct List: MLOpsCommand {
-            static let configuration = CommandConfiguration(
-                commandName: "list", abstract: "List the runs, newest first.")
-            static let jsonSchema = "mlops.runs/v1"
-
-            @OptionGroup var global: GlobalOptions
-
-            @Option(help: "How many runs to list.")
-            var limit = 20
-
-            func run(context: CommandContext) async throws {
-                let store = try context.store()
-                defer { try? store.close() }
-                let runs = try store.runs(limit: limit)
-                guard context.console.mode == .json else { return RunHistory.print(runs, on: context.console) }
-                try context.console.json(JSONOutput(schema: Self.jsonSchema, result: runs))
-            }
-        }
-
-        struct Diff: MLOpsCommand {
-            static let configuration = CommandConfiguration(
-                commandName: "diff",
-                abstract: "Compare two runs: commits, parameters, data fingerprints and inputs, component by component."
-            )
-            static let jsonSchema = "mlops.runs-diff/v1"
-
-            @OptionGroup var global: GlobalOptions
-
-            @Argument(help: "The earlier run.")
-            var first: Int64
-
-            @Argument(help: "The later run.")
-            var second: Int64
-
-            func run(context: CommandContext) async throws {
-                let store = try context.store()
-                defer { try? store.close() }
-                let comparison = try RunHistory.compare(first, second, in: store)
-                guard context.console.mode == .json else { return RunHistory.print(comparison, on: context.console) }
-                try context.console.json(JSONOutput(schema: Self.jsonSchema, result: comparison))
-            }
-        }
-    }
-}
-
-extension MLOps {
     struct Lineage: MLOpsCommand {
         static let configuration = CommandConfiguration(
             commandName: "lineage",

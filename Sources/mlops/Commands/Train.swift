@@ -109,13 +109,14 @@ extension MLOps {
                             + (changes.affected.isEmpty ? "nothing" : affected?.joined(separator: ", ") ?? ""))
                 }
             }
+            let tracking = try project.tracking(of: runner, command: "train", base: base)
             let report = try runner.run(
                 pipeline: config.pipeline.name,
                 properties: [
                     "commit": snapshot.commit ?? "", "branch": snapshot.branch ?? "", "dirty": String(snapshot.dirty),
                     "command": "train",
                 ],
-                options: options, onStage: StageLine.printer(on: console))
+                params: tracking.params, tags: tracking.tags, options: options, onStage: StageLine.printer(on: console))
             let implemented = Set(components.map(\.id.rawValue))
             let pending = config.components.filter { !implemented.contains($0) }
             try store.close()

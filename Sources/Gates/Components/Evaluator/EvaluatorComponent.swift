@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Metadata
 import Pipeline
 import Tabular
 
@@ -182,7 +183,26 @@ public struct EvaluatorComponent: PipelineComponent {
             properties: [
                 "blessing": ["blessed": blessed ? "1" : "0"],
                 "evaluation": ["checks": String(checks.count), "failed": String(failed.count)],
-            ], summary: summary)
+            ], summary: summary, record: Self.record(metrics, baseline: baselineMetrics))
+    }
+
+    /// What an evaluation reports for tracking: each metric overall by its name (`auc`), per
+    /// slice as `slice/FEATURE:VALUE/auc`, and the baseline's overall as `baseline/auc`.
+    static func record(_ candidate: [SliceMetrics], baseline: [SliceMetrics]?) -> ExecutionRecord {
+        let now = Date().timeIntervalSince1970
+        var metrics: [TrackedMetric] = []
+        for slice in candidate {
+            let prefix = slice.slice == Slicing.overall ? "" : "slice/\(slice.slice)/"
+            for (name, value) in slice.metrics.values.sorted(by: { $0.key < $1.key }) {
+                metrics.append(TrackedMetric(key: prefix + name, value: value, timestamp: now))
+            }
+        }
+        if let overall = baseline?.first(where: { $0.slice == Slicing.overall }) {
+            for (name, value) in overall.metrics.values.sorted(by: { $0.key < $1.key }) {
+                metrics.append(TrackedMetric(key: "baseline/" + name, value: value, timestamp: now))
+            }
+        }
+        return ExecutionRecord(metrics: metrics)
     }
 
     /// A multiclass model's class names (label values, or indices for numeric labels), in the

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Metadata
 import Pipeline
 import Tabular
 
@@ -182,7 +183,12 @@ public struct InfraValidatorComponent: PipelineComponent {
         return ExecutorOutput(
             properties: ["blessing": ["blessed": blessed ? "1" : "0"]],
             summary: (blessed ? "blessed" : "not blessed: " + failed.map(\.name).joined(separator: ", "))
-                + (probe.map { String(format: " (ready in %.2f s", $0.loadSeconds) + figures + ")" } ?? ""))
+                + (probe.map { String(format: " (ready in %.2f s", $0.loadSeconds) + figures + ")" } ?? ""),
+            record: ExecutionRecord(
+                metrics: [
+                    ("infra/p50_ms", p50), ("infra/p99_ms", p99), ("infra/load_seconds", probe?.loadSeconds),
+                    ("infra/largest_difference", difference),
+                ].compactMap { key, value in value.map { TrackedMetric(key: key, value: $0) } }))
     }
 
     /// Each row's prediction values, as the server's outputs list them.

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Metadata
 import XGBoostKit
 
 /// The per-round metric history the Trainer writes beside the model (`history.json`).
@@ -314,6 +315,30 @@ public struct TrainerComponent: PipelineComponent {
         return ["auc", "aucpr", "map", "ndcg", "pre", "interval-regression-accuracy"].contains(name)
     }
 
+    /// What a training reports for tracking: the metric on each split by round (`train-auc`,
+    /// `eval-auc` at step = round, as MLflow's XGBoost autologging names them), the round kept,
+    /// and the hyperparameters it used (`trainer.max_depth`; the Tuner's or a file's too).
+    static func record(
+        history: [TrainingHistory.Round], best: Int, metric: String, hyperparameters: [(String, String)]
+    ) -> ExecutionRecord {
+        let now = Date().timeIntervalSince1970
+        var metrics: [TrackedMetric] = []
+        for round in history {
+            if let train = round.train {
+                metrics.append(
+                    TrackedMetric(key: "train-\(metric)", step: Int64(round.round), value: train, timestamp: now))
+            }
+            if let eval = round.eval {
+                metrics.append(
+                    TrackedMetric(key: "eval-\(metric)", step: Int64(round.round), value: eval, timestamp: now))
+            }
+        }
+        if best >= 0 { metrics.append(TrackedMetric(key: "best_round", value: Double(best), timestamp: now)) }
+        var params: [String: String] = [:]
+        for (name, value) in hyperparameters { params["trainer.\(name)"] = value }
+        return ExecutionRecord(params: params, metrics: metrics)
+    }
+
     public func execute(_ context: ExecutionContext) throws -> ExecutorOutput {
         let data = try trainingData(try context.input("transformed"))
         let setup = try setup(data)
@@ -348,7 +373,8 @@ public struct TrainerComponent: PipelineComponent {
             properties: [
                 "model": ["task": setup.task.rawValue, "metric": metric, "eval": score, "rounds": String(best + 1)]
             ],
-            summary: "\(setup.task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)")
+            summary: "\(setup.task), \(best + 1) of \(history.count) rounds kept, eval \(metric) \(score)",
+            record: Self.record(history: history, best: best, metric: metric, hyperparameters: hyperparameters))
     }
 }
 
@@ -443,7 +469,8 @@ extension TrainerComponent {
         try copyServingFiles(context, into: folder)
         return ExecutorOutput(
             properties: ["model": ["task": task.rawValue, "trainer": "external"]],
-            summary: "\(task), external trainer; model checked (\(count) features, finite predictions)")
+            summary: "\(task), external trainer; model checked (\(count) features, finite predictions)",
+            record: Self.record(history: [], best: -1, metric: setup.metric, hyperparameters: tuned))
     }
 }
 

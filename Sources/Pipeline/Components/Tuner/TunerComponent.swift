@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import Metadata
 import Tabular
 import XGBoostKit
 
@@ -248,7 +249,24 @@ public struct TunerComponent: PipelineComponent {
                     "score": score, "hyperparameters": chosen,
                 ]
             ],
-            summary: "\(results.count) trials, best #\(best.trial) eval \(metric) \(score): \(chosen)")
+            summary: "\(results.count) trials, best #\(best.trial) eval \(metric) \(score): \(chosen)",
+            record: Self.record(results, best: best))
+    }
+}
+
+extension TunerComponent {
+    /// What tuning reports for tracking: each trial's score at step = its number
+    /// (`tuner/score`), the best score, and the best trial's hyperparameters (`tuner.best.NAME`).
+    static func record(_ trials: [TuningResult.Trial], best: TuningResult.Trial) -> ExecutionRecord {
+        let now = Date().timeIntervalSince1970
+        var metrics = trials.map { trial in
+            TrackedMetric(key: "tuner/score", step: Int64(trial.trial), value: trial.score ?? .nan, timestamp: now)
+        }
+        metrics.append(TrackedMetric(key: "tuner/best_score", value: best.score ?? .nan, timestamp: now))
+        metrics.append(TrackedMetric(key: "tuner/best_trial", value: Double(best.trial), timestamp: now))
+        var params: [String: String] = [:]
+        for (name, value) in best.hyperparameters { params["tuner.best.\(name)"] = value.description }
+        return ExecutionRecord(params: params, metrics: metrics)
     }
 }
 
