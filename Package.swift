@@ -71,8 +71,10 @@ let package = Package(
             name: "SQLiteKit",
             dependencies: ["CSQLite3", "MLOpsCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "XGBoostKit", dependencies: ["CXGBoost", "MLOpsCore"]),
+        .target(name: "CurlKit", dependencies: ["CCurl", "MLOpsCore"]),
         .target(
-            name: "S3Kit", dependencies: ["CCurl", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
+            name: "S3Kit",
+            dependencies: ["CCurl", "CurlKit", "MLOpsCore", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Data formats and storage under the pipeline
         // TensorFlow Metadata's protocol buffers (Schema, statistics, Anomalies): the Swift code
@@ -133,6 +135,9 @@ let package = Package(
             dependencies: [
                 "Pipeline", "Gates", "Metadata", "MLOpsCore", "GitKit", .product(name: "Yams", package: "Yams"),
             ]),
+        // Experiment tracking: every run mirrored to an MLflow tracking server and model registry
+        // through its REST API (libcurl), with an outbox in the store; MLflow runs imported.
+        .target(name: "Tracking", dependencies: ["Pipeline", "Metadata", "MLOpsCore", "CurlKit"]),
         // HTTP serving of a model folder (Open Inference Protocol v2), on Hummingbird.
         .target(
             name: "Serving",
@@ -153,6 +158,7 @@ let package = Package(
             name: "mlops",
             dependencies: [
                 "MLOpsCore", "Pipeline", "Tabular", "Metadata", "Gates", "Release", "Serving", "Orchestration",
+                "Tracking",
                 "GitKit",
                 "ArchiveKit", "SQLiteKit",
                 "XGBoostKit", .product(name: "Hummingbird", package: "hummingbird"),
@@ -226,7 +232,7 @@ let package = Package(
             dependencies: [
                 "mlops", "GitKit", "SQLiteKit", "Pipeline", "Tabular", "Metadata", "XGBoostKit", "MLOpsTestSupport",
                 "ProjectTestSupport",
-                "Release", "ArchiveKit", "Gates", "S3Kit",
+                "Release", "ArchiveKit", "Gates", "S3Kit", "Tracking",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ]

@@ -94,6 +94,18 @@ public protocol MetadataStore: AnyObject, Sendable {
     /// ``tracking(run:)`` of the newest runs, newest first (at most `limit`).
     func trackings(limit: Int) throws -> [RunTracking]
 
+    /// A random id made when the store was created: what tells this store's run 3 from
+    /// another checkout's run 3 on a tracking server.
+    func identity() throws -> String
+    /// The newest run with tag `key` = `value`.
+    func run(taggedWith key: String, value: String) throws -> Int64?
+    /// A run made elsewhere (an MLflow run imported): its start, properties, parameters, tags
+    /// and metric values recorded as they were. Returns its id.
+    func importRun(
+        pipeline: String, started: Date, properties: [String: String], params: [String: String],
+        tags: [String: String], metrics: [TrackedMetric]
+    ) throws -> Int64
+
     /// Queues a delivery to the tracking server; one already queued for `subject` is kept
     /// (its payload replaced while it is pending). Returns it.
     @discardableResult

@@ -269,7 +269,7 @@ public enum TrackingKey {
 /// A delivery to a tracking server waiting in the store's outbox, or sent: a run, or a
 /// registry change (a release registered, a channel moved). Kept until sent, so that a server
 /// that is down loses nothing; `subject` makes each delivery once.
-public struct TrackingDelivery: Sendable, Codable, Equatable {
+public struct TrackingDelivery: Sendable, Encodable, Equatable {
     public enum Kind: String, Sendable, Codable { case run, registry }
     public enum State: String, Sendable, Codable { case pending, sent }
 
@@ -285,6 +285,24 @@ public struct TrackingDelivery: Sendable, Codable, Equatable {
     public let attempts: Int
     public let lastError: String?
     public let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, subject, payload, state, remoteID = "remote_id", attempts, lastError = "last_error"
+        case createdAt = "created_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(subject, forKey: .subject)
+        try container.encode(payload, forKey: .payload)
+        try container.encode(state, forKey: .state)
+        try container.encode(remoteID, forKey: .remoteID)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encode(lastError, forKey: .lastError)
+        try container.encode(ISO8601DateFormatter().string(from: createdAt), forKey: .createdAt)
+    }
 
     public init(
         id: Int64, kind: Kind, subject: String, payload: String, state: State, remoteID: String?, attempts: Int,

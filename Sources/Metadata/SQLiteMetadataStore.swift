@@ -86,6 +86,13 @@ public final class SQLiteMetadataStore: SQLMetadataStore, @unchecked Sendable {
                         state TEXT NOT NULL CHECK (state IN ('pending', 'sent')), remote_id TEXT,
                         attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at REAL NOT NULL,
                         updated_at REAL NOT NULL, UNIQUE (kind, subject));
+                    CREATE TABLE run_metrics (
+                        run_id INTEGER NOT NULL REFERENCES contexts(id), key TEXT NOT NULL,
+                        step INTEGER NOT NULL, value REAL, timestamp REAL NOT NULL,
+                        PRIMARY KEY (run_id, key, step, timestamp));
+                    CREATE INDEX run_tags_by_value ON run_tags(key, value);
+                    CREATE TABLE store_identity (id TEXT PRIMARY KEY);
+                    INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));
                     """)
         }
         return migrator

@@ -1,5 +1,6 @@
 import CCurl
 import Crypto
+import CurlKit
 import Foundation
 import MLOpsCore
 
@@ -272,7 +273,8 @@ public struct S3Client: Sendable {
         _ method: String, bucket: String, key: String?, query: [(String, String)], payload: Data?, digest: String,
         headers extra: [String], contentType: String, into file: URL?
     ) throws(S3Error) -> (Int, [String: String], Data) {
-        let request = try CurlRequest()
+        let request: CurlRequest
+        do { request = try CurlRequest() } catch { throw S3Error(error) }
         request.set(MLOPS_CURLOPT_URL, url(bucket: bucket, key: key, query: query))
         request.set(MLOPS_CURLOPT_CUSTOMREQUEST, method)
         request.set(MLOPS_CURLOPT_AWS_SIGV4, "aws:amz:\(region):s3")
@@ -302,10 +304,8 @@ public struct S3Client: Sendable {
         let sent = method == "GET" || method == "DELETE" || method == "HEAD" ? nil : payload
         do { return try request.perform(payload: sent, into: handle) } catch {
             // The download's own file could not be written: a local failure, not the server's.
-            if case .local(let path, let detail) = error.kind, path.isEmpty, let file {
-                throw S3Error(.local(path: file.path, detail: detail))
-            }
-            throw error
+            if case .local(let detail) = error.kind { throw S3Error(.local(path: file?.path ?? "", detail: detail)) }
+            throw S3Error(error)
         }
     }
 
@@ -415,6 +415,15 @@ public struct S3Error: MLOpsError, Equatable {
 
     public let kind: Kind
     public init(_ kind: Kind) { self.kind = kind }
+
+    /// libcurl's failure as S3's.
+    init(_ error: CurlError) {
+        switch error.kind {
+        case .unavailable(let detail): kind = .unavailable(detail)
+        case .unreachable(let detail): kind = .unreachable(detail)
+        case .local(let detail): kind = .local(path: "", detail: detail)
+        }
+    }
 
     public var message: String {
         switch kind {

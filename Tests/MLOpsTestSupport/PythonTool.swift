@@ -30,6 +30,10 @@ public struct PythonTool: Sendable {
         variable: "MLOPS_TRITON_PYTHON", venv: ".build/triton-tools", module: "tritonclient",
         install: "'tritonclient[http,grpc]==2.73.0'")
 
+    /// MLflow (its server, started by Tests/Tools/mlflow-server.sh, and its Python client).
+    public static let mlflow = PythonTool(
+        variable: "MLOPS_MLFLOW_PYTHON", venv: ".build/mlflow-tools", module: "mlflow", install: "'mlflow==3.17.2'")
+
     /// The CI tools' Python (check-jsonschema, which brings PyYAML; securesystemslib), which
     /// .ci/run also names in MLOPS_DSSE_PYTHON.
     public static let ciTools = PythonTool(

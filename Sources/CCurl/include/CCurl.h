@@ -25,6 +25,7 @@ static const CURLoption MLOPS_CURLOPT_NOBODY = CURLOPT_NOBODY;
 static const CURLoption MLOPS_CURLOPT_LOW_SPEED_LIMIT = CURLOPT_LOW_SPEED_LIMIT;
 static const CURLoption MLOPS_CURLOPT_LOW_SPEED_TIME = CURLOPT_LOW_SPEED_TIME;
 static const CURLoption MLOPS_CURLOPT_NOSIGNAL = CURLOPT_NOSIGNAL;
+static const CURLoption MLOPS_CURLOPT_TIMEOUT = CURLOPT_TIMEOUT;
 
 CURL *mlops_curl_easy_init(void);
 void mlops_curl_easy_cleanup(CURL *handle);

@@ -110,6 +110,15 @@ public final class PostgresMetadataStore: SQLMetadataStore, @unchecked Sendable 
                     attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT, created_at DOUBLE PRECISION NOT NULL,
                     updated_at DOUBLE PRECISION NOT NULL, UNIQUE (kind, subject))
                 """,
+                """
+                CREATE TABLE run_metrics (
+                    run_id BIGINT NOT NULL REFERENCES contexts(id), key TEXT NOT NULL, step BIGINT NOT NULL,
+                    value DOUBLE PRECISION, timestamp DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (run_id, key, step, timestamp))
+                """,
+                "CREATE INDEX run_tags_by_value ON run_tags(key, value)",
+                "CREATE TABLE store_identity (id TEXT PRIMARY KEY)",
+                "INSERT INTO store_identity (id) VALUES (md5(random()::text || clock_timestamp()::text))",
             ]
         ),
     ]

@@ -386,6 +386,49 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    public func identity() throws -> String {
+        try backend.read { db in
+            guard let row = try db.row("SELECT id FROM store_identity") else {
+                throw InternalError("the store has no identity row")
+            }
+            return try row.text("id")
+        }
+    }
+
+    public func run(taggedWith key: String, value: String) throws -> Int64? {
+        try backend.read { db in
+            try db.row(
+                "SELECT run_id FROM run_tags WHERE key = ? AND value = ? ORDER BY run_id DESC LIMIT 1", .text(key),
+                .text(value)
+            )?.int("run_id")
+        }
+    }
+
+    public func importRun(
+        pipeline: String, started: Date, properties: [String: String], params: [String: String],
+        tags: [String: String], metrics: [TrackedMetric]
+    ) throws -> Int64 {
+        try backend.write { db in
+            let name =
+                "\(pipeline)-import-\(Int(started.timeIntervalSince1970 * 1000))-" + UUID().uuidString.lowercased()
+            var properties = properties
+            properties["pipeline"] = pipeline
+            let run = try db.insert(
+                "INSERT INTO contexts (type, name, properties, created_at) VALUES ('run', ?, ?, ?)", .text(name),
+                .text(Self.json(properties)), .real(started.timeIntervalSince1970))
+            try Self.recordTracking(db, run: run, params: params, tags: tags, files: [])
+            for metric in metrics {
+                try db.execute(
+                    """
+                    INSERT INTO run_metrics (run_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (run_id, key, step, timestamp) DO NOTHING
+                    """, .integer(run), .text(metric.key), .integer(metric.step),
+                    metric.value.isNaN ? .null : .real(metric.value), .real(metric.timestamp))
+            }
+            return run
+        }
+    }
+
     public func tracking(run: Int64) throws -> RunTracking? {
         try backend.read { db in
             try db.row("SELECT * FROM contexts WHERE type = 'run' AND id = ?", .integer(run)).map { row in
@@ -428,8 +471,11 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             SELECT m.key AS key, m.step AS step, m.value AS value, m.timestamp AS timestamp FROM associations a
             JOIN executions e ON e.id = a.execution_id
             JOIN execution_metrics m ON m.execution_id = COALESCE(e.cached_from, e.id)
-            WHERE a.context_id = ? ORDER BY m.key, m.step, e.id
-            """, id
+            WHERE a.context_id = ?
+            UNION ALL
+            SELECT key, step, value, timestamp FROM run_metrics WHERE run_id = ?
+            ORDER BY key, step, timestamp
+            """, id, id
         ).map { row in
             TrackedMetric(
                 key: try row.text("key"), step: try row.int("step"), value: try row.optionalReal("value") ?? .nan,

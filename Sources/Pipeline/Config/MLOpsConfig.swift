@@ -26,11 +26,13 @@ public struct MLOpsConfig: ConfigSection {
     public var store: StoreSetting?
     /// What `mlops pipeline export` writes into an orchestrator's pipeline.
     public var orchestration: OrchestrationSection
+    /// The MLflow tracking server runs are mirrored to.
+    public var tracking: TrackingSection
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
         case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, serving, gates, release, paths
-        case cache, store, orchestration, tests
+        case cache, store, orchestration, tracking, tests
     }
     typealias CodingKeys = Key
 
@@ -68,6 +70,7 @@ public struct MLOpsConfig: ConfigSection {
             } catch { f.reader.report(node, "store", error.message, hint: error.hint) }
         }
         orchestration = f.section(.orchestration)
+        tracking = f.section(.tracking)
         tests = (f.list(.tests) ?? []).enumerated().compactMap { TestCommand.parse($1, f.reader, "tests[\($0)]") }
         crossCheck(f)
         fillPathDefaults()

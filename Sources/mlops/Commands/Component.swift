@@ -96,6 +96,7 @@ extension MLOps {
                 let (context, clone) = try context.checkingOut(checkout)
                 defer { clone?.removeUnlessKept() }
                 let project = try context.project()
+                try TrackingHook.check(project)
                 defer { try? project.store.close() }
                 var gate = GateRun.Options(
                     executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
@@ -138,6 +139,7 @@ extension MLOps {
                     project, options: ComponentRun.Options(component: component, gate: gate, trial: trial),
                     releases: releases,
                     console: console, events: events)
+                try TrackingHook.afterRun(run.report.run, project: project, console: console)
                 try project.store.close()
                 let outcome = run.outcome
                 try contract?.write(outcome)

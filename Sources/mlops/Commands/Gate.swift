@@ -74,6 +74,7 @@ extension MLOps {
         ) throws -> GateRun {
             let console = context.console
             let project = try context.project()
+            try TrackingHook.check(project)
             var options = GateRun.Options(
                 executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
                 environment: context.environment)
@@ -102,7 +103,10 @@ extension MLOps {
                 ?? ReleaseSession.open(
                     root: project.root, repository: project.repository, environment: context.environment,
                     config: project.config)
-            return try GateRun.perform(project, options: options, releases: session, console: console, events: events)
+            let run = try GateRun.perform(
+                project, options: options, releases: session, console: console, events: events)
+            try TrackingHook.afterRun(run.artifacts.report.run, project: project, console: console)
+            return run
         }
 
         static func printVerdict(_ run: GateRun, on console: Console) {

@@ -4,6 +4,7 @@ import Gates
 import MLOpsCore
 import Pipeline
 import Release
+import Tracking
 
 extension MLOps {
     struct Verify: MLOpsCommand {
@@ -106,8 +107,19 @@ extension MLOps {
         var reason: String?
 
         func run(context: CommandContext) async throws {
-            let event = try Publisher(session: try context.releases()).promote(reference, to: to, reason: reason)
+            let session = try context.releases()
+            let event = try Publisher(session: session).promote(reference, to: to, reason: reason)
             try Self.report(event, context: context, schema: Self.jsonSchema)
+            try Self.mirror(event, session: session, context: context)
+        }
+
+        /// The channel's move, as an alias in the MLflow model registry when tracking is on.
+        static func mirror(_ event: LedgerEvent, session: ReleaseSession, context: CommandContext) throws {
+            try TrackingHook.afterRegistryChange(
+                RegistryChange(
+                    event: event.event == .rollback ? .rollback : .promote, name: event.name, version: event.version,
+                    identity: event.identity, channel: event.channel, run: nil),
+                session: session, environment: context.environment, console: context.console)
         }
 
         static func report(_ event: LedgerEvent, context: CommandContext, schema: String) throws {
@@ -142,8 +154,10 @@ extension MLOps {
         var reason: String?
 
         func run(context: CommandContext) async throws {
-            let event = try Publisher(session: try context.releases()).rollback(channel, reason: reason)
+            let session = try context.releases()
+            let event = try Publisher(session: session).rollback(channel, reason: reason)
             try Promote.report(event, context: context, schema: Self.jsonSchema)
+            try Promote.mirror(event, session: session, context: context)
         }
     }
 

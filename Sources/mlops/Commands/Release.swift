@@ -4,6 +4,7 @@ import Gates
 import MLOpsCore
 import Pipeline
 import Release
+import Tracking
 
 extension SemanticVersion.Bump: ExpressibleByArgument {}
 
@@ -94,6 +95,11 @@ extension MLOps {
             let published = try publisher.release(
                 run, name: name, version: try version.map { .exact(try SemanticVersion(parsing: $0)) } ?? .bump(bump),
                 signingKey: signingKey, reason: reason, newVersion: newVersion)
+            try TrackingHook.afterRegistryChange(
+                RegistryChange(
+                    event: .release, name: name, version: published.version, identity: published.identity,
+                    channel: nil, run: run.artifacts.report.run),
+                session: publisher.session, environment: context.environment, console: console)
             if console.mode == .json {
                 try console.json(
                     JSONOutput(

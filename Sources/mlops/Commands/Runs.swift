@@ -4,6 +4,7 @@ import Gates
 import MLOpsCore
 import Metadata
 import Pipeline
+import Tracking
 
 extension MLOps {
     struct Runs: MLOpsCommand {
@@ -16,7 +17,8 @@ extension MLOps {
                 round, the Evaluator's metrics overall and per slice, the Tuner's trials, the infra \
                 latencies), its tags where it ran (docs/tracking.md).
                 """,
-            subcommands: [List.self, Show.self, Diff.self, Plot.self], defaultSubcommand: List.self)
+            subcommands: [List.self, Show.self, Diff.self, Plot.self, Sync.self, Import.self],
+            defaultSubcommand: List.self)
         static let jsonSchema = "mlops.runs/v2"
 
         @OptionGroup var global: GlobalOptions
@@ -268,6 +270,129 @@ extension MLOps {
                 console.line(
                     "\(metric) over \(over.rawValue) of \(runs.count) run\(runs.count == 1 ? "" : "s"): \(file.path)")
             }
+        }
+    }
+}
+
+extension MLOps.Runs {
+    /// The MLflow mirror of this project, or a configuration error saying how to name one.
+    static func mirror(_ context: CommandContext) throws -> (MLflowMirror, Project) {
+        let project = try context.project()
+        guard let settings = try TrackingSettings.resolve(config: project.config, environment: context.environment)
+        else {
+            try? project.store.close()
+            throw TrackingSettingError(
+                setting: "tracking.mlflow_uri", detail: "no MLflow tracking server is configured",
+                hint: "set tracking.mlflow_uri in mlops.yaml, or MLFLOW_TRACKING_URI, to the server's address")
+        }
+        return (MLflowMirror(settings: settings, store: project.store, root: project.root), project)
+    }
+
+    struct Sync: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sync",
+            abstract: "Send the runs and registry changes waiting in the store's outbox to the MLflow server.",
+            discussion: """
+                Every run (and release, promotion, rollback) is queued in the store when tracking is \
+                on and sent at once; what a server that was down or refused did not take waits here. \
+                Each is sent once: a run tried again finds the MLflow run it made before by its \
+                `mlops.run_key` tag. Exits 0 when nothing waits any more.
+                """)
+        static let jsonSchema = "mlops.runs-sync/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Only list what waits, sending nothing.")
+        var dryRun = false
+
+        struct Output: Encodable {
+            let server: String
+            let experiment: String
+            let sent: [MLflowMirror.Outcome]
+            let pending: Int
+        }
+
+        func run(context: CommandContext) async throws {
+            let (mirror, project) = try MLOps.Runs.mirror(context)
+            defer { try? project.store.close() }
+            let console = context.console
+            let waiting = try project.store.deliveries(pendingOnly: true, limit: 100_000)
+            if dryRun {
+                if console.mode == .json {
+                    return try console.json(JSONOutput(schema: Self.jsonSchema, result: waiting))
+                }
+                if waiting.isEmpty { return console.line("nothing waits for \(mirror.settings.server.uri)") }
+                RunHistory.printTable(
+                    ["kind", "subject", "attempts", "last error"],
+                    waiting.map { [$0.kind.rawValue, $0.subject, String($0.attempts), $0.lastError ?? ""] }, on: console
+                )
+                return
+            }
+            let report = try mirror.sync()
+            if console.mode == .json {
+                try console.json(
+                    JSONOutput(
+                        schema: Self.jsonSchema, ok: report.failure == nil,
+                        result: Output(
+                            server: mirror.settings.server.uri, experiment: mirror.settings.experiment,
+                            sent: report.outcomes, pending: report.pending)))
+            } else {
+                for outcome in report.outcomes where outcome.error == nil {
+                    console.line(TrackingHook.describe(outcome, mirror: mirror, console: console))
+                }
+                for outcome in report.outcomes where outcome.note != nil {
+                    console.warning("tracking: \(outcome.note ?? "")")
+                }
+                let sent = report.outcomes.filter { $0.error == nil }.count
+                console.line(
+                    "\(sent) sent to \(mirror.settings.server.uri), \(report.pending) waiting"
+                        + (waiting.isEmpty ? " (nothing waited)" : ""))
+            }
+            if let failure = report.failure { throw failure }
+        }
+    }
+
+    struct Import: MLOpsCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import",
+            abstract: "Read an MLflow experiment's runs (params, metrics by step, tags) into the store.",
+            discussion: """
+                The imported runs are listed, filtered, compared and plotted with the others; their \
+                pipeline is `mlflow:EXPERIMENT` and their command `import`. Each MLflow run comes in \
+                once; runs this store sent are not brought back.
+                """)
+        static let jsonSchema = "mlops.runs-import/v1"
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(
+            name: .customLong("from-mlflow"),
+            help: ArgumentHelp("The MLflow experiment's name.", valueName: "experiment"))
+        var experiment: String
+
+        @Option(help: "Look at most at this many of its runs, oldest first.")
+        var limit = 1000
+
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        }
+
+        func run(context: CommandContext) async throws {
+            let (mirror, project) = try MLOps.Runs.mirror(context)
+            defer { try? project.store.close() }
+            let report = try MLflowImport.run(
+                experiment: experiment, client: MLflowClient(server: mirror.settings.server), store: project.store,
+                limit: limit)
+            let console = context.console
+            if console.mode == .json { return try console.json(JSONOutput(schema: Self.jsonSchema, result: report)) }
+            for run in report.imported {
+                console.line(
+                    "imported MLflow run \(run.mlflowRun) as run \(run.run) (\(run.params) params, \(run.metrics) metric values)"
+                )
+            }
+            console.line(
+                "\(report.imported.count) run\(report.imported.count == 1 ? "" : "s") imported from '\(experiment)'"
+                    + (report.skipped > 0 ? ", \(report.skipped) already here" : ""))
         }
     }
 }

@@ -74,6 +74,7 @@ extension MLOps {
             let project = try context.project()
             let (config, snapshot, store) = (project.config, project.snapshot, project.store)
             defer { try? store.close() }
+            try TrackingHook.check(project)
             let runner = try project.runner(strict: strict, console: console, remoteCache: !noRemoteCache)
             let components = runner.components
             // SIGINT or SIGTERM: finish what is running, start nothing more, exit 130. A second
@@ -119,6 +120,7 @@ extension MLOps {
                 params: tracking.params, tags: tracking.tags, options: options, onStage: StageLine.printer(on: console))
             let implemented = Set(components.map(\.id.rawValue))
             let pending = config.components.filter { !implemented.contains($0) }
+            try TrackingHook.afterRun(report.run, project: project, console: console)
             try store.close()
             if console.mode == .json {
                 try console.json(

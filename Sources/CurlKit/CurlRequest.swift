@@ -3,8 +3,9 @@ import Foundation
 import MLOpsCore
 
 /// One libcurl easy handle and its header list (one owning class per C handle): a single
-/// HTTP request, signed with AWS Signature V4 by libcurl itself.
-final class CurlRequest {
+/// HTTP request (S3Kit's are signed with AWS Signature V4 by libcurl itself; the MLflow
+/// mirror's carry JSON). ``HTTP/send(_:_:headers:body:user:timeout:)`` is the plain use.
+public final class CurlRequest {
     private let handle: UnsafeMutableRawPointer
     private var headers: UnsafeMutablePointer<curl_slist>?
     /// The response: status, headers and body, collected by the callbacks.
@@ -46,9 +47,9 @@ final class CurlRequest {
         }
     }
 
-    init() throws(S3Error) {
-        if let failure = mlops_curl_load() { throw S3Error(.unavailable(String(cString: failure))) }
-        guard let handle = mlops_curl_easy_init() else { throw S3Error(.unavailable("curl_easy_init failed")) }
+    public init() throws(CurlError) {
+        if let failure = mlops_curl_load() { throw CurlError(.unavailable(String(cString: failure))) }
+        guard let handle = mlops_curl_easy_init() else { throw CurlError(.unavailable("curl_easy_init failed")) }
         self.handle = handle
         set(MLOPS_CURLOPT_NOSIGNAL, 1)
     }
@@ -58,20 +59,20 @@ final class CurlRequest {
         if let headers { mlops_curl_slist_free_all(headers) }
     }
 
-    func set(_ option: CURLoption, _ value: String) {
+    public func set(_ option: CURLoption, _ value: String) {
         _ = value.withCString { mlops_curl_setopt_string(handle, option, $0) }  // libcurl copies strings
     }
 
-    func set(_ option: CURLoption, _ value: Int) { _ = mlops_curl_setopt_long(handle, option, value) }
+    public func set(_ option: CURLoption, _ value: Int) { _ = mlops_curl_setopt_long(handle, option, value) }
 
-    func header(_ line: String) {
+    public func header(_ line: String) {
         headers = line.withCString { mlops_curl_slist_append(headers, $0) }
     }
 
     /// Sends the request with `payload` as its body (kept alive until it returns); a
     /// successful answer's body goes to `file` when one is given. Returns the status, the
     /// headers (names in lower case) and the body (empty when it went to the file).
-    func perform(payload: Data?, into file: FileHandle? = nil) throws(S3Error) -> (
+    public func perform(payload: Data?, into file: FileHandle? = nil) throws(CurlError) -> (
         status: Int, headers: [String: String], body: Data
     ) {
         if let headers {
@@ -111,12 +112,64 @@ final class CurlRequest {
             code = mlops_curl_perform(handle)
         }
         if let failure = response.fileError {
-            throw S3Error(
-                .local(path: "", detail: "the download could not be written: \(failure.localizedDescription)"))
+            throw CurlError(.local("the download could not be written: \(failure.localizedDescription)"))
         }
         guard code == CURLE_OK else {
-            throw S3Error(.unreachable(String(cString: mlops_curl_strerror(code))))
+            throw CurlError(.unreachable(String(cString: mlops_curl_strerror(code))))
         }
         return (Int(mlops_curl_response_code(handle)), response.headers, response.data)
+    }
+}
+
+/// libcurl could not be loaded, the server could not be reached (or cut the transfer), or a
+/// download could not be written. The callers say which server or file it was about.
+public struct CurlError: Error, Sendable {
+    public enum Kind: Sendable {
+        /// libcurl is not installed or too old.
+        case unavailable(String)
+        /// Connecting or transferring failed (libcurl's message).
+        case unreachable(String)
+        /// The body could not be written where it was to go.
+        case local(String)
+    }
+
+    public let kind: Kind
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var detail: String {
+        switch kind {
+        case .unavailable(let text), .unreachable(let text), .local(let text): text
+        }
+    }
+}
+
+/// What a plain request got back: status, headers (names in lower case) and body.
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: Data
+}
+
+/// Plain HTTP requests through libcurl, for JSON APIs.
+public enum HTTP {
+    /// Sends one request. `user` is basic authentication (user name, password); `timeout` the
+    /// whole transfer's limit in seconds (connecting has 10).
+    public static func send(
+        _ method: String, _ url: String, headers: [String] = [], body: Data? = nil,
+        user: (name: String, password: String)? = nil, timeout: Int = 60
+    ) throws(CurlError) -> HTTPResponse {
+        let request = try CurlRequest()
+        request.set(MLOPS_CURLOPT_URL, url)
+        request.set(MLOPS_CURLOPT_CUSTOMREQUEST, method)
+        request.set(MLOPS_CURLOPT_CONNECTTIMEOUT, 10)
+        request.set(MLOPS_CURLOPT_TIMEOUT, timeout)
+        if let user {
+            request.set(MLOPS_CURLOPT_USERNAME, user.name)
+            request.set(MLOPS_CURLOPT_PASSWORD, user.password)
+        }
+        for line in headers { request.header(line) }
+        if method == "GET" || method == "HEAD" { request.set(MLOPS_CURLOPT_HTTPGET, 1) }
+        let (status, headers, data) = try request.perform(payload: method == "GET" ? nil : body ?? Data())
+        return HTTPResponse(status: status, headers: headers, body: data)
     }
 }
