@@ -91,14 +91,16 @@ extension MLOps {
                 }
                 let formatter = ISO8601DateFormatter()
                 let header =
-                    ["run", "started", "commit", "command", "status", "ran", "cached"] + fields.map(\.description)
+                    ["run", "started", "commit", "command", "status", "ran", "cached", "failed", "seconds"]
+                    + fields.map(\.description)
                 let rows = runs.map { tracked -> [String] in
                     let run = tracked.run
                     return [
                         String(run.id), String(formatter.string(from: run.started).prefix(19)),
                         String((run.properties["commit"] ?? "").prefix(8)), run.properties["command"] ?? "",
                         run.properties["status"] ?? "running?", String(run.states["COMPLETE"] ?? 0),
-                        String(run.states["CACHED"] ?? 0),
+                        String(run.states["CACHED"] ?? 0), String(run.states["FAILED"] ?? 0),
+                        run.properties["seconds"] ?? "–",
                     ] + fields.map { RunTable.cell($0, tracked) }
                 }
                 RunHistory.printTable(header, rows, on: console)
