@@ -108,4 +108,22 @@ import Testing
         let unknown = try MLOpsProcess.run(["runs", "plot", "aucc"], in: dir)
         #expect(unknown.status == 66 && unknown.stderr.contains("did you mean 'auc'?"))
     }
+
+    @Test func theTestSampleRunIsRecordedAsARun() throws {
+        let repo = try TrainCLITests().gateableProject()
+        let dir = repo.directory.url
+        let test = try MLOpsProcess.run(["test"], in: dir)
+        #expect(test.status == 0, "\(test.stderr)")
+        let rows = try #require(
+            try json(try MLOpsProcess.run(["runs", "--json"], in: dir))["result"] as? [[String: Any]])
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect((row["run"] as? [String: Any])?["properties"] as? [String: String] != nil)
+        let properties = try #require((row["run"] as? [String: Any])?["properties"] as? [String: String])
+        #expect(properties["command"] == "test" && properties["status"] == "complete")
+        #expect((row["tags"] as? [String: String])?["mlops.sample"] == "2000 rows per file")
+        // The sample's own settings: the Trainer's rounds cut to 10 for the sample.
+        #expect((row["params"] as? [String: String])?["trainer.rounds"] == "10")
+        #expect(((row["metrics"] as? [String: Any])?["eval-auc"] as? Double).map { $0 > 0.5 } == true)
+    }
 }

@@ -33,13 +33,16 @@ import Testing
         #expect(
             junit.cases.contains("mlops.test.sample the trainer trains and predicts on a sample")
                 && junit.failed.isEmpty)
-        // The sample project is gone; the project's own store was never made.
+        // The sample project is gone; the project's store holds the sample's run and nothing else.
         #expect(
             !FileManager.default.fileExists(
                 atPath: repo.directory.url.appendingPathComponent(".mlops/test-sample").path))
         #expect(
-            !FileManager.default.fileExists(
-                atPath: repo.directory.url.appendingPathComponent(".mlops/store.sqlite").path))
+            !FileManager.default.fileExists(atPath: repo.directory.url.appendingPathComponent(".mlops/artifacts").path))
+        let runs = try MLOpsProcess.run(["runs", "--json"], in: repo.directory.url)
+        let listed = try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as? [String: Any]
+        let rows = listed?["result"] as? [[String: Any]] ?? []
+        #expect(rows.count == 1 && ((rows.first?["tags"] as? [String: String])?["mlops.command"]) == "test")
     }
 
     /// The output of a run with a base; drift against the base is TestRunTests'.

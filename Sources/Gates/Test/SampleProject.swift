@@ -21,6 +21,8 @@ struct SampleProject {
     struct Result {
         var transform: (rows: Int, features: Int, infinite: Int, example: String)?
         var model: (rounds: Int, external: Bool, predictions: Int, nonFinite: Int)?
+        /// What the sample run recorded (params, the Trainer's curve), for the project's store.
+        var tracking: RunTracking?
     }
 
     static let transformCheck = "the transform fits on a sample"
@@ -98,8 +100,9 @@ struct SampleProject {
         let report: RunReport
         do {
             report = try runner.run(
-                pipeline: config.pipeline.name, properties: ["command": "test"], options: PipelineRunner.Options(),
-                onStage: { stages.append($0) })
+                pipeline: config.pipeline.name, properties: ["command": "test"],
+                params: try RunTrackingInfo.params(config: config, components: runner.components.map(\.id)),
+                options: PipelineRunner.Options(), onStage: { stages.append($0) })
         } catch {
             let failed = stages.all.last { $0.outcome == .failed }?.component.rawValue ?? "a component"
             let check = failed == Component.transform.rawValue ? Self.transformCheck : Self.trainerCheck
@@ -112,6 +115,7 @@ struct SampleProject {
             return root.appendingPathComponent(".mlops").appendingPathComponent(artifact.uri)
         }
         var result = Result()
+        result.tracking = try store.tracking(run: report.run)
         if let transformed = try artifact(.transform, "transformed") {
             let names = try FileManager.default.contentsOfDirectory(atPath: transformed.path)
                 .filter { $0.hasSuffix(".features.f32") }.sorted()

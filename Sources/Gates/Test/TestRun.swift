@@ -30,6 +30,8 @@ public struct TestRun {
     var change: ChangeReport?
     public private(set) var checks: [CheckResult] = []
     public private(set) var outputs: [String: String] = [:]
+    /// The sample run as recorded in the project's store, when it was.
+    public private(set) var recordedRun: Int64?
 
     init(
         root: URL, repository: Repository, options: Options, onCheck: @escaping (CheckResult) -> Void,
@@ -46,9 +48,11 @@ public struct TestRun {
     /// and `test.json` to `.mlops/reports`; `started` hears the configuration once it is
     /// valid. A configuration that cannot be loaded is reported as the failed first check,
     /// then thrown (exit 78).
+    /// `recorded` hears the run the sample was recorded as in the project's store.
     public static func perform(
         _ repository: Repository, options: Options, started: (MLOpsConfig, _ commit: String?) -> Void = { _, _ in },
-        onCheck: @escaping (CheckResult) -> Void = { _ in }, warn: @escaping (String) -> Void = { _ in }
+        onCheck: @escaping (CheckResult) -> Void = { _ in }, warn: @escaping (String) -> Void = { _ in },
+        recorded: (Int64) -> Void = { _ in }
     ) throws -> TestReport {
         let root = try Project.workTree(of: repository)
         let reports = root.appendingPathComponent(".mlops/reports", isDirectory: true)
@@ -70,6 +74,7 @@ public struct TestRun {
         let baseText = try run.findChange(config: config, base: options.base)
         run.checkData(config: config, strict: options.strict || config.gates.strict)
         run.checkSample(config: config)
+        if let id = run.recordedRun { recorded(id) }
         run.runTests(config: config)
         let report = TestReport(
             pipeline: config.pipeline.name, commit: commit, base: baseText, checks: run.checks, outputs: run.outputs)
@@ -245,6 +250,7 @@ public struct TestRun {
             let sample = try SampleProject.make(root: root, config: config, rows: options.sampleRows)
             defer { try? FileManager.default.removeItem(at: sample.root) }
             let result = try sample.run()
+            recordSample(result.tracking, config: config)
             if let transform = result.transform {
                 add(
                     "mlops.test.sample", "the transform fits on a sample", transform.infinite == 0 ? .passed : .failed,
@@ -265,6 +271,30 @@ public struct TestRun {
             add("mlops.test.sample", failure.check, .failed, failure.detail)
         } catch {
             add("mlops.test.sample", "the transform and trainer run on a sample", .failed, "\(error)")
+        }
+    }
+
+    /// The sample run as a run of the project's store (command `test`, tag `mlops.sample`), so
+    /// `mlops runs` and the MLflow mirror see it; a store that cannot be opened is a warning.
+    mutating func recordSample(_ tracking: RunTracking?, config: MLOpsConfig) {
+        guard let tracking else { return }
+        do {
+            let store = try Project.openStore(
+                root: root, configured: config.store?.value, create: true, environment: options.environment)
+            defer { try? store.close() }
+            let head = try? repository.head()
+            var tags = RunTrackingInfo.tags(
+                commit: head?.commit?.description, branch: head?.branchName, dirty: nil, pipeline: config.pipeline.name,
+                command: "test", base: options.base, environment: options.environment)
+            tags["mlops.sample"] = "\(options.sampleRows) rows per file"
+            var properties = tracking.run.properties
+            properties["commit"] = head?.commit?.description ?? ""
+            properties["branch"] = head?.branchName ?? ""
+            recordedRun = try store.importRun(
+                pipeline: config.pipeline.name, started: tracking.run.started, properties: properties,
+                params: tracking.params, tags: tags, metrics: tracking.metrics)
+        } catch {
+            warn("the sample run was not recorded in the store: \((error as? any MLOpsError)?.message ?? "\(error)")")
         }
     }
 

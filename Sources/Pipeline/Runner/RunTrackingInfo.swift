@@ -49,12 +49,23 @@ public enum RunTrackingInfo {
         snapshot: RepositorySnapshot, pipeline: String, command: String, base: String? = nil,
         environment: [String: String]
     ) -> [String: String] {
+        tags(
+            commit: snapshot.commit, branch: snapshot.branch, dirty: snapshot.dirty, pipeline: pipeline,
+            command: command, base: base, environment: environment)
+    }
+
+    /// ``tags(snapshot:pipeline:command:base:environment:)`` from the values themselves (`dirty`
+    /// nil when it was not looked at).
+    public static func tags(
+        commit: String?, branch: String?, dirty: Bool?, pipeline: String, command: String, base: String?,
+        environment: [String: String]
+    ) -> [String: String] {
         var tags: [String: String] = [
-            "git.dirty": String(snapshot.dirty), "mlops.command": command, "mlops.pipeline": pipeline,
-            "mlops.version": MLOpsVersion.current,
+            "mlops.command": command, "mlops.pipeline": pipeline, "mlops.version": MLOpsVersion.current,
         ]
-        tags["git.commit"] = snapshot.commit
-        tags["git.branch"] = snapshot.branch
+        tags["git.dirty"] = dirty.map { String($0) }
+        tags["git.commit"] = commit
+        tags["git.branch"] = branch
         tags["git.base"] = base
         if let url = ciURL(environment) { tags["ci.url"] = url }
         let user = [environment["GITHUB_ACTOR"], environment["GITLAB_USER_LOGIN"], environment["USER"]]

@@ -43,6 +43,7 @@ extension MLOps {
             options.base = base
             options.sampleRows = sampleRows
             options.strict = strict
+            var sampleRun: Int64?
             let report = try TestRun.perform(
                 try context.repository(), options: options,
                 started: { config, commit in
@@ -62,7 +63,13 @@ extension MLOps {
                         }
                     let kind = check.className.replacingOccurrences(of: "mlops.test.", with: "")
                     console.line("  \(mark) \(kind): \(check.name) — \(check.detail)")
-                }, warn: { console.warning($0) })
+                }, warn: { console.warning($0) }, recorded: { sampleRun = $0 })
+            if let sampleRun {
+                // The sample run goes to the MLflow mirror like any other (tracking on).
+                let project = try context.project()
+                defer { try? project.store.close() }
+                try TrackingHook.afterRun(sampleRun, project: project, console: console)
+            }
             if console.mode == .json {
                 try console.json(JSONOutput(schema: Self.jsonSchema, ok: report.passed, result: report))
             } else {
