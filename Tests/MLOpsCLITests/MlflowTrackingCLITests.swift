@@ -259,4 +259,46 @@ import Tracking
         let bad = try MLOpsProcess.run(["train"], in: dir, environment: ["MLFLOW_TRACKING_URI": "ftp://host/x"])
         #expect(bad.status == 78 && bad.stderr.contains("MLFLOW_TRACKING_URI") && !bad.stdout.contains("ExampleGen"))
     }
+
+    @Test func credentialsAreSentAsMLflowsClientSendsThemAndRefusalsFailWhenRequired() throws {
+        // MLflow's own basic-auth app: user and password.
+        let password = "Mlops-test-Passw0rd!"
+        let server = try MLflowTestServer(adminPassword: password)
+        let (repo, environment, _) = try project(url: server.url)
+        let dir = repo.directory.url
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml", yaml.replacingOccurrences(of: "tracking:\n", with: "tracking:\n  required: true\n"))
+        let anonymous = try MLOpsProcess.run(["train"], in: dir, environment: environment)
+        #expect(anonymous.status == 78 && anonymous.stderr.contains("(401)"), "\(anonymous.stderr)")
+        #expect(anonymous.stderr.contains("MLFLOW_TRACKING_USERNAME"))
+        var basic = environment
+        basic["MLFLOW_TRACKING_USERNAME"] = "admin"
+        basic["MLFLOW_TRACKING_PASSWORD"] = password
+        let signedIn = try MLOpsProcess.run(["train"], in: dir, environment: basic)
+        #expect(signedIn.status == 0, "\(signedIn.stderr)")
+        // The refused run went too, once the credentials were right.
+        #expect(signedIn.stdout.components(separatedBy: "→ MLflow run ").count == 3, "\(signedIn.stdout)")
+        try server.stop()
+
+        // A token, as a proxy that checks bearer tokens in front of MLflow sees it.
+        let shared = try MLflowTestServer.shared()
+        let proxy = try FaultProxy(upstream: shared, .bearer, argument: "s3cr3t-token")
+        var bearer = environment
+        bearer["MLFLOW_TRACKING_URI"] = proxy.endpoint.absoluteString
+        bearer["MLFLOW_TRACKING_TOKEN"] = "wrong"
+        let wrong = try MLOpsProcess.run(["train"], in: dir, environment: bearer)
+        #expect(wrong.status == 78 && wrong.stderr.contains("(401)"), "\(wrong.stderr)")
+        bearer["MLFLOW_TRACKING_TOKEN"] = "s3cr3t-token"
+        let right = try MLOpsProcess.run(["runs", "sync"], in: dir, environment: bearer)
+        #expect(right.status == 0 && right.stdout.contains("1 sent"), "\(right.stdout)\n\(right.stderr)")
+
+        // A server answering 503 twice is tried again, as MLflow's client does.
+        let flaky = try FaultProxy(upstream: shared, .slowDown, argument: "2")
+        var retried = environment
+        retried["MLFLOW_TRACKING_URI"] = flaky.endpoint.absoluteString
+        let train = try MLOpsProcess.run(["train"], in: dir, environment: retried)
+        #expect(train.status == 0 && train.stdout.contains("→ MLflow run "), "\(train.stderr)")
+        #expect(flaky.requests().prefix(2).allSatisfy { $0.contains("-> 503 (injected)") })
+    }
 }

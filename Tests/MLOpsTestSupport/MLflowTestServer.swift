@@ -32,10 +32,13 @@ public final class MLflowTestServer: @unchecked Sendable {
 
     /// Starts a server of the test's own (10-15 s), on `port` with `directory` when given: a
     /// restart keeps the runs.
-    public init(port: Int? = nil, directory: String? = nil) throws {
+    /// With `adminPassword`, MLflow's basic-auth app: user `admin` with that password, every
+    /// other request 401.
+    public init(port: Int? = nil, directory: String? = nil, adminPassword: String? = nil) throws {
         let pidFile = NSTemporaryDirectory() + "mlops-mlflow-\(UUID().uuidString).pid"
         var environment = ["MLOPS_MLFLOW_PYTHON": PythonTool.mlflow.python]
         if let directory { environment["MLOPS_MLFLOW_DIR"] = directory }
+        if let adminPassword { environment["MLOPS_MLFLOW_ADMIN_PASSWORD"] = adminPassword }
         let result = try Self.script([pidFile] + (port.map { [String($0)] } ?? []), environment: environment)
         guard result.status == 0,
             let line = result.stdout.split(separator: "\n").first(where: { $0.contains("MLOPS_TEST_MLFLOW_URL=") })

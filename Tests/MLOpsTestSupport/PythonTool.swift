@@ -32,7 +32,8 @@ public struct PythonTool: Sendable {
 
     /// MLflow (its server, started by Tests/Tools/mlflow-server.sh, and its Python client).
     public static let mlflow = PythonTool(
-        variable: "MLOPS_MLFLOW_PYTHON", venv: ".build/mlflow-tools", module: "mlflow", install: "'mlflow==3.17.2'")
+        variable: "MLOPS_MLFLOW_PYTHON", venv: ".build/mlflow-tools", module: "mlflow",
+        install: "'mlflow[auth]==3.17.2'")
 
     /// The CI tools' Python (check-jsonschema, which brings PyYAML; securesystemslib), which
     /// .ci/run also names in MLOPS_DSSE_PYTHON.

@@ -99,7 +99,7 @@ private final class ResultsBox<T>: @unchecked Sendable {
     var results: [Int: Result<T, any Error>] = [:]
 }
 
-/// Tests/Tools/fault-proxy.py in front of the S3 test server: answers the first requests
+/// Tests/Tools/fault-proxy.py in front of the S3 (or MLflow) test server: answers the first requests
 /// with 503 SlowDown or 500, or dies in the middle of an upload (a server killed mid-transfer).
 /// Stopped, by its PID, when the object goes away.
 public final class FaultProxy: @unchecked Sendable {
@@ -107,20 +107,26 @@ public final class FaultProxy: @unchecked Sendable {
         case slowDown = "fail"
         case internalError = "error"
         case dieDuringUpload = "die"
+        /// Only requests carrying `Authorization: Bearer TOKEN` pass; the others get 401.
+        case bearer
     }
 
     public let endpoint: URL
     private let process: Process
     private let log: Pipe
 
-    public init(_ server: S3TestServer, _ mode: Mode, count: Int = 0) throws {
+    public convenience init(_ server: S3TestServer, _ mode: Mode, count: Int = 0) throws {
+        try self.init(upstream: server.endpoint.absoluteString, mode, argument: "\(count)")
+    }
+
+    /// In front of any HTTP server (`argument`: the count, or the token for `bearer`).
+    public init(upstream: String, _ mode: Mode, argument: String) throws {
         let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tools")
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", tools.appendingPathComponent("fault-proxy.py").path, server.endpoint.absoluteString,
-            mode.rawValue, "\(count)",
+            "python3", tools.appendingPathComponent("fault-proxy.py").path, upstream, mode.rawValue, argument,
         ]
         let out = Pipe()
         log = Pipe()

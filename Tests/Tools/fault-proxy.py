@@ -1,4 +1,4 @@
-"""A fault-injecting HTTP proxy in front of the S3 test server, for the S3 fault tests.
+"""A fault-injecting HTTP proxy in front of a test server (S3, MLflow), for the fault tests.
 
     python fault-proxy.py UPSTREAM MODE [COUNT]     # prints the proxy's port, then serves
 
@@ -7,6 +7,8 @@ MODE:
   error     answer the first COUNT requests 500 InternalError, then forward
   die       forward until a request body over COUNT bytes arrives, read half of it, and exit
             at once (the server killed during an upload: later connections are refused)
+  bearer    forward only requests with `Authorization: Bearer COUNT` (COUNT is the token), answer
+            the others 401, as a token-checking proxy in front of an MLflow server does
 
 Requests are forwarded unchanged (the Host header included, so signatures still verify).
 Each request is logged to stderr as `METHOD PATH -> STATUS`.
@@ -20,7 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 upstream = urllib.parse.urlsplit(sys.argv[1])
 mode = sys.argv[2]
-count = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+token = sys.argv[3] if mode == "bearer" else None
+count = int(sys.argv[3]) if len(sys.argv) > 3 and mode != "bearer" else 0
 lock = threading.Lock()
 seen = [0]
 
@@ -55,6 +58,9 @@ class Proxy(BaseHTTPRequestHandler):
             sys.stderr.flush()
             os._exit(0)
         body = self.rfile.read(length) if length else b""
+        if mode == "bearer" and self.headers.get("Authorization") != f"Bearer {token}":
+            self.answer(401, b"Unauthorized")
+            return
         if mode in ("fail", "error") and number <= count:
             self.answer(503 if mode == "fail" else 500, SLOW_DOWN if mode == "fail" else INTERNAL)
             return

@@ -9,6 +9,8 @@
 # PIDFILE gets the server's PID and its folder (/tmp/mlops-mlflow.*); --stop sends SIGTERM to
 # its process group (the server and its workers), waits, and removes the folder. Started again with the same
 # folder (MLOPS_MLFLOW_DIR) and port, it keeps its runs: the tests stop and restart one.
+# MLOPS_MLFLOW_ADMIN_PASSWORD set: MLflow's basic-auth app (pip mlflow[auth]), its admin user
+# `admin` with that password, every other request refused with 401.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 python=${MLOPS_MLFLOW_PYTHON:-$here/.build/mlflow-tools/bin/python}
@@ -31,9 +33,18 @@ port=${2:-$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 root=${MLOPS_MLFLOW_DIR:-$(mktemp -d /tmp/mlops-mlflow.XXXXXX)}
 mkdir -p "$root/artifacts"
 bin=$(dirname "$python")
+app=()
+if [ -n "${MLOPS_MLFLOW_ADMIN_PASSWORD:-}" ]; then
+  printf '[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///%s/auth.db\nadmin_username = admin\nadmin_password = %s\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n' \
+    "$root" "$MLOPS_MLFLOW_ADMIN_PASSWORD" > "$root/auth.ini"
+  export MLFLOW_AUTH_CONFIG_PATH="$root/auth.ini"
+  export MLFLOW_FLASK_SERVER_SECRET_KEY
+  MLFLOW_FLASK_SERVER_SECRET_KEY=$("$python" -c 'import secrets; print(secrets.token_hex(16))')
+  app=(--app-name basic-auth)
+fi
 # setsid: the server and its workers in a group of their own, stopped together.
 setsid "$bin/mlflow" server --backend-store-uri "sqlite:///$root/mlflow.db" --artifacts-destination "$root/artifacts" \
-  --host 127.0.0.1 --port "$port" --workers 1 >"$root/server.log" 2>&1 < /dev/null &
+  --host 127.0.0.1 --port "$port" --workers 1 "${app[@]}" >"$root/server.log" 2>&1 < /dev/null &
 pid=$!
 printf '%s\n%s\n' "$pid" "$root" > "$pidfile"
 for _ in $(seq 120); do
