@@ -59,7 +59,8 @@ public struct TrackedMetric: Sendable, Codable, Equatable {
         value.isNaN ? "NaN" : value > 0 ? "Infinity" : "-Infinity"
     }
 
-    static func special(_ text: String) -> Double? {
+    /// A number written as text, MLflow's `NaN` and `Infinity` strings included.
+    public static func special(_ text: String) -> Double? {
         switch text {
         case "NaN": .nan
         case "Infinity": .infinity
@@ -183,8 +184,18 @@ public enum TrackingKey {
     /// by a short hash of the whole so two long keys stay apart.
     public static func clean(_ key: String) -> String {
         // A bucket's slice, `trip_start_hour=[12, 18)`, reads `trip_start_hour:12-18`.
-        let plain = key.filter { !"[]()".contains($0) }.replacingOccurrences(
-            of: #"\s*,\s*"#, with: "-", options: .regularExpression)
+        var plain = ""
+        var afterComma = false
+        for character in key where !"[]()".contains(character) {
+            if character == "," {
+                while plain.last?.isWhitespace == true { plain.removeLast() }
+                plain.append("-")
+                afterComma = true
+            } else if !(afterComma && character.isWhitespace) {
+                plain.append(character)
+                afterComma = false
+            }
+        }
         var text = String(
             plain.map { character -> Character in
                 if character == "=" { return ":" }

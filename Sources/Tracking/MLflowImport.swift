@@ -26,7 +26,8 @@ public enum MLflowImport {
     ) throws -> Report {
         let experiment: [String: Any]
         do {
-            experiment = try client.get("experiments/get-by-name", [("experiment_name", name)])["experiment"]
+            experiment =
+                try client.get("experiments/get-by-name", [("experiment_name", name)])["experiment"]
                 as? [String: Any] ?? [:]
         } catch let error as MLflowError where error.code == "RESOURCE_DOES_NOT_EXIST" {
             throw FileError(
@@ -52,7 +53,8 @@ public enum MLflowImport {
             token = page["next_page_token"] as? String
             for run in page["runs"] as? [[String: Any]] ?? [] {
                 seen += 1
-                if let imported = try importOne(run, experiment: name, client: client, store: store, identity: identity) {
+                if let imported = try importOne(run, experiment: name, client: client, store: store, identity: identity)
+                {
                     report.imported.append(imported)
                 } else {
                     report.skipped += 1
@@ -117,13 +119,7 @@ public enum MLflowImport {
     static func number(_ value: Any?) -> Double? {
         switch value {
         case let number as NSNumber: number.doubleValue
-        case let text as String:
-            switch text {
-            case "NaN": .nan
-            case "Infinity": .infinity
-            case "-Infinity": -.infinity
-            default: Double(text)
-            }
+        case let text as String: TrackedMetric.special(text)
         default: nil
         }
     }

@@ -143,7 +143,9 @@ public final class MLflowMirror {
                 let (remote, note) = try deliver(delivery)
                 try store.noteDelivery(delivery.id, sent: true, remoteID: remote, error: note)
                 report.outcomes.append(
-                    Outcome(kind: delivery.kind.rawValue, subject: delivery.subject, remote: remote, error: nil, note: note))
+                    Outcome(
+                        kind: delivery.kind.rawValue, subject: delivery.subject, remote: remote, error: nil, note: note)
+                )
             } catch let error as MLflowError {
                 try store.noteDelivery(delivery.id, sent: false, remoteID: nil, error: error.message)
                 report.outcomes.append(
@@ -287,10 +289,16 @@ public final class MLflowMirror {
             entry["timestamp"] = Int64((metric.timestamp * 1000).rounded())
             // MLflow's client sends NaN and the infinities as these strings; bare tokens would
             // be stored as 0.
-            if metric.value.isFinite { entry["value"] = metric.value } else { entry["value"] = TrackedMetric.text(metric.value) }
+            if metric.value.isFinite {
+                entry["value"] = metric.value
+            } else {
+                entry["value"] = TrackedMetric.text(metric.value)
+            }
             return entry
         }
-        for chunk in metrics.chunked(1000) { try client.post("runs/log-batch", ["run_id": id, "metrics": Array(chunk)]) }
+        for chunk in metrics.chunked(1000) {
+            try client.post("runs/log-batch", ["run_id": id, "metrics": Array(chunk)])
+        }
     }
 
     /// The run's reports, and the model, evaluation and infra validation its executions made
@@ -307,7 +315,8 @@ public final class MLflowMirror {
             ($0.path, root.appendingPathComponent($0.location))
         }
         let folders: [(Component, String, String)] = [
-            (.trainer, "model", "model"), (.evaluator, "evaluation", "evaluation"), (.infraValidator, "blessing", "infra"),
+            (.trainer, "model", "model"), (.evaluator, "evaluation", "evaluation"),
+            (.infraValidator, "blessing", "infra"),
         ]
         for (component, output, prefix) in folders {
             guard let execution = tracked.executions.last(where: { $0.component == component.rawValue }),
@@ -337,7 +346,8 @@ public final class MLflowMirror {
         if let branch = tracked.tags["git.branch"] { tags["mlflow.source.git.branch"] = branch }
         if let dirty = tracked.tags["git.dirty"] { tags["mlflow.source.git.dirty"] = dirty }
         if let url = tracked.tags["ci.url"] {
-            tags["mlflow.note.content"] = "Made by `mlops \(tracked.run.properties["command"] ?? "")` in [\(url)](\(url))."
+            tags["mlflow.note.content"] =
+                "Made by `mlops \(tracked.run.properties["command"] ?? "")` in [\(url)](\(url))."
         }
         return tags.mapValues { TrackingKey.clip($0, TrackingKey.tagValueLimit) }
     }
@@ -357,7 +367,8 @@ public final class MLflowMirror {
 
     // MARK: - Model registry
 
-    var registeredModel: (String) -> String { { [settings] name in settings.registeredModel ?? name } }
+    /// The registered model a release named `name` goes to.
+    func registeredModel(_ name: String) -> String { settings.registeredModel ?? name }
 
     /// The model version of a release: found by its identity tag, else made from the MLflow run
     /// of the gate that released it (delivered first when it waits too).
@@ -410,7 +421,8 @@ public final class MLflowMirror {
 
     /// The model version tagged with a release's identity, if there is one.
     func version(_ model: String, identity: String) throws -> String? {
-        let filter = "name='\(model.replacingOccurrences(of: "'", with: "\\'"))' and tags.`mlops.identity`='\(identity)'"
+        let filter =
+            "name='\(model.replacingOccurrences(of: "'", with: "\\'"))' and tags.`mlops.identity`='\(identity)'"
         let answer = try client.get("model-versions/search", [("filter", filter), ("max_results", "10")])
         return (answer["model_versions"] as? [[String: Any]])?.first?["version"] as? String
     }
