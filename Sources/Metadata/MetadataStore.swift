@@ -117,6 +117,14 @@ public protocol MetadataStore: AnyObject, Sendable {
     /// Notes an attempt: sent (with the server's name for it), or still pending with the error.
     /// `remoteID` is kept even when not sent yet (a run created but not finished).
     func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?) throws
+    /// Takes delivery `id` for `holder` until `until` when it is still pending and nobody holds
+    /// it, the hold ran out, or the holder is `stale` (a process known to be gone). Returns the
+    /// delivery as it is after the attempt (nil when it is gone); `claimedBy == holder` when
+    /// taken. ``noteDelivery(_:sent:remoteID:error:)`` lets go of it.
+    /// Keeps the server's name for a delivery still being sent (an MLflow run created, not yet
+    /// filled), without counting an attempt or letting go of it.
+    func noteRemoteID(_ id: Int64, remoteID: String) throws
+    func claimDelivery(_ id: Int64, holder: String, until: Date, stale: String?) throws -> TrackingDelivery?
 
     // MARK: Content hashes of modified files
 

@@ -47,11 +47,7 @@ public struct TrackedMetric: Sendable, Codable, Equatable {
         try container.encode(key, forKey: .key)
         try container.encode(step, forKey: .step)
         try container.encode(timestamp, forKey: .timestamp)
-        if value.isFinite {
-            try container.encode(value, forKey: .value)
-        } else {
-            try container.encode(Self.text(value), forKey: .value)
-        }
+        try container.encode(MetricNumber(value), forKey: .value)
     }
 
     /// `NaN`, `Infinity`, `-Infinity` for the values JSON has no number for.
@@ -67,6 +63,18 @@ public struct TrackedMetric: Sendable, Codable, Equatable {
         case "-Infinity": -.infinity
         default: Double(text)
         }
+    }
+}
+
+/// A metric value in JSON: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"` as MLflow writes
+/// them (JSON has no number for those).
+public struct MetricNumber: Encodable, Sendable {
+    public let value: Double
+    public init(_ value: Double) { self.value = value }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if value.isFinite { try container.encode(value) } else { try container.encode(TrackedMetric.text(value)) }
     }
 }
 
@@ -236,16 +244,19 @@ public enum TrackingKey {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
+            // Strings first: most settings are, and JSONDecoder never reads a number or a flag
+            // as a string (nor a string as either), so the order changes nothing else; each
+            // type that does not match costs a thrown error.
             if container.decodeNil() {
                 self = .null
+            } else if let text = try? container.decode(String.self) {
+                self = .scalar(text)
             } else if let flag = try? container.decode(Bool.self) {
                 self = .scalar(flag ? "true" : "false")
             } else if let whole = try? container.decode(Int64.self) {
                 self = .scalar(String(whole))
             } else if let number = try? container.decode(Double.self) {
                 self = .scalar("\(number)")
-            } else if let text = try? container.decode(String.self) {
-                self = .scalar(text)
             } else if let array = try? container.decode([Tree].self) {
                 self = .array(array)
             } else {
@@ -296,10 +307,13 @@ public struct TrackingDelivery: Sendable, Encodable, Equatable {
     public let attempts: Int
     public let lastError: String?
     public let createdAt: Date
+    /// Who is sending it now (`HOST:PID`), and until when that hold lasts; nil when nobody is.
+    public let claimedBy: String?
+    public let claimedUntil: Date?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, subject, payload, state, remoteID = "remote_id", attempts, lastError = "last_error"
-        case createdAt = "created_at"
+        case createdAt = "created_at", claimedBy = "claimed_by"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -313,11 +327,12 @@ public struct TrackingDelivery: Sendable, Encodable, Equatable {
         try container.encode(attempts, forKey: .attempts)
         try container.encode(lastError, forKey: .lastError)
         try container.encode(ISO8601DateFormatter().string(from: createdAt), forKey: .createdAt)
+        try container.encode(claimedBy, forKey: .claimedBy)
     }
 
     public init(
         id: Int64, kind: Kind, subject: String, payload: String, state: State, remoteID: String?, attempts: Int,
-        lastError: String?, createdAt: Date
+        lastError: String?, createdAt: Date, claimedBy: String? = nil, claimedUntil: Date? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -328,5 +343,7 @@ public struct TrackingDelivery: Sendable, Encodable, Equatable {
         self.attempts = attempts
         self.lastError = lastError
         self.createdAt = createdAt
+        self.claimedBy = claimedBy
+        self.claimedUntil = claimedUntil
     }
 }

@@ -95,6 +95,15 @@ public final class SQLiteMetadataStore: SQLMetadataStore, @unchecked Sendable {
                     INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));
                     """)
         }
+        migrator.registerMigration("v4-delivery-claims") { db in
+            // Who is sending a delivery (`HOST:PID`) and until when the hold lasts, so a detached
+            // `mlops runs sync` and the next command never send the same run at once.
+            try db.execute(
+                sql: """
+                    ALTER TABLE tracking_outbox ADD COLUMN claimed_by TEXT;
+                    ALTER TABLE tracking_outbox ADD COLUMN claimed_until REAL;
+                    """)
+        }
         return migrator
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MLOpsCore
 import Metadata
 import Pipeline
@@ -12,12 +13,17 @@ public struct TrackingSettings: Sendable {
     public let required: Bool
     /// The registered model releases go to; nil: the release's own name.
     public let registeredModel: String?
+    /// Runs are sent by a detached `mlops runs sync` (never when `required`).
+    public let background: Bool
 
-    public init(server: MLflowServer, experiment: String, required: Bool, registeredModel: String?) {
+    public init(
+        server: MLflowServer, experiment: String, required: Bool, registeredModel: String?, background: Bool = false
+    ) {
         self.server = server
         self.experiment = experiment
         self.required = required
         self.registeredModel = registeredModel
+        self.background = background && !required
     }
 
     /// The settings, or nil when no server is named. A malformed `MLFLOW_TRACKING_URI` is a
@@ -38,7 +44,7 @@ public struct TrackingSettings: Sendable {
         return TrackingSettings(
             server: MLflowServer(uri: uri, credentials: MLflowServer.credentials(environment: environment)),
             experiment: experiment ?? section.experiment ?? config.pipeline.name, required: section.required,
-            registeredModel: section.registeredModel)
+            registeredModel: section.registeredModel, background: section.background)
     }
 }
 
@@ -125,20 +131,90 @@ public final class MLflowMirror {
     }
 
     /// What a sync did: every delivery tried, the first failure that stopped it (the server
-    /// down), and how many still wait.
+    /// down), how many another process was sending, and how many still wait.
     public struct Report: Sendable {
         public var outcomes: [Outcome] = []
         public var failure: MLflowError?
+        /// Deliveries another process (a detached `mlops runs sync`) sent while this one waited.
+        public var awaited = 0
+        /// Deliveries left to the process sending them (a sync that does not wait).
+        public var leftToOthers = 0
         public var pending = 0
         public var failed: [Outcome] { outcomes.filter { $0.error != nil } }
     }
 
-    /// Delivers what waits in the outbox, oldest first. Stops at the first transient failure
-    /// (the server down or failing: the rest would fail too); a delivery the server rejects is
-    /// reported and the next is tried.
-    public func sync(limit: Int = 1000) throws -> Report {
+    /// What a sync does about a delivery another process is sending.
+    public enum OthersSending: Sendable {
+        /// Waits until it is sent or let go of (a foreground command, `mlops runs sync`).
+        case wait
+        /// Leaves it to that process (the detached sender).
+        case leave
+    }
+
+    /// How long a hold on a delivery lasts: a sender that died is replaced after this (at once
+    /// when it ran on this machine).
+    public static let hold: TimeInterval = 600
+
+    /// This process as a delivery's holder: `HOST:PID`.
+    public static let holder: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host):\(getpid())"
+    }()
+
+    /// Whether `holder` is a process of this machine that is gone (its hold can be taken at once).
+    static func isGone(_ holder: String) -> Bool {
+        guard let colon = holder.lastIndex(of: ":"), let pid = pid_t(holder[holder.index(after: colon)...]),
+            holder[..<colon] == Self.holder[..<(Self.holder.lastIndex(of: ":") ?? Self.holder.endIndex)]
+        else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Takes `delivery` for this process. Nil when there is nothing left to do: it was sent
+    /// (by another process, `awaited` true when this one waited for it), or another process
+    /// holds it and `othersSending` is `.leave`.
+    func claim(
+        _ delivery: TrackingDelivery, othersSending: OthersSending, onWait: (TrackingDelivery) -> Void
+    ) throws -> (delivery: TrackingDelivery?, awaited: Bool) {
+        var stale: String?
+        var waited = false
+        while true {
+            guard
+                let current = try store.claimDelivery(
+                    delivery.id, holder: Self.holder, until: Date().addingTimeInterval(Self.hold), stale: stale)
+            else { return (nil, false) }
+            if current.state == .sent { return (nil, waited) }
+            guard let other = current.claimedBy, other != Self.holder else { return (current, false) }
+            if Self.isGone(other) {
+                stale = other
+                continue
+            }
+            guard othersSending == .wait else { return (nil, false) }
+            if !waited { onWait(current) }
+            waited = true
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Delivers what waits in the outbox, oldest first, each held by this process while it is
+    /// sent so a detached sender and the next command never send it twice. Stops at the first
+    /// transient failure (the server down or failing: the rest would fail too); a delivery the
+    /// server rejects is reported and the next is tried.
+    public func sync(
+        limit: Int = 1000, othersSending: OthersSending = .wait, onWait: (TrackingDelivery) -> Void = { _ in }
+    ) throws -> Report {
         var report = Report()
-        for delivery in try store.deliveries(pendingOnly: true, limit: limit) {
+        for listed in try store.deliveries(pendingOnly: true, limit: limit) {
+            let (claimed, awaited) = try claim(listed, othersSending: othersSending, onWait: onWait)
+            guard let delivery = claimed else {
+                if awaited {
+                    report.awaited += 1
+                } else if try store.delivery(kind: listed.kind, subject: listed.subject)?.state == .pending {
+                    report.leftToOthers += 1
+                }
+                continue
+            }
             do {
                 let (remote, note) = try deliver(delivery)
                 try store.noteDelivery(delivery.id, sent: true, remoteID: remote, error: note)
@@ -154,6 +230,10 @@ public final class MLflowMirror {
                         note: nil))
                 if report.failure == nil { report.failure = error }
                 if error.isTransient { break }
+            } catch {
+                // Let go of it for the next sender before the error ends the sync.
+                try? store.noteDelivery(delivery.id, sent: false, remoteID: nil, error: "\(error)")
+                throw error
             }
         }
         report.pending = try store.deliveries(pendingOnly: true, limit: 100_000).count
@@ -261,7 +341,7 @@ public final class MLflowMirror {
         guard let (id, artifacts) = found else { throw InternalError("no MLflow run") }
         if known != id, let delivery = try store.delivery(kind: .run, subject: String(run)) {
             // Kept at once: a later try then knows the run even before searching.
-            try store.noteDelivery(delivery.id, sent: false, remoteID: id, error: nil)
+            try store.noteRemoteID(delivery.id, remoteID: id)
         }
         try logBatches(id, tracked: tracked, tags: tags)
         try uploadArtifacts(tracked, to: artifacts)
@@ -384,12 +464,7 @@ public final class MLflowMirror {
                 .rejected("model-versions/create", status: 0, code: "", message: "the release names no run"),
                 server: settings.server.uri)
         }
-        if try store.delivery(kind: .run, subject: String(run)) == nil {
-            try store.enqueueDelivery(kind: .run, subject: String(run), payload: "{}")
-        }
-        let delivery = try store.delivery(kind: .run, subject: String(run))
-        let (mlflowRun, artifacts) = try deliverRun(run, known: delivery?.remoteID)
-        if let delivery { try store.noteDelivery(delivery.id, sent: true, remoteID: mlflowRun, error: nil) }
+        let (mlflowRun, artifacts) = try gateRun(run)
         var body: [String: Any] = [:]
         body["name"] = model
         body["source"] = artifacts + "/model"
@@ -407,6 +482,30 @@ public final class MLflowMirror {
         }
         try waitUntilReady(model, version)
         return version
+    }
+
+    /// The MLflow run (id and artifact location) of the run that gated a release: asked of the
+    /// server when it was sent, else sent now (waiting for a process already sending it).
+    func gateRun(_ run: Int64) throws -> (id: String, artifacts: String) {
+        var delivery = try store.delivery(kind: .run, subject: String(run))
+        if delivery == nil { delivery = try store.enqueueDelivery(kind: .run, subject: String(run), payload: "{}") }
+        guard let delivery else { throw InternalError("the outbox lost run \(run)") }
+        let (claimed, _) = try claim(delivery, othersSending: .wait) { _ in }
+        guard let claimed else {
+            let sent = try store.delivery(kind: .run, subject: String(run))
+            guard let id = sent?.remoteID else { throw InternalError("run \(run) was sent without an MLflow run id") }
+            let answer = try client.get("runs/get", [("run_id", id)])
+            let info = (answer["run"] as? [String: Any])?["info"] as? [String: Any]
+            return (id, info?["artifact_uri"] as? String ?? "")
+        }
+        do {
+            let (id, artifacts) = try deliverRun(run, known: claimed.remoteID)
+            try store.noteDelivery(claimed.id, sent: true, remoteID: id, error: nil)
+            return (id, artifacts)
+        } catch {
+            try? store.noteDelivery(claimed.id, sent: false, remoteID: nil, error: "\(error)")
+            throw error
+        }
     }
 
     /// A registry other than MLflow's SQL one may take a while: its status is polled (30 s).

@@ -67,6 +67,10 @@ import Testing
         ] {
             #expect(text.contains(needed), "\(provider): \(needed)")
         }
+        // The gate job waits for the runs its detached senders send to MLflow, after the gate.
+        let gate = try #require(text.range(of: "mlops gate"))
+        let sync = try #require(text.range(of: "mlops runs sync --if-configured"), "\(provider)")
+        #expect(gate.upperBound < sync.lowerBound && text.components(separatedBy: "runs sync").count == 2)
         #expect(text.contains(provider == "github" ? "fetch-depth: 0" : #"GIT_DEPTH: "0""#))
         #expect(text.contains(provider == "github" ? "cron:" : #"$CI_PIPELINE_SOURCE == "schedule""#))
     }

@@ -65,7 +65,7 @@ import Testing
         try PostgresMetadataStore(address: database.address).close()
         #expect(
             try database.execute("SELECT identifier FROM schema_migrations ORDER BY 1") == [
-                "v1-metadata", "v2-file-hashes", "v3-run-tracking",
+                "v1-metadata", "v2-file-hashes", "v3-run-tracking", "v4-delivery-claims",
             ])
         try database.execute("INSERT INTO schema_migrations VALUES ('v99-future', 0)")
         let error = try #require(throws: MetadataStoreError.self) {
@@ -74,7 +74,7 @@ import Testing
         #expect(error.message.contains("was made by a newer mlops"))
         #expect(error.message.contains("v99-future"))
         #expect(error.exitStatus == .ioError)
-        #expect(try database.execute("SELECT count(*) FROM schema_migrations") == ["4"])
+        #expect(try database.execute("SELECT count(*) FROM schema_migrations") == ["5"])
     }
 
     @Test func eightJobsOpeningOneEmptyDatabaseAtOnceCreateItsTablesOnce() throws {
@@ -87,7 +87,7 @@ import Testing
             } catch { return "\(error)" }
         }
         #expect(outcomes == Array(repeating: "ok", count: 8))
-        #expect(try database.execute("SELECT count(*) FROM schema_migrations") == ["3"])
+        #expect(try database.execute("SELECT count(*) FROM schema_migrations") == ["4"])
     }
 
     @Test func eightWritersAtOnceRecordEveryRunAndExecution() throws {

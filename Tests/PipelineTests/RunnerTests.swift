@@ -359,7 +359,7 @@ extension RunReport {
         try SQLiteMetadataStore(path: path).close()
         let database = try SQLiteDatabase(path: path)
         let applied = try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(applied == ["v1-metadata", "v2-file-hashes", "v3-run-tracking"])
+        #expect(applied == ["v1-metadata", "v2-file-hashes", "v3-run-tracking", "v4-delivery-claims"])
         try database.write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')")
         }
@@ -376,7 +376,7 @@ extension RunReport {
         let after = try SQLiteDatabase(path: path)
         #expect(
             try after.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") }
-                == ["v1-metadata", "v2-file-hashes", "v3-run-tracking", "v9-from-the-future"])
+                == ["v1-metadata", "v2-file-hashes", "v3-run-tracking", "v4-delivery-claims", "v9-from-the-future"])
         try after.close()
     }
 

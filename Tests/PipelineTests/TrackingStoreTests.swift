@@ -101,6 +101,39 @@ import Testing
         #expect(try store.deliveries(pendingOnly: false, limit: 10).count == 2)
     }
 
+    @Test(arguments: StoreBackend.allCases)
+    func aDeliveryIsHeldByOneSenderAtATime(_ backend: StoreBackend) throws {
+        let dir = try TemporaryDirectory()
+        let testStore = try TestStore(backend, in: dir)
+        let store = testStore.store
+        defer { withExtendedLifetime(testStore) { try? store.close() } }
+        let queued = try store.enqueueDelivery(kind: .run, subject: "7", payload: "{}")
+        let later = Date().addingTimeInterval(600)
+        let first = try #require(try store.claimDelivery(queued.id, holder: "a:1", until: later, stale: nil))
+        #expect(first.claimedBy == "a:1")
+        // Held: another sender does not get it, unless it knows the holder is gone.
+        let refused = try #require(try store.claimDelivery(queued.id, holder: "b:2", until: later, stale: nil))
+        #expect(refused.claimedBy == "a:1")
+        #expect(try store.claimDelivery(queued.id, holder: "b:2", until: later, stale: "c:3")?.claimedBy == "a:1")
+        #expect(try store.claimDelivery(queued.id, holder: "a:1", until: later, stale: nil)?.claimedBy == "a:1")
+        #expect(try store.claimDelivery(queued.id, holder: "b:2", until: later, stale: "a:1")?.claimedBy == "b:2")
+        // Keeping the MLflow run's id keeps the hold and counts no attempt.
+        try store.noteRemoteID(queued.id, remoteID: "r1")
+        var now = try #require(try store.delivery(kind: .run, subject: "7"))
+        #expect(now.claimedBy == "b:2" && now.remoteID == "r1" && now.attempts == 0)
+        // An attempt lets go of it; a hold that ran out is anyone's.
+        try store.noteDelivery(queued.id, sent: false, remoteID: nil, error: "down")
+        now = try #require(try store.delivery(kind: .run, subject: "7"))
+        #expect(now.claimedBy == nil && now.claimedUntil == nil && now.attempts == 1)
+        _ = try store.claimDelivery(queued.id, holder: "a:1", until: Date().addingTimeInterval(-1), stale: nil)
+        #expect(try store.claimDelivery(queued.id, holder: "b:2", until: later, stale: nil)?.claimedBy == "b:2")
+        // Once sent, nobody takes it.
+        try store.noteDelivery(queued.id, sent: true, remoteID: nil, error: nil)
+        let sent = try #require(try store.claimDelivery(queued.id, holder: "a:1", until: later, stale: nil))
+        #expect(sent.state == .sent && sent.claimedBy == nil)
+        #expect(try store.claimDelivery(999, holder: "a:1", until: later, stale: nil) == nil)
+    }
+
     @Test func keysAreMadeWhatMLflowAccepts() {
         #expect(TrackingKey.clean("slice/payment_type=Cash/auc") == "slice/payment_type:Cash/auc")
         #expect(TrackingKey.clean("slice/trip_start_hour=[12, 18)/auc") == "slice/trip_start_hour:12-18/auc")

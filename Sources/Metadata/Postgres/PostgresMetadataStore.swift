@@ -121,6 +121,13 @@ public final class PostgresMetadataStore: SQLMetadataStore, @unchecked Sendable 
                 "INSERT INTO store_identity (id) VALUES (md5(random()::text || clock_timestamp()::text))",
             ]
         ),
+        (
+            "v4-delivery-claims",
+            [
+                "ALTER TABLE tracking_outbox ADD COLUMN claimed_by TEXT",
+                "ALTER TABLE tracking_outbox ADD COLUMN claimed_until DOUBLE PRECISION",
+            ]
+        ),
     ]
 
     /// Any fixed number: the key of the advisory lock migrations take (per database).

@@ -40,7 +40,7 @@ extension SQLTransaction {
 }
 
 /// A value bound to a `?` or read from a column.
-enum SQLValue: Sendable, Equatable {
+enum SQLValue: Sendable, Hashable {
     case null
     case integer(Int64)
     case real(Double)

@@ -121,22 +121,20 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         -> [String: StoredArtifact]
     {
         try backend.write { db in
-            for (key, value) in record.params.sorted(by: { $0.key < $1.key }) {
-                try db.execute(
-                    """
-                    INSERT INTO execution_params (execution_id, key, value) VALUES (?, ?, ?)
-                    ON CONFLICT (execution_id, key) DO UPDATE SET value = excluded.value
-                    """, .integer(id), .text(key), .text(value))
-            }
-            for metric in record.metrics {
-                try db.execute(
-                    """
-                    INSERT INTO execution_metrics (execution_id, key, step, value, timestamp) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (execution_id, key, step) DO UPDATE SET value = excluded.value,
-                        timestamp = excluded.timestamp
-                    """, .integer(id), .text(metric.key), .integer(metric.step),
-                    metric.value.isNaN ? .null : .real(metric.value), .real(metric.timestamp))
-            }
+            try Self.upsert(
+                db, "execution_params", columns: ["execution_id", "key", "value"], keyColumns: 2,
+                rows: record.params.sorted(by: { $0.key < $1.key }).map {
+                    [.integer(id), .text($0.key), .text($0.value)]
+                })
+            try Self.upsert(
+                db, "execution_metrics", columns: ["execution_id", "key", "step", "value", "timestamp"],
+                keyColumns: 3,
+                rows: record.metrics.map { metric in
+                    [
+                        .integer(id), .text(metric.key), .integer(metric.step),
+                        metric.value.isNaN ? .null : .real(metric.value), .real(metric.timestamp),
+                    ]
+                })
             var stored: [String: StoredArtifact] = [:]
             let now = Date().timeIntervalSince1970
             for output in outputs {
@@ -296,14 +294,17 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
 
     /// The executions of a run, in the order they were recorded.
     public func executions(run: Int64) throws -> [StoredExecution] {
-        try backend.read { db in
-            try db.rows(
-                """
-                SELECT executions.* FROM executions JOIN associations ON associations.execution_id = executions.id
-                WHERE associations.context_id = ? ORDER BY executions.id
-                """, .integer(run)
-            ).map(Self.execution)
-        }
+        try backend.read { db in try Self.executions(db, run: run) }
+    }
+
+    /// The executions of run `run`, oldest first, inside a transaction.
+    static func executions(_ db: any SQLTransaction, run: Int64) throws -> [StoredExecution] {
+        try db.rows(
+            """
+            SELECT executions.* FROM executions JOIN associations ON associations.execution_id = executions.id
+            WHERE associations.context_id = ? ORDER BY executions.id
+            """, .integer(run)
+        ).map(Self.execution)
     }
 
     /// Every execution, oldest first.
@@ -369,20 +370,39 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         for (table, values, limit) in [
             ("run_params", params, TrackingKey.paramValueLimit), ("run_tags", tags, TrackingKey.tagValueLimit),
         ] {
-            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-                try db.execute(
-                    """
-                    INSERT INTO \(table) (run_id, key, value) VALUES (?, ?, ?)
-                    ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value
-                    """, .integer(run), .text(TrackingKey.clean(key)), .text(TrackingKey.clip(value, limit)))
-            }
+            try upsert(
+                db, table, columns: ["run_id", "key", "value"], keyColumns: 2,
+                rows: values.sorted(by: { $0.key < $1.key }).map {
+                    [.integer(run), .text(TrackingKey.clean($0.key)), .text(TrackingKey.clip($0.value, limit))]
+                })
         }
-        for file in files {
-            try db.execute(
-                """
-                INSERT INTO run_files (run_id, path, location) VALUES (?, ?, ?)
-                ON CONFLICT (run_id, path) DO UPDATE SET location = excluded.location
-                """, .integer(run), .text(file.path), .text(file.location))
+        try upsert(
+            db, "run_files", columns: ["run_id", "path", "location"], keyColumns: 2,
+            rows: files.map { [.integer(run), .text($0.path), .text($0.location)] })
+    }
+
+    /// Inserts `rows` into `table`, a row whose first `keyColumns` values are already there
+    /// replacing the rest: a few statements of many rows each (a run records tens of params and
+    /// hundreds of metric values; one statement per row was most of recording's store time). A
+    /// key given twice keeps its last row, as row-by-row upserts would (PostgreSQL refuses one
+    /// statement that updates a row twice).
+    static func upsert(
+        _ db: any SQLTransaction, _ table: String, columns: [String], keyColumns: Int, rows: [[SQLValue]]
+    ) throws {
+        guard !rows.isEmpty else { return }
+        var last: [[SQLValue]: Int] = [:]
+        for (index, row) in rows.enumerated() { last[Array(row.prefix(keyColumns))] = index }
+        let unique = rows.indices.filter { last[Array(rows[$0].prefix(keyColumns))] == $0 }.map { rows[$0] }
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let keys = columns.prefix(keyColumns).joined(separator: ", ")
+        let updates = columns.dropFirst(keyColumns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        // 200 rows of at most 5 values: far below both backends' limits on bound values.
+        for start in stride(from: 0, to: unique.count, by: 200) {
+            let chunk = unique[start..<min(start + 200, unique.count)]
+            try db.rows(
+                "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                    + Array(repeating: tuple, count: chunk.count).joined(separator: ", ")
+                    + " ON CONFLICT (\(keys)) DO UPDATE SET \(updates)", chunk.flatMap { $0 })
         }
     }
 
@@ -484,12 +504,7 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         let files = try db.rows("SELECT path, location FROM run_files WHERE run_id = ? ORDER BY path", id).map { row in
             RunFile(path: try row.text("path"), location: try row.text("location"))
         }
-        let executions = try db.rows(
-            """
-            SELECT executions.* FROM executions JOIN associations ON associations.execution_id = executions.id
-            WHERE associations.context_id = ? ORDER BY executions.id
-            """, id
-        ).map(Self.execution)
+        let executions = try Self.executions(db, run: run.id)
         return RunTracking(
             run: run, params: params, tags: tags, metrics: metrics, files: files, executions: executions)
     }
@@ -538,9 +553,32 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             try db.execute(
                 """
                 UPDATE tracking_outbox SET state = ?, remote_id = COALESCE(?, remote_id), attempts = attempts + 1,
-                    last_error = ?, updated_at = ? WHERE id = ?
+                    last_error = ?, updated_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?
                 """, .text(sent ? "sent" : "pending"), SQLValue(remoteID), SQLValue(error),
                 .real(Date().timeIntervalSince1970), .integer(id))
+        }
+    }
+
+    public func noteRemoteID(_ id: Int64, remoteID: String) throws {
+        try backend.write { db in
+            try db.execute(
+                "UPDATE tracking_outbox SET remote_id = ?, updated_at = ? WHERE id = ?", .text(remoteID),
+                .real(Date().timeIntervalSince1970), .integer(id))
+        }
+    }
+
+    public func claimDelivery(_ id: Int64, holder: String, until: Date, stale: String?) throws -> TrackingDelivery? {
+        try backend.write { db in
+            // One statement: SQLite takes writers in turn and PostgreSQL re-reads the row after a
+            // concurrent update, so two claimants never both see it free.
+            try db.execute(
+                """
+                UPDATE tracking_outbox SET claimed_by = ?, claimed_until = ?
+                WHERE id = ? AND state = 'pending'
+                    AND (claimed_by IS NULL OR claimed_by = ? OR claimed_by = ? OR claimed_until < ?)
+                """, .text(holder), .real(until.timeIntervalSince1970), .integer(id), .text(holder),
+                .text(stale ?? holder), .real(Date().timeIntervalSince1970))
+            return try db.row("SELECT * FROM tracking_outbox WHERE id = ?", .integer(id)).map(Self.delivery)
         }
     }
 
@@ -551,7 +589,9 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
             state: TrackingDelivery.State(rawValue: try row.text("state")) ?? .pending,
             remoteID: try row.optionalText("remote_id"), attempts: Int(try row.int("attempts")),
             lastError: try row.optionalText("last_error"),
-            createdAt: Date(timeIntervalSince1970: try row.real("created_at")))
+            createdAt: Date(timeIntervalSince1970: try row.real("created_at")),
+            claimedBy: try row.optionalText("claimed_by"),
+            claimedUntil: try row.optionalReal("claimed_until").map { Date(timeIntervalSince1970: $0) })
     }
 
     // MARK: - Content hashes of modified files

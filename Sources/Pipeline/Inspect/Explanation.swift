@@ -100,12 +100,7 @@ public enum RunHistory {
             try container.encode(key, forKey: .key)
             // JSON has no NaN or infinity: those are written as MLflow writes them.
             for (value, key) in [(first, CodingKeys.first), (second, .second), (change, .change)] {
-                guard let value else { try container.encodeNil(forKey: key); continue }
-                if value.isFinite {
-                    try container.encode(value, forKey: key)
-                } else {
-                    try container.encode(TrackedMetric.text(value), forKey: key)
-                }
+                try container.encode(value.map(MetricNumber.init), forKey: key)
             }
         }
     }

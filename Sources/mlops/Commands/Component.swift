@@ -139,7 +139,7 @@ extension MLOps {
                     project, options: ComponentRun.Options(component: component, gate: gate, trial: trial),
                     releases: releases,
                     console: console, events: events)
-                try TrackingHook.afterRun(run.report.run, project: project, console: console)
+                try TrackingHook.afterRun(run.report.run, project: project, console: console, detach: false)
                 try project.store.close()
                 let outcome = run.outcome
                 try contract?.write(outcome)

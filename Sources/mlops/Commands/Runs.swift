@@ -61,7 +61,7 @@ extension MLOps {
             struct Row: Encodable {
                 let run: RunSummary
                 let params: [String: String]
-                let metrics: [String: MetricValue]
+                let metrics: [String: MetricNumber]
                 let tags: [String: String]
             }
 
@@ -82,7 +82,7 @@ extension MLOps {
                             result: runs.map { run in
                                 Row(
                                     run: run.run, params: run.params,
-                                    metrics: run.latestMetrics.mapValues(MetricValue.init), tags: run.tags)
+                                    metrics: run.latestMetrics.mapValues(MetricNumber.init), tags: run.tags)
                             }))
                 }
                 guard !runs.isEmpty else {
@@ -296,8 +296,12 @@ extension MLOps.Runs {
             abstract: "Send the runs and registry changes waiting in the store's outbox to the MLflow server.",
             discussion: """
                 Every run (and release, promotion, rollback) is queued in the store when tracking is \
-                on and sent at once; what a server that was down or refused did not take waits here. \
-                Each is sent once: a run tried again finds the MLflow run it made before by its \
+                on. A run is sent by a detached `mlops runs sync` the command starts (unless \
+                tracking.required or tracking.background: false); registry changes are sent before \
+                the command returns; what a server that was down or refused did not take waits here. \
+                This command first waits for the detached senders still at work, so a CI job that \
+                ends with it leaves nothing half sent. Each is sent once: a delivery is held by one \
+                sender at a time, and a run tried again finds the MLflow run it made before by its \
                 `mlops.run_key` tag. Exits 0 when nothing waits any more.
                 """)
         static let jsonSchema = "mlops.runs-sync/v1"
@@ -307,17 +311,33 @@ extension MLOps.Runs {
         @Flag(help: "Only list what waits, sending nothing.")
         var dryRun = false
 
+        @Flag(help: "Exit 0 without doing anything when no MLflow server is configured (for CI templates).")
+        var ifConfigured = false
+
+        /// How a command starts its detached sender: what another process is sending is left
+        /// to it, and each line carries the time (the output goes to .mlops/tracking/sync.log).
+        @Flag(help: .hidden)
+        var background = false
+
         struct Output: Encodable {
             let server: String
             let experiment: String
             let sent: [MLflowMirror.Outcome]
+            /// Sent by a detached sender while this sync waited for it.
+            let awaited: Int
             let pending: Int
         }
 
         func run(context: CommandContext) async throws {
+            let console = context.console
+            if ifConfigured {
+                let project = try context.project()
+                defer { try? project.store.close() }
+                guard try TrackingSettings.resolve(config: project.config, environment: context.environment) != nil
+                else { return console.line("tracking is off: no MLflow server is configured, nothing to send") }
+            }
             let (mirror, project) = try MLOps.Runs.mirror(context)
             defer { try? project.store.close() }
-            let console = context.console
             let waiting = try project.store.deliveries(pendingOnly: true, limit: 100_000)
             if dryRun {
                 if console.mode == .json {
@@ -325,19 +345,33 @@ extension MLOps.Runs {
                 }
                 if waiting.isEmpty { return console.line("nothing waits for \(mirror.settings.server.uri)") }
                 RunHistory.printTable(
-                    ["kind", "subject", "attempts", "last error"],
-                    waiting.map { [$0.kind.rawValue, $0.subject, String($0.attempts), $0.lastError ?? ""] }, on: console
+                    ["kind", "subject", "attempts", "being sent by", "last error"],
+                    waiting.map {
+                        [$0.kind.rawValue, $0.subject, String($0.attempts), $0.claimedBy ?? "", $0.lastError ?? ""]
+                    }, on: console
                 )
                 return
             }
-            let report = try mirror.sync()
+            if background {
+                let report = try mirror.sync(othersSending: .leave)
+                let stamp = ISO8601DateFormatter().string(from: Date())
+                for outcome in report.outcomes {
+                    let result =
+                        outcome.error.map { "not sent: \($0)" }
+                        ?? TrackingHook.describe(outcome, mirror: mirror, console: console)
+                    console.line("\(stamp) [\(MLflowMirror.holder)] \(result)")
+                }
+                if let failure = report.failure { throw failure }
+                return
+            }
+            let report = try mirror.sync { waiting in TrackingHook.announceWait(waiting, console: console) }
             if console.mode == .json {
                 try console.json(
                     JSONOutput(
                         schema: Self.jsonSchema, ok: report.failure == nil,
                         result: Output(
                             server: mirror.settings.server.uri, experiment: mirror.settings.experiment,
-                            sent: report.outcomes, pending: report.pending)))
+                            sent: report.outcomes, awaited: report.awaited, pending: report.pending)))
             } else {
                 for outcome in report.outcomes where outcome.error == nil {
                     console.line(TrackingHook.describe(outcome, mirror: mirror, console: console))
@@ -347,8 +381,9 @@ extension MLOps.Runs {
                 }
                 let sent = report.outcomes.filter { $0.error == nil }.count
                 console.line(
-                    "\(sent) sent to \(mirror.settings.server.uri), \(report.pending) waiting"
-                        + (waiting.isEmpty ? " (nothing waited)" : ""))
+                    "\(sent) sent to \(mirror.settings.server.uri)"
+                        + (report.awaited > 0 ? ", \(report.awaited) by the detached sender this waited for" : "")
+                        + ", \(report.pending) waiting" + (waiting.isEmpty ? " (nothing waited)" : ""))
             }
             if let failure = report.failure { throw failure }
         }
@@ -396,17 +431,6 @@ extension MLOps.Runs {
                 "\(report.imported.count) run\(report.imported.count == 1 ? "" : "s") imported from '\(experiment)'"
                     + (report.skipped > 0 ? ", \(report.skipped) already here" : ""))
         }
-    }
-}
-
-/// A metric value in JSON: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"` as MLflow writes them.
-struct MetricValue: Encodable {
-    let value: Double
-    init(_ value: Double) { self.value = value }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if value.isFinite { try container.encode(value) } else { try container.encode(TrackedMetric.text(value)) }
     }
 }
 

@@ -14,11 +14,14 @@ public struct TrackingSection: ConfigSection {
     /// Whether a server that is down or refuses fails the command (else: a warning, and the
     /// run waits in the outbox for the next command or `mlops runs sync`).
     public var required: Bool
+    /// Whether a run is sent by a detached `mlops runs sync` (the default), so the command does
+    /// not wait for the server; false sends it before the command returns, as `required` does.
+    public var background: Bool
     /// The registered model releases are registered as; nil: the release's own name.
     public var registeredModel: String?
 
     public enum Key: String, ConfigKey {
-        case mlflowURI = "mlflow_uri", experiment, required
+        case mlflowURI = "mlflow_uri", experiment, required, background
         case registeredModel = "registered_model"
     }
     typealias CodingKeys = Key
@@ -27,6 +30,7 @@ public struct TrackingSection: ConfigSection {
         mlflowURI = f.string(.mlflowURI)
         experiment = f.string(.experiment)
         required = f.bool(.required, default: false)
+        background = f.bool(.background, default: true)
         registeredModel = f.string(.registeredModel)
         if let mlflowURI, let node = f.value(.mlflowURI), let problem = Self.problem(mlflowURI) {
             f.reader.report(
