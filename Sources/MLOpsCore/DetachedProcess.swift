@@ -32,25 +32,39 @@ public enum DetachedProcess {
             at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
         let size = (try? FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int) ?? 0
         let flags = O_WRONLY | O_CREAT | O_APPEND | (size > logLimit ? O_TRUNC : 0)
+        // Every step is checked: a process started without its own session or with the wrong
+        // descriptors is worse than none (the caller then sends in the foreground).
+        func check(_ status: Int32, _ step: String) throws {
+            guard status == 0 else {
+                throw FileError(
+                    .io, path: arguments.first ?? "",
+                    detail: "cannot prepare its start (\(step)): " + String(cString: strerror(status)))
+            }
+        }
         var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
+        try check(posix_spawn_file_actions_init(&actions), "file actions")
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log.path, flags, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        for descriptor in inheritedDescriptors() { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        try check(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "stdin")
+        try check(posix_spawn_file_actions_addopen(&actions, 1, log.path, flags, 0o644), "stdout")
+        try check(posix_spawn_file_actions_adddup2(&actions, 1, 2), "stderr")
+        for descriptor in inheritedDescriptors() {
+            try check(posix_spawn_file_actions_addclose(&actions, descriptor), "descriptor \(descriptor)")
+        }
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        try check(posix_spawnattr_init(&attributes), "attributes")
         defer { posix_spawnattr_destroy(&attributes) }
-        // Default handling of the signals mlops ignores during a run, nothing blocked.
-        posix_spawnattr_setflags(&attributes, Int16(setsid | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Its own session; default handling of the signals mlops ignores during a run, nothing
+        // blocked. A glibc without POSIX_SPAWN_SETSID (before 2.26) refuses the flags here.
+        try check(
+            posix_spawnattr_setflags(&attributes, Int16(setsid | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
+            "a session of its own")
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for number in [SIGINT, SIGTERM, SIGPIPE, SIGQUIT, SIGHUP] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        try check(posix_spawnattr_setsigdefault(&attributes, &defaults), "signal defaults")
         var empty = sigset_t()
         sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
+        try check(posix_spawnattr_setsigmask(&attributes, &empty), "signal mask")
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {

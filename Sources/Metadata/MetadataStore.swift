@@ -116,7 +116,9 @@ public protocol MetadataStore: AnyObject, Sendable {
     func delivery(kind: TrackingDelivery.Kind, subject: String) throws -> TrackingDelivery?
     /// Notes an attempt: sent (with the server's name for it), or still pending with the error.
     /// `remoteID` is kept even when not sent yet (a run created but not finished).
-    func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?) throws
+    /// A delivery sent is never made pending again. With `holder`, the hold is let go of only
+    /// when it is still that sender's (another may have taken over a hold that ran out).
+    func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?, holder: String?) throws
     /// Takes delivery `id` for `holder` until `until` when it is still pending and nobody holds
     /// it, the hold ran out, or the holder is `stale` (a process known to be gone). Returns the
     /// delivery as it is after the attempt (nil when it is gone); `claimedBy == holder` when
@@ -138,6 +140,10 @@ extension MetadataStore {
 
     public func beginRun(pipeline: String, properties: [String: String]) throws -> Int64 {
         try beginRun(pipeline: pipeline, properties: properties, params: [:], tags: [:])
+    }
+
+    public func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?) throws {
+        try noteDelivery(id, sent: sent, remoteID: remoteID, error: error, holder: nil)
     }
 
     public func completeExecution(_ id: Int64, outputs: [NewArtifact]) throws -> [String: StoredArtifact] {

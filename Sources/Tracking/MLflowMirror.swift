@@ -111,6 +111,8 @@ public final class MLflowMirror {
     let root: URL
     private var experimentID: String?
     private var storeIdentity: String?
+    /// The delivery this process is sending and when its hold was last taken or renewed.
+    private var held: (id: Int64, at: Date)?
 
     public init(settings: TrackingSettings, store: any MetadataStore, root: URL) {
         self.settings = settings
@@ -155,20 +157,41 @@ public final class MLflowMirror {
     /// when it ran on this machine).
     public static let hold: TimeInterval = 600
 
-    /// This process as a delivery's holder: `HOST:PID`.
+    /// This process as a delivery's holder: `HOST:PID (KERNEL)`, KERNEL naming the boot and the
+    /// PID namespace, so a PID is only looked up where it means this process's kind of PID.
     public static let holder: String = {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return "\(host):\(getpid())"
+        return "\(host):\(getpid()) (\(kernel))"
     }()
 
-    /// Whether `holder` is a process of this machine that is gone (its hold can be taken at once).
+    /// The boot (`/proc/sys/kernel/random/boot_id`, random per boot) and the PID namespace this
+    /// process's PIDs belong to.
+    public static let kernel: String = {
+        let boot =
+            (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines).prefix(8) ?? "?"
+        var info = stat()
+        let namespace = stat("/proc/self/ns/pid", &info) == 0 ? String(info.st_ino) : "?"
+        return "boot \(boot), pidns \(namespace)"
+    }()
+
+    /// Whether `holder` is a process of this boot and PID namespace that is gone (its hold can
+    /// be taken at once). A holder anywhere else keeps its hold until it runs out.
     static func isGone(_ holder: String) -> Bool {
-        guard let colon = holder.lastIndex(of: ":"), let pid = pid_t(holder[holder.index(after: colon)...]),
-            holder[..<colon] == Self.holder[..<(Self.holder.lastIndex(of: ":") ?? Self.holder.endIndex)]
+        guard holder.hasSuffix(" (\(kernel))"), let space = holder.firstIndex(of: " "),
+            let colon = holder[..<space].lastIndex(of: ":"), let pid = pid_t(holder[holder.index(after: colon)..<space])
         else { return false }
         return kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Renews the hold on the delivery being sent when a minute has passed since it was taken,
+    /// so a long upload is not taken over by another sender.
+    func renewHold() throws {
+        guard let (id, at) = held, Date().timeIntervalSince(at) > 60 else { return }
+        _ = try store.claimDelivery(id, holder: Self.holder, until: Date().addingTimeInterval(Self.hold), stale: nil)
+        held = (id, Date())
     }
 
     /// Takes `delivery` for this process. Nil when there is nothing left to do: it was sent
@@ -185,7 +208,13 @@ public final class MLflowMirror {
                     delivery.id, holder: Self.holder, until: Date().addingTimeInterval(Self.hold), stale: stale)
             else { return (nil, false) }
             if current.state == .sent { return (nil, waited) }
-            guard let other = current.claimedBy, other != Self.holder else { return (current, false) }
+            // Taken only when the row names this process: a row free when read was let go of by
+            // another sender after this one's update found it held (PostgreSQL), so try again.
+            guard let other = current.claimedBy else { continue }
+            if other == Self.holder {
+                held = (current.id, Date())
+                return (current, false)
+            }
             if Self.isGone(other) {
                 stale = other
                 continue
@@ -202,7 +231,8 @@ public final class MLflowMirror {
     /// transient failure (the server down or failing: the rest would fail too); a delivery the
     /// server rejects is reported and the next is tried.
     public func sync(
-        limit: Int = 1000, othersSending: OthersSending = .wait, onWait: (TrackingDelivery) -> Void = { _ in }
+        limit: Int = 1000, othersSending: OthersSending = .wait, onWait: (TrackingDelivery) -> Void = { _ in },
+        onSent: (Outcome) -> Void = { _ in }
     ) throws -> Report {
         var report = Report()
         for listed in try store.deliveries(pendingOnly: true, limit: limit) {
@@ -215,15 +245,18 @@ public final class MLflowMirror {
                 }
                 continue
             }
+            defer { held = nil }
             do {
                 let (remote, note) = try deliver(delivery)
-                try store.noteDelivery(delivery.id, sent: true, remoteID: remote, error: note)
-                report.outcomes.append(
-                    Outcome(
-                        kind: delivery.kind.rawValue, subject: delivery.subject, remote: remote, error: nil, note: note)
-                )
+                let outcome = Outcome(
+                    kind: delivery.kind.rawValue, subject: delivery.subject, remote: remote, error: nil, note: note)
+                // Said before it is noted: whoever waits for the note finds it said.
+                onSent(outcome)
+                try store.noteDelivery(delivery.id, sent: true, remoteID: remote, error: note, holder: Self.holder)
+                report.outcomes.append(outcome)
             } catch let error as MLflowError {
-                try store.noteDelivery(delivery.id, sent: false, remoteID: nil, error: error.message)
+                try store.noteDelivery(
+                    delivery.id, sent: false, remoteID: nil, error: error.message, holder: Self.holder)
                 report.outcomes.append(
                     Outcome(
                         kind: delivery.kind.rawValue, subject: delivery.subject, remote: nil, error: error.message,
@@ -232,7 +265,7 @@ public final class MLflowMirror {
                 if error.isTransient { break }
             } catch {
                 // Let go of it for the next sender before the error ends the sync.
-                try? store.noteDelivery(delivery.id, sent: false, remoteID: nil, error: "\(error)")
+                try? store.noteDelivery(delivery.id, sent: false, remoteID: nil, error: "\(error)", holder: Self.holder)
                 throw error
             }
         }
@@ -377,6 +410,7 @@ public final class MLflowMirror {
             return entry
         }
         for chunk in metrics.chunked(1000) {
+            try renewHold()
             try client.post("runs/log-batch", ["run_id": id, "metrics": Array(chunk)])
         }
     }
@@ -409,6 +443,7 @@ public final class MLflowMirror {
         }
         for file in files {
             guard let data = FileManager.default.contents(atPath: file.url.path) else { continue }
+            try renewHold()
             try client.upload(data, to: location, path: file.path)
         }
     }
@@ -490,6 +525,9 @@ public final class MLflowMirror {
         var delivery = try store.delivery(kind: .run, subject: String(run))
         if delivery == nil { delivery = try store.enqueueDelivery(kind: .run, subject: String(run), payload: "{}") }
         guard let delivery else { throw InternalError("the outbox lost run \(run)") }
+        // The registry change being sent is held again once the run is done.
+        let outer = held
+        defer { held = outer }
         let (claimed, _) = try claim(delivery, othersSending: .wait) { _ in }
         guard let claimed else {
             let sent = try store.delivery(kind: .run, subject: String(run))
@@ -500,10 +538,10 @@ public final class MLflowMirror {
         }
         do {
             let (id, artifacts) = try deliverRun(run, known: claimed.remoteID)
-            try store.noteDelivery(claimed.id, sent: true, remoteID: id, error: nil)
+            try store.noteDelivery(claimed.id, sent: true, remoteID: id, error: nil, holder: Self.holder)
             return (id, artifacts)
         } catch {
-            try? store.noteDelivery(claimed.id, sent: false, remoteID: nil, error: "\(error)")
+            try? store.noteDelivery(claimed.id, sent: false, remoteID: nil, error: "\(error)", holder: Self.holder)
             throw error
         }
     }

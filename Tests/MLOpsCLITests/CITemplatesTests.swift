@@ -67,10 +67,16 @@ import Testing
         ] {
             #expect(text.contains(needed), "\(provider): \(needed)")
         }
-        // The gate job waits for the runs its detached senders send to MLflow, after the gate.
-        let gate = try #require(text.range(of: "mlops gate"))
-        let sync = try #require(text.range(of: "mlops runs sync --if-configured"), "\(provider)")
-        #expect(gate.upperBound < sync.lowerBound && text.components(separatedBy: "runs sync").count == 2)
+        // The test and gate jobs wait for the runs their detached senders send to MLflow.
+        let syncs = text.ranges(of: "mlops runs sync --if-configured")
+        let tests = text.ranges(of: "run: mlops test\n").first ?? text.ranges(of: "- mlops test\n").first
+        let gates = text.ranges(of: "mlops gate || status=$?").first
+        #expect(syncs.count == 2, "\(provider)")
+        if syncs.count == 2, let tests, let gates {
+            #expect(tests.upperBound <= syncs[0].lowerBound && gates.upperBound < syncs[1].lowerBound, "\(provider)")
+        } else {
+            Issue.record("\(provider): the test and gate steps were not found")
+        }
         #expect(text.contains(provider == "github" ? "fetch-depth: 0" : #"GIT_DEPTH: "0""#))
         #expect(text.contains(provider == "github" ? "cron:" : #"$CI_PIPELINE_SOURCE == "schedule""#))
     }

@@ -206,8 +206,8 @@ import Tracking
         defer { try? store.close() }
         let held = try store.beginRun(pipeline: "taxi", properties: ["command": "train"], params: [:], tags: [:])
         let queued = try store.enqueueDelivery(kind: .run, subject: String(held), payload: "{}")
-        _ = try store.claimDelivery(
-            queued.id, holder: "elsewhere:1", until: Date().addingTimeInterval(1.5), stale: nil)
+        let holdEnds = Date().addingTimeInterval(3)
+        _ = try store.claimDelivery(queued.id, holder: "elsewhere:1", until: holdEnds, stale: nil)
         let mirror = MLflowMirror(
             settings: TrackingSettings(
                 server: MLflowServer(uri: url, credentials: nil), experiment: experiment, required: false,
@@ -218,14 +218,18 @@ import Tracking
         var announced: [String] = []
         let waited = try mirror.sync { announced.append($0.claimedBy ?? "") }
         #expect(announced == ["elsewhere:1"] && waited.outcomes.map(\.subject) == [String(held)])
+        // It waited for the hold to run out, then sent it once.
+        #expect(Date() >= holdEnds)
+        let sent = try #require(try store.delivery(kind: .run, subject: String(held)))
+        #expect(sent.state == .sent && sent.attempts == 1 && sent.claimedBy == nil)
         let gone = try store.beginRun(pipeline: "taxi", properties: ["command": "train"], params: [:], tags: [:])
         let orphan = try store.enqueueDelivery(kind: .run, subject: String(gone), payload: "{}")
         let finished = Process()
         finished.executableURL = URL(fileURLWithPath: "/bin/true")
         try finished.run()
         finished.waitUntilExit()
-        let host = MLflowMirror.holder.split(separator: ":").dropLast().joined(separator: ":")
-        let holder = "\(host):\(finished.processIdentifier)"
+        let host = MLflowMirror.holder.prefix { $0 != ":" }
+        let holder = "\(host):\(finished.processIdentifier) (\(MLflowMirror.kernel))"
         _ = try store.claimDelivery(orphan.id, holder: holder, until: Date().addingTimeInterval(600), stale: nil)
         announced = []
         let replaced = try mirror.sync { announced.append($0.claimedBy ?? "") }

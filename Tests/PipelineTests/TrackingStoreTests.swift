@@ -134,6 +134,66 @@ import Testing
         #expect(try store.claimDelivery(999, holder: "a:1", until: later, stale: nil) == nil)
     }
 
+    @Test(arguments: StoreBackend.allCases)
+    func sendersRacingForADeliveryHoldItOneAtATime(_ backend: StoreBackend) throws {
+        let dir = try TemporaryDirectory()
+        let testStore = try TestStore(backend, in: dir)
+        let store = testStore.store
+        defer { withExtendedLifetime(testStore) { try? store.close() } }
+        // Six senders, each with a connection of its own, take and let go of one delivery in a
+        // loop: whoever reads its own name in the row is the only one inside.
+        let senders: [any MetadataStore] = try (0..<6).map { _ in
+            if let database = testStore.database { return try PostgresMetadataStore(address: database.address) }
+            return try SQLiteMetadataStore(path: store.location)
+        }
+        defer { for sender in senders { try? sender.close() } }
+        let queued = try store.enqueueDelivery(kind: .run, subject: "7", payload: "{}")
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var inside = 0
+            var most = 0
+            var turns = 0
+            var failures: [String] = []
+        }
+        let tally = Tally()
+        DispatchQueue.concurrentPerform(iterations: senders.count) { index in
+            let holder = "host:\(index)"
+            var mine = 0
+            while mine < 5 {
+                do {
+                    let seen = try senders[index].claimDelivery(
+                        queued.id, holder: holder, until: Date().addingTimeInterval(600), stale: nil)
+                    guard seen?.claimedBy == holder else { continue }
+                    tally.lock.withLock {
+                        tally.inside += 1
+                        tally.most = max(tally.most, tally.inside)
+                        tally.turns += 1
+                    }
+                    usleep(500)
+                    tally.lock.withLock { tally.inside -= 1 }
+                    try senders[index].noteDelivery(
+                        queued.id, sent: false, remoteID: nil, error: "turn", holder: holder)
+                    mine += 1
+                } catch {
+                    tally.lock.withLock { tally.failures.append("\(error)") }
+                    return
+                }
+            }
+        }
+        #expect(tally.failures.isEmpty, "\(tally.failures)")
+        #expect(tally.most == 1 && tally.turns == 30)
+        let after = try #require(try store.delivery(kind: .run, subject: "7"))
+        #expect(after.attempts == 30 && after.claimedBy == nil && after.state == .pending)
+        // A sender whose hold was taken over lets go of nothing, and a sent delivery stays sent.
+        _ = try store.claimDelivery(queued.id, holder: "late:1", until: Date().addingTimeInterval(-1), stale: nil)
+        _ = try store.claimDelivery(queued.id, holder: "new:2", until: Date().addingTimeInterval(600), stale: nil)
+        try store.noteDelivery(queued.id, sent: false, remoteID: nil, error: "late", holder: "late:1")
+        #expect(try store.delivery(kind: .run, subject: "7")?.claimedBy == "new:2")
+        try store.noteDelivery(queued.id, sent: true, remoteID: "r", error: nil, holder: "new:2")
+        try store.noteDelivery(queued.id, sent: false, remoteID: nil, error: "later still", holder: "late:1")
+        #expect(try store.delivery(kind: .run, subject: "7")?.state == .sent)
+    }
+
     @Test func keysAreMadeWhatMLflowAccepts() {
         #expect(TrackingKey.clean("slice/payment_type=Cash/auc") == "slice/payment_type:Cash/auc")
         #expect(TrackingKey.clean("slice/trip_start_hour=[12, 18)/auc") == "slice/trip_start_hour:12-18/auc")

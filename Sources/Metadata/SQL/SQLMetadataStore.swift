@@ -396,9 +396,10 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
         let keys = columns.prefix(keyColumns).joined(separator: ", ")
         let updates = columns.dropFirst(keyColumns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        // 200 rows of at most 5 values: far below both backends' limits on bound values.
-        for start in stride(from: 0, to: unique.count, by: 200) {
-            let chunk = unique[start..<min(start + 200, unique.count)]
+        // At most 999 bound values a statement: SQLite's limit before 3.32 (PostgreSQL's is 65535).
+        let size = max(1, 999 / columns.count)
+        for start in stride(from: 0, to: unique.count, by: size) {
+            let chunk = unique[start..<min(start + size, unique.count)]
             try db.rows(
                 "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
                     + Array(repeating: tuple, count: chunk.count).joined(separator: ", ")
@@ -548,14 +549,17 @@ public class SQLMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?) throws {
+    public func noteDelivery(_ id: Int64, sent: Bool, remoteID: String?, error: String?, holder: String?) throws {
         try backend.write { db in
             try db.execute(
                 """
-                UPDATE tracking_outbox SET state = ?, remote_id = COALESCE(?, remote_id), attempts = attempts + 1,
-                    last_error = ?, updated_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ?
+                UPDATE tracking_outbox SET state = CASE WHEN state = 'sent' THEN 'sent' ELSE ? END,
+                    remote_id = COALESCE(?, remote_id), attempts = attempts + 1, last_error = ?, updated_at = ?,
+                    claimed_by = CASE WHEN claimed_by = COALESCE(?, claimed_by) THEN NULL ELSE claimed_by END,
+                    claimed_until = CASE WHEN claimed_by = COALESCE(?, claimed_by) THEN NULL ELSE claimed_until END
+                WHERE id = ?
                 """, .text(sent ? "sent" : "pending"), SQLValue(remoteID), SQLValue(error),
-                .real(Date().timeIntervalSince1970), .integer(id))
+                .real(Date().timeIntervalSince1970), SQLValue(holder), SQLValue(holder), .integer(id))
         }
     }
 

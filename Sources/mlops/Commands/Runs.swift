@@ -353,13 +353,14 @@ extension MLOps.Runs {
                 return
             }
             if background {
-                let report = try mirror.sync(othersSending: .leave)
-                let stamp = ISO8601DateFormatter().string(from: Date())
+                func say(_ text: String) {
+                    console.line("\(ISO8601DateFormatter().string(from: Date())) [\(MLflowMirror.holder)] \(text)")
+                }
+                let report = try mirror.sync(
+                    othersSending: .leave,
+                    onSent: { outcome in say(TrackingHook.describe(outcome, mirror: mirror, console: console)) })
                 for outcome in report.outcomes {
-                    let result =
-                        outcome.error.map { "not sent: \($0)" }
-                        ?? TrackingHook.describe(outcome, mirror: mirror, console: console)
-                    console.line("\(stamp) [\(MLflowMirror.holder)] \(result)")
+                    if let error = outcome.error { say("\(outcome.subject) not sent: \(error)") }
                 }
                 if let failure = report.failure { throw failure }
                 return
