@@ -99,8 +99,12 @@ struct InferenceService: OIP_GRPCInferenceService.SimpleServiceProtocol {
             let model = try server.loaded()
             let parsed = try InferenceRequest(
                 .object(["inputs": .array(tensors)]), model: model, maxRows: server.limits.maxRows)
+            let predictions = try server.predict(parsed.table, model)
+            server.log?.record(
+                requestID: request.id.isEmpty ? UUID().uuidString.lowercased() : String(request.id.prefix(200)),
+                table: parsed.table, predictions: predictions)
             let chosen = try InferenceResponse.select(
-                InferenceResponse.outputs(try server.predict(parsed.table, model)),
+                InferenceResponse.outputs(predictions),
                 named: request.outputs.isEmpty ? nil : request.outputs.map(\.name))
             var response = OIP_ModelInferResponse()
             response.modelName = server.name

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import MLOpsCore
 import Pipeline
@@ -41,15 +42,21 @@ public struct ModelServer: Sendable {
     public let version: String?
     public let limits: Limits
     public let metrics: ServerMetrics
+    /// Where each request's rows and predictions are logged (`serving.log`); nil: nowhere.
+    public let log: PredictionLog?
     /// The model, once loaded and warmed up: the server is ready.
     let slot: ModelSlot
 
     /// A server with no model yet: live, not ready, until ``load(_:)``.
-    public init(name: String, version: String? = nil, limits: Limits = Limits()) {
+    public init(
+        name: String, version: String? = nil, limits: Limits = Limits(), metrics: ServerMetrics = ServerMetrics(),
+        log: PredictionLog? = nil
+    ) {
         self.name = name
         self.version = version
         self.limits = limits
-        metrics = ServerMetrics()
+        self.metrics = metrics
+        self.log = log
         slot = ModelSlot()
     }
 
@@ -149,12 +156,14 @@ public struct ModelServer: Sendable {
                     switch (object["instances"]?.array, object["inputs"]) {
                     case (.some, .some): throw RequestError(400, "send 'instances' or 'inputs', not both")
                     case (let instances?, nil):
-                        let predictions = try await predictOffLoop(
-                            try RowRequest.rows(instances, model: model, maxRows: limits.maxRows), model)
+                        let predictions = try await predictLogged(
+                            try RowRequest.rows(instances, model: model, maxRows: limits.maxRows), model,
+                            requestID: Self.requestID(request, nil))
                         return #"{"predictions":\#(RowRequest.perRow(predictions))}"#
                     case (nil, .object(let inputs)?):
-                        let predictions = try await predictOffLoop(
-                            try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows), model)
+                        let predictions = try await predictLogged(
+                            try RowRequest.columns(inputs, model: model, maxRows: limits.maxRows), model,
+                            requestID: Self.requestID(request, nil))
                         return #"{"outputs":\#(RowRequest.perColumn(predictions))}"#
                     default:
                         throw RequestError(400, "the body needs 'instances' (a list of rows) or 'inputs' (columns)")
@@ -184,7 +193,8 @@ public struct ModelServer: Sendable {
                         400, "the body needs dataframe_split, dataframe_records, instances or inputs (MLflow's formats)"
                     )
                 }
-                return #"{"predictions":\#(RowRequest.perRow(try await predictOffLoop(table, model)))}"#
+                let predictions = try await predictLogged(table, model, requestID: Self.requestID(request, nil))
+                return #"{"predictions":\#(RowRequest.perRow(predictions))}"#
             }
         }
         return router
@@ -206,6 +216,26 @@ public struct ModelServer: Sendable {
         }
         return try result.get()
     }
+
+    /// ``predictOffLoop(_:_:)``, then the raw rows and their predictions queued for the
+    /// prediction log (never waited for).
+    func predictLogged(_ table: DataTable, _ model: ServableModel, requestID: String) async throws(RequestError)
+        -> Predictions
+    {
+        let predictions = try await predictOffLoop(table, model)
+        log?.record(requestID: requestID, table: table, predictions: predictions)
+        return predictions
+    }
+
+    /// A request's id for the log: the OIP request's `id`, else the `X-Request-ID` header,
+    /// else a new one.
+    static func requestID(_ request: Request, _ id: String?) -> String {
+        if let id, !id.isEmpty { return id }
+        if let header = request.headers[Self.requestIDHeader], !header.isEmpty { return String(header.prefix(200)) }
+        return UUID().uuidString.lowercased()
+    }
+
+    static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
     /// The model's predictions, after the schema's domains are checked; a refused value or a
     /// transform refusal is the client's fault (400).
@@ -234,7 +264,8 @@ public struct ModelServer: Sendable {
             let outputs = try BinaryTensors.OutputRequest(body)
             let model = try loaded()
             let parsed = try InferenceRequest(body, model: model, maxRows: limits.maxRows)
-            let predictions = try await predictOffLoop(parsed.table, model)
+            let predictions = try await predictLogged(
+                parsed.table, model, requestID: Self.requestID(request, parsed.id))
             let (answer, headerLength) = try InferenceResponse.encode(
                 predictions, model: name, version: version, id: parsed.id, request: outputs)
             guard let headerLength else {

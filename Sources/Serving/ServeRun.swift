@@ -26,6 +26,8 @@ public enum ServeRun {
         public var grpcPort: Int?
         /// How long a shutdown waits for the requests in flight.
         public var drainSeconds = 10
+        /// Where the served rows and predictions are logged; nil: not logged.
+        public var predictionLog: PredictionLogSettings?
         public var verbose = false
 
         public init() {}
@@ -34,7 +36,21 @@ public enum ServeRun {
     /// Serves `folder` until a signal; `say` hears the `listening on …` and `ready: …` lines
     /// (scripts wait for them, so the caller flushes each at once).
     public static func run(folder: URL, options: Options, say: @escaping @Sendable (String) -> Void) async throws {
-        let server = ModelServer(name: options.name, limits: options.limits)
+        let metrics = ServerMetrics()
+        let log = try options.predictionLog.map { settings in
+            try PredictionLog(
+                settings: settings, model: try LoggedModel.of(folder: folder, name: options.name), counters: metrics)
+        }
+        // Whatever ends the server, the rows queued are written and the open file published.
+        defer {
+            if let problem = log?.close() { say("warning: the prediction log stopped writing: \(problem)") }
+        }
+        if let log {
+            say(
+                "logging predictions to \(log.settings.folder.path) (\(log.settings.sampling < 1 ? "\(Int((log.settings.sampling * 100).rounded()))% of requests" : "every request"), model \(log.model.identity.prefix(19)))"
+            )
+        }
+        let server = ModelServer(name: options.name, limits: options.limits, metrics: metrics, log: log)
         // The model starts loading once the sockets are open: `listening` comes before `ready`.
         let (listening, opened) = AsyncStream<Void>.makeStream()
         let (host, name) = (options.host, options.name)

@@ -20,6 +20,10 @@ public final class ServerMetrics: Sendable {
     let rows: Metrics.Counter
     let load: Metrics.Gauge
     let connectionsRejected: Metrics.Counter
+    /// The prediction log: rows written, rows dropped (the queue full), files published.
+    let loggedRows: Metrics.Counter
+    let droppedRows: Metrics.Counter
+    let logFiles: Metrics.Counter
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -33,6 +37,9 @@ public final class ServerMetrics: Sendable {
         rows = Metrics.Counter(label: "mlops_rows_predicted_total", factory: factory)
         load = Metrics.Gauge(label: "mlops_model_load_seconds", factory: factory)
         connectionsRejected = Metrics.Counter(label: "mlops_connections_rejected_total", factory: factory)
+        loggedRows = Metrics.Counter(label: "mlops_prediction_log_rows_total", factory: factory)
+        droppedRows = Metrics.Counter(label: "mlops_prediction_log_dropped_rows_total", factory: factory)
+        logFiles = Metrics.Counter(label: "mlops_prediction_log_files_total", factory: factory)
         for reason in ["slow", "idle"] {
             Metrics.Counter(label: "mlops_connections_closed_total", dimensions: [("reason", reason)], factory: factory)
                 .increment(by: 0)
@@ -123,4 +130,10 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         }
     }
+}
+
+extension ServerMetrics: PredictionLogCounters {
+    public func rowsLogged(_ rows: Int) { loggedRows.increment(by: rows) }
+    public func rowsDropped(_ rows: Int) { droppedRows.increment(by: rows) }
+    public func filePublished() { logFiles.increment() }
 }

@@ -21,6 +21,177 @@ import Testing
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
+    /// The rows of the CSV file `file` as OIP input tensors, typed as the model's metadata
+    /// (`inputs`) says.
+    static func tensors(_ file: URL, inputs: [[String: Any]]) throws -> [[String: Any]] {
+        var options = CSVOptions()
+        for input in inputs where input["datatype"] as? String == "BYTES" {
+            options.types[input["name"] as! String] = .bytes
+        }
+        let table = try CSVReader.read(path: file.path, options: options)
+        var tensors: [[String: Any]] = []
+        for input in inputs {
+            let name = try #require(input["name"] as? String)
+            let column = try #require(table.column(name))
+            let values: [Any] = (0..<table.rowCount).map { row -> Any in
+                guard column.present[row] else { return NSNull() }
+                switch column.values {
+                case .int(let values): return values[row]
+                case .float(let values): return values[row]
+                case .bytes(let dictionary, let codes): return dictionary[Int(codes[row])]
+                }
+            }
+            tensors.append([
+                "name": name, "datatype": input["datatype"] ?? "FP64", "shape": [table.rowCount], "data": values,
+            ])
+        }
+        return tensors
+    }
+
+    /// The log's visible files' lines, parsed (each file must end with a whole line), and the
+    /// hidden (partial) files' names.
+    static func predictionLog(_ folder: URL) throws -> (lines: [[String: Any]], files: Int, hidden: [String]) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var lines: [[String: Any]] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            #expect(text.hasSuffix("\n"), "\(name) ends in half a line")
+            for line in text.split(separator: "\n") {
+                lines.append(try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]))
+            }
+        }
+        return (lines, names.filter { !$0.hasPrefix(".") }.count, names.filter { $0.hasPrefix(".") })
+    }
+
+    @Test func predictionLogsWrittenUnderLoadSurviveSIGKILLAndTheNextStartGoesOn() async throws {
+        let repo = try TrainCLITests().project()
+        let dir = repo.directory.url
+        #expect(try MLOpsProcess.run(["train"], in: dir).status == 0)
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write(
+            "mlops.yaml",
+            yaml.replacingOccurrences(
+                of: "serving:\n",
+                with: "serving:\n  log:\n    path: logs\n    rotate_mb: 1\n    exclude: [payment_type]\n"))
+        let lines = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+            .split(separator: "\n").prefix(101)
+        let sample = try repo.write("sample.csv", lines.joined(separator: "\n") + "\n")
+        let logs = dir.appendingPathComponent("logs")
+        let server = try ServingProcess(
+            ["serve", "latest", "--port", "0", "--name", "taxi"], in: dir, ready: "ready: model 'taxi'")
+        #expect(server.banner.contains("logging predictions to \(logs.path) (every request"), "\(server.banner)")
+        let base = try #require(URL(string: "http://127.0.0.1:\(server.port)"))
+        let (_, metadataBody) = try await request(base.appendingPathComponent("v2/models/taxi"))
+        let inputs = try #require(
+            (try JSONSerialization.jsonObject(with: metadataBody) as? [String: Any])?["inputs"] as? [[String: Any]])
+        let tensors = try Self.tensors(sample, inputs: inputs)
+        // 8 clients at once, 40 requests of 100 rows each: 32000 rows, a few MiB, so files rotate.
+        let infer = base.appendingPathComponent("v2/models/taxi/infer")
+        let bodies = try (0..<8).map { client in
+            try (0..<40).map { index in
+                try JSONSerialization.data(withJSONObject: ["id": "c\(client)-\(index)", "inputs": tensors])
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for requests in bodies {
+                group.addTask {
+                    for body in requests {
+                        var post = URLRequest(url: infer)
+                        post.httpMethod = "POST"
+                        post.httpBody = body
+                        let (_, response) = try await URLSession.shared.data(for: post)
+                        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Once /metrics counts every row written, SIGKILL: no goodbye, the open file half done.
+        var metrics = ""
+        for _ in 0..<100 {
+            metrics = String(decoding: try await request(base.appendingPathComponent("metrics")).1, as: UTF8.self)
+            if metrics.contains("mlops_prediction_log_rows_total 32000") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(metrics.contains("mlops_prediction_log_rows_total 32000"), "\(metrics)")
+        #expect(metrics.contains("mlops_prediction_log_dropped_rows_total 0"))
+        // A file is open (hidden) at the kill: when the last batch happened to fill one, a
+        // one-row request opens the next.
+        var sent = 320
+        func partial() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: logs.path)) ?? []).contains { $0.hasPrefix(".") }
+        }
+        if !partial() {
+            let one = try repo.write("one.csv", lines.prefix(2).joined(separator: "\n") + "\n")
+            var post = URLRequest(url: infer)
+            post.httpMethod = "POST"
+            post.httpBody = try JSONSerialization.data(withJSONObject: [
+                "id": "one", "inputs": try Self.tensors(one, inputs: inputs),
+            ])
+            // A session of its own: a pooled keep-alive connection from the load is not reused.
+            let session = URLSession(configuration: .ephemeral)
+            defer { session.invalidateAndCancel() }
+            let (_, answer) = try await session.data(for: post)
+            #expect((answer as? HTTPURLResponse)?.statusCode == 200)
+            sent += 1
+            for _ in 0..<100 where !partial() {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        kill(server.process.processIdentifier, SIGKILL)
+        server.process.waitUntilExit()
+        let killed = try Self.predictionLog(logs)
+        // Every published file is whole; what was open is hidden.
+        #expect(killed.files >= 1 && killed.hidden.count == 1, "\(killed.files) files, hidden \(killed.hidden)")
+        #expect(killed.lines.count < sent)
+
+        // The next start publishes what the killed one left, then goes on.
+        let again = try ServingProcess(
+            ["serve", "latest", "--port", "0", "--name", "taxi"], in: dir, ready: "ready: model 'taxi'")
+        let recovered = try Self.predictionLog(logs)
+        #expect(recovered.hidden.isEmpty && recovered.lines.count == sent)
+        // No id in the body: the X-Request-ID header names the request.
+        let next = try #require(URL(string: "http://127.0.0.1:\(again.port)/v2/models/taxi/infer"))
+        var headed = URLRequest(url: next)
+        headed.httpMethod = "POST"
+        headed.setValue("from-header", forHTTPHeaderField: "X-Request-ID")
+        headed.httpBody = try JSONSerialization.data(withJSONObject: ["inputs": tensors])
+        let (_, response) = try await URLSession.shared.data(for: headed)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        again.stop()
+        let all = try Self.predictionLog(logs).lines
+        // Each request once, with its 100 rows; the header's id; the model named by its files.
+        let ids = all.compactMap { $0["request_id"] as? String }
+        let expected = (0..<8).flatMap { client in (0..<40).map { "c\(client)-\($0)" } } + ["from-header"]
+        #expect(all.count == sent + 1 && Set(ids).count == sent + 1)
+        #expect(Set(ids) == Set(expected + (sent == 321 ? ["one"] : [])))
+        #expect(all.allSatisfy { $0["rows"] as? Int == ($0["request_id"] as? String == "one" ? 1 : 100) })
+        let first = try #require(all.first)
+        #expect(first["model"] as? String == "taxi" && (first["identity"] as? String)?.hasPrefix("sha256:") == true)
+        let features = try #require(first["features"] as? [String: [Any]])
+        #expect(features["payment_type"] == nil && features["trip_miles"]?.count == 100)
+        #expect((first["predictions"] as? [String: [Any]])?["probability"]?.count == 100)
+        #expect(Set(all.compactMap { $0["identity"] as? String }).count == 1)
+
+        // Bad settings stop the server before it listens: 78 naming the key, 74 naming the folder.
+        for (setting, message) in [
+            ("    sample: 1.5\n", "serving.log.sample"), ("    rotate_mb: 0\n", "serving.log.rotate_mb"),
+            ("    path: s3://bucket/logs\n", "an s3:// prefix is not supported yet"),
+        ] {
+            _ = try repo.write(
+                "mlops.yaml", yaml.replacingOccurrences(of: "serving:\n", with: "serving:\n  log:\n" + setting))
+            let refused = try MLOpsProcess.run(["serve", "latest", "--port", "0"], in: dir)
+            #expect(refused.status == 78 && refused.stderr.contains(message), "\(refused.stderr)")
+            #expect(!refused.stdout.contains("listening"))
+        }
+        _ = try repo.write("mlops.yaml", yaml)
+        _ = try repo.write("taken", "a file\n")
+        let unwritable = try MLOpsProcess.run(
+            ["serve", "latest", "--port", "0", "--log-predictions", "taken/logs"], in: dir)
+        #expect(unwritable.status == 74 && unwritable.stderr.contains("taken/logs"), "\(unwritable.stderr)")
+        #expect(!unwritable.stdout.contains("listening"))
+    }
+
     @Test func servedPredictionsEqualBulkOnesAndSIGTERMStopsCleanly() async throws {
         let repo = try TrainCLITests().project()
         let dir = repo.directory.url
@@ -50,27 +221,7 @@ import Testing
         let (_, metadataBody) = try await request(base.appendingPathComponent("v2/models/taxi"))
         let metadata = try #require(try JSONSerialization.jsonObject(with: metadataBody) as? [String: Any])
         let inputs = try #require(metadata["inputs"] as? [[String: Any]])
-        var options = CSVOptions()
-        for input in inputs where input["datatype"] as? String == "BYTES" {
-            options.types[input["name"] as! String] = .bytes
-        }
-        let table = try CSVReader.read(path: sample.path, options: options)
-        var tensors: [[String: Any]] = []
-        for input in inputs {
-            let name = try #require(input["name"] as? String)
-            let column = try #require(table.column(name))
-            let values: [Any] = (0..<table.rowCount).map { row -> Any in
-                guard column.present[row] else { return NSNull() }
-                switch column.values {
-                case .int(let values): return values[row]
-                case .float(let values): return values[row]
-                case .bytes(let dictionary, let codes): return dictionary[Int(codes[row])]
-                }
-            }
-            tensors.append([
-                "name": name, "datatype": input["datatype"] ?? "FP64", "shape": [table.rowCount], "data": values,
-            ])
-        }
+        let tensors = try Self.tensors(sample, inputs: inputs)
         let body = try JSONSerialization.data(withJSONObject: ["id": "e2e", "inputs": tensors])
         let (status, answer) = try await request(base.appendingPathComponent("v2/models/taxi/infer"), body: body)
         #expect(status == 200, "\(String(decoding: answer, as: UTF8.self))")

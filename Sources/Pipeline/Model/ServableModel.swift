@@ -119,6 +119,12 @@ public struct Predictions: Sendable {
         public let numbers: [Double]?
         public let texts: [String]?
 
+        public init(name: String, numbers: [Double]?, texts: [String]?) {
+            self.name = name
+            self.numbers = numbers
+            self.texts = texts
+        }
+
         /// Row `row` as text, nil when missing: a class index as an integer, a probability or
         /// prediction in its shortest float form, a label as it was in training.
         public func text(_ row: Int) -> String? {
@@ -136,6 +142,12 @@ public struct Predictions: Sendable {
 
     public let rows: Int
     public let columns: [Column]
+
+    /// Predictions as they are (a log read back, a test).
+    public init(rows: Int, columns: [Column]) {
+        self.rows = rows
+        self.columns = columns
+    }
 
     init(task: TaskKind, rows: Int, output: [Float], perRow: Int, classNames: [String]?, threshold: Double) throws {
         self.rows = rows
