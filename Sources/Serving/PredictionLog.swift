@@ -106,10 +106,7 @@ public final class PredictionLog: @unchecked Sendable {
         self.settings = settings
         self.model = model
         self.counters = counters
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count - 1)
-        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+        let host = hostName().map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
         writer = "\(String(host))-\(getpid())"
         do {
             try FileManager.default.createDirectory(at: settings.folder, withIntermediateDirectories: true)

@@ -160,10 +160,7 @@ public final class MLflowMirror {
     /// This process as a delivery's holder: `HOST:PID (KERNEL)`, KERNEL naming the boot and the
     /// PID namespace, so a PID is only looked up where it means this process's kind of PID.
     public static let holder: String = {
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count - 1)
-        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return "\(host):\(getpid()) (\(kernel))"
+        "\(hostName()):\(getpid()) (\(kernel))"
     }()
 
     /// The boot (`/proc/sys/kernel/random/boot_id`, random per boot) and the PID namespace this
