@@ -412,13 +412,22 @@ func modelFolder(schema: String? = nil) throws -> TemporaryDirectory {
             }
         }
         try #require(connected == 0)
-        _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+        // A signal (SIGCHLD from another test's child process) interrupts send and recv on a
+        // socket with a timeout whatever SA_RESTART says (signal(7)): those calls are retried.
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { send(socket, $0.baseAddress! + sent, $0.count - sent, 0) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            sent += count
+        }
         // A response may arrive in pieces (the head, then the body): read until the body its
-        // Content-Length announces is whole, the connection closes, or 5 s pass in silence.
+        // Content-Length announces is whole, the connection closes, or 30 s pass in silence.
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while received.count < buffer.count {
             let count = recv(socket, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             received += buffer[..<count]
             let text = String(decoding: received, as: UTF8.self)
