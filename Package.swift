@@ -153,12 +153,18 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
 
+        // Monitoring the served model: its prediction logs against the release's training
+        // statistics and evaluation (`mlops monitor`).
+        .target(
+            name: "Monitoring",
+            dependencies: ["Pipeline", "Gates", "Release", "Serving", "Tabular", "MLOpsCore"]),
+
         // MARK: The executable: parsing, output, exit codes
         .executableTarget(
             name: "mlops",
             dependencies: [
                 "MLOpsCore", "Pipeline", "Tabular", "Metadata", "Gates", "Release", "Serving", "Orchestration",
-                "Tracking",
+                "Tracking", "Monitoring",
                 "GitKit",
                 "ArchiveKit", "SQLiteKit",
                 "XGBoostKit", .product(name: "Hummingbird", package: "hummingbird"),
@@ -190,6 +196,9 @@ let package = Package(
             name: "ProjectTestSupport", dependencies: ["Pipeline", "GitKit", "MLOpsTestSupport"],
             path: "Tests/ProjectTestSupport"),
         .testTarget(name: "MLOpsCoreTests", dependencies: ["MLOpsCore"]),
+        .testTarget(
+            name: "MonitoringTests",
+            dependencies: ["Monitoring", "Pipeline", "Tabular", "MLOpsCore", "MLOpsTestSupport"]),
         .testTarget(
             name: "GitKitTests",
             dependencies: ["GitKit", "MLOpsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),

@@ -3,7 +3,7 @@ import Foundation
 /// A JSON document (RFC 8259) parsed from a request body: typed values, no Foundation objects,
 /// so reading a served row takes no dynamic casts. Nesting deeper than ``maxDepth`` is
 /// refused, so no body can exhaust the stack.
-enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -14,7 +14,7 @@ enum JSONValue: Sendable, Equatable {
     static let maxDepth = 64
 
     /// Parses one JSON value filling all of `bytes` (whitespace around it allowed).
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
         var parser = Parser(bytes: bytes)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
@@ -23,7 +23,7 @@ enum JSONValue: Sendable, Equatable {
         return value
     }
 
-    static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ data: Data) throws(JSONSyntaxError) -> JSONValue {
         let result: Result<JSONValue, JSONSyntaxError> = data.withUnsafeBytes { bytes in
             Result { () throws(JSONSyntaxError) in try parse(bytes) }
         }
@@ -31,7 +31,7 @@ enum JSONValue: Sendable, Equatable {
     }
 
     /// What the value is, for messages: "a string", "a number", "a list"…
-    var kind: String {
+    package var kind: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -42,17 +42,17 @@ enum JSONValue: Sendable, Equatable {
         }
     }
 
-    var object: JSONObject? {
+    package var object: JSONObject? {
         if case .object(let object) = self { return object }
         return nil
     }
 
-    var array: [JSONValue]? {
+    package var array: [JSONValue]? {
         if case .array(let array) = self { return array }
         return nil
     }
 
-    var string: String? {
+    package var string: String? {
         if case .string(let string) = self { return string }
         return nil
     }
@@ -269,21 +269,21 @@ enum JSONValue: Sendable, Equatable {
 
 /// A JSON object's members in the order written: a request's objects are small, so a scan finds
 /// a key sooner than a hash table is built. A key written twice means its last value.
-struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
-    var members: [(key: String, value: JSONValue)] = []
+package struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    package var members: [(key: String, value: JSONValue)] = []
 
-    init() {}
+    package init() {}
 
-    init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         members = elements.map { (key: $0.0, value: $0.1) }
     }
 
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         members.last { $0.key == key }?.value
     }
 
     /// Each key once, with its last value, in the order first written.
-    var entries: [(key: String, value: JSONValue)] {
+    package var entries: [(key: String, value: JSONValue)] {
         var seen: Set<String> = []
         return members.indices.compactMap { index in
             let key = members[index].key
@@ -292,9 +292,9 @@ struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         }
     }
 
-    var keys: [String] { entries.map(\.key) }
+    package var keys: [String] { entries.map(\.key) }
 
-    static func == (left: JSONObject, right: JSONObject) -> Bool {
+    package static func == (left: JSONObject, right: JSONObject) -> Bool {
         let a = left.entries, b = right.entries
         guard a.count == b.count else { return false }
         return a.allSatisfy { entry in right[entry.key] == entry.value }
@@ -302,6 +302,6 @@ struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
 }
 
 /// A body that is not JSON, with where it went wrong.
-struct JSONSyntaxError: Error, Sendable {
-    let message: String
+package struct JSONSyntaxError: Error, Sendable {
+    package let message: String
 }

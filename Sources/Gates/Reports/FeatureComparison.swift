@@ -34,6 +34,18 @@ public struct FeatureComparison: Sendable, Equatable {
         return "L∞"
     }
 
+    public init(
+        feature: String, buckets: Buckets, range: ClosedRange<Double>?, train: [Double], eval: [Double],
+        distance: Double
+    ) {
+        self.feature = feature
+        self.buckets = buckets
+        self.range = range
+        self.train = train
+        self.eval = eval
+        self.distance = distance
+    }
+
     static let bucketCount = 20
     static let categories = 8
 

@@ -91,7 +91,7 @@ public enum HTMLReport {
                 "<h2>Features: train against eval</h2><p class=\"facts\">Each split's share of its values on shared "
                     + "buckets. JS: Jensen–Shannon divergence of numeric features; L∞: the largest difference in "
                     + "a value's share. 0 is the same distribution, 1 no overlap.</p>"
-                    + "<div class=\"grid small\">" + features.map(Plot.comparison).joined() + "</div>")
+                    + "<div class=\"grid small\">" + features.map { Plot.comparison($0) }.joined() + "</div>")
         }
         if let comparison = gate.dataComparison {
             body.append("<h2>Data: anomalies, drift and skew</h2><p class=\"facts\">\(text(comparison))</p>")
@@ -108,7 +108,7 @@ public enum HTMLReport {
     }
 
     /// The pages' CSS (the gate report and `mlops runs plot`).
-    static let style = """
+    package static let style = """
         <style>
         body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1f2328}
         h1{font-size:1.6em;margin:.2em 0}.badge{color:#fff;border-radius:6px;padding:.05em .45em;font-size:.8em;vertical-align:.1em}.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
@@ -143,7 +143,7 @@ public enum HTMLReport {
             + rows.joined() + "</table>"
     }
 
-    static func checksTable(_ checks: [CheckResult]) -> String {
+    package static func checksTable(_ checks: [CheckResult]) -> String {
         "<table><tr><th>check</th><th>result</th><th>detail</th></tr>"
             + checks.map {
                 "<tr><td>\(text($0.name))</td><td class=\"\(css($0.outcome))\">\($0.outcome.rawValue)</td><td>\(text($0.detail))</td></tr>"
@@ -162,19 +162,19 @@ public enum HTMLReport {
     static func number(_ value: Double) -> String { value.isNaN ? "n/a" : String(format: "%.4f", value) }
 
     /// HTML text: the characters that would be markup, escaped.
-    static func text(_ raw: String) -> String {
+    package static func text(_ raw: String) -> String {
         raw.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 
 /// Small SVG charts: lines on [0, 1] axes (or fitted), horizontal bars, overlaid histograms.
-enum Plot {
+package enum Plot {
     static let colors = ["#0969da", "#bf8700", "#8c959f", "#1a7f37"]
     static let grid = "#eaeef2"
     static let frame = "#8c959f"
 
-    static func lines(
+    package static func lines(
         title: String, x: String, y: String, series: [(String, [[Double]])], markers: Bool = false, fitY: Bool = false,
         width: Double = 340, height: Double = 260
     ) -> String {
@@ -259,12 +259,13 @@ enum Plot {
 
     /// One feature in two splits: overlaid histograms on shared buckets (numeric), or paired
     /// bars per value (categorical), titled with the distance between them.
-    static func comparison(_ feature: FeatureComparison) -> String {
+    package static func comparison(_ feature: FeatureComparison, names: (String, String) = ("train", "eval")) -> String
+    {
         let width = 250.0, left = 8.0, right = 8.0, top = 22.0, bottom = 22.0
         let note = feature.measure + " " + String(format: "%.3f", feature.distance)
         let peak = max((feature.train + feature.eval).max() ?? 1, 1e-12)
         let legend =
-            #"<text x="\#(width - right)" y="14" text-anchor="end"><tspan fill="\#(colors[0])">■ train</tspan> <tspan fill="\#(colors[1])">■ eval</tspan></text>"#
+            #"<text x="\#(width - right)" y="14" text-anchor="end"><tspan fill="\#(colors[0])">■ \#(HTMLReport.text(names.0))</tspan> <tspan fill="\#(colors[1])">■ \#(HTMLReport.text(names.1))</tspan></text>"#
         func frame(_ height: Double) -> String {
             #"<svg viewBox="0 0 \#(Int(width)) \#(Int(height))" width="\#(Int(width))" height="\#(Int(height))" role="img" aria-label="\#(HTMLReport.text(feature.feature))">"#
                 + #"<text x="\#(left)" y="14" font-weight="600">\#(HTMLReport.text(feature.feature))</text>"# + legend

@@ -28,11 +28,13 @@ public struct MLOpsConfig: ConfigSection {
     public var orchestration: OrchestrationSection
     /// The MLflow tracking server runs are mirrored to.
     public var tracking: TrackingSection
+    /// What `mlops monitor` reads by default, and its prediction threshold.
+    public var monitor: MonitorSection
     public var tests: [TestCommand]
 
     public enum Key: String, ConfigKey {
         case pipeline, data, schema, transform, trainer, tuner, evaluation, infra, serving, gates, release, paths
-        case cache, store, orchestration, tracking, tests
+        case cache, store, orchestration, tracking, monitor, tests
     }
     typealias CodingKeys = Key
 
@@ -71,6 +73,7 @@ public struct MLOpsConfig: ConfigSection {
         }
         orchestration = f.section(.orchestration)
         tracking = f.section(.tracking)
+        monitor = f.section(.monitor)
         tests = (f.list(.tests) ?? []).enumerated().compactMap { TestCommand.parse($1, f.reader, "tests[\($0)]") }
         crossCheck(f)
         fillPathDefaults()

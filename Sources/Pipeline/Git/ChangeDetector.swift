@@ -240,7 +240,8 @@ public struct ChangeDetector {
         }
     }
 
-    /// The components a section of mlops.yaml configures (release, paths, cache, store, tracking and tests configure none).
+    /// The components a section of mlops.yaml configures (release, paths, cache, store, tracking, monitor and tests
+    /// configure none).
     static func components(forSection section: String) -> [Component] {
         // The Trainer stores the decision threshold with the model (docs/gates.md).
         if section == "evaluation.decision_threshold" { return [.trainer] }
@@ -253,7 +254,7 @@ public struct ChangeDetector {
         case .evaluation: [.evaluator]
         case .infra, .serving: [.infraValidator]
         case .gates: [.exampleValidator, .evaluator, .infraValidator]
-        case .release, .paths, .cache, .store, .orchestration, .tracking, .tests, nil: []
+        case .release, .paths, .cache, .store, .orchestration, .tracking, .monitor, .tests, nil: []
         }
     }
 }

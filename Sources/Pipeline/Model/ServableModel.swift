@@ -149,6 +149,20 @@ public struct Predictions: Sendable {
         self.columns = columns
     }
 
+    /// The predictions as a table whose statistics describe their distribution: probabilities
+    /// and predictions as numbers, the predicted class as text (its value counts). The
+    /// Evaluator keeps these statistics of the eval split; `mlops monitor` compares the served
+    /// predictions' with them.
+    public var distributionTable: DataTable {
+        let columns = columns.map { column -> Tabular.Column in
+            if column.name == "predicted_class" || column.texts != nil {
+                return Tabular.Column(name: column.name, texts: (0..<rows).map { column.text($0) })
+            }
+            return Tabular.Column(name: column.name, numbers: column.numbers ?? [])
+        }
+        return DataTable(file: "predictions", columns: columns, rowCount: rows)
+    }
+
     init(task: TaskKind, rows: Int, output: [Float], perRow: Int, classNames: [String]?, threshold: Double) throws {
         self.rows = rows
         guard perRow * rows == output.count else {

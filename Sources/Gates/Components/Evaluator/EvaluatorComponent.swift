@@ -40,13 +40,18 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     /// The baseline that was chosen but not used because it is the candidate itself (the same
     /// model files): comparing a model with itself would pass every change threshold.
     public let baselineIsCandidate: Baseline?
+    /// The statistics of the candidate's predictions on the scored split (probabilities,
+    /// predictions, the predicted class's counts): what `mlops monitor` compares the served
+    /// predictions with. Nil in reports of Evaluator version 3 and earlier.
+    public var predictions: DatasetStatistics?
 
     public init(
         task: TaskKind, rows: Int, candidate: [SliceMetrics], baseline: Baseline?, baselineMetrics: [SliceMetrics]?,
         checks: [CheckResult], blessed: Bool, curves: Curves? = nil, baselineCurves: Curves? = nil,
-        baselineIsCandidate: Baseline? = nil, split: String? = nil
+        baselineIsCandidate: Baseline? = nil, split: String? = nil, predictions: DatasetStatistics? = nil
     ) {
         self.split = split
+        self.predictions = predictions
         self.baselineIsCandidate = baselineIsCandidate
         self.curves = curves
         self.baselineCurves = baselineCurves
@@ -77,7 +82,8 @@ public struct EvaluatorComponent: PipelineComponent {
 
     public let id = Component.evaluator
     /// 3: the configuration enters the cache key as an object, not a JSON string (docs/pipeline.md).
-    public let version = "3"
+    /// 4: the report keeps the statistics of the candidate's predictions (for `mlops monitor`).
+    public let version = "4"
     public let parameters: Parameters
     public let inputs = Component.evaluator.bindings()
     public let outputs = Component.evaluator.outputs
@@ -115,9 +121,10 @@ public struct EvaluatorComponent: PipelineComponent {
         // A multiclass baseline's classes are taken by label value, in the candidate's order.
         let classes = Self.classNames(candidate)
         // Each model at the decision threshold it is served with (stored with it).
-        func score(_ model: ServableModel) throws -> (metrics: [SliceMetrics], curves: Curves?) {
-            let outcomes = try Self.outcomes(
-                model.predict(table), task: candidate.task, labels: labels, classes: classes)
+        func score(_ model: ServableModel) throws -> (metrics: [SliceMetrics], curves: Curves?, predicted: Predictions)
+        {
+            let predicted = try model.predict(table)
+            let outcomes = try Self.outcomes(predicted, task: candidate.task, labels: labels, classes: classes)
             var curves: Curves?
             if case .binary(let probabilities, let labels) = outcomes {
                 curves = Curves.binary(probabilities: probabilities, labels: labels)
@@ -125,10 +132,10 @@ public struct EvaluatorComponent: PipelineComponent {
             return (
                 Evaluation.evaluate(
                     outcomes, slices: slices, minSliceSize: section.minSliceSize, threshold: model.decisionThreshold,
-                    bootstrapSamples: section.bootstrapSamples, seed: seed), curves
+                    bootstrapSamples: section.bootstrapSamples, seed: seed), curves, predicted
             )
         }
-        let (metrics, curves) = try score(candidate)
+        let (metrics, curves, predicted) = try score(candidate)
         // Never the candidate itself: the same model files (a model artifact's fingerprint, or
         // an unpacked release's model folder fingerprinted the same way) means no baseline.
         let modelFingerprint = try context.input("model").artifact.fingerprint
@@ -153,7 +160,7 @@ public struct EvaluatorComponent: PipelineComponent {
                             "the baseline predicts the classes \(theirs.joined(separator: ", ")); the candidate predicts \(classes.joined(separator: ", ")): models of different class sets cannot be compared (pass --baseline none, or a baseline trained on the same classes)"
                     ))
             }
-            (baselineMetrics, baselineCurves) = try score(model)
+            (baselineMetrics, baselineCurves, _) = try score(model)
         }
         let checks = ThresholdChecks.check(
             section.thresholds, candidate: metrics, baseline: baselineMetrics,
@@ -163,7 +170,8 @@ public struct EvaluatorComponent: PipelineComponent {
         let report = EvaluationReport(
             task: candidate.task, rows: table.rowCount, candidate: metrics, baseline: baseline,
             baselineMetrics: baselineMetrics, checks: checks, blessed: blessed, curves: curves,
-            baselineCurves: baselineCurves, baselineIsCandidate: itself, split: eval.name)
+            baselineCurves: baselineCurves, baselineIsCandidate: itself, split: eval.name,
+            predictions: StatisticsGenerator.statistics(of: predicted.distributionTable, name: "predictions"))
         let encoder = artifactEncoder
         for name in ["evaluation", "blessing"] {
             try FileManager.default.createDirectory(at: context.output(name), withIntermediateDirectories: true)
@@ -207,13 +215,15 @@ public struct EvaluatorComponent: PipelineComponent {
 
     /// A multiclass model's class names (label values, or indices for numeric labels), in the
     /// order of its probability columns; empty for other tasks.
-    static func classNames(_ model: ServableModel) -> [String] {
+    package static func classNames(_ model: ServableModel) -> [String] {
         model.outputNames.filter { $0.hasPrefix("probability_") }.map { String($0.dropFirst("probability_".count)) }
     }
 
     /// Predictions and labels as the metrics take them; a multiclass model's probability
     /// columns are put in the order of `classes` by name (a class is its label value).
-    static func outcomes(_ predictions: Predictions, task: TaskKind, labels: [Double], classes order: [String] = [])
+    package static func outcomes(
+        _ predictions: Predictions, task: TaskKind, labels: [Double], classes order: [String] = []
+    )
         throws -> Outcomes
     {
         func column(_ name: String) throws -> [Double] {
