@@ -157,7 +157,7 @@ let package = Package(
         // statistics and evaluation (`mlops monitor`).
         .target(
             name: "Monitoring",
-            dependencies: ["Pipeline", "Gates", "Release", "Serving", "Tabular", "MLOpsCore"]),
+            dependencies: ["Pipeline", "Gates", "Release", "Serving", "Tabular", "MLOpsCore", "S3Kit"]),
 
         // MARK: The executable: parsing, output, exit codes
         .executableTarget(

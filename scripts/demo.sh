@@ -7,7 +7,8 @@
 # cached, one changed CSV line). Then the tuner, `mlops gate` twice (a first model blessed; a
 # worse one on a branch refused against the model blessed at its merge-base), `mlops release`,
 # promotion to staging and production, verification and the ledger, bulk inference, serving the
-# production release, a pull request with a sample of the data (drift passes) and one with
+# production release, its predictions logged and `mlops monitor` on them (healthy, then exit 1
+# with fares tripled), a pull request with a sample of the data (drift passes) and one with
 # drifted data (`mlops test --base main` and `mlops gate` fail), and `mlops explain` and `mlops runs`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -171,6 +172,55 @@ status=0; wait "$server" || status=$?
 echo "(SIGTERM: mlops serve finished its requests and exited with status $status)"
 [ "$status" -eq 0 ]
 
+step "mlops serve taxi@production --log-predictions .mlops/predictions  # log every request for monitoring"
+"$mlops" serve taxi@production --port 0 --log-predictions .mlops/predictions --out-of-domain missing > serve.log 2>&1 &
+server=$!
+for _ in $(seq 100); do grep -q "^ready" serve.log && break; sleep 0.1; done
+grep -E "^(logging|ready)" serve.log
+url=$(grep -o 'http://[0-9.:]*' serve.log)
+# A client: every 30th row of the data in requests of 20 rows (fares times SCALE), each with an
+# id; with a labels file, the tips of each row by request id and row (they arrive later).
+send() {
+  python3 - "$url" data/data.csv "$@" <<'PY'
+import csv, json, sys, urllib.request
+url, path, prefix, scale = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+labels = open(sys.argv[5], "w") if len(sys.argv) > 5 else None
+inputs = json.load(urllib.request.urlopen(url + "/v2/models/taxi"))["inputs"]
+rows = list(csv.DictReader(open(path)))[::30]
+if labels: labels.write("request_id,row,tips\n")
+def value(kind, text):
+    if text == "": return None
+    return text if kind == "BYTES" else int(text) if kind == "INT64" else float(text)
+for start in range(0, len(rows), 20):
+    batch = rows[start:start + 20]
+    for row in batch: row["fare"] = str(float(row["fare"] or 0) * scale)
+    body = {"id": f"{prefix}-{start // 20}", "inputs": [
+        {"name": i["name"], "datatype": i["datatype"], "shape": [len(batch)],
+         "data": [value(i["datatype"], row[i["name"]]) for row in batch]} for i in inputs]}
+    request = urllib.request.Request(url + "/v2/models/taxi/infer", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+    if labels:
+        for index, row in enumerate(batch): labels.write(f"{prefix}-{start // 20},{index},{row['tips']}\n")
+print(f"sent {len(rows)} rows in {(len(rows) + 19) // 20} requests" + (", fares tripled" if scale != 1 else ""))
+PY
+}
+now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+start=$(now); send a 1 labels.csv; middle=$(now); sleep 0.1; send b 3; end=$(now)
+kill -TERM "$server"; wait "$server" || true
+ls .mlops/predictions
+
+step "mlops monitor --from $start --to $middle --labels labels.csv  # traffic like the training data: healthy"
+"$mlops" monitor --from "$start" --to "$middle" --labels labels.csv
+sed -n '/^| metric/,/^$/p' .mlops/reports/monitor.md
+echo "(exit status 0)"
+
+step "mlops monitor --from $middle --to $end  # the same rows with fares tripled: exit 1"
+status=0
+"$mlops" monitor --from "$middle" --to "$end" || status=$?
+echo "(exit status $status: skew against the training data, drift against the window before)"
+[ "$status" -eq 1 ]
+
 step "mlops test --base main  # a pull request with a sample of the same data (every other row): drift passes"
 gitc checkout -q main
 gitc checkout -qb sampled-data
@@ -211,5 +261,5 @@ step "mlops explain StatisticsGen && mlops runs"
 "$mlops" runs
 
 printf '\nThe demo project is in %s\n' "$scratch/taxi"
-printf 'Reports: %s\n' "$scratch/taxi/.mlops/reports/"{test.md,test-junit.xml,gate.md,junit.xml,gate.json,report.html}
+printf 'Reports: %s\n' "$scratch/taxi/.mlops/reports/"{test.md,test-junit.xml,gate.md,junit.xml,gate.json,report.html,monitor.md,monitor.html}
 printf 'Release bundle: %s\n' "$scratch/taxi/.mlops/registry/taxi/0.1.0/taxi-0.1.0.tar.zst"

@@ -19,8 +19,8 @@ public enum MonitorRun {
         /// `evaluation/evaluation.json`.
         public var bundle: URL
         public var name: String
-        /// The prediction log folder.
-        public var logs: URL
+        /// The prediction log's folder or S3 prefix.
+        public var logs: LogLocation
         public var window: TimeWindow
         public var labels: URL?
         public var gates: GatesSection
@@ -28,7 +28,7 @@ public enum MonitorRun {
         public var monitor: MonitorSection
 
         public init(
-            bundle: URL, name: String, logs: URL, window: TimeWindow, labels: URL?, gates: GatesSection,
+            bundle: URL, name: String, logs: LogLocation, window: TimeWindow, labels: URL?, gates: GatesSection,
             evaluation: EvaluationSection?, monitor: MonitorSection
         ) {
             self.bundle = bundle
@@ -84,9 +84,9 @@ public enum MonitorRun {
             guard input.name != model.transform.label, let statistics = trained[input.name] else { return nil }
             return (input.name, statistics.type)
         }
-        progress("reading the prediction logs in \(inputs.logs.path)")
+        progress("reading the prediction logs in \(inputs.logs)")
         let (windows, logs) = try PredictionLogReader.read(
-            folder: inputs.logs, identity: identity, windows: [inputs.window, inputs.window.previous], types: features)
+            inputs.logs, identity: identity, windows: [inputs.window, inputs.window.previous], types: features)
         let (current, previous) = (windows[0], windows[1])
         var report = MonitorReport(
             model: inputs.name, version: manifest.version, identity: identity,

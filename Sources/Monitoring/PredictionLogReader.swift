@@ -1,6 +1,7 @@
 import Foundation
 import MLOpsCore
 import Pipeline
+import S3Kit
 import Serving
 import Tabular
 
@@ -68,6 +69,65 @@ public struct LogReadSummary: Sendable, Codable, Equatable {
     }
 }
 
+/// Where the prediction log's files are: a folder, or an S3 prefix a job copied them to (the
+/// credentials and endpoint as for an S3 registry: docs/release.md).
+public enum LogLocation: Sendable, CustomStringConvertible {
+    case folder(URL)
+    case s3(S3Client, S3Location)
+
+    /// `s3://BUCKET/PREFIX`, else a folder (relative to `root`).
+    public static func parse(_ text: String, root: URL, environment: [String: String]) throws -> LogLocation {
+        guard text.lowercased().hasPrefix("s3://") else {
+            return .folder(URL(fileURLWithPath: text, relativeTo: root).standardizedFileURL)
+        }
+        return .s3(try S3Settings.client(environment: environment), try S3Location(parsing: text))
+    }
+
+    public var description: String {
+        switch self {
+        case .folder(let url): url.path
+        case .s3(_, let location): location.description
+        }
+    }
+
+    /// The names of the files directly in it.
+    func names() throws -> [String] {
+        switch self {
+        case .folder(let url):
+            do {
+                return try FileManager.default.contentsOfDirectory(atPath: url.path)
+            } catch {
+                throw FileError(
+                    .missing, path: url.path, detail: "there is no prediction log folder here",
+                    hint: "serve with serving.log set (or --log-predictions DIR), or name the folder with --logs")
+            }
+        case .s3(let client, let location):
+            let prefix = location.prefix.isEmpty ? "" : location.prefix + "/"
+            return try client.list(bucket: location.bucket, prefix: prefix, delimiter: "/").objects.map {
+                String($0.key.dropFirst(prefix.count))
+            }
+        }
+    }
+
+    /// A file's bytes, and its path or URL for messages.
+    func contents(_ name: String) throws -> (data: Data, path: String) {
+        switch self {
+        case .folder(let url):
+            let path = url.appendingPathComponent(name).path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw FileError(.io, path: path, detail: "cannot be read")
+            }
+            return (data, path)
+        case .s3(let client, let location):
+            let path = "s3://\(location.bucket)/\(location.key(name))"
+            guard let data = try client.get(bucket: location.bucket, key: location.key(name)) else {
+                throw FileError(.missing, path: path, detail: "was listed, then gone")
+            }
+            return (data, path)
+        }
+    }
+}
+
 /// Reads the files `mlops serve` publishes (docs/monitoring.md): whole `predictions-….jsonl`
 /// files only (a hidden `.partial` file is being written), one JSON line per request with its
 /// columns as arrays.
@@ -75,17 +135,10 @@ public enum PredictionLogReader {
     /// The rows of the model `identity` in each of `windows` (in that order), features typed
     /// by `types` (features the training data did not have are left out).
     public static func read(
-        folder: URL, identity: String, windows: [TimeWindow], types: [(name: String, type: FeatureType)]
+        _ location: LogLocation, identity: String, windows: [TimeWindow], types: [(name: String, type: FeatureType)]
     ) throws -> (rows: [LoggedRows], summary: LogReadSummary) {
-        var summary = LogReadSummary(folder: folder.path)
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        } catch {
-            throw FileError(
-                .missing, path: folder.path, detail: "there is no prediction log folder here",
-                hint: "serve with serving.log set (or --log-predictions DIR), or name the folder with --logs")
-        }
+        var summary = LogReadSummary(folder: location.description)
+        let names = try location.names()
         // A file holds the rows of at most a day after its name's time (serving.log.rotate_seconds
         // is at most 86400): older files cannot reach the windows, later ones start after them.
         let earliest = (windows.map(\.from).min() ?? .distantPast) - 2 * 86_400
@@ -103,10 +156,7 @@ public enum PredictionLogReader {
             )
         }
         for name in files {
-            let path = folder.appendingPathComponent(name).path
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw FileError(.io, path: path, detail: "cannot be read")
-            }
+            let (data, path) = try location.contents(name)
             summary.files += 1
             data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
                 var start = 0

@@ -127,6 +127,28 @@ import Testing
         let junit = try String(contentsOf: reports.appendingPathComponent("monitor-junit.xml"), encoding: .utf8)
         #expect(junit.contains(#"failures="0""#))
 
+        // The same files copied to S3 (what a job that ships the logs does): the same window.
+        let bucket = try S3TestBucket()
+        for name in try FileManager.default.contentsOfDirectory(atPath: logs.path) {
+            _ = try bucket.client.upload(
+                file: logs.appendingPathComponent(name), bucket: bucket.name, key: "served/\(name)")
+        }
+        // A file being written under the prefix, and one below it: neither is read.
+        _ = try bucket.client.put(bucket: bucket.name, key: "served/.predictions-x.jsonl.partial", data: Data("{".utf8))
+        _ = try bucket.client.put(bucket: bucket.name, key: "served/old/predictions-x.jsonl", data: Data("{".utf8))
+        let fromS3 = try MLOpsProcess.run(
+            [
+                "monitor", "--from", Self.stamp(start), "--to", Self.stamp(middle), "--logs",
+                "s3://\(bucket.name)/served",
+                "--json",
+            ], in: dir, environment: bucket.server.environment(home: bucket.home.url))
+        #expect(fromS3.status == 0, "\(fromS3.stderr)")
+        let s3Result = try #require(
+            (try JSONSerialization.jsonObject(with: Data(fromS3.stdout.utf8)) as? [String: Any])?["result"]
+                as? [String: Any])
+        #expect((s3Result["window"] as? [String: Any])?["rows"] as? Int == 750)
+        #expect((s3Result["logs"] as? [String: Any])?["malformed"] as? Int == 1, "\(s3Result["logs"] ?? "")")
+
         // The tripled fares: skew fails with the distance, and so does drift against the window
         // before (the healthy rows).
         let shifted = try run([

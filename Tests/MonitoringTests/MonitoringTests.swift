@@ -72,7 +72,7 @@ import Testing
         try hidden.write(to: folder.appendingPathComponent("notes.jsonl"), atomically: true, encoding: .utf8)
         let window = TimeWindow(from: Date(timeIntervalSince1970: 60), to: Date(timeIntervalSince1970: 120))
         let (rows, summary) = try PredictionLogReader.read(
-            folder: folder, identity: "sha256:aa", windows: [window, window.previous],
+            .folder(folder), identity: "sha256:aa", windows: [window, window.previous],
             types: [("fare", .float), ("company", .bytes), ("hour", .int)])
         #expect(summary.files == 1 && summary.lines == 6)
         #expect(summary.malformed == 2, "\(summary.malformedExamples)")
@@ -97,7 +97,7 @@ import Testing
 
         #expect(throws: FileError.self) {
             try PredictionLogReader.read(
-                folder: folder.appendingPathComponent("missing"), identity: "x", windows: [window], types: [])
+                .folder(folder.appendingPathComponent("missing")), identity: "x", windows: [window], types: [])
         }
     }
 

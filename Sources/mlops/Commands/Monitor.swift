@@ -49,7 +49,8 @@ extension MLOps {
 
         @Option(
             help: ArgumentHelp(
-                "The prediction log folder (default: serving.log.path, else .mlops/predictions).", valueName: "folder"))
+                "The prediction log folder or s3://BUCKET/PREFIX (default: serving.log.path, else .mlops/predictions).",
+                valueName: "folder"))
         var logs: String?
 
         @Option(
@@ -87,13 +88,13 @@ extension MLOps {
                 from.flatMap(Self.time)
                 ?? end - (MonitorSection.seconds(since ?? config.monitor.window) ?? 86_400)
             guard start < end else { throw ValidationError("the window's start must come before its end") }
-            let logFolder =
-                logs.map { URL(fileURLWithPath: $0) }
-                ?? URL(fileURLWithPath: config.serving.log?.path ?? ".mlops/predictions", relativeTo: root)
-                .standardizedFileURL
+            let logLocation = try LogLocation.parse(
+                logs.map { $0.lowercased().hasPrefix("s3://") ? $0 : URL(fileURLWithPath: $0).path }
+                    ?? config.serving.log?.path ?? ".mlops/predictions",
+                root: root, environment: context.environment)
             let inputs = MonitorRun.Inputs(
                 bundle: folder.deletingLastPathComponent(), name: released ?? config.pipeline.name,
-                logs: logFolder, window: TimeWindow(from: start, to: end),
+                logs: logLocation, window: TimeWindow(from: start, to: end),
                 labels: labels.map { URL(fileURLWithPath: $0) }, gates: config.gates, evaluation: config.evaluation,
                 monitor: config.monitor)
             let began = Date()
