@@ -81,6 +81,47 @@ import Testing
         #expect(text.contains(provider == "github" ? "cron:" : #"$CI_PIPELINE_SOURCE == "schedule""#))
     }
 
+    /// Issue 21: a scheduled monitor job whose failed check starts the training jobs, and
+    /// which the nightly and training jobs keep apart from.
+    @Test func aScheduledMonitorStartsTrainingWhenACheckFails() throws {
+        let github = try String(
+            contentsOf: Self.sources.appendingPathComponent("ci/github/.github/workflows/mlops.yml"), encoding: .utf8)
+        let monitor = #"mlops monitor --since 1h --logs "$MLOPS_PREDICTIONS" ${MLOPS_LABELS:+--labels "$MLOPS_LABELS"}"#
+        for needed in [
+            #"- cron: "41 * * * *""#, "repository_dispatch:\n    types: [mlops-retrain]",
+            "    if: github.event.schedule == '41 * * * *'\n", monitor,
+            "if: steps.monitor.outputs.status == '1'", "github.rest.repos.createDispatchEvent(",
+            "event_type: 'mlops-retrain'", #"cat .mlops/reports/monitor.md >> "$GITHUB_STEP_SUMMARY""#,
+            "contents: write", #"exit "${{ steps.monitor.outputs.status }}""#,
+        ] {
+            #expect(github.contains(needed), "github: \(needed)")
+        }
+        // The training jobs run on the dispatch and the nightly schedule, not on the hourly one.
+        let jobs = github.components(separatedBy: "\n\n").filter {
+            $0.hasPrefix("  gate:") || $0.hasPrefix("  release:")
+        }
+        #expect(jobs.count == 2)
+        for job in jobs {
+            #expect(job.contains("github.event_name == 'repository_dispatch'"), "\(job.prefix(40))")
+            #expect(job.contains("github.event.schedule == '17 3 * * *'") && !job.contains("event_name == 'schedule'"))
+        }
+        #expect(
+            github.contains("if: github.event_name != 'workflow_dispatch' && github.event.schedule != '41 * * * *'"))
+
+        let gitlab = try String(
+            contentsOf: Self.sources.appendingPathComponent("ci/gitlab/.gitlab-ci.yml"), encoding: .utf8)
+        for needed in [
+            #"- if: $CI_PIPELINE_SOURCE == "schedule" && $MLOPS_JOB == "monitor""#, monitor,
+            #"/projects/$CI_PROJECT_ID/trigger/pipeline""#, #"--form "token=$MLOPS_TRIGGER_TOKEN""#,
+            "variables[MLOPS_RETRAIN_REASON]", "junit: .mlops/reports/monitor-junit.xml",
+            #"- if: $CI_PIPELINE_SOURCE == "trigger""#,
+        ] {
+            #expect(gitlab.contains(needed), "gitlab: \(needed)")
+        }
+        // test, gate and release stay out of the monitor's schedule.
+        #expect(gitlab.components(separatedBy: #"- if: $MLOPS_JOB == "monitor"\#n      when: never"#).count == 4)
+    }
+
     @Test func initCopiesTheProvidersFilesAndRefusesAnUnknownOne() throws {
         let directory = try TemporaryDirectory()
         let target = directory.url.appendingPathComponent("project")
@@ -128,7 +169,7 @@ import Testing
         #expect(
             gitlabLines.filter { $0.hasPrefix("paths: [.mlops") } == [
                 "paths: [.mlops-bin/]", "paths: [.mlops/reports/]", "paths: [.mlops/reports/]",
-                "paths: [.mlops/reports/]",
+                "paths: [.mlops/reports/]", "paths: [.mlops/reports/]",
             ])
         #expect(!gitlab.contains("mlops-state"))
         for name in [
