@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "Serving",
             dependencies: [
-                "Pipeline", "Tabular", "MLOpsCore", .product(name: "Hummingbird", package: "hummingbird"),
+                "Pipeline", "Tabular", "MLOpsCore", "S3Kit", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import MLOpsCore
 import Pipeline
+import S3Kit
 import Tabular
 
 /// Where and how the served predictions are logged (`serving.log` in mlops.yaml,
@@ -20,8 +21,14 @@ public struct PredictionLogSettings: Sendable {
     /// Requests waiting to be written; a request that finds the queue full is dropped and
     /// counted, never waited for.
     public var queueCapacity = 4096
+    /// With `serving.log.path: s3://…`: where the published files go; `folder` is then the
+    /// local spool they wait in (``PredictionLogShipper``).
+    public var remote: (client: S3Client, location: S3Location)?
 
     public init(folder: URL) { self.folder = folder }
+
+    /// Where the log's files end up: the S3 prefix, else the folder.
+    public var destination: String { remote.map { $0.location.description } ?? folder.path }
 }
 
 /// The served model, as each logged row names it: the logs of another version or bundle are
@@ -80,12 +87,15 @@ public final class PredictionLog: @unchecked Sendable {
     public let settings: PredictionLogSettings
     public let model: LoggedModel
     let counters: (any PredictionLogCounters)?
+    /// Called once a file is published (the shipper uploads it).
+    let onPublish: (@Sendable () -> Void)?
     /// This process's files: `HOST-PID`, so servers sharing a folder never write the same one.
     let writer: String
 
     private let condition = NSCondition()
     private var queue: [Entry] = []
     private var closing = false
+    private var discarding = false
     private var done = false
     private var droppedRows = 0
 
@@ -100,12 +110,14 @@ public final class PredictionLog: @unchecked Sendable {
 
     /// Opens the folder, publishes what a killed server left half written, and starts the
     /// writer. A folder that cannot be made or written is an error naming it (exit 74).
-    public init(settings: PredictionLogSettings, model: LoggedModel, counters: (any PredictionLogCounters)? = nil)
-        throws
-    {
+    public init(
+        settings: PredictionLogSettings, model: LoggedModel, counters: (any PredictionLogCounters)? = nil,
+        onPublish: (@Sendable () -> Void)? = nil
+    ) throws {
         self.settings = settings
         self.model = model
         self.counters = counters
+        self.onPublish = onPublish
         let host = hostName().map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
         writer = "\(String(host))-\(getpid())"
         do {
@@ -127,11 +139,18 @@ public final class PredictionLog: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues one request's rows and predictions; never waits. A request not sampled is left
-    /// out; one that finds the queue full (or the log closing) is dropped and counted.
-    public func record(requestID: String, table: DataTable, predictions: Predictions, at time: Date = Date()) {
+    /// Queues one request's rows and predictions. A request not sampled is left out. Serving
+    /// never waits: a request that finds the queue full (or the log closing) is dropped and
+    /// counted. A batch job (`mlops infer`) passes `waitForRoom` and waits for the writer instead.
+    public func record(
+        requestID: String, table: DataTable, predictions: Predictions, at time: Date = Date(), waitForRoom: Bool = false
+    ) {
         if settings.sampling < 1, Double.random(in: 0..<1) >= settings.sampling { return }
         condition.lock()
+        while waitForRoom, !closing, queue.count >= settings.queueCapacity {
+            condition.broadcast()
+            condition.wait()
+        }
         guard !closing, queue.count < settings.queueCapacity else {
             droppedRows += table.rowCount
             condition.unlock()
@@ -164,6 +183,18 @@ public final class PredictionLog: @unchecked Sendable {
         return failure
     }
 
+    /// Stops the writer without publishing: what is queued and the open file are thrown away
+    /// (a batch job that failed writes no output, so it logs nothing more either). Files
+    /// already published stay.
+    public func discard() {
+        condition.lock()
+        discarding = true
+        closing = true
+        condition.broadcast()
+        while !done { condition.wait() }
+        condition.unlock()
+    }
+
     // MARK: - The writer thread
 
     /// How long the writer sleeps between batches.
@@ -179,8 +210,19 @@ public final class PredictionLog: @unchecked Sendable {
             if !closing { _ = condition.wait(until: Date().addingTimeInterval(Self.pause)) }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
+            // A batch job waiting for room goes on.
+            if !batch.isEmpty { condition.broadcast() }
             let stop = closing && batch.isEmpty
+            let discard = discarding
             condition.unlock()
+            if discard {
+                if descriptor >= 0 {
+                    Glibc.close(descriptor)
+                    unlink(partial)
+                    descriptor = -1
+                }
+                break
+            }
             if failure == nil {
                 do {
                     if !batch.isEmpty { try append(batch) }
@@ -247,6 +289,7 @@ public final class PredictionLog: @unchecked Sendable {
             throw FileError(.io, path: published, detail: String(cString: strerror(errno)))
         }
         counters?.filePublished()
+        onPublish?()
     }
 
     /// One JSON line for `entry`, appended to `out` as UTF-8: the request's columns as arrays

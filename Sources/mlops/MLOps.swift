@@ -39,7 +39,8 @@ struct MLOps: AsyncParsableCommand {
             ComponentCommand.self,
             Train.self,
             Explain.self,
-            Runs.self, Lineage.self, Infer.self, Serve.self, Monitor.self, Gate.self, Release.self, Verify.self, Promote.self,
+            Runs.self, Lineage.self, Infer.self, Serve.self, Monitor.self, Gate.self, Release.self, Verify.self,
+            Promote.self,
             Rollback.self, Releases.self, Push.self, Keygen.self,
         ]
     )

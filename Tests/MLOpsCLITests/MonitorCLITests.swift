@@ -37,6 +37,66 @@ import Testing
         }
     }
 
+    /// `serving.log.path: s3://…`: files are spooled, shipped whole, and kept while S3 is away.
+    @Test func aServerShipsItsLogToS3AndKeepsItWhileS3IsAway() async throws {
+        let repo = try TrainCLITests().gateableProject()
+        let dir = repo.directory.url
+        #expect(try MLOpsProcess.run(["release"], in: dir).status == 0)
+        let csv = try String(contentsOf: dir.appendingPathComponent("data/data.csv"), encoding: .utf8)
+        var lines = csv.split(separator: "\n").map(String.init)
+        let header = lines.removeFirst()
+        let requests = try (0..<3).map { index in
+            (
+                "s-\(index)",
+                try repo.write(
+                    "batches/s-\(index).csv",
+                    ([header] + stride(from: index, to: 3000, by: 20).map { lines[$0] }).joined(separator: "\n") + "\n")
+            )
+        }
+        let bucket = try S3TestBucket()
+        let environment = bucket.server.environment(home: bucket.home.url)
+        let spool = dir.appendingPathComponent(".mlops/prediction-spool")
+        func serve(_ environment: [String: String]) async throws -> String {
+            let server = try ServingProcess(
+                [
+                    "serve", "taxi@0.1.0", "--port", "0", "--log-predictions", "s3://\(bucket.name)/served",
+                    "--out-of-domain", "keep",
+                ], in: dir, environment: environment, ready: "ready: model 'taxi'")
+            #expect(server.banner.contains("logging predictions to s3://\(bucket.name)/served"), "\(server.banner)")
+            let base = try #require(URL(string: "http://127.0.0.1:\(server.port)/v2/models/taxi"))
+            let (_, metadata) = try await ServeCLITests().request(base)
+            let inputs = try #require(
+                (try JSONSerialization.jsonObject(with: metadata) as? [String: Any])?["inputs"] as? [[String: Any]])
+            for (id, file) in requests {
+                let (status, _) = try await ServeCLITests().request(
+                    base.appendingPathComponent("infer"),
+                    body: try JSONSerialization.data(withJSONObject: [
+                        "id": id, "inputs": try ServeCLITests.tensors(file, inputs: inputs),
+                    ]))
+                #expect(status == 200)
+            }
+            return server.stop()
+        }
+        // S3 away (nothing listens there): the file waits in the spool, and the server says so.
+        var away = environment
+        away["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+        let said = try await serve(away)
+        #expect(
+            said.contains("cannot reach") && said.contains("wait in ") && said.contains(".mlops/prediction-spool"),
+            "\(said)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).count == 1)
+        #expect(try bucket.keys("served/").isEmpty)
+        // S3 back: the next start ships what waited, then its own file.
+        _ = try await serve(environment)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.path).isEmpty)
+        let keys = try bucket.keys("served/")
+        #expect(keys.count == 2 && keys.allSatisfy { $0.hasPrefix("served/predictions-") && $0.hasSuffix(".jsonl") })
+        let monitor = try MLOpsProcess.run(
+            ["monitor", "--model", "taxi@0.1.0", "--since", "1h", "--logs", "s3://\(bucket.name)/served"], in: dir,
+            environment: environment)
+        #expect(monitor.status == 0 && monitor.stdout.contains("900 rows in 6 requests"), "\(monitor.stdout)")
+    }
+
     @Test func aWindowLikeTheTrainingDataIsHealthyAndTriplingFaresFailsIt() async throws {
         let repo = try TrainCLITests().gateableProject()
         let dir = repo.directory.url
@@ -170,6 +230,34 @@ import Testing
             failures.contains(
                 #"name="skew fare JENSEN_SHANNON_DIVERGENCE &lt;= 0.1">\#n      <failure message="Jensen-Shannon divergence against the training data"#
             ), "\(failures)")
+
+        // `mlops infer` logs as the server does: each batch a request named FILE:LINE, the same
+        // model identity, so the monitor reads bulk and served rows alike.
+        let whole = try repo.write("sample.csv", ([header] + sample).joined(separator: "\n") + "\n")
+        let bulkLogs = dir.appendingPathComponent("bulk-logs")
+        let beforeBulk = Date()
+        let bulk = try run([
+            "infer", "taxi@production", "--input", whole.path, "-o", dir.appendingPathComponent("scored.csv").path,
+            "--out-of-domain", "keep", "--log-predictions", bulkLogs.path,
+        ])
+        #expect(bulk.status == 0, "\(bulk.stderr)")
+        let bulkLines = try ServeCLITests.predictionLog(bulkLogs)
+        #expect(bulkLines.hidden.isEmpty && bulkLines.lines.count == 1, "\(bulkLines.lines.count)")
+        let line = try #require(bulkLines.lines.first)
+        #expect(line["request_id"] as? String == "sample.csv:2" && line["rows"] as? Int == 750)
+        #expect(line["identity"] as? String == json["identity"] as? String)
+        let fromBulk = try run([
+            "monitor", "--from", Self.stamp(beforeBulk), "--to", Self.stamp(Date() + 1), "--logs", bulkLogs.path,
+        ])
+        #expect(fromBulk.status == 0 && fromBulk.stdout.contains("750 rows in 1 requests"), "\(fromBulk.stdout)")
+        // A run that fails (an unlisted company, refused) writes no output and leaves no log.
+        let failedLogs = dir.appendingPathComponent("failed-logs")
+        let refusedBulk = try run([
+            "infer", "taxi@production", "--input", whole.path, "-o", dir.appendingPathComponent("none.csv").path,
+            "--out-of-domain", "reject", "--log-predictions", failedLogs.path,
+        ])
+        #expect(refusedBulk.status == 65, "\(refusedBulk.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: failedLogs.path)) ?? []).isEmpty)
 
         // Bad input: each a clear message and its exit status.
         let since = try run(["monitor", "--since", "soon"])

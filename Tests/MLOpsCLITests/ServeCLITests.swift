@@ -176,7 +176,7 @@ import Testing
         // Bad settings stop the server before it listens: 78 naming the key, 74 naming the folder.
         for (setting, message) in [
             ("    sample: 1.5\n", "serving.log.sample"), ("    rotate_mb: 0\n", "serving.log.rotate_mb"),
-            ("    path: s3://bucket/logs\n", "an s3:// prefix is not supported yet"),
+            ("    path: s3://Bucket/logs\n", "'Bucket' is not a bucket name"),
         ] {
             _ = try repo.write(
                 "mlops.yaml", yaml.replacingOccurrences(of: "serving:\n", with: "serving:\n  log:\n" + setting))

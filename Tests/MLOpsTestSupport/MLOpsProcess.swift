@@ -114,10 +114,13 @@ public final class ServingProcess {
         self.port = port
     }
 
-    /// SIGTERM, and waits for the process to end.
-    public func stop() {
+    /// SIGTERM, and waits for the process to end; returns what it printed after the banner.
+    @discardableResult
+    public func stop() -> String {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+        guard let pipe = process.standardOutput as? Pipe else { return "" }
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
     deinit { if process.isRunning { process.terminate() } }

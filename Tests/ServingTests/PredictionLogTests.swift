@@ -49,6 +49,29 @@ import Testing
         return (lines, names.filter { !$0.hasPrefix(".") }, names.filter { $0.hasPrefix(".") })
     }
 
+    /// `mlops infer`: a batch job waits for room instead of dropping, and one that fails throws
+    /// its open file away.
+    @Test func aBatchJobWaitsForRoomAndAFailedOneLeavesNothing() throws {
+        let dir = try TemporaryDirectory()
+        var settings = PredictionLogSettings(folder: dir.appending("logs"))
+        settings.queueCapacity = 2
+        let log = try PredictionLog(settings: settings, model: model)
+        for index in 0..<50 {
+            log.record(requestID: "b-\(index)", table: table(3), predictions: predictions(3), waitForRoom: true)
+        }
+        #expect(log.dropped == 0)
+        log.close()
+        #expect(try read(dir.appending("logs")).lines.count == 50)
+
+        let failed = try PredictionLog(settings: PredictionLogSettings(folder: dir.appending("failed")), model: model)
+        failed.record(requestID: "f-1", table: table(3), predictions: predictions(3), waitForRoom: true)
+        Thread.sleep(forTimeInterval: 0.3)
+        // Written to the hidden file by now; thrown away with it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appending("failed").path).count == 1)
+        failed.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appending("failed").path).isEmpty)
+    }
+
     @Test func rowsAreWrittenOneALineAndPublishedWholeOnClose() throws {
         let dir = try TemporaryDirectory()
         var settings = PredictionLogSettings(folder: dir.appending("logs"))

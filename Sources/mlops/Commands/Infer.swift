@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MLOpsCore
 import Pipeline
+import Serving
 import Tabular
 
 extension BulkInference.Format: ExpressibleByArgument {}
@@ -52,6 +53,13 @@ extension MLOps {
                 """)
         var outOfDomain: OutOfDomain?
 
+        @Option(
+            name: .customLong("log-predictions"),
+            help: ArgumentHelp(
+                "Log each batch's rows and predictions as JSON lines in this folder, as `mlops serve` does (default: serving.log.path of mlops.yaml when serving.log is set; `none`: off).",
+                valueName: "folder"))
+        var logPredictions: String?
+
         struct Output: Encodable {
             let model: String
             let input: String
@@ -72,18 +80,59 @@ extension MLOps {
             guard output != nil || console.mode != .json else {
                 throw ValidationError("--json needs --output: the predictions and the JSON summary would share stdout")
             }
-            let folder = try context.modelFolder(model)
+            let (folder, released) = try context.model(model)
             let start = ContinuousClock.now
             let servable = try ServableModel(folder: folder)
             var options = BulkInference.Options()
             (options.format, options.onBadRows) = (format, onBadRows)
             options.outOfDomain = try outOfDomain ?? context.servingPolicy()
+            // Each batch is one request of the log, named by the input file and its first line;
+            // a batch job waits for the writer rather than dropping rows.
+            let logSettings = try context.predictionLog(flag: logPredictions)
+            let shipper = logSettings.flatMap { settings in
+                settings.remote.map { remote in
+                    PredictionLogShipper(
+                        spool: settings.folder, client: remote.client, location: remote.location,
+                        warn: { console.warning($0) })
+                }
+            }
+            var nudge: (@Sendable () -> Void)?
+            if let shipper { nudge = { shipper.nudge() } }
+            let log = try logSettings.map { settings in
+                try PredictionLog(
+                    settings: settings,
+                    model: try LoggedModel.of(
+                        folder: folder, name: released.flatMap { Serve.isServable($0) ? $0 : nil } ?? "model"),
+                    onPublish: nudge)
+            }
+            if let log {
+                let file = URL(fileURLWithPath: input).lastPathComponent
+                options.log = { rows, predictions, line in
+                    log.record(requestID: "\(file):\(line)", table: rows, predictions: predictions, waitForRoom: true)
+                }
+            }
             let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
             let bar = size >= ProgressBar.threshold ? ProgressBar(console: console, label: "infer", total: size) : nil
             if let bar { options.progress = { bar.advance(by: $0) } }
-            let summary = try BulkInference.run(
-                input: input, model: servable, output: output.map { URL(fileURLWithPath: $0) }, options: options)
+            let summary: BulkInference.Summary
+            do {
+                summary = try BulkInference.run(
+                    input: input, model: servable, output: output.map { URL(fileURLWithPath: $0) }, options: options)
+            } catch {
+                // No output was written: neither is the rest of the log.
+                log?.discard()
+                shipper?.finish()
+                throw error
+            }
             bar?.finish()
+            if let log {
+                if let problem = log.close() { console.warning("the prediction log stopped writing: \(problem)") }
+                if let problem = shipper?.finish() {
+                    console.warning(
+                        "prediction log files wait in \(log.settings.folder.path) for the next run: \(problem)")
+                }
+                console.detail("logged \(summary.rows) rows to \(log.settings.destination)")
+            }
             let seconds = start.duration(to: .now).inSeconds
             if !summary.skipped.isEmpty {
                 let first = summary.skipped.prefix(3).map { "line \($0.line) (\($0.reason))" }.joined(separator: ", ")

@@ -138,26 +138,6 @@ extension MLOps {
             }
         }
 
-        /// `--log-predictions`, else `serving.log` of this project's mlops.yaml.
-        func predictionLog(_ context: CommandContext) throws -> PredictionLogSettings? {
-            if logPredictions == "none" { return nil }
-            let root = try context.projectRoot()
-            let file = root.appendingPathComponent(MLOpsConfig.fileName)
-            let section =
-                FileManager.default.fileExists(atPath: file.path)
-                ? try MLOpsConfig.load(from: file, root: root).serving.log : nil
-            guard let path = logPredictions ?? section?.path else { return nil }
-            var settings = PredictionLogSettings(
-                folder: URL(fileURLWithPath: path, relativeTo: logPredictions == nil ? root : nil).standardizedFileURL)
-            if let section {
-                settings.sampling = section.sample
-                settings.exclude = Set(section.exclude)
-                settings.maxFileBytes = section.rotateMB << 20
-                settings.maxFileSeconds = Double(section.rotateSeconds)
-            }
-            return settings
-        }
-
         static func isServable(_ name: String) -> Bool {
             !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
         }
@@ -175,7 +155,7 @@ extension MLOps {
             options.connections.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             if let maxConnections { options.connections.maxConnections = maxConnections }
             options.verbose = global.verbose
-            options.predictionLog = try predictionLog(context)
+            options.predictionLog = try context.predictionLog(flag: logPredictions)
             context.console.detail("serving \(folder.path)")
             if let watchParent { Self.stopWhenOrphaned(parent: watchParent) }
             // One line a script can wait for, flushed at once.

@@ -26,6 +26,10 @@ public enum BulkInference {
         public var batchBytes = 4 << 20
         /// Called after each batch is written, with the input bytes it held.
         public var progress: (@Sendable (Int) -> Void)?
+        /// Called after each batch is written, in order, with its rows as read (before the
+        /// domain check; the rows it refused left out), their predictions and the line the
+        /// batch starts at: what the prediction log records (docs/monitoring.md).
+        public var log: (@Sendable (_ rows: DataTable, _ predictions: Predictions, _ firstLine: Int) -> Void)?
         public init() {}
     }
 
@@ -75,6 +79,8 @@ public enum BulkInference {
         var skipped: [DataTable.SkippedRow]
         /// Physical lines the batch spans.
         var lines: Int
+        /// With ``Options/log``: the rows as read and their predictions.
+        var logged: (rows: DataTable, predictions: Predictions)?
     }
 
     struct Job {
@@ -168,6 +174,7 @@ public enum BulkInference {
                     skipped += batch.skipped.map { .init(line: $0.line + shift, reason: $0.reason) }
                     rows += batch.rows
                     try writer.write(batch.output)
+                    if let logged = batch.logged { options.log?(logged.rows, logged.predictions, linesBefore + 1) }
                     linesBefore += batch.lines
                     options.progress?(range.count)
                 }
@@ -180,6 +187,7 @@ public enum BulkInference {
             let chunk = UnsafeRawBufferPointer(rebasing: bytes[range])
             let parsed = try CSVReader.parseRows(chunk, names: names, file: file, firstLine: 1, options: read)
             var table = parsed.table
+            var raw = options.log == nil ? nil : parsed.table
             var skipped = table.skipped
             let checked = model.domain.apply(table, policy: options.outOfDomain)
             table = checked.table
@@ -195,6 +203,7 @@ public enum BulkInference {
                 }
                 skipped.sort { $0.line < $1.line }
                 table = table.removingRows(Set(checked.refusals.map(\.row)))
+                raw = raw?.removingRows(Set(checked.refusals.map(\.row)))
             }
             let predictions = try model.predict(table)
             var output: [UInt8] = []
@@ -203,7 +212,9 @@ public enum BulkInference {
             case .csv: renderCSV(table, predictions, chunk, into: &output)
             case .jsonl: try renderJSONLines(table, predictions, chunk, into: &output)
             }
-            return Batch(output: output, rows: table.rowCount, skipped: skipped, lines: parsed.lines)
+            return Batch(
+                output: output, rows: table.rowCount, skipped: skipped, lines: parsed.lines,
+                logged: raw.map { ($0, predictions) })
         }
 
         /// Each row as it was written, then its predictions.

@@ -1,5 +1,6 @@
 import Foundation
 import MLOpsCore
+import S3Kit
 import Yams
 
 // The `serving` section of mlops.yaml (docs/config.md): how the model is served in production,
@@ -56,9 +57,11 @@ public struct PredictionLogSection: ConfigSection {
             f.reader.report(node, f.keyPath(.path), "serving.log.path cannot be empty")
         }
         if let node = f.value(.path), path.lowercased().hasPrefix("s3://") {
-            f.reader.report(
-                node, f.keyPath(.path), "serving.log.path '\(path)': an s3:// prefix is not supported yet",
-                hint: "give a folder (a CI job can copy it to S3)")
+            do {
+                _ = try S3Location(parsing: path)
+            } catch {
+                f.reader.report(node, f.keyPath(.path), "serving.log.path: \(error.message)")
+            }
         }
     }
 }
