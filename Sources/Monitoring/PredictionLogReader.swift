@@ -355,22 +355,26 @@ public enum PredictionLogReader {
             for (name, column) in entry.predictions.entries {
                 let values = column.array ?? []
                 let isText = name == "predicted_class" || values.contains { $0.string != nil }
+                // Appended in place: a copy of the column per line would make reading quadratic.
                 if isText {
-                    var list = predictionTexts[name] ?? [String?](repeating: nil, count: count)
-                    for value in values {
-                        switch value {
-                        case .string(let text): list.append(text)
-                        case .number(let number): list.append(String(Int64(number.rounded())))
-                        default: list.append(nil)
-                        }
-                    }
-                    predictionTexts[name] = list
+                    if predictionTexts[name] == nil { predictionTexts[name] = [String?](repeating: nil, count: count) }
+                    predictionTexts[name]!.append(
+                        contentsOf: values.map { value -> String? in
+                            switch value {
+                            case .string(let text): text
+                            case .number(let number): String(Int64(number.rounded()))
+                            default: nil
+                            }
+                        })
                 } else {
-                    var list = predictionNumbers[name] ?? [Double](repeating: .nan, count: count)
-                    for value in values {
-                        if case .number(let number) = value { list.append(number) } else { list.append(.nan) }
+                    if predictionNumbers[name] == nil {
+                        predictionNumbers[name] = [Double](repeating: .nan, count: count)
                     }
-                    predictionNumbers[name] = list
+                    predictionNumbers[name]!.append(
+                        contentsOf: values.map { value -> Double in
+                            if case .number(let number) = value { return number }
+                            return .nan
+                        })
                 }
             }
             count += rows
