@@ -135,7 +135,8 @@ public enum PredictionLogReader {
     /// The rows of the model `identity` in each of `windows` (in that order), features typed
     /// by `types` (features the training data did not have are left out).
     public static func read(
-        _ location: LogLocation, identity: String, windows: [TimeWindow], types: [(name: String, type: FeatureType)]
+        _ location: LogLocation, identity: String, windows: [TimeWindow], types: [(name: String, type: FeatureType)],
+        pieceBytes: Int = PredictionLogReader.pieceBytes
     ) throws -> (rows: [LoggedRows], summary: LogReadSummary) {
         var summary = LogReadSummary(folder: location.description)
         let names = try location.names()
@@ -155,49 +156,113 @@ public enum PredictionLogReader {
                 Int64((window.to.timeIntervalSince1970 * 1000).rounded(.up))
             )
         }
-        for name in files {
-            let (data, path) = try location.contents(name)
-            summary.files += 1
-            data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+        // Every file read, then cut at line ends into pieces parsed on all cores, each into its
+        // own columns, joined in file and line order.
+        var contents: [(data: Data, path: String)] = []
+        for name in files { contents.append(try location.contents(name)) }
+        summary.files = contents.count
+        var pieces: [Piece] = []
+        for (file, content) in contents.enumerated() {
+            content.data.withUnsafeBytes { bytes in
                 var start = 0
-                var lineNumber = 0
+                var line = 1
                 while start < bytes.count {
-                    let end =
-                        memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start).map {
-                            UnsafeRawPointer($0) - UnsafeRawPointer(bytes.baseAddress!)
-                        } ?? bytes.count
-                    lineNumber += 1
-                    defer { start = end + 1 }
-                    guard end > start else { continue }
-                    summary.lines += 1
-                    let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-                    do throws(LineError) {
-                        let entry = try parse(line)
-                        guard entry.identity == identity else {
-                            summary.otherModels[
-                                entry.identity + (entry.version.map { " (\($0))" } ?? ""), default: 0] +=
-                                entry.rows
-                            continue
-                        }
-                        guard
-                            let index = windowBounds.firstIndex(where: {
-                                entry.milliseconds >= $0.0 && entry.milliseconds < $0.1
-                            })
-                        else {
-                            summary.outside += entry.rows
-                            continue
-                        }
-                        try accumulators[index].add(entry, mismatches: &summary.typeMismatches)
-                    } catch {
-                        summary.malformed += 1
-                        if summary.malformedExamples.count < 10 {
-                            summary.malformedExamples.append("\(path):\(lineNumber): \(error.message)")
-                        }
+                    var end = min(bytes.count, start + max(1, pieceBytes))
+                    if end < bytes.count,
+                        let newline = memchr(bytes.baseAddress! + end, 0x0A, bytes.count - end)
+                    {
+                        end = UnsafeRawPointer(newline) - UnsafeRawPointer(bytes.baseAddress!) + 1
+                    } else {
+                        end = bytes.count
                     }
+                    pieces.append(Piece(file: file, range: start..<end, firstLine: line))
+                    line += Self.newlines(in: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    start = end
                 }
             }
         }
+        let parsed = concurrentMap(pieces.count) { index in
+            let piece = pieces[index]
+            let content = contents[piece.file]
+            return content.data.withUnsafeBytes { bytes in
+                parse(
+                    UnsafeRawBufferPointer(rebasing: bytes[piece.range]), path: content.path,
+                    firstLine: piece.firstLine,
+                    identity: identity, windows: windowBounds, types: types)
+            }
+        }
+        for (partial, found) in parsed {
+            for index in accumulators.indices { accumulators[index].append(partial[index]) }
+            summary.lines += found.lines
+            summary.malformed += found.malformed
+            summary.malformedExamples += found.malformedExamples.prefix(10 - summary.malformedExamples.count)
+            summary.outside += found.outside
+            summary.otherModels.merge(found.otherModels, uniquingKeysWith: +)
+            summary.typeMismatches.merge(found.typeMismatches, uniquingKeysWith: +)
+        }
         return (accumulators.map { $0.rows() }, summary)
+    }
+
+    /// A piece of a file: whole lines, the first at `firstLine`.
+    struct Piece {
+        let file: Int
+        let range: Range<Int>
+        let firstLine: Int
+    }
+
+    /// Bytes of log parsed as one piece (about 40,000 one-row lines).
+    public static let pieceBytes = 16 << 20
+
+    static func newlines(in bytes: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        var start = 0
+        while start < bytes.count, let found = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start) {
+            count += 1
+            start = UnsafeRawPointer(found) - UnsafeRawPointer(bytes.baseAddress!) + 1
+        }
+        return count
+    }
+
+    /// The lines of one piece, each window's rows into its own accumulator.
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, path: String, firstLine: Int, identity: String, windows: [(Int64, Int64)],
+        types: [(name: String, type: FeatureType)]
+    ) -> (accumulators: [Accumulator], summary: LogReadSummary) {
+        var accumulators = windows.map { _ in Accumulator(types: types) }
+        var summary = LogReadSummary(folder: "")
+        var start = 0
+        var lineNumber = firstLine - 1
+        while start < bytes.count {
+            let end =
+                memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start).map {
+                    UnsafeRawPointer($0) - UnsafeRawPointer(bytes.baseAddress!)
+                } ?? bytes.count
+            lineNumber += 1
+            defer { start = end + 1 }
+            guard end > start else { continue }
+            summary.lines += 1
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            do throws(LineError) {
+                let entry = try parse(line)
+                guard entry.identity == identity else {
+                    summary.otherModels[entry.identity + (entry.version.map { " (\($0))" } ?? ""), default: 0] +=
+                        entry.rows
+                    continue
+                }
+                guard let index = windows.firstIndex(where: { entry.milliseconds >= $0.0 && entry.milliseconds < $0.1 })
+                else {
+                    summary.outside += entry.rows
+                    continue
+                }
+                try accumulators[index].add(entry, mismatches: &summary.typeMismatches)
+            } catch {
+                summary.malformed += 1
+                if summary.malformedExamples.count < 10 {
+                    summary.malformedExamples.append("\(path):\(lineNumber): \(error.message)")
+                }
+            }
+        }
+        return (accumulators, summary)
     }
 
     /// The start time in a file name `predictions-20261207T021110Z-…`.
@@ -390,6 +455,31 @@ public enum PredictionLogReader {
             requestIDs.append(contentsOf: repeatElement(entry.requestID, count: rows))
             indexInRequest.append(contentsOf: 0..<rows)
             requests += 1
+        }
+
+        /// `other`'s rows after these (a later piece of the log).
+        mutating func append(_ other: Accumulator) {
+            for (name, type) in types {
+                if type == .bytes {
+                    texts[name]!.append(contentsOf: other.texts[name] ?? [])
+                } else {
+                    numbers[name]!.append(contentsOf: other.numbers[name] ?? [])
+                }
+            }
+            for name in Set(predictionTexts.keys).union(other.predictionTexts.keys) {
+                if predictionTexts[name] == nil { predictionTexts[name] = [String?](repeating: nil, count: count) }
+                predictionTexts[name]!.append(
+                    contentsOf: other.predictionTexts[name] ?? [String?](repeating: nil, count: other.count))
+            }
+            for name in Set(predictionNumbers.keys).union(other.predictionNumbers.keys) {
+                if predictionNumbers[name] == nil { predictionNumbers[name] = [Double](repeating: .nan, count: count) }
+                predictionNumbers[name]!.append(
+                    contentsOf: other.predictionNumbers[name] ?? [Double](repeating: .nan, count: other.count))
+            }
+            requestIDs.append(contentsOf: other.requestIDs)
+            indexInRequest.append(contentsOf: other.indexInRequest)
+            requests += other.requests
+            count += other.count
         }
 
         func rows() -> LoggedRows {

@@ -95,6 +95,22 @@ import Testing
         #expect(
             Distribution.valueCounts(try #require(before.predictions.column("predicted_class"))) == ["0": 1, "1": 1])
 
+        // Cut into pieces of a few lines, parsed at once on all cores: the same rows, in the same
+        // order, and the same findings.
+        let (pieced, piecedSummary) = try PredictionLogReader.read(
+            .folder(folder), identity: "sha256:aa", windows: [window, window.previous],
+            types: [("fare", .float), ("company", .bytes), ("hour", .int)], pieceBytes: 200)
+        #expect(piecedSummary == summary)
+        for (one, other) in zip(rows, pieced) {
+            #expect(one.requestIDs == other.requestIDs && one.indexInRequest == other.indexInRequest)
+            #expect(
+                Distribution.numbers(try #require(one.features.column("fare")))
+                    == Distribution.numbers(try #require(other.features.column("fare"))))
+            #expect(
+                Distribution.valueCounts(try #require(one.predictions.column("predicted_class")))
+                    == Distribution.valueCounts(try #require(other.predictions.column("predicted_class"))))
+        }
+
         #expect(throws: FileError.self) {
             try PredictionLogReader.read(
                 .folder(folder.appendingPathComponent("missing")), identity: "x", windows: [window], types: [])
