@@ -8,7 +8,7 @@
 #
 # - The bundled taxi example trained with `mlops train`; `mlops serve latest` twice on the same
 #   model folder: `--log-predictions none` and `--log-predictions DIR` (every request, one JSON
-#   line a row, files published at 64 MiB).
+#   line a request, files published at 64 MiB).
 # - HTTP JSON through the Open Inference Protocol: one-row and 100-row requests (the bodies of
 #   bench/serve/oip_bodies.py); wrk on loopback, 2 threads, 8 connections (bench/serve/post.lua).
 # - Each configuration: a 3 s warm-up, then RUNS runs of DURATION s, the two servers in turn
