@@ -1,3 +1,4 @@
+import Foundation
 import MLOpsCore
 import Testing
 
@@ -70,5 +71,21 @@ import Testing
     @Test func plainConsoleNeverStyles() {
         let console = Console(mode: .plain, colors: true)
         #expect(console.style("PASS", .green, bold: true) == "PASS")
+    }
+}
+
+@Suite struct StringLiteralTests {
+    /// The byte writer the prediction log uses gives the same JSON as the String one, and JSON
+    /// reads back the text.
+    @Test(arguments: [
+        "", "Cash", "Taxi Affiliation Services", #"say "hi""#, #"back\slash"#, "line\nbreak\r\ttab",
+        "\u{1}\u{1f}", "Zeymane Corp · ü 東京 🚕", "\"\\\"",
+    ])
+    func bytesAreTheStringsJSON(_ text: String) throws {
+        var bytes: [UInt8] = []
+        StringLiteral.appendJSON(text, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == StringLiteral.json(text))
+        let decoded = try JSONDecoder().decode(String.self, from: Data(bytes))
+        #expect(decoded == text)
     }
 }

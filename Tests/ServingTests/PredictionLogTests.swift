@@ -72,6 +72,28 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appending("failed").path).isEmpty)
     }
 
+    /// Short decimals are written by hand; every value reads back as the same double.
+    @Test func numbersReadBackExactly() throws {
+        var random = SplitMix64(seed: 11)
+        var values: [Double] = [12.45, 41.899, -87.633, 0.1, 0.000001, 1e-7, -0.5, 123456.789, 0.30000000000000004]
+        for _ in 0..<2000 {
+            values.append((random.unit() * 200 - 100) * 1000)
+            values.append(Double(Int(random.unit() * 1e6)) / 100)
+        }
+        for value in values {
+            var out: [UInt8] = []
+            let handled = PredictionLog.appendDecimal(value, to: &out)
+            let text = handled ? String(decoding: out, as: UTF8.self) : value.description
+            #expect(Double(text) == value, "\(value) → \(text)")
+        }
+        var out: [UInt8] = []
+        #expect(PredictionLog.appendDecimal(41.899, to: &out) && String(decoding: out, as: UTF8.self) == "41.899")
+        out = []
+        #expect(PredictionLog.appendDecimal(-0.05, to: &out) && String(decoding: out, as: UTF8.self) == "-0.05")
+        out = []
+        #expect(!PredictionLog.appendDecimal(0.30000000000000004, to: &out) && out.isEmpty)
+    }
+
     @Test func rowsAreWrittenOneALineAndPublishedWholeOnClose() throws {
         let dir = try TemporaryDirectory()
         var settings = PredictionLogSettings(folder: dir.appending("logs"))
