@@ -23,10 +23,13 @@ public struct LabelSummary: Sendable, Codable, Equatable {
     public var malformedExamples: [String] = []
     /// Joined rows whose label is missing (an empty cell, or what derives it is missing).
     public var unlabeled = 0
+    /// Records whose request id and row name more than one logged row of the window (a client
+    /// that reuses its ids): which one is meant cannot be told, so none is joined.
+    public var ambiguous = 0
 
     enum CodingKeys: String, CodingKey {
         case file, records, joined, unmatched, duplicates, malformed, malformedExamples = "malformed_examples"
-        case unlabeled
+        case unlabeled, ambiguous
     }
 }
 
@@ -57,11 +60,12 @@ public struct LabelJoin: Sendable {
         default: records = try csv(file, summary: &summary)
         }
         summary.records = records.count
+        // A key logged twice maps to -1: ambiguous.
         var index: [String: Int] = [:]
         index.reserveCapacity(logged.rowCount)
         for row in 0..<logged.rowCount {
             let key = logged.requestIDs[row] + "\u{0}" + String(logged.indexInRequest[row])
-            if index[key] == nil { index[key] = row }
+            index[key] = index[key] == nil ? row : -1
         }
         var rows: [Int] = []
         var chosen: [Int] = []
@@ -69,6 +73,10 @@ public struct LabelJoin: Sendable {
         for (position, record) in records.enumerated() {
             guard let row = index[record.requestID + "\u{0}" + String(record.row)] else {
                 summary.unmatched += 1
+                continue
+            }
+            guard row >= 0 else {
+                summary.ambiguous += 1
                 continue
             }
             guard taken.insert(row).inserted else {
@@ -162,6 +170,13 @@ public struct LabelJoin: Sendable {
                             }
                         }))
             }
+        }
+        // Not one record: the file is not a labels file (as a CSV without the column is).
+        if records.isEmpty, summary.malformed > 0 {
+            throw ReadError(
+                message:
+                    "'\(file.path)' holds no labels record: \(summary.malformedExamples.first ?? "every line is malformed")",
+                hint: #"write one JSON object a line: {"request_id": "…", "row": 0, "LABEL": …}"#)
         }
         // Keys first seen on a later line are missing on the earlier ones.
         return records.map { record in

@@ -338,7 +338,15 @@ public enum MonitorRun {
             served, task: model.task, labels: labelled.map { label[$0] },
             classes: EvaluatorComponent.classNames(model))
         let sliced = table.rows(labelled)
-        let slices = (try? Slicing.slices(of: sliced, specs: section?.slices ?? [])) ?? []
+        var slices: [Slicing.Slice] = []
+        do {
+            slices = try Slicing.slices(of: sliced, specs: section?.slices ?? [])
+        } catch {
+            report.checks.append(
+                CheckResult(
+                    className: "mlops.monitor.metrics", name: "slices", outcome: .warned,
+                    detail: "the live metrics are overall only: \(error.message)"))
+        }
         let live = Evaluation.evaluate(
             outcomes,
             slices: slices.isEmpty ? [Slicing.Slice(name: Slicing.overall, rows: Array(0..<rows.count))] : slices,
@@ -368,10 +376,20 @@ public enum MonitorRun {
             let metric = bounds.first { check.name.hasPrefix($0.metric + " ") }?.metric
             let figure =
                 metric.flatMap { gate?.metrics[$0] }.map { ", \(ThresholdChecks.format($0)) at the gate" } ?? ""
+            // What the window's labels cannot measure (a slice with no labelled row, a metric
+            // undefined on it, one class only) is skipped: a thin hour is no verdict.
+            let measured = live.first { "." + $0.slice == slice }.flatMap { found in
+                metric.flatMap { found.size > 0 ? found.metrics[$0] : nil }
+            }
+            var outcome = check.outcome
+            var detail = check.detail + " on \(rows.count) labelled rows" + figure
+            if outcome == .failed, measured == nil || measured!.isNaN {
+                outcome = .skipped
+                detail = "not measurable on this window's labelled rows: " + check.detail
+            }
             report.checks.append(
                 CheckResult(
-                    className: "mlops.monitor.metrics" + slice, name: check.name, outcome: check.outcome,
-                    detail: check.detail + " on \(rows.count) labelled rows" + figure))
+                    className: "mlops.monitor.metrics" + slice, name: check.name, outcome: outcome, detail: detail))
         }
     }
 

@@ -144,10 +144,19 @@ public enum PredictionLogReader {
         // is at most 86400): older files cannot reach the windows, later ones start after them.
         let earliest = (windows.map(\.from).min() ?? .distantPast) - 2 * 86_400
         let latest = windows.map(\.to).max() ?? .distantFuture
-        let files = names.filter { $0.hasPrefix("predictions-") && $0.hasSuffix(".jsonl") }.sorted()
+        let all = names.filter { $0.hasPrefix("predictions-") && $0.hasSuffix(".jsonl") }.sorted()
+        // No log at all is a wrong place (a mistyped prefix, an unset variable), not a quiet hour.
+        guard !all.isEmpty else {
+            throw FileError(
+                .missing, path: location.description, detail: "holds no prediction log file (predictions-*.jsonl)",
+                hint: "check --logs or serving.log.path: mlops serve publishes its files there")
+        }
+        let files =
+            all
             .filter { name in
                 guard let start = fileStart(name) else { return true }
-                return start >= earliest && start < latest
+                // A row's time is its request's, a little before the file it lands in opens.
+                return start >= earliest && start < latest + 60
             }
         var accumulators = windows.map { _ in Accumulator(types: types) }
         let windowBounds = windows.map { window in
@@ -427,7 +436,8 @@ public enum PredictionLogReader {
                         contentsOf: values.map { value -> String? in
                             switch value {
                             case .string(let text): text
-                            case .number(let number): String(Int64(number.rounded()))
+                            case .number(let number):
+                                abs(number) < 1e15 ? String(Int64(number.rounded())) : String(number)
                             default: nil
                             }
                         })

@@ -63,15 +63,14 @@ enum ReferenceDistance {
         let windowTotal = counts.values.reduce(0, +)
         let referenceTotal = strings.topValues.reduce(0) { $0 + $1.frequency }
         let present = max(reference.numNonMissing, referenceTotal)
-        guard present > 0 || windowTotal > 0 else { return nil }
+        // No logged value (a column left out of the log, `serving.log.exclude`): nothing to measure.
+        guard windowTotal > 0 else { return nil }
         let values = strings.topValues.map(\.value)
         var referenceShares = strings.topValues.map { present > 0 ? Double($0.frequency) / Double(present) : 0 }
         referenceShares.append(max(0, 1 - referenceShares.reduce(0, +)))
         var windowShares = values.map { windowTotal > 0 ? Double(counts[$0] ?? 0) / Double(windowTotal) : 0 }
         windowShares.append(max(0, 1 - windowShares.reduce(0, +)))
-        let distance =
-            present == 0 || windowTotal == 0
-            ? 1 : zip(referenceShares, windowShares).map { abs($0 - $1) }.max() ?? 0
+        let distance = present == 0 ? 1 : zip(referenceShares, windowShares).map { abs($0 - $1) }.max() ?? 0
         return FeatureComparison(
             feature: feature, buckets: .categorical(values: values + ["(other)"]), range: nil, train: referenceShares,
             eval: windowShares, distance: distance)

@@ -372,7 +372,7 @@ public final class PredictionLog: @unchecked Sendable {
                 if row > 0 { out.append(0x2C) }
                 if let texts = column.texts {
                     StringLiteral.appendJSON(texts[row], to: &out)
-                } else if let value = column.numbers?[row], !value.isNaN {
+                } else if let value = column.numbers?[row], value.isFinite, Float(value).isFinite {
                     // As Predictions.Column.text writes them: a class as an integer, the rest as Float.
                     if column.name == "predicted_class" {
                         Self.append(Int64(value), to: &out)
@@ -493,7 +493,9 @@ public final class PredictionLog: @unchecked Sendable {
             let parts = publicName.dropLast(".jsonl".count).split(separator: "-")
             guard parts.count >= 5, let pid = pid_t(parts[parts.count - 2]) else { continue }
             let writerHost = parts[2..<(parts.count - 2)].joined(separator: "-")
-            guard writerHost == host, kill(pid, 0) != 0, errno == ESRCH else { continue }
+            // This process's own PID is a server that ran before it (a container restarted
+            // with the same host name and PID 1): gone too.
+            guard writerHost == host, pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) else { continue }
             let path = folder.appendingPathComponent(name).path
             guard let data = FileManager.default.contents(atPath: path) else { continue }
             guard let end = data.lastIndex(of: 0x0A) else {

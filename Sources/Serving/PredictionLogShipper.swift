@@ -58,6 +58,11 @@ public final class PredictionLogShipper: @unchecked Sendable {
 
     private func run() {
         while true {
+            // A pass that starts after `finish()` is the last one: it sees every file the log
+            // published before its close.
+            condition.lock()
+            let last = stopping
+            condition.unlock()
             let problem = shipOnce()
             condition.lock()
             if problem != failure {
@@ -68,13 +73,13 @@ public final class PredictionLogShipper: @unchecked Sendable {
                 }
                 failure = problem
             }
-            if stopping {
+            if last {
                 done = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            _ = condition.wait(until: Date().addingTimeInterval(problem == nil ? 1 : 5))
+            if !stopping { _ = condition.wait(until: Date().addingTimeInterval(problem == nil ? 1 : 5)) }
             condition.unlock()
         }
     }

@@ -47,10 +47,17 @@ public enum ServeRun {
         }
         var nudge: (@Sendable () -> Void)?
         if let shipper { nudge = { shipper.nudge() } }
-        let log = try options.predictionLog.map { settings in
-            try PredictionLog(
-                settings: settings, model: try LoggedModel.of(folder: folder, name: options.name), counters: metrics,
-                onPublish: nudge)
+        let log: PredictionLog?
+        do {
+            log = try options.predictionLog.map { settings in
+                try PredictionLog(
+                    settings: settings, model: try LoggedModel.of(folder: folder, name: options.name),
+                    counters: metrics,
+                    onPublish: nudge)
+            }
+        } catch {
+            shipper?.finish()
+            throw error
         }
         // Whatever ends the server, the rows queued are written, the open file published and
         // (to S3) shipped.

@@ -86,13 +86,15 @@ import Testing
     @Test func aScheduledMonitorStartsTrainingWhenACheckFails() throws {
         let github = try String(
             contentsOf: Self.sources.appendingPathComponent("ci/github/.github/workflows/mlops.yml"), encoding: .utf8)
-        let monitor = #"mlops monitor --since 1h --logs "$MLOPS_PREDICTIONS" ${MLOPS_LABELS:+--labels "$MLOPS_LABELS"}"#
+        let monitor =
+            #"mlops monitor --since 1h --logs "${MLOPS_PREDICTIONS:?set the variable MLOPS_PREDICTIONS}" ${MLOPS_LABELS:+--labels "$MLOPS_LABELS"}"#
         for needed in [
             #"- cron: "41 * * * *""#, "repository_dispatch:\n    types: [mlops-retrain]",
             "    if: github.event.schedule == '41 * * * *'\n", monitor,
             "if: steps.monitor.outputs.status == '1'", "github.rest.repos.createDispatchEvent(",
             "event_type: 'mlops-retrain'", #"cat .mlops/reports/monitor.md >> "$GITHUB_STEP_SUMMARY""#,
             "contents: write", #"exit "${{ steps.monitor.outputs.status }}""#,
+            "event: 'repository_dispatch', status", "'monitor' || 'pipeline'",
         ] {
             #expect(github.contains(needed), "github: \(needed)")
         }
@@ -113,7 +115,7 @@ import Testing
         for needed in [
             #"- if: $CI_PIPELINE_SOURCE == "schedule" && $MLOPS_JOB == "monitor""#, monitor,
             #"/projects/$CI_PROJECT_ID/trigger/pipeline""#, #"--form "token=$MLOPS_TRIGGER_TOKEN""#,
-            "variables[MLOPS_RETRAIN_REASON]", "junit: .mlops/reports/monitor-junit.xml",
+            #"--form-string "variables[MLOPS_RETRAIN_REASON]=$reason""#, "junit: .mlops/reports/monitor-junit.xml",
             #"- if: $CI_PIPELINE_SOURCE == "trigger""#,
         ] {
             #expect(gitlab.contains(needed), "gitlab: \(needed)")

@@ -111,6 +111,12 @@ import Testing
                     == Distribution.valueCounts(try #require(other.predictions.column("predicted_class"))))
         }
 
+        // A folder with no log file at all is the wrong folder, not a quiet window.
+        let empty = folder.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        #expect(throws: FileError.self) {
+            try PredictionLogReader.read(.folder(empty), identity: "x", windows: [window], types: [])
+        }
         #expect(throws: FileError.self) {
             try PredictionLogReader.read(
                 .folder(folder.appendingPathComponent("missing")), identity: "x", windows: [window], types: [])
@@ -144,6 +150,9 @@ import Testing
         let far = try #require(ReferenceDistance.categorical(feature: "payment", reference: reference, column: changed))
         #expect(abs(far.distance - 0.25) < 1e-9, "\(far.distance)")
         #expect(far.buckets == .categorical(values: ["Card", "Cash", "Mobile", "(other)"]) && far.eval.last == 0.25)
+        // A column left out of the log (serving.log.exclude) has no value: not measured.
+        let excluded = Column(name: "payment", texts: [String?](repeating: nil, count: 300))
+        #expect(ReferenceDistance.categorical(feature: "payment", reference: reference, column: excluded) == nil)
     }
 
     @Test func labelsJoinByRequestAndRowWithTheirProblemsCounted() throws {
@@ -178,6 +187,16 @@ import Testing
         let fromCSV = try LabelJoin.join(file: csv, logged: logged)
         #expect(fromCSV.rows == [1] && fromCSV.summary.duplicates == 1 && fromCSV.summary.malformed == 1)
         #expect(Distribution.valueCounts(fromCSV.columns[0]) == ["Adelie": 1])
+
+        // A client that reuses its ids: which row a label is for cannot be told.
+        let reused = LoggedRows(
+            features: logged.features, predictions: logged.predictions, requestIDs: ["a", "a", "b"],
+            indexInRequest: [0, 0, 0], requests: 3)
+        let ambiguous = try LabelJoin.join(file: jsonl, logged: reused)
+        #expect(ambiguous.summary.ambiguous == 2 && ambiguous.rows == [], "\(ambiguous.summary)")
+        let noRecords = folder.appendingPathComponent("none.jsonl")
+        try "{\"id\": 1, \"label\": 0}\n[]\n".write(to: noRecords, atomically: true, encoding: .utf8)
+        #expect(throws: LabelJoin.ReadError.self) { try LabelJoin.join(file: noRecords, logged: logged) }
 
         let noID = folder.appendingPathComponent("bad.csv")
         try "id,label\n1,0\n".write(to: noID, atomically: true, encoding: .utf8)

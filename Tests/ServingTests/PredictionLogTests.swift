@@ -193,22 +193,34 @@ import Testing
         gethostname(&name, name.count - 1)
         let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             .map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
-        // A process that is gone, and this one (alive).
+        // A process that is gone, one that is alive (another server), and this process's own
+        // PID (a server that ran before it: a container restarted with the same host and PID).
         let finished = Process()
         finished.executableURL = URL(fileURLWithPath: "/bin/true")
         try finished.run()
         finished.waitUntilExit()
+        let running = Process()
+        running.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        running.arguments = ["60"]
+        try running.run()
+        defer {
+            kill(running.processIdentifier, SIGKILL)
+            running.waitUntilExit()
+        }
         let gone = ".predictions-20261207T010000Z-\(String(host))-\(finished.processIdentifier)-1.jsonl.partial"
-        let alive = ".predictions-20261207T010000Z-\(String(host))-\(getpid())-1.jsonl.partial"
+        let alive = ".predictions-20261207T010000Z-\(String(host))-\(running.processIdentifier)-1.jsonl.partial"
         let empty = ".predictions-20261207T010000Z-\(String(host))-\(finished.processIdentifier)-2.jsonl.partial"
+        let earlier = ".predictions-20261207T005900Z-\(String(host))-\(getpid())-1.jsonl.partial"
         _ = try dir.write(gone, "{\"row\":0}\n{\"row\":1}\n{\"row\":2,\"feat")
         _ = try dir.write(alive, "{\"row\":0}\n")
         _ = try dir.write(empty, "{\"row")
+        _ = try dir.write(earlier, "{\"row\":7}\n")
         let log = try PredictionLog(settings: PredictionLogSettings(folder: dir.url), model: model)
         log.close()
         let (lines, files, hidden) = try read(dir.url)
-        #expect(files == [String(gone.dropFirst().dropLast(".partial".count))], "\(files)")
-        #expect(lines.map { $0["row"] as? Int } == [0, 1])
+        #expect(
+            Set(files) == Set([gone, earlier].map { String($0.dropFirst().dropLast(".partial".count)) }), "\(files)")
+        #expect(lines.map { $0["row"] as? Int } == [7, 0, 1])
         #expect(hidden == [alive])
     }
 

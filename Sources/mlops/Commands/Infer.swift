@@ -98,17 +98,26 @@ extension MLOps {
             }
             var nudge: (@Sendable () -> Void)?
             if let shipper { nudge = { shipper.nudge() } }
-            let log = try logSettings.map { settings in
-                try PredictionLog(
-                    settings: settings,
-                    model: try LoggedModel.of(
-                        folder: folder, name: released.flatMap { Serve.isServable($0) ? $0 : nil } ?? "model"),
-                    onPublish: nudge)
+            let log: PredictionLog?
+            do {
+                log = try logSettings.map { settings in
+                    try PredictionLog(
+                        settings: settings,
+                        model: try LoggedModel.of(
+                            folder: folder, name: released.flatMap { Serve.isServable($0) ? $0 : nil } ?? "model"),
+                        onPublish: nudge)
+                }
+            } catch {
+                shipper?.finish()
+                throw error
             }
             if let log {
-                let file = URL(fileURLWithPath: input).lastPathComponent
+                // FILE:LINE@RUN: the same file scored twice gives two sets of ids.
+                let name = URL(fileURLWithPath: input).lastPathComponent
+                let run = UUID().uuidString.lowercased().prefix(8)
                 options.log = { rows, predictions, line in
-                    log.record(requestID: "\(file):\(line)", table: rows, predictions: predictions, waitForRoom: true)
+                    log.record(
+                        requestID: "\(name):\(line)@\(run)", table: rows, predictions: predictions, waitForRoom: true)
                 }
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
