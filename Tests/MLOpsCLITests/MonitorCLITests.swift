@@ -14,15 +14,19 @@ import Testing
         return formatter.string(from: date)
     }
 
-    /// Serves `reference` with its predictions logged to `logs`, sends `requests` (id → CSV
-    /// file of rows), and stops it with SIGTERM (which publishes the open file).
-    func serveLogged(_ reference: String, _ repo: TestRepository, logs: URL, requests: [(String, URL)]) async throws {
+    /// Serves `reference` with its predictions logged to `logs` (a folder or an s3:// prefix),
+    /// sends `requests` (id → CSV file of rows), and stops it with SIGTERM (which publishes
+    /// the open file); returns what the server printed after its banner.
+    @discardableResult
+    func serveLogged(
+        _ reference: String, _ repo: TestRepository, logs: String, requests: [(String, URL)],
+        environment: [String: String] = [:]
+    ) async throws -> String {
         let server = try ServingProcess(
             // Values outside the schema's domain are kept (logged as sent), not refused.
-            ["serve", reference, "--port", "0", "--log-predictions", logs.path, "--out-of-domain", "keep"],
-            in: repo.directory.url,
-            ready: "ready: model 'taxi'")
-        defer { server.stop() }
+            ["serve", reference, "--port", "0", "--log-predictions", logs, "--out-of-domain", "keep"],
+            in: repo.directory.url, environment: environment, ready: "ready: model 'taxi'")
+        #expect(server.banner.contains("logging predictions to \(logs)"), "\(server.banner)")
         let base = try #require(URL(string: "http://127.0.0.1:\(server.port)/v2/models/taxi"))
         let (_, metadata) = try await ServeCLITests().request(base)
         let inputs = try #require(
@@ -35,6 +39,7 @@ import Testing
                 ]))
             #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
         }
+        return server.stop()
     }
 
     /// `serving.log.path: s3://…`: files are spooled, shipped whole, and kept while S3 is away.
@@ -57,25 +62,8 @@ import Testing
         let environment = bucket.server.environment(home: bucket.home.url)
         let spool = dir.appendingPathComponent(".mlops/prediction-spool")
         func serve(_ environment: [String: String]) async throws -> String {
-            let server = try ServingProcess(
-                [
-                    "serve", "taxi@0.1.0", "--port", "0", "--log-predictions", "s3://\(bucket.name)/served",
-                    "--out-of-domain", "keep",
-                ], in: dir, environment: environment, ready: "ready: model 'taxi'")
-            #expect(server.banner.contains("logging predictions to s3://\(bucket.name)/served"), "\(server.banner)")
-            let base = try #require(URL(string: "http://127.0.0.1:\(server.port)/v2/models/taxi"))
-            let (_, metadata) = try await ServeCLITests().request(base)
-            let inputs = try #require(
-                (try JSONSerialization.jsonObject(with: metadata) as? [String: Any])?["inputs"] as? [[String: Any]])
-            for (id, file) in requests {
-                let (status, _) = try await ServeCLITests().request(
-                    base.appendingPathComponent("infer"),
-                    body: try JSONSerialization.data(withJSONObject: [
-                        "id": id, "inputs": try ServeCLITests.tensors(file, inputs: inputs),
-                    ]))
-                #expect(status == 200)
-            }
-            return server.stop()
+            try await serveLogged(
+                "taxi@0.1.0", repo, logs: "s3://\(bucket.name)/served", requests: requests, environment: environment)
         }
         // S3 away (nothing listens there): the file waits in the spool, and the server says so.
         var away = environment
@@ -128,10 +116,10 @@ import Testing
         }
         let logs = dir.appendingPathComponent("logs")
         let start = Date()
-        try await serveLogged("taxi@production", repo, logs: logs, requests: try batches("a", Array(sample)))
+        try await serveLogged("taxi@production", repo, logs: logs.path, requests: try batches("a", Array(sample)))
         let middle = Date()
         try await Task.sleep(for: .milliseconds(20))
-        try await serveLogged("taxi@production", repo, logs: logs, requests: try batches("b", tripled))
+        try await serveLogged("taxi@production", repo, logs: logs.path, requests: try batches("b", tripled))
         let end = Date()
 
         // Logs of another model and a line that is not a log line are left out and counted.
