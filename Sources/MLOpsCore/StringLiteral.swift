@@ -6,7 +6,9 @@ import Foundation
 public enum StringLiteral {
     /// A JSON string (RFC 8259): other control characters as `\u00XX`.
     public static func json(_ text: String) -> String {
-        quoted(text, escapesDelete: false) { String(format: "\\u%04x", $0) }
+        var bytes: [UInt8] = []
+        appendJSON(text, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// ``json(_:)``'s bytes appended to `out` without building a String: UTF-8 as is, the

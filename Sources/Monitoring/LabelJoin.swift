@@ -143,7 +143,7 @@ public struct LabelJoin: Sendable {
                     note(&summary, file, line, "not JSON: \(error.message)")
                     continue
                 }
-                guard let id = object["request_id"]?.string ?? object["request_id"].flatMap(number) else {
+                guard let id = object["request_id"]?.string ?? object["request_id"]?.numberText else {
                     note(&summary, file, line, "no 'request_id'")
                     continue
                 }
@@ -164,7 +164,7 @@ public struct LabelJoin: Sendable {
                         values: names.map { name in
                             switch object[name] {
                             case .string(let text): (name, text)
-                            case .number(let value): (name, number(.number(value)))
+                            case .number: (name, object[name]?.numberText)
                             case .bool(let flag): (name, flag ? "1" : "0")
                             default: (name, nil)
                             }
@@ -186,11 +186,6 @@ public struct LabelJoin: Sendable {
                 requestID: record.requestID, row: record.row,
                 values: names.map { ($0, known[$0] ?? nil) })
         }
-    }
-
-    static func number(_ value: JSONValue) -> String? {
-        guard case .number(let number) = value else { return nil }
-        return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
     }
 
     /// A CSV file with a header naming `request_id`, optionally `row`, and the label columns.

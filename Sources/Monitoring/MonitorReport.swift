@@ -5,7 +5,7 @@ import Pipeline
 
 /// What `mlops monitor` found: `monitor.json` (schema `mlops.monitor/v1`), rendered as
 /// `monitor.md`, `monitor-junit.xml` and `monitor.html` (docs/monitoring.md).
-public struct MonitorReport: Sendable, Codable, Equatable {
+public struct MonitorReport: Sendable, Encodable, Equatable {
     public static let schemaName = "mlops.monitor/v1"
     /// Marks the Markdown report, so a CI job can update its comment instead of adding one.
     public static let marker = "<!-- mlops-monitor-report -->"
@@ -58,22 +58,6 @@ public struct MonitorReport: Sendable, Codable, Equatable {
         self.window = window
         self.previous = previous
         self.logs = logs
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        schema = try container.decode(String.self, forKey: .schema)
-        model = try container.decode(String.self, forKey: .model)
-        version = try container.decodeIfPresent(String.self, forKey: .version)
-        identity = try container.decode(String.self, forKey: .identity)
-        window = try container.decode(Window.self, forKey: .window)
-        previous = try container.decode(Window.self, forKey: .previous)
-        logs = try container.decode(LogReadSummary.self, forKey: .logs)
-        features = try container.decode([FeatureRow].self, forKey: .features)
-        predictions = try container.decode([FeatureRow].self, forKey: .predictions)
-        labels = try container.decodeIfPresent(LabelSummary.self, forKey: .labels)
-        metrics = try container.decode([MetricRow].self, forKey: .metrics)
-        checks = try container.decode([CheckResult].self, forKey: .checks)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -323,8 +323,8 @@ public enum PredictionLogReader {
             version: object["version"]?.string, rows: rows, features: features, predictions: predictions)
     }
 
-    /// The time in `2026-12-07T02:11:10.123Z` (UTC, milliseconds optional).
-    public static func time(_ text: String) -> Date? {
+    /// The time in a log line's `2026-12-07T02:11:10.123Z` (UTC, milliseconds optional).
+    static func time(_ text: String) -> Date? {
         parseTime(Array(text.utf8)).map { Date(timeIntervalSince1970: Double($0) / 1000) }
     }
 
@@ -399,10 +399,9 @@ public enum PredictionLogReader {
                             switch values?[row] {
                             case .string(let text): return text
                             case .null, nil: return nil
-                            case .number(let number):
+                            case .number:
                                 mismatches[name, default: 0] += 1
-                                return number == number.rounded() && abs(number) < 1e15
-                                    ? String(Int64(number)) : String(number)
+                                return values?[row].numberText
                             default:
                                 mismatches[name, default: 0] += 1
                                 return nil

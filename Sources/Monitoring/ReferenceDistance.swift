@@ -35,15 +35,7 @@ enum ReferenceDistance {
             } else if value > high {
                 counts[inner + 1] += 1
             } else {
-                // As StatisticsGen counts: the last boundary at or below the value, among the
-                // first `inner` (equal boundaries: the last bucket that starts at or below it).
-                var lower = 0
-                var upper = inner
-                while lower < upper {
-                    let middle = (lower + upper + 1) / 2
-                    if boundaries[middle] <= value { lower = middle } else { upper = middle - 1 }
-                }
-                counts[1 + min(lower, inner - 1)] += 1
+                counts[1 + StatisticsGenerator.quantileBucket(value, boundaries: boundaries)] += 1
             }
         }
         let referenceCounts = [0] + histogram.buckets.map(\.sampleCount) + [0]

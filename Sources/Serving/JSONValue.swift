@@ -52,6 +52,13 @@ package enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// A number as text: a whole number under 10^15 as an integer (`3`, not `3.0`), any other
+    /// in Swift's shortest form; nil for anything but a number.
+    package var numberText: String? {
+        guard case .number(let number) = self else { return nil }
+        return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+    }
+
     package var string: String? {
         if case .string(let string) = self { return string }
         return nil

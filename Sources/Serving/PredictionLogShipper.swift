@@ -105,3 +105,47 @@ public final class PredictionLogShipper: @unchecked Sendable {
         return nil
     }
 }
+
+/// The prediction log with, for an S3 destination, the shipper of its files: what `mlops serve`
+/// and `mlops infer` open, and close (or throw away) when they end.
+public final class PredictionLogOutput: Sendable {
+    public let log: PredictionLog
+    let shipper: PredictionLogShipper?
+
+    /// Opens the log (publishing what a killed process left) and, for S3, starts its shipper;
+    /// `warn` hears the shipper's news while it runs.
+    public init(
+        settings: PredictionLogSettings, model: LoggedModel, counters: (any PredictionLogCounters)? = nil,
+        warn: @escaping @Sendable (String) -> Void
+    ) throws {
+        let shipper = settings.remote.map { remote in
+            PredictionLogShipper(spool: settings.folder, client: remote.client, location: remote.location, warn: warn)
+        }
+        var nudge: (@Sendable () -> Void)?
+        if let shipper { nudge = { shipper.nudge() } }
+        do {
+            log = try PredictionLog(settings: settings, model: model, counters: counters, onPublish: nudge)
+        } catch {
+            shipper?.finish()
+            throw error
+        }
+        self.shipper = shipper
+    }
+
+    /// Writes what is queued, publishes the open file and ships what waits; returns what went
+    /// wrong, as warnings.
+    public func close() -> [String] {
+        var problems: [String] = []
+        if let problem = log.close() { problems.append("the prediction log stopped writing: \(problem)") }
+        if let shipper, let problem = shipper.finish() {
+            problems.append("prediction log files wait in \(shipper.spool.path) for the next start: \(problem)")
+        }
+        return problems
+    }
+
+    /// Throws away what is queued and the open file (a batch job that failed), and stops.
+    public func discard() {
+        log.discard()
+        shipper?.finish()
+    }
+}

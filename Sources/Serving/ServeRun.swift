@@ -37,36 +37,17 @@ public enum ServeRun {
     /// (scripts wait for them, so the caller flushes each at once).
     public static func run(folder: URL, options: Options, say: @escaping @Sendable (String) -> Void) async throws {
         let metrics = ServerMetrics()
-        // With an S3 destination the files are spooled locally and shipped by a thread of their own.
-        let shipper = options.predictionLog.flatMap { settings in
-            settings.remote.map { remote in
-                PredictionLogShipper(
-                    spool: settings.folder, client: remote.client, location: remote.location,
-                    warn: { say("warning: \($0)") })
-            }
-        }
-        var nudge: (@Sendable () -> Void)?
-        if let shipper { nudge = { shipper.nudge() } }
-        let log: PredictionLog?
-        do {
-            log = try options.predictionLog.map { settings in
-                try PredictionLog(
-                    settings: settings, model: try LoggedModel.of(folder: folder, name: options.name),
-                    counters: metrics,
-                    onPublish: nudge)
-            }
-        } catch {
-            shipper?.finish()
-            throw error
-        }
         // Whatever ends the server, the rows queued are written, the open file published and
         // (to S3) shipped.
-        defer {
-            if let problem = log?.close() { say("warning: the prediction log stopped writing: \(problem)") }
-            if let problem = shipper?.finish() {
-                say("warning: prediction log files wait in \(shipper?.spool.path ?? "") for the next start: \(problem)")
-            }
+        let output = try options.predictionLog.map { settings in
+            try PredictionLogOutput(
+                settings: settings, model: try LoggedModel.of(folder: folder, name: options.name), counters: metrics,
+                warn: { say("warning: \($0)") })
         }
+        defer {
+            for problem in output?.close() ?? [] { say("warning: \(problem)") }
+        }
+        let log = output?.log
         if let log {
             let spooled = log.settings.remote == nil ? "" : ", spooled in \(log.settings.folder.path)"
             say(

@@ -250,6 +250,17 @@ import Testing
         // Bad input: each a clear message and its exit status.
         let since = try run(["monitor", "--since", "soon"])
         #expect(since.status == 64 && since.stderr.contains("--since 'soon' is not a duration"), "\(since.stderr)")
+        let badFrom = try run(["monitor", "--from", "yesterday"])
+        #expect(
+            badFrom.status == 64 && badFrom.stderr.contains("--from 'yesterday' is not a time"), "\(badFrom.stderr)")
+        let backwards = try run(["monitor", "--from", "2026-12-02", "--to", "2026-12-01", "--logs", logs.path])
+        #expect(backwards.status == 64 && backwards.stderr.contains("start must come before its end"))
+        let yaml = try String(contentsOf: dir.appendingPathComponent("mlops.yaml"), encoding: .utf8)
+        _ = try repo.write("mlops.yaml", yaml + "monitor:\n  window: soon\n  min_rows: 0\n")
+        let badConfig = try run(["monitor", "--logs", logs.path])
+        #expect(badConfig.status == 78 && badConfig.stderr.contains("monitor.window 'soon' is not a duration"))
+        #expect(badConfig.stderr.contains("monitor.min_rows"), "\(badConfig.stderr)")
+        _ = try repo.write("mlops.yaml", yaml)
         let noLogs = try run(["monitor", "--logs", dir.appendingPathComponent("nowhere").path])
         #expect(noLogs.status == 66 && noLogs.stderr.contains("nowhere"), "\(noLogs.stderr)")
         let badLabels = try repo.write("bad-labels.csv", "id,tips\n1,2\n")

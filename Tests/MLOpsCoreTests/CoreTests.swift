@@ -75,8 +75,8 @@ import Testing
 }
 
 @Suite struct StringLiteralTests {
-    /// The byte writer the prediction log uses gives the same JSON as the String one, and JSON
-    /// reads back the text.
+    /// The byte writer (which `json` also goes through) leaves no control character unescaped,
+    /// and a JSON reader reads back the text.
     @Test(arguments: [
         "", "Cash", "Taxi Affiliation Services", #"say "hi""#, #"back\slash"#, "line\nbreak\r\ttab",
         "\u{1}\u{1f}", "Zeymane Corp · ü 東京 🚕", "\"\\\"",
@@ -84,8 +84,14 @@ import Testing
     func bytesAreTheStringsJSON(_ text: String) throws {
         var bytes: [UInt8] = []
         StringLiteral.appendJSON(text, to: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == StringLiteral.json(text))
+        #expect(!bytes.contains { $0 < 0x20 })
         let decoded = try JSONDecoder().decode(String.self, from: Data(bytes))
         #expect(decoded == text)
+    }
+
+    @Test func escapesAreJSONs() {
+        #expect(StringLiteral.json(#"say "hi" \ now"#) == #""say \"hi\" \\ now""#)
+        #expect(StringLiteral.json("a\nb\tc\r\u{1}") == #""a\nb\tc\r\u0001""#)
+        #expect(StringLiteral.json("東京") == "\"東京\"")
     }
 }

@@ -88,29 +88,14 @@ extension MLOps {
             options.outOfDomain = try outOfDomain ?? context.servingPolicy()
             // Each batch is one request of the log, named by the input file and its first line;
             // a batch job waits for the writer rather than dropping rows.
-            let logSettings = try context.predictionLog(flag: logPredictions)
-            let shipper = logSettings.flatMap { settings in
-                settings.remote.map { remote in
-                    PredictionLogShipper(
-                        spool: settings.folder, client: remote.client, location: remote.location,
-                        warn: { console.warning($0) })
-                }
+            let logOutput = try context.predictionLog(flag: logPredictions).map { settings in
+                try PredictionLogOutput(
+                    settings: settings,
+                    model: try LoggedModel.of(
+                        folder: folder, name: released.flatMap { Serve.isServable($0) ? $0 : nil } ?? "model"),
+                    warn: { console.warning($0) })
             }
-            var nudge: (@Sendable () -> Void)?
-            if let shipper { nudge = { shipper.nudge() } }
-            let log: PredictionLog?
-            do {
-                log = try logSettings.map { settings in
-                    try PredictionLog(
-                        settings: settings,
-                        model: try LoggedModel.of(
-                            folder: folder, name: released.flatMap { Serve.isServable($0) ? $0 : nil } ?? "model"),
-                        onPublish: nudge)
-                }
-            } catch {
-                shipper?.finish()
-                throw error
-            }
+            let log = logOutput?.log
             if let log {
                 // FILE:LINE@RUN: the same file scored twice gives two sets of ids.
                 let name = URL(fileURLWithPath: input).lastPathComponent
@@ -129,18 +114,13 @@ extension MLOps {
                     input: input, model: servable, output: output.map { URL(fileURLWithPath: $0) }, options: options)
             } catch {
                 // No output was written: neither is the rest of the log.
-                log?.discard()
-                shipper?.finish()
+                logOutput?.discard()
                 throw error
             }
             bar?.finish()
-            if let log {
-                if let problem = log.close() { console.warning("the prediction log stopped writing: \(problem)") }
-                if let problem = shipper?.finish() {
-                    console.warning(
-                        "prediction log files wait in \(log.settings.folder.path) for the next run: \(problem)")
-                }
-                console.detail("logged \(summary.rows) rows to \(log.settings.destination)")
+            if let logOutput {
+                for problem in logOutput.close() { console.warning(problem) }
+                console.detail("logged \(summary.rows) rows to \(logOutput.log.settings.destination)")
             }
             let seconds = start.duration(to: .now).inSeconds
             if !summary.skipped.isEmpty {

@@ -3,6 +3,7 @@ import Foundation
 import MLOpsCore
 import Monitoring
 import Pipeline
+import Release
 
 extension MLOps {
     struct Monitor: MLOpsCommand {
@@ -64,16 +65,10 @@ extension MLOps {
                 throw ValidationError("--since '\(since)' is not a duration: write e.g. 30m, 24h or 7d")
             }
             for (flag, value) in [("--from", from), ("--to", to)] {
-                if let value, Self.time(value) == nil {
-                    throw ValidationError("\(flag) '\(value)' is not a UTC time: write e.g. 2026-12-07T00:00:00Z")
+                if let value, LedgerEvent.parse(value) == nil {
+                    throw ValidationError("\(flag) '\(value)' is not a time: write e.g. 2026-12-07T00:00:00Z")
                 }
             }
-        }
-
-        /// `2026-12-07T00:00:00Z`, `2026-12-07T00:00:00.250Z` or `2026-12-07` (midnight UTC).
-        static func time(_ text: String) -> Date? {
-            let full = text.count == 10 ? text + "T00:00:00Z" : text
-            return PredictionLogReader.time(full)
         }
 
         func run(context: CommandContext) async throws {
@@ -83,9 +78,9 @@ extension MLOps {
             let reference = model ?? "@" + (config.release.channels.last ?? "production")
             let (folder, released) = try context.model(reference)
             let now = Date()
-            let end = to.flatMap(Self.time) ?? now
+            let end = to.flatMap(LedgerEvent.parse) ?? now
             let start =
-                from.flatMap(Self.time)
+                from.flatMap(LedgerEvent.parse)
                 ?? end - (MonitorSection.seconds(since ?? config.monitor.window) ?? 86_400)
             guard start < end else { throw ValidationError("the window's start must come before its end") }
             let logLocation = try LogLocation.parse(

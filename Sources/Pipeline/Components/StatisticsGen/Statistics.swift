@@ -346,22 +346,27 @@ public enum StatisticsGenerator {
     ) -> Histogram {
         guard boundaries.count == buckets + 1 else { return Histogram(type: .quantiles, buckets: []) }
         var counts = [Double](repeating: 0, count: buckets)
-        for (value, count) in values {
-            // The last boundary whose value is <= value, among the first `buckets`.
-            var low = 0
-            var high = buckets
-            while low < high {
-                let middle = (low + high + 1) / 2
-                if boundaries[middle] <= value { low = middle } else { high = middle - 1 }
-            }
-            // Equal boundaries: a value belongs to the last bucket that starts at or below it.
-            counts[Swift.min(low, buckets - 1)] += Double(count)
-        }
+        for (value, count) in values { counts[quantileBucket(value, boundaries: boundaries)] += Double(count) }
         return Histogram(
             type: .quantiles,
             buckets: (0..<buckets).map {
                 Histogram.Bucket(lowValue: boundaries[$0], highValue: boundaries[$0 + 1], sampleCount: counts[$0])
             })
+    }
+
+    /// The bucket between `boundaries` (ascending, one more than the buckets) that `value`
+    /// counts in: the last one whose lower boundary is at or below it (equal boundaries: the
+    /// last bucket that starts at or below it; the last bucket also takes its upper boundary).
+    /// Below the first boundary it is the first bucket.
+    package static func quantileBucket(_ value: Double, boundaries: [Double]) -> Int {
+        let buckets = boundaries.count - 1
+        var low = 0
+        var high = buckets
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if boundaries[middle] <= value { low = middle } else { high = middle - 1 }
+        }
+        return Swift.min(low, buckets - 1)
     }
 
     static func strings(dictionary: [String], codes: [Int32]) -> StringStatistics {
