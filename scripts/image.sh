@@ -41,7 +41,9 @@ check() {
   fi
   # Loaded with dlopen on first use, so ldd does not list them.
   for library in libxgboost.so.0 libcurl.so.4; do
-    if ! ldconfig -p | grep -q "$library "; then
+    # grep reads all of it: with -q it would stop at the first match, ldconfig would die of
+    # SIGPIPE, and under pipefail the library would look missing.
+    if ! ldconfig -p | grep "$library " >/dev/null; then
       echo "error: $library is not installed (it is loaded on first use)" >&2
       failed=1
     fi
